@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import type { Clock, Logger, RandomSource } from './authorization/ports.js';
+import { describeError, systemClock } from './authorization/ports.js';
+import { loadSettings, type Environment, type SettingValues, type Settings } from './config/settings.js';
+import { TokenCipher } from './crypto/tokenCipher.js';
+import { LwaClient, type RetryPolicy } from './lwa/lwaClient.js';
+import type { CredentialStore } from './store/credentialStore.js';
+import { openStore } from './store/openStore.js';
+
+/**
+ * Composition root: the one place that turns settings into a store, an LWA client, a cipher, a clock and a source
+ * of randomness. The Functions entry, the local host and the tests all build the app through here, so tests run the
+ * real wiring with a temp SQLite file and a loopback LWA.
+ */
+export interface Services {
+  settings: Settings;
+  store: CredentialStore;
+  lwa: LwaClient;
+  cipher: TokenCipher;
+  clock: Clock;
+  random: RandomSource;
+  duplicateWaitMs: number;
+}
+
+export type AppState = { ok: true; services: Services } | { ok: false; problems: string[] };
+
+export interface AppOptions {
+  values: SettingValues;
+  environment: Environment;
+  logger: Logger;
+  clock?: Clock;
+  random?: RandomSource;
+  lwaRetry?: RetryPolicy;
+  duplicateWaitMs?: number;
+}
+
+export const cryptoRandom: RandomSource = { bytes: (length) => randomBytes(length) };
+
+export class App {
+  private settingsResult: ReturnType<typeof loadSettings> | undefined;
+  private services: Promise<Services> | undefined;
+
+  constructor(private readonly options: AppOptions) {}
+
+  /** Settings are validated once; a store that failed to open is tried again on the next call. */
+  async state(): Promise<AppState> {
+    if (this.settingsResult === undefined) {
+      this.settingsResult = loadSettings(this.options.values, this.options.environment);
+      if (!this.settingsResult.ok) {
+        for (const problem of this.settingsResult.problems) this.options.logger.error('invalid setting', { problem });
+      }
+    }
+    const loaded = this.settingsResult;
+    if (!loaded.ok) return { ok: false, problems: loaded.problems };
+    this.services ??= this.build(loaded.settings).catch((error: unknown) => {
+      this.services = undefined;
+      throw error;
+    });
+    try {
+      return { ok: true, services: await this.services };
+    } catch (error) {
+      this.options.logger.error('store could not be opened', { store: loaded.settings.store.kind, error: describeError(error) });
+      return { ok: false, problems: [`store (${loaded.settings.store.kind}) could not be opened.`] };
+    }
+  }
+
+  async close(): Promise<void> {
+    const services = this.services;
+    this.services = undefined;
+    if (services !== undefined) await (await services.catch(() => undefined))?.store.close();
+  }
+
+  private async build(settings: Settings): Promise<Services> {
+    const clock = this.options.clock ?? systemClock;
+    return {
+      settings,
+      store: await openStore(settings.store),
+      lwa: new LwaClient({
+        tokenUrl: settings.lwa.tokenUrl,
+        clientId: settings.lwa.clientId,
+        clientSecret: settings.lwa.clientSecret,
+        timeoutMs: settings.lwa.timeoutMs,
+        clock,
+        logger: this.options.logger,
+        ...(this.options.lwaRetry ? { retry: this.options.lwaRetry } : {}),
+      }),
+      cipher: new TokenCipher(settings.tokenKeys),
+      clock,
+      random: this.options.random ?? cryptoRandom,
+      duplicateWaitMs: this.options.duplicateWaitMs ?? 2 * settings.lwa.timeoutMs + 5_000,
+    };
+  }
+}

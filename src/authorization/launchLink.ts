@@ -1,0 +1,95 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { findMarketplace, type Marketplace } from './marketplaces.js';
+
+/**
+ * Launch links: how oxWebApp sends a logged-in customer's browser to AuthorizeStart.
+ *
+ *   /api/authorize?customer_id=<id>&marketplace=<code>&expires=<unix seconds>&sig=<sig>
+ *   message = new URLSearchParams({ customer_id, marketplace, expires }).toString()   (this order)
+ *   sig     = base64url, no padding, of HMAC-SHA256(key = UTF-8 of LAUNCH_LINK_SECRET, message)
+ */
+export const LAUNCH_LINK_PATH = '/api/authorize';
+export const MAX_LINK_LIFETIME_SECONDS = 3600;
+export const MAX_CUSTOMER_ID_LENGTH = 64;
+
+export interface LaunchLinkFields {
+  customerId: string;
+  marketplace: string;
+  /** Unix seconds after which the link is refused. */
+  expires: number;
+}
+
+export interface VerifiedLaunchLink {
+  customerId: string;
+  marketplace: Marketplace;
+  expires: number;
+}
+
+export type LaunchLinkProblem =
+  | 'link_incomplete'
+  | 'signature_missing'
+  | 'signature_invalid'
+  | 'expires_invalid'
+  | 'link_expired'
+  | 'expires_too_far'
+  | 'marketplace_unknown'
+  | 'customer_id_invalid';
+
+const SIGNED_FIELDS = ['customer_id', 'marketplace', 'expires'] as const;
+
+export function launchLinkMessage(fields: LaunchLinkFields): string {
+  return new URLSearchParams({
+    customer_id: fields.customerId,
+    marketplace: fields.marketplace,
+    expires: String(fields.expires),
+  }).toString();
+}
+
+export function signLaunchLink(fields: LaunchLinkFields, secret: string): string {
+  return createHmac('sha256', Buffer.from(secret, 'utf8')).update(launchLinkMessage(fields), 'utf8').digest('base64url');
+}
+
+/** A full signed URL, e.g. for `npm run launch-link` and the sandbox start page (playing oxWebApp). */
+export function buildLaunchLink(baseUrl: string, fields: LaunchLinkFields, secret: string): string {
+  const url = new URL(LAUNCH_LINK_PATH, baseUrl);
+  url.search = `${launchLinkMessage(fields)}&sig=${signLaunchLink(fields, secret)}`;
+  return url.toString();
+}
+
+export function verifyLaunchLink(
+  query: URLSearchParams,
+  secret: string,
+  nowSeconds: number,
+): { ok: true; link: VerifiedLaunchLink } | { ok: false; problem: LaunchLinkProblem } {
+  // A repeated field would make "which value was signed" ambiguous.
+  for (const name of SIGNED_FIELDS) {
+    if (query.getAll(name).length !== 1) return { ok: false, problem: 'link_incomplete' };
+  }
+  const sigCount = query.getAll('sig').length;
+  if (sigCount !== 1) return { ok: false, problem: sigCount === 0 ? 'signature_missing' : 'link_incomplete' };
+  const customerId = query.get('customer_id') ?? '';
+  const marketplaceCode = query.get('marketplace') ?? '';
+  const expiresText = query.get('expires') ?? '';
+  const sig = query.get('sig') ?? '';
+
+  const message = new URLSearchParams({ customer_id: customerId, marketplace: marketplaceCode, expires: expiresText }).toString();
+  const expected = createHmac('sha256', Buffer.from(secret, 'utf8')).update(message, 'utf8').digest();
+  const given = /^[A-Za-z0-9_-]{43}$/.test(sig) ? Buffer.from(sig, 'base64url') : Buffer.alloc(0);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    return { ok: false, problem: 'signature_invalid' };
+  }
+
+  if (!/^\d{1,12}$/.test(expiresText)) return { ok: false, problem: 'expires_invalid' };
+  const expires = Number(expiresText);
+  if (expires <= nowSeconds) return { ok: false, problem: 'link_expired' };
+  if (expires > nowSeconds + MAX_LINK_LIFETIME_SECONDS) return { ok: false, problem: 'expires_too_far' };
+
+  const marketplace = findMarketplace(marketplaceCode);
+  if (marketplace === undefined) return { ok: false, problem: 'marketplace_unknown' };
+  if (!isValidCustomerId(customerId)) return { ok: false, problem: 'customer_id_invalid' };
+  return { ok: true, link: { customerId, marketplace, expires } };
+}
+
+export function isValidCustomerId(value: string): boolean {
+  return value.length > 0 && [...value].length <= MAX_CUSTOMER_ID_LENGTH && !/[\u0000-\u001f\u007f-\u009f]/.test(value);
+}

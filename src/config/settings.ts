@@ -1,0 +1,228 @@
+import { z } from 'zod';
+import { parseKeyRing, type KeyRing } from '../crypto/tokenCipher.js';
+
+/** Every setting this service reads, by its app-setting name (Azure) / `Values` key (local.settings.json). */
+export const SETTING_NAMES = [
+  'SPAPI_APPLICATION_ID',
+  'SPAPI_REDIRECT_URI',
+  'SPAPI_DRAFT_APP',
+  'LWA_CLIENT_ID',
+  'LWA_CLIENT_SECRET',
+  'LWA_TOKEN_URL',
+  'LWA_TIMEOUT_MS',
+  'SELLER_CENTRAL_URL',
+  'LAUNCH_LINK_SECRET',
+  'TOKEN_ENCRYPTION_KEYS',
+  'STATE_TTL_SECONDS',
+  'AUTH_RESULT_URL',
+  'SQL_CONNECTION_STRING',
+  'SQL_SERVER',
+  'SQL_DATABASE',
+  'SQL_AUTH',
+  'SQL_MANAGED_IDENTITY_CLIENT_ID',
+  'LOCAL_DB_PATH',
+] as const;
+
+export type SettingName = (typeof SETTING_NAMES)[number];
+export type SettingValues = Partial<Record<string, string | undefined>>;
+
+export const DEFAULT_LWA_TOKEN_URL = 'https://api.amazon.com/auth/o2/token';
+export const DEFAULT_LOCAL_DB_PATH = '.data/local.sqlite';
+
+export type StoreSettings =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'mssql'; connectionString: string }
+  | { kind: 'mssql-managed-identity'; server: string; database: string; clientId: string | undefined };
+
+export interface Settings {
+  applicationId: string;
+  redirectUri: string;
+  draftApp: boolean;
+  lwa: { clientId: string; clientSecret: string; tokenUrl: string; timeoutMs: number };
+  /** Replaces every marketplace's Seller Central host when set (the sandbox points it at itself). */
+  sellerCentralUrl: string | undefined;
+  launchLinkSecret: string;
+  tokenKeys: KeyRing;
+  stateTtlSeconds: number;
+  authResultUrl: string | undefined;
+  store: StoreSettings;
+}
+
+export type SettingsResult = { ok: true; settings: Settings } | { ok: false; problems: string[] };
+
+export interface Environment {
+  /** True inside Azure App Service / Functions (WEBSITE_INSTANCE_ID is set there). */
+  inAzure: boolean;
+}
+
+export function isRunningInAzure(env: SettingValues): boolean {
+  return Boolean(env['WEBSITE_INSTANCE_ID']);
+}
+
+const KEY_VAULT_PREFIX = '@Microsoft.KeyVault(';
+
+/**
+ * Validates every setting at once and returns one message per bad setting, naming the setting but never its value
+ * (values may be secrets).
+ */
+export function loadSettings(values: SettingValues, environment: Environment): SettingsResult {
+  const problems: string[] = [];
+  const reported = new Set<string>();
+  // One message per setting: the first problem found for a name wins (an unresolved Key Vault reference first).
+  const report = (name: SettingName, message: string): void => {
+    if (reported.has(name)) return;
+    reported.add(name);
+    problems.push(`${name} ${message}`);
+  };
+  const read = (name: SettingName): string | undefined => {
+    const raw = values[name];
+    if (raw === undefined || raw.trim() === '') return undefined;
+    return raw.trim();
+  };
+
+  for (const name of SETTING_NAMES) {
+    if (read(name)?.startsWith(KEY_VAULT_PREFIX)) {
+      report(name, "is an unresolved Key Vault reference: check the app's managed identity and its access to the vault.");
+    }
+  }
+
+  const field = <T>(name: SettingName, schema: z.ZodType<T>): T | undefined => {
+    if (reported.has(name)) return undefined;
+    const parsed = schema.safeParse(read(name));
+    if (parsed.success) return parsed.data;
+    report(name, parsed.error.issues[0]?.message ?? 'is invalid.');
+    return undefined;
+  };
+
+  const url = urlSchema(environment);
+  const applicationId = field('SPAPI_APPLICATION_ID', required.pipe(noSpaces));
+  const redirectUri = field('SPAPI_REDIRECT_URI', required.pipe(url));
+  const draftApp = field('SPAPI_DRAFT_APP', booleanSchema);
+  const clientId = field('LWA_CLIENT_ID', required.pipe(noSpaces));
+  const clientSecret = field('LWA_CLIENT_SECRET', required);
+  const tokenUrl = field('LWA_TOKEN_URL', z.string().default(DEFAULT_LWA_TOKEN_URL).pipe(url));
+  const timeoutMs = field('LWA_TIMEOUT_MS', integerSchema(100, 60_000, 10_000));
+  const sellerCentralUrl = field('SELLER_CENTRAL_URL', z.string().pipe(url).optional());
+  const launchLinkSecret = field(
+    'LAUNCH_LINK_SECRET',
+    required.refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'must be at least 32 bytes long.'),
+  );
+  const stateTtlSeconds = field('STATE_TTL_SECONDS', integerSchema(60, 3600, 600));
+  const authResultUrl = field('AUTH_RESULT_URL', z.string().pipe(url).optional());
+
+  const tokenKeys = field(
+    'TOKEN_ENCRYPTION_KEYS',
+    required.transform((raw, ctx) => {
+      const ring = parseKeyRing(raw);
+      if (ring.ok) return ring.keys;
+      ctx.addIssue({ code: 'custom', message: ring.problem });
+      return z.NEVER;
+    }),
+  );
+
+  const store = readStoreSettings(read, environment, report);
+
+  if (
+    problems.length > 0 ||
+    applicationId === undefined ||
+    redirectUri === undefined ||
+    draftApp === undefined ||
+    clientId === undefined ||
+    clientSecret === undefined ||
+    tokenUrl === undefined ||
+    timeoutMs === undefined ||
+    launchLinkSecret === undefined ||
+    stateTtlSeconds === undefined ||
+    tokenKeys === undefined ||
+    store === undefined
+  ) {
+    return { ok: false, problems };
+  }
+  return {
+    ok: true,
+    settings: {
+      applicationId,
+      redirectUri,
+      draftApp,
+      lwa: { clientId, clientSecret, tokenUrl, timeoutMs },
+      sellerCentralUrl: sellerCentralUrl?.replace(/\/+$/, ''),
+      launchLinkSecret,
+      tokenKeys,
+      stateTtlSeconds,
+      authResultUrl,
+      store,
+    },
+  };
+}
+
+function readStoreSettings(
+  read: (name: SettingName) => string | undefined,
+  environment: Environment,
+  report: (name: SettingName, message: string) => void,
+): StoreSettings | undefined {
+  const connectionString = read('SQL_CONNECTION_STRING');
+  const server = read('SQL_SERVER');
+  const database = read('SQL_DATABASE');
+  const auth = read('SQL_AUTH');
+  if (connectionString !== undefined) {
+    if (server !== undefined || database !== undefined) {
+      report('SQL_CONNECTION_STRING', 'is set together with SQL_SERVER/SQL_DATABASE: set one or the other.');
+      return undefined;
+    }
+    return { kind: 'mssql', connectionString };
+  }
+  if (server !== undefined || database !== undefined || auth !== undefined) {
+    if (server === undefined) report('SQL_SERVER', 'is required with SQL_DATABASE / SQL_AUTH.');
+    if (database === undefined) report('SQL_DATABASE', 'is required with SQL_SERVER.');
+    if (auth !== 'managed-identity') report('SQL_AUTH', 'must be "managed-identity" when SQL_SERVER is used (or use SQL_CONNECTION_STRING).');
+    if (server === undefined || database === undefined || auth !== 'managed-identity') return undefined;
+    return { kind: 'mssql-managed-identity', server, database, clientId: read('SQL_MANAGED_IDENTITY_CLIENT_ID') };
+  }
+  if (environment.inAzure) {
+    report('SQL_CONNECTION_STRING', '(or SQL_SERVER + SQL_DATABASE + SQL_AUTH=managed-identity) is required in Azure.');
+    return undefined;
+  }
+  return { kind: 'sqlite', path: read('LOCAL_DB_PATH') ?? DEFAULT_LOCAL_DB_PATH };
+}
+
+const required = z.string({ error: 'is required.' });
+const noSpaces = z.string().regex(/^\S+$/, 'must not contain spaces.');
+const booleanSchema = z
+  .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'], { error: 'must be "true" or "false".' })
+  .default('false')
+  .transform((v) => v.toLowerCase() === 'true');
+
+function integerSchema(min: number, max: number, fallback: number): z.ZodType<number> {
+  return z
+    .string()
+    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}.`)
+    .default(String(fallback))
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}.`).max(max, `must be at most ${max}.`));
+}
+
+/** https everywhere; plain http only for localhost/127.0.0.1 and only outside Azure (local runs, sandbox, tests). */
+function urlSchema(environment: Environment): z.ZodType<string, string> {
+  return z.string().superRefine((value, ctx) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute URL.' });
+      return;
+    }
+    const localHttp = parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname);
+    if (parsed.protocol !== 'https:' && !(localHttp && !environment.inAzure)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: environment.inAzure ? 'must be an https URL.' : 'must be an https URL (or http://localhost… for local runs).',
+      });
+    } else if (parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
+      ctx.addIssue({ code: 'custom', message: 'must not contain a fragment or credentials.' });
+    }
+  });
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
+}

@@ -1,0 +1,102 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/**
+ * AES-256-GCM envelope for secrets at rest (refresh tokens, authorization codes):
+ *
+ *   v1:<kid>:<iv>:<ciphertext>:<tag>      iv 12 bytes, tag 16 bytes, each part base64url without padding
+ *
+ * The associated data binds an envelope to its row and column, so a value copied to another customer, region
+ * or column does not decrypt:  UTF-8 of  `sp-api-seller-auth:v1:<column>:<region>:<customer_id>`.
+ */
+export const ENVELOPE_VERSION = 'v1';
+
+export interface TokenKey {
+  kid: string;
+  key: Buffer;
+}
+
+/** The first key encrypts; every key decrypts. */
+export interface KeyRing {
+  readonly current: TokenKey;
+  readonly byKid: ReadonlyMap<string, TokenKey>;
+}
+
+export type SecretColumn = 'lwa_refresh_token' | 'spapi_oauth_code';
+
+export interface EnvelopeBinding {
+  column: SecretColumn;
+  customerId: string;
+  region: string;
+}
+
+export class CipherError extends Error {
+  override readonly name = 'CipherError';
+}
+
+const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** Parses `kid:base64-of-32-bytes[,kid:…]`. Problems name the key id or position, never key material. */
+export function parseKeyRing(raw: string): { ok: true; keys: KeyRing } | { ok: false; problem: string } {
+  const keys: TokenKey[] = [];
+  const entries = raw.split(',').map((s) => s.trim());
+  for (const [index, entry] of entries.entries()) {
+    const colon = entry.indexOf(':');
+    const kid = colon < 0 ? '' : entry.slice(0, colon);
+    const material = colon < 0 ? '' : entry.slice(colon + 1);
+    if (!KID_PATTERN.test(kid)) {
+      return { ok: false, problem: `entry ${index + 1} must look like kid:base64key, kid made of A-Z a-z 0-9 _ - (1-32 chars).` };
+    }
+    if (keys.some((k) => k.kid === kid)) return { ok: false, problem: `has key id "${kid}" twice.` };
+    const key = /^[A-Za-z0-9+/_-]+={0,2}$/.test(material) ? Buffer.from(material, 'base64') : Buffer.alloc(0);
+    if (key.length !== 32) return { ok: false, problem: `key "${kid}" must be 32 bytes, base64-encoded.` };
+    keys.push({ kid, key });
+  }
+  const [current] = keys;
+  if (current === undefined) return { ok: false, problem: 'must hold at least one key.' };
+  return { ok: true, keys: { current, byKid: new Map(keys.map((k) => [k.kid, k])) } };
+}
+
+export function associatedData(binding: EnvelopeBinding): Buffer {
+  return Buffer.from(`sp-api-seller-auth:${ENVELOPE_VERSION}:${binding.column}:${binding.region}:${binding.customerId}`, 'utf8');
+}
+
+export class TokenCipher {
+  constructor(private readonly ring: KeyRing) {}
+
+  encrypt(plaintext: string, binding: EnvelopeBinding): string {
+    const { kid, key } = this.ring.current;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(associatedData(binding));
+    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    const parts = [iv, ciphertext, cipher.getAuthTag()].map((b) => b.toString('base64url'));
+    return [ENVELOPE_VERSION, kid, ...parts].join(':');
+  }
+
+  decrypt(envelope: string, binding: EnvelopeBinding): string {
+    const parts = envelope.split(':');
+    const [version, kid, ivText, ciphertextText, tagText] = parts;
+    if (parts.length !== 5 || version !== ENVELOPE_VERSION || kid === undefined || ivText === undefined || ciphertextText === undefined || tagText === undefined) {
+      throw new CipherError('not a v1 token envelope');
+    }
+    const entry = this.ring.byKid.get(kid);
+    if (entry === undefined) throw new CipherError(`no key with id "${kid}" in TOKEN_ENCRYPTION_KEYS`);
+    const iv = Buffer.from(ivText, 'base64url');
+    const tag = Buffer.from(tagText, 'base64url');
+    if (iv.length !== 12 || tag.length !== 16) throw new CipherError('malformed token envelope');
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', entry.key, iv);
+      decipher.setAAD(associatedData(binding));
+      decipher.setAuthTag(tag);
+      return Buffer.concat([decipher.update(Buffer.from(ciphertextText, 'base64url')), decipher.final()]).toString('utf8');
+    } catch {
+      throw new CipherError(`token envelope failed authentication with key "${kid}" (wrong key, row or column)`);
+    }
+  }
+
+  /** Key id an envelope was sealed with, for re-encryption tooling. */
+  static keyIdOf(envelope: string): string | undefined {
+    const [version, kid] = envelope.split(':');
+    return version === ENVELOPE_VERSION ? kid : undefined;
+  }
+}

@@ -1,0 +1,34 @@
+import { app as functionsApp, type HttpResponseInit } from '@azure/functions';
+import { App } from '../app.js';
+import { isRunningInAzure } from '../config/settings.js';
+import { invokeRoute } from '../http/invokeRoute.js';
+import { consoleLogger, invocationLogger } from '../http/logging.js';
+import { routes } from '../http/routes.js';
+import type { HttpResult } from '../http/types.js';
+
+/**
+ * What the Functions host loads (package.json "main"). It registers the route table and nothing else: the sandbox
+ * and the local start page are served only by the local host and never exist in Azure.
+ */
+const service = new App({ values: process.env, environment: { inAzure: isRunningInAzure(process.env) }, logger: consoleLogger() });
+
+// Validate settings (and open the store) at start-up so a bad setting is in the log before the first request.
+void service.state();
+
+for (const route of routes) {
+  functionsApp.http(route.name, {
+    methods: [...route.methods],
+    route: route.route,
+    authLevel: route.authLevel,
+    handler: async (request, context) => toResponseInit(await invokeRoute(route, request, { app: service, log: invocationLogger(context) })),
+  });
+}
+
+function toResponseInit(result: HttpResult): HttpResponseInit {
+  return {
+    status: result.status,
+    ...(result.headers ? { headers: result.headers } : {}),
+    ...(result.cookies ? { cookies: result.cookies } : {}),
+    ...(result.body !== undefined ? { body: result.body } : {}),
+  };
+}

@@ -1,0 +1,138 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Clock } from '../authorization/ports.js';
+
+/**
+ * A stand-in for LWA's token endpoint (POST /auth/o2/token) that behaves as Amazon documents it: single-use
+ * authorization codes that expire after 5 minutes and are bound to a client and redirect URI, `invalid_grant` for
+ * a bad code or refresh token, 401 `invalid_client` for a wrong client id or secret, and the `refresh_token` grant.
+ * Refresh tokens are self-verifying (HMAC), so they survive a restart of the local host.
+ */
+export const CODE_LIFETIME_MS = 5 * 60 * 1000;
+
+export interface TokenEndpointAnswer {
+  status: number;
+  body: Record<string, string | number>;
+}
+
+interface IssuedCode {
+  clientId: string;
+  redirectUri: string;
+  sellingPartnerId: string;
+  expiresAt: number;
+  used: boolean;
+}
+
+export class SandboxLwa {
+  private readonly codes = new Map<string, IssuedCode>();
+  private readonly revokedBefore = new Map<string, number>();
+  private readonly refreshKey: Buffer;
+  /** Token requests answered, by grant type: what tests count. */
+  readonly requests = { authorization_code: 0, refresh_token: 0, other: 0 };
+
+  constructor(private readonly options: { clientId: string; clientSecret: string; clock: Clock }) {
+    this.refreshKey = createHmac('sha256', options.clientSecret).update('sandbox refresh tokens').digest();
+  }
+
+  /** What Seller Central does when the seller clicks Confirm. */
+  issueCode(input: { redirectUri: string; sellingPartnerId: string }): string {
+    const code = `AN${randomBytes(15).toString('base64url')}`;
+    this.codes.set(code, {
+      clientId: this.options.clientId,
+      redirectUri: input.redirectUri,
+      sellingPartnerId: input.sellingPartnerId,
+      expiresAt: this.options.clock.now().getTime() + CODE_LIFETIME_MS,
+      used: false,
+    });
+    return code;
+  }
+
+  /** Refresh tokens issued for this seller before now stop working, as when a seller removes the app. */
+  revokeSeller(sellingPartnerId: string): void {
+    this.revokedBefore.set(sellingPartnerId, this.options.clock.now().getTime());
+  }
+
+  handleTokenRequest(form: URLSearchParams): TokenEndpointAnswer {
+    const grantType = form.get('grant_type');
+    if (grantType === 'authorization_code' || grantType === 'refresh_token') this.requests[grantType]++;
+    else this.requests.other++;
+
+    const clientId = form.get('client_id');
+    const clientSecret = form.get('client_secret');
+    if (clientId === null || clientSecret === null) return error(400, 'invalid_request', 'The request is missing a required parameter : client_id or client_secret');
+    if (clientId !== this.options.clientId || !sameText(clientSecret, this.options.clientSecret)) {
+      return error(401, 'invalid_client', 'Client authentication failed');
+    }
+    switch (grantType) {
+      case 'authorization_code':
+        return this.exchangeCode(form);
+      case 'refresh_token':
+        return this.refresh(form);
+      case null:
+        return error(400, 'invalid_request', 'The request is missing a required parameter : grant_type');
+      default:
+        return error(400, 'unsupported_grant_type', 'The authorization grant type is not supported by the authorization server');
+    }
+  }
+
+  private exchangeCode(form: URLSearchParams): TokenEndpointAnswer {
+    const code = form.get('code');
+    const redirectUri = form.get('redirect_uri');
+    if (code === null || redirectUri === null) return error(400, 'invalid_request', 'The request is missing a required parameter : code or redirect_uri');
+    const issued = this.codes.get(code);
+    const invalid = error(400, 'invalid_grant', 'The request has an invalid grant parameter : code');
+    if (issued === undefined || issued.used) return invalid;
+    issued.used = true; // a code is spent by its first use, right or wrong
+    if (issued.expiresAt <= this.options.clock.now().getTime() || issued.redirectUri !== redirectUri || issued.clientId !== form.get('client_id')) {
+      return invalid;
+    }
+    return {
+      status: 200,
+      body: {
+        access_token: this.accessToken(),
+        refresh_token: this.refreshToken(issued.sellingPartnerId),
+        token_type: 'bearer',
+        expires_in: 3600,
+      },
+    };
+  }
+
+  private refresh(form: URLSearchParams): TokenEndpointAnswer {
+    const token = form.get('refresh_token');
+    if (token === null) return error(400, 'invalid_request', 'The request is missing a required parameter : refresh_token');
+    const seller = this.verifyRefreshToken(token);
+    if (seller === undefined) {
+      return error(400, 'invalid_grant', "The request has an invalid grant parameter : refresh_token. User may have revoked or didn't grant the permission.");
+    }
+    return { status: 200, body: { access_token: this.accessToken(), token_type: 'bearer', expires_in: 3600 } };
+  }
+
+  /** `Atzr|` + payload + MAC, padded to the ~400 characters of a real one. */
+  private refreshToken(sellingPartnerId: string): string {
+    const payload = Buffer.from(JSON.stringify({ sp: sellingPartnerId, iat: this.options.clock.now().getTime(), n: randomBytes(180).toString('base64url') })).toString('base64url');
+    return `Atzr|${payload}.${createHmac('sha256', this.refreshKey).update(payload).digest('base64url')}`;
+  }
+
+  private verifyRefreshToken(token: string): string | undefined {
+    const match = /^Atzr\|([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (match === null || match[1] === undefined || match[2] === undefined) return undefined;
+    const expected = createHmac('sha256', this.refreshKey).update(match[1]).digest('base64url');
+    if (!sameText(match[2], expected)) return undefined;
+    const claims = JSON.parse(Buffer.from(match[1], 'base64url').toString('utf8')) as { sp: string; iat: number };
+    const revokedAt = this.revokedBefore.get(claims.sp);
+    return revokedAt !== undefined && claims.iat <= revokedAt ? undefined : claims.sp;
+  }
+
+  private accessToken(): string {
+    return `Atza|${randomBytes(240).toString('base64url')}`;
+  }
+}
+
+function error(status: number, code: string, description: string): TokenEndpointAnswer {
+  return { status, body: { error: code, error_description: description } };
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

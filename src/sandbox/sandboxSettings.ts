@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import type { SettingValues } from '../config/settings.js';
+
+/**
+ * Sandbox mode: no LWA credentials configured and not in Azure. The sandbox plays Amazon on the local host, with
+ * secrets generated once per machine and kept in .data/ (gitignored) so stored tokens stay readable across restarts.
+ * Anything set in the environment or local.settings.json wins over what is generated here.
+ */
+export const SANDBOX_PATHS = {
+  sellerCentral: '/sandbox/sellercentral',
+  lwaToken: '/sandbox/lwa/auth/o2/token',
+} as const;
+
+export const SANDBOX_APPLICATION_ID = 'amzn1.sp.solution.00000000-0000-4000-8000-5a4db0c5a4db';
+export const SANDBOX_CLIENT_ID = 'amzn1.application-oa2-client.sandbox0000000000000000000000';
+
+export function isSandbox(values: SettingValues, inAzure: boolean): boolean {
+  const blank = (name: string) => (values[name] ?? '').trim() === '';
+  return !inAzure && blank('LWA_CLIENT_ID') && blank('LWA_CLIENT_SECRET');
+}
+
+const secretsFile = z.object({ clientSecret: z.string().min(32), launchLinkSecret: z.string().min(32), tokenKey: z.string().min(40) });
+type SandboxSecrets = z.infer<typeof secretsFile>;
+
+function loadOrCreateSecrets(path: string): SandboxSecrets {
+  if (existsSync(path)) {
+    const parsed = secretsFile.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+    if (parsed.success) return parsed.data;
+  }
+  const secrets: SandboxSecrets = {
+    clientSecret: `amzn1.oa2-cs.v1.sandbox${randomBytes(24).toString('hex')}`,
+    launchLinkSecret: randomBytes(32).toString('base64url'),
+    tokenKey: randomBytes(32).toString('base64'),
+  };
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+/** Settings for a sandbox on `origin` (e.g. http://localhost:7071), under the given configured values. */
+export function withSandboxDefaults(values: SettingValues, origin: string, secretsPath = '.data/sandbox-secrets.json'): SettingValues {
+  const secrets = loadOrCreateSecrets(secretsPath);
+  const generated: SettingValues = {
+    SPAPI_APPLICATION_ID: SANDBOX_APPLICATION_ID,
+    SPAPI_REDIRECT_URI: `${origin}/api/lwa-callback`,
+    SPAPI_DRAFT_APP: 'false',
+    LWA_CLIENT_ID: SANDBOX_CLIENT_ID,
+    LWA_CLIENT_SECRET: secrets.clientSecret,
+    LWA_TOKEN_URL: `${origin}${SANDBOX_PATHS.lwaToken}`,
+    SELLER_CENTRAL_URL: `${origin}${SANDBOX_PATHS.sellerCentral}`,
+    LAUNCH_LINK_SECRET: secrets.launchLinkSecret,
+    TOKEN_ENCRYPTION_KEYS: `sandbox1:${secrets.tokenKey}`,
+  };
+  const configured = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  return { ...generated, ...configured };
+}

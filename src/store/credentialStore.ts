@@ -1,0 +1,153 @@
+import type { Region } from '../authorization/marketplaces.js';
+
+/**
+ * What the authorization flow needs from storage. Two implementations (SQL Server, SQLite) pass one contract suite
+ * (test/contract). Correctness rests on keys and single-statement conditional updates, never on lock hints.
+ * Secret columns hold TokenCipher envelopes only: the store never sees a plain refresh token or code.
+ */
+
+export const CREDENTIAL_STATUSES = ['pending', 'authorized', 'failed'] as const;
+export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
+
+export const ATTEMPT_OUTCOMES = ['pending', 'succeeded', 'failed', 'refused'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** `website`: started by AuthorizeStart. `callback`: a refused callback, recorded on a row of its own. */
+export type AttemptFlow = 'website' | 'callback';
+
+export interface NewAttempt {
+  stateHash: string;
+  browserBindingHash: string;
+  flow: 'website';
+  customerId: string;
+  region: Region;
+  marketplace: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface AttemptRecord {
+  attemptId: number;
+  stateHash: string | null;
+  browserBindingHash: string | null;
+  flow: AttemptFlow;
+  customerId: string | null;
+  region: Region | null;
+  marketplace: string | null;
+  sellingPartnerId: string | null;
+  codeHash: string | null;
+  createdAt: Date;
+  expiresAt: Date | null;
+  consumedAt: Date | null;
+  completedAt: Date | null;
+  outcome: AttemptOutcome;
+  reason: string | null;
+  lwaError: string | null;
+  lwaErrorDescription: string | null;
+  relatedAttemptId: number | null;
+}
+
+/** A credential row without its secret columns: what pages, logs and ops may see. */
+export interface CredentialSummary {
+  customerId: string;
+  region: Region;
+  marketplace: string | null;
+  sellingPartnerId: string | null;
+  status: CredentialStatus;
+  lastError: string | null;
+  authRequestedDate: Date | null;
+  authGrantedDate: Date | null;
+  lwaRefreshTokenDate: Date | null;
+  updatedAt: Date;
+  hasRefreshToken: boolean;
+}
+
+export interface CredentialSecrets {
+  /** TokenCipher envelopes, exactly as stored. */
+  lwaRefreshToken: string | null;
+  spapiOauthCode: string | null;
+  mwsAuthToken: string | null;
+}
+
+export interface FailureDetails {
+  reason: string;
+  lwaError?: string | undefined;
+  lwaErrorDescription?: string | undefined;
+}
+
+export interface CredentialStore {
+  /** Inserts the attempt and upserts the (customer, region) row, in one transaction. An authorized row stays authorized. */
+  startAuthorization(attempt: NewAttempt): Promise<void>;
+
+  findAttemptByStateHash(stateHash: string): Promise<AttemptRecord | undefined>;
+
+  /**
+   * Marks the attempt consumed when it is unconsumed and unexpired at `now`, in one conditional UPDATE, and
+   * records the callback's partner and code hash on it. True for exactly one caller.
+   */
+  consumeAttempt(input: { stateHash: string; now: Date; sellingPartnerId: string; codeHash: string }): Promise<boolean>;
+
+  /** Customer whose authorized row in `region` holds this selling partner, if any. */
+  findAuthorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined>;
+
+  /**
+   * The seed's step 1: note the callback on the row (code envelope, MWS token, and the partner unless the row is
+   * authorized, so a working token is never paired with another seller's id). The partner is released from other
+   * customers' rows that are not authorized. 'partner_conflict' when an authorized row of another customer holds it.
+   */
+  recordCallback(input: {
+    customerId: string;
+    region: Region;
+    sellingPartnerId: string;
+    mwsAuthToken: string | undefined;
+    encryptedCode: string;
+    now: Date;
+  }): Promise<'recorded' | 'partner_conflict'>;
+
+  /** Stores the refresh token and marks the attempt succeeded, in one transaction: whole or not at all. */
+  completeAuthorization(input: {
+    attemptId: number;
+    customerId: string;
+    region: Region;
+    marketplace: string;
+    sellingPartnerId: string;
+    encryptedRefreshToken: string;
+    now: Date;
+  }): Promise<'stored' | 'partner_conflict'>;
+
+  /** Ends a consumed attempt as failed; the row gets `last_error` and, unless authorized, status `failed`. */
+  failAuthorization(input: { attemptId: number; customerId: string; region: Region; failure: FailureDetails; now: Date }): Promise<void>;
+
+  /** A refused callback gets a row of its own; the attempt it names (if any) and every credential row stay as they were. */
+  recordRefusedCallback(input: {
+    related: AttemptRecord | undefined;
+    sellingPartnerId: string | undefined;
+    reason: string;
+    now: Date;
+  }): Promise<void>;
+
+  listCredentials(): Promise<CredentialSummary[]>;
+  findCredential(customerId: string, region: Region): Promise<(CredentialSummary & CredentialSecrets) | undefined>;
+  listAttempts(filter?: { customerId?: string }): Promise<AttemptRecord[]>;
+
+  /** A cheap round trip, for /api/health. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Column limits shared by both schemas (and checked by the contract suite). */
+export const LIMITS = {
+  customerId: 64,
+  sellingPartnerId: 64,
+  mwsAuthToken: 256,
+  encryptedCode: 1024,
+  encryptedRefreshToken: 4000,
+  lastError: 1000,
+  lwaError: 64,
+  lwaErrorDescription: 500,
+} as const;
+
+export function formatLastError(failure: FailureDetails): string {
+  const amazon = failure.lwaError === undefined ? '' : ` (${failure.lwaError}${failure.lwaErrorDescription ? `: ${failure.lwaErrorDescription}` : ''})`;
+  return `${failure.reason}${amazon}`.slice(0, LIMITS.lastError);
+}

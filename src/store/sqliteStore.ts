@@ -1,0 +1,327 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Region } from '../authorization/marketplaces.js';
+import {
+  formatLastError,
+  type AttemptRecord,
+  type CredentialSecrets,
+  type CredentialStore,
+  type CredentialSummary,
+  type NewAttempt,
+} from './credentialStore.js';
+
+/**
+ * Embedded store for local runs, the sandbox and tests: the same table and column names as SQL Server
+ * (sql/*.sql), with dates as ISO-8601 UTC text. better-sqlite3 is a devDependency, loaded only when this store is
+ * chosen, so production installs never need it.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS sp_api_credentials (
+  customer_id            TEXT NOT NULL CHECK (length(customer_id) BETWEEN 1 AND 64),
+  region                 TEXT NOT NULL CHECK (region IN ('NA', 'EU', 'FE')),
+  marketplace            TEXT NULL,
+  selling_partner_id     TEXT NULL CHECK (length(selling_partner_id) <= 64),
+  mws_auth_token         TEXT NULL CHECK (length(mws_auth_token) <= 256),
+  spapi_oauth_code       TEXT NULL CHECK (length(spapi_oauth_code) <= 1024),
+  lwa_refresh_token      TEXT NULL CHECK (length(lwa_refresh_token) <= 4000),
+  status                 TEXT NOT NULL CHECK (status IN ('pending', 'authorized', 'failed')),
+  last_error             TEXT NULL,
+  auth_requested_date    TEXT NULL,
+  auth_granted_date      TEXT NULL,
+  lwa_refresh_token_date TEXT NULL,
+  updated_at             TEXT NOT NULL,
+  PRIMARY KEY (customer_id, region)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ux_sp_api_credentials_partner
+  ON sp_api_credentials (selling_partner_id, region) WHERE selling_partner_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS sp_api_auth_attempts (
+  attempt_id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  state_hash             TEXT NULL,
+  browser_binding_hash   TEXT NULL,
+  flow                   TEXT NOT NULL,
+  customer_id            TEXT NULL,
+  region                 TEXT NULL,
+  marketplace            TEXT NULL,
+  selling_partner_id     TEXT NULL,
+  code_hash              TEXT NULL,
+  created_at             TEXT NOT NULL,
+  expires_at             TEXT NULL,
+  consumed_at            TEXT NULL,
+  completed_at           TEXT NULL,
+  outcome                TEXT NOT NULL CHECK (outcome IN ('pending', 'succeeded', 'failed', 'refused')),
+  reason                 TEXT NULL,
+  lwa_error              TEXT NULL,
+  lwa_error_description  TEXT NULL,
+  related_attempt_id     INTEGER NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS ux_sp_api_auth_attempts_state
+  ON sp_api_auth_attempts (state_hash) WHERE state_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS ix_sp_api_auth_attempts_customer
+  ON sp_api_auth_attempts (customer_id, region, created_at);
+`;
+
+type Row = Record<string, unknown>;
+
+export async function openSqliteStore(path: string): Promise<SqliteStore> {
+  const { default: Database } = await import('better-sqlite3');
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+  return new SqliteStore(db);
+}
+
+const iso = (d: Date): string => d.toISOString();
+const date = (v: unknown): Date | null => (typeof v === 'string' ? new Date(v) : null);
+const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+export class SqliteStore implements CredentialStore {
+  constructor(private readonly db: BetterSqlite3.Database) {}
+
+  async startAuthorization(a: NewAttempt): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO sp_api_auth_attempts
+             (state_hash, browser_binding_hash, flow, customer_id, region, marketplace, created_at, expires_at, outcome)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+        )
+        .run(a.stateHash, a.browserBindingHash, a.flow, a.customerId, a.region, a.marketplace, iso(a.createdAt), iso(a.expiresAt));
+      this.db
+        .prepare(
+          `INSERT INTO sp_api_credentials (customer_id, region, marketplace, status, auth_requested_date, updated_at)
+           VALUES (?, ?, ?, 'pending', ?, ?)
+           ON CONFLICT (customer_id, region) DO UPDATE SET
+             auth_requested_date = excluded.auth_requested_date,
+             updated_at = excluded.updated_at,
+             marketplace = CASE WHEN status = 'authorized' THEN marketplace ELSE excluded.marketplace END,
+             status = CASE WHEN status = 'authorized' THEN status ELSE 'pending' END`,
+        )
+        .run(a.customerId, a.region, a.marketplace, iso(a.createdAt), iso(a.createdAt));
+    })();
+  }
+
+  async findAttemptByStateHash(stateHash: string): Promise<AttemptRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM sp_api_auth_attempts WHERE state_hash = ?').get(stateHash) as Row | undefined;
+    return row === undefined ? undefined : toAttempt(row);
+  }
+
+  async consumeAttempt(input: { stateHash: string; now: Date; sellingPartnerId: string; codeHash: string }): Promise<boolean> {
+    const result = this.db
+      .prepare(
+        `UPDATE sp_api_auth_attempts SET consumed_at = ?, selling_partner_id = ?, code_hash = ?
+         WHERE state_hash = ? AND consumed_at IS NULL AND expires_at > ?`,
+      )
+      .run(iso(input.now), input.sellingPartnerId, input.codeHash, input.stateHash, iso(input.now));
+    return result.changes === 1;
+  }
+
+  async findAuthorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined> {
+    const row = this.db
+      .prepare(`SELECT customer_id FROM sp_api_credentials WHERE selling_partner_id = ? AND region = ? AND status = 'authorized'`)
+      .get(sellingPartnerId, region) as Row | undefined;
+    return text(row?.['customer_id']) ?? undefined;
+  }
+
+  async recordCallback(input: {
+    customerId: string;
+    region: Region;
+    sellingPartnerId: string;
+    mwsAuthToken: string | undefined;
+    encryptedCode: string;
+    now: Date;
+  }): Promise<'recorded' | 'partner_conflict'> {
+    return this.withPartnerGuard(() => {
+      this.releasePartner(input.sellingPartnerId, input.region, input.customerId, input.now);
+      this.db
+        .prepare(
+          `UPDATE sp_api_credentials SET
+             selling_partner_id = CASE WHEN status = 'authorized' THEN selling_partner_id ELSE ? END,
+             mws_auth_token = COALESCE(?, mws_auth_token),
+             spapi_oauth_code = ?,
+             updated_at = ?
+           WHERE customer_id = ? AND region = ?`,
+        )
+        .run(input.sellingPartnerId, input.mwsAuthToken ?? null, input.encryptedCode, iso(input.now), input.customerId, input.region);
+      return 'recorded' as const;
+    });
+  }
+
+  async completeAuthorization(input: {
+    attemptId: number;
+    customerId: string;
+    region: Region;
+    marketplace: string;
+    sellingPartnerId: string;
+    encryptedRefreshToken: string;
+    now: Date;
+  }): Promise<'stored' | 'partner_conflict'> {
+    return this.withPartnerGuard(() => {
+      const now = iso(input.now);
+      this.releasePartner(input.sellingPartnerId, input.region, input.customerId, input.now);
+      const updated = this.db
+        .prepare(
+          `UPDATE sp_api_credentials SET
+             selling_partner_id = ?, marketplace = ?, lwa_refresh_token = ?, status = 'authorized', last_error = NULL,
+             auth_granted_date = ?, lwa_refresh_token_date = ?, updated_at = ?
+           WHERE customer_id = ? AND region = ?`,
+        )
+        .run(input.sellingPartnerId, input.marketplace, input.encryptedRefreshToken, now, now, now, input.customerId, input.region);
+      if (updated.changes !== 1) throw new Error('credential row missing for a consumed attempt');
+      this.db
+        .prepare(`UPDATE sp_api_auth_attempts SET outcome = 'succeeded', reason = NULL, completed_at = ? WHERE attempt_id = ?`)
+        .run(now, input.attemptId);
+      return 'stored' as const;
+    });
+  }
+
+  async failAuthorization(input: {
+    attemptId: number;
+    customerId: string;
+    region: Region;
+    failure: { reason: string; lwaError?: string | undefined; lwaErrorDescription?: string | undefined };
+    now: Date;
+  }): Promise<void> {
+    const now = iso(input.now);
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE sp_api_auth_attempts SET outcome = 'failed', reason = ?, lwa_error = ?, lwa_error_description = ?, completed_at = ?
+           WHERE attempt_id = ?`,
+        )
+        .run(input.failure.reason, input.failure.lwaError ?? null, input.failure.lwaErrorDescription ?? null, now, input.attemptId);
+      this.db
+        .prepare(
+          `UPDATE sp_api_credentials SET
+             status = CASE WHEN status = 'authorized' THEN status ELSE 'failed' END, last_error = ?, updated_at = ?
+           WHERE customer_id = ? AND region = ?`,
+        )
+        .run(formatLastError(input.failure), now, input.customerId, input.region);
+    })();
+  }
+
+  async recordRefusedCallback(input: {
+    related: AttemptRecord | undefined;
+    sellingPartnerId: string | undefined;
+    reason: string;
+    now: Date;
+  }): Promise<void> {
+    const r = input.related;
+    this.db
+      .prepare(
+        `INSERT INTO sp_api_auth_attempts
+           (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
+         VALUES ('callback', ?, ?, ?, ?, ?, ?, 'refused', ?, ?)`,
+      )
+      .run(
+        r?.customerId ?? null,
+        r?.region ?? null,
+        r?.marketplace ?? null,
+        input.sellingPartnerId ?? null,
+        iso(input.now),
+        iso(input.now),
+        input.reason,
+        r?.attemptId ?? null,
+      );
+  }
+
+  async listCredentials(): Promise<CredentialSummary[]> {
+    const rows = this.db.prepare('SELECT * FROM sp_api_credentials ORDER BY updated_at DESC').all() as Row[];
+    return rows.map(toSummary);
+  }
+
+  async findCredential(customerId: string, region: Region): Promise<(CredentialSummary & CredentialSecrets) | undefined> {
+    const row = this.db
+      .prepare('SELECT * FROM sp_api_credentials WHERE customer_id = ? AND region = ?')
+      .get(customerId, region) as Row | undefined;
+    if (row === undefined) return undefined;
+    return {
+      ...toSummary(row),
+      lwaRefreshToken: text(row['lwa_refresh_token']),
+      spapiOauthCode: text(row['spapi_oauth_code']),
+      mwsAuthToken: text(row['mws_auth_token']),
+    };
+  }
+
+  async listAttempts(filter: { customerId?: string } = {}): Promise<AttemptRecord[]> {
+    const rows = (
+      filter.customerId === undefined
+        ? this.db.prepare('SELECT * FROM sp_api_auth_attempts ORDER BY attempt_id').all()
+        : this.db.prepare('SELECT * FROM sp_api_auth_attempts WHERE customer_id = ? ORDER BY attempt_id').all(filter.customerId)
+    ) as Row[];
+    return rows.map(toAttempt);
+  }
+
+  async ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  /** Another customer's row that is not authorized gives up the partner id (the unique index allows one holder). */
+  private releasePartner(sellingPartnerId: string, region: Region, customerId: string, now: Date): void {
+    this.db
+      .prepare(
+        `UPDATE sp_api_credentials SET selling_partner_id = NULL, updated_at = ?
+         WHERE selling_partner_id = ? AND region = ? AND customer_id <> ? AND status <> 'authorized'`,
+      )
+      .run(iso(now), sellingPartnerId, region, customerId);
+  }
+
+  private withPartnerGuard<T>(work: () => T): T | 'partner_conflict' {
+    try {
+      return this.db.transaction(work)();
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'partner_conflict';
+      throw error;
+    }
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && 'code' in error && error.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+function toSummary(row: Row): CredentialSummary {
+  return {
+    customerId: String(row['customer_id']),
+    region: row['region'] as Region,
+    marketplace: text(row['marketplace']),
+    sellingPartnerId: text(row['selling_partner_id']),
+    status: row['status'] as CredentialSummary['status'],
+    lastError: text(row['last_error']),
+    authRequestedDate: date(row['auth_requested_date']),
+    authGrantedDate: date(row['auth_granted_date']),
+    lwaRefreshTokenDate: date(row['lwa_refresh_token_date']),
+    updatedAt: new Date(String(row['updated_at'])),
+    hasRefreshToken: row['lwa_refresh_token'] !== null,
+  };
+}
+
+function toAttempt(row: Row): AttemptRecord {
+  return {
+    attemptId: Number(row['attempt_id']),
+    stateHash: text(row['state_hash']),
+    browserBindingHash: text(row['browser_binding_hash']),
+    flow: row['flow'] as AttemptRecord['flow'],
+    customerId: text(row['customer_id']),
+    region: text(row['region']) as Region | null,
+    marketplace: text(row['marketplace']),
+    sellingPartnerId: text(row['selling_partner_id']),
+    codeHash: text(row['code_hash']),
+    createdAt: new Date(String(row['created_at'])),
+    expiresAt: date(row['expires_at']),
+    consumedAt: date(row['consumed_at']),
+    completedAt: date(row['completed_at']),
+    outcome: row['outcome'] as AttemptRecord['outcome'],
+    reason: text(row['reason']),
+    lwaError: text(row['lwa_error']),
+    lwaErrorDescription: text(row['lwa_error_description']),
+    relatedAttemptId: row['related_attempt_id'] === null ? null : Number(row['related_attempt_id']),
+  };
+}

@@ -1,0 +1,29 @@
+import { app, type HttpFunctionOptions } from '@azure/functions';
+import { describe, expect, it, vi } from 'vitest';
+
+/** What `func start` / Azure would index: names, routes, methods and auth levels of the issue's §2, and nothing else. */
+describe('Azure Functions registration', () => {
+  it('registers exactly AuthorizeStart, LWACallback and Health, anonymous GETs under /api', async () => {
+    const registered = new Map<string, HttpFunctionOptions>();
+    const spy = vi.spyOn(app, 'http').mockImplementation((name: string, options: HttpFunctionOptions) => {
+      registered.set(name, options);
+    });
+    await import('../../src/functions/index.js');
+    spy.mockRestore();
+
+    const summary = [...registered].map(([name, o]) => ({ name, route: o.route, methods: o.methods, authLevel: o.authLevel }));
+    expect(summary).toEqual([
+      { name: 'AuthorizeStart', route: 'authorize', methods: ['GET'], authLevel: 'anonymous' },
+      { name: 'LWACallback', route: 'lwa-callback', methods: ['GET'], authLevel: 'anonymous' },
+      { name: 'Health', route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+    ]);
+    // The sandbox never reaches Azure.
+    expect(summary.some((f) => f.route?.includes('sandbox'))).toBe(false);
+  });
+
+  it('points package.json "main" at the compiled entry file', async () => {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { main: string };
+    expect(pkg.main).toBe('dist/functions/*.js');
+  });
+});

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CookieClient } from '../support/cookieClient.js';
+import { startHarness, withParam, type Harness } from '../support/harness.js';
+
+/**
+ * Runs the full website flow, failures included, with every log line captured, then looks for each secret the run
+ * handled in the logs and in every page served: client secret, launch-link secret, encryption key, codes, refresh
+ * and access tokens, states and browser-binding values.
+ */
+describe('no secret in logs or pages', () => {
+  let h: Harness;
+  const client = new CookieClient();
+  const others = new CookieClient();
+  const seen = { codes: [] as string[], states: [] as string[] };
+
+  async function approve(browser: CookieClient, customer: string, marketplace = 'US', seller?: string): Promise<string> {
+    const callback = await h.approve(browser, customer, { marketplace, ...(seller ? { sellingPartnerId: seller } : {}) });
+    const url = new URL(callback);
+    seen.codes.push(url.searchParams.get('spapi_oauth_code') ?? '');
+    seen.states.push(url.searchParams.get('state') ?? '');
+    return callback;
+  }
+
+  beforeAll(async () => {
+    h = await startHarness();
+    // Success, reload, replays.
+    const ok = await approve(client, 'scan-1');
+    await client.get(ok);
+    await client.get(ok);
+    await others.get(ok);
+    await client.get(withParam(ok, 'spapi_oauth_code', 'ANreplayedcode'));
+    // Every LWA failure class.
+    for (const fault of [
+      { status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: 'The request has an invalid grant parameter : code' }) },
+      { status: 401, body: JSON.stringify({ error: 'invalid_client', error_description: 'Client authentication failed' }) },
+      { status: 500, body: 'oops' },
+      { status: 200, body: '{not json' },
+    ]) {
+      const callback = await approve(client, 'scan-2', 'DE');
+      h.lwa.fail(fault, fault, fault);
+      await client.get(callback);
+    }
+    const hung = await approve(client, 'scan-3', 'JP');
+    h.lwa.fail({ hang: true }, { hang: true }, { hang: true });
+    await client.get(hung);
+    // Partner conflict, expiry, malformed input, bad launch links.
+    await client.get(await approve(client, 'scan-4'));
+    const expiring = await approve(client, 'scan-5', 'CA', 'A2SANDBOXSELLER2');
+    h.clock.advance(601_000);
+    await client.get(expiring);
+    h.clock.advance(-601_000);
+    await client.get(withParam(hung, 'selling_partner_id', undefined));
+    await client.get(withParam(h.launchLink('scan-6'), 'sig', 'A'.repeat(43)));
+    await client.get(`${h.origin}/api/health`);
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('handled the secrets it is scanning for', () => {
+    expect(seen.codes.length).toBeGreaterThanOrEqual(8);
+    expect(h.lwa.issuedTokens.filter((t) => t.startsWith('Atzr|')).length).toBeGreaterThanOrEqual(1);
+    expect(h.logs.length).toBeGreaterThan(10);
+    expect(h.logs.some((l) => l.includes('authorization failed'))).toBe(true);
+  });
+
+  it('finds none of them in any log line or page', () => {
+    const bindings = [...client.jar.values(), ...others.jar.values()].map((c) => c.value);
+    const secrets: Array<[string, string]> = [
+      ['client secret', h.secrets.clientSecret],
+      ['launch link secret', h.secrets.launchLinkSecret],
+      ['token encryption key', h.secrets.tokenKey],
+      ...seen.codes.map((v): [string, string] => ['authorization code', v]),
+      ...seen.states.map((v): [string, string] => ['state', v]),
+      ...h.lwa.issuedTokens.map((v): [string, string] => ['LWA token', v]),
+      ...bindings.map((v): [string, string] => ['browser binding', v]),
+    ];
+    const haystacks: Array<[string, string]> = [
+      ...h.logs.map((l, i): [string, string] => [`log line ${i}`, l]),
+      ...client.bodies.concat(others.bodies).map((b, i): [string, string] => [`page ${i}`, b]),
+    ];
+    const leaks = secrets.flatMap(([kind, secret]) =>
+      secret.length < 8 ? [] : haystacks.filter(([, text]) => text.includes(secret)).map(([where]) => `${kind} in ${where}`),
+    );
+    expect(leaks).toEqual([]);
+  });
+});

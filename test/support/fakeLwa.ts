@@ -1,0 +1,70 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Clock } from '../../src/authorization/ports.js';
+import { SandboxLwa } from '../../src/sandbox/sandboxLwa.js';
+
+/**
+ * A loopback LWA for tests: the sandbox's token endpoint behind a real HTTP server, with scripted faults in front
+ * of it (a status and raw body, or a hang) and a record of every token it handed out, for the secret scan.
+ */
+export type Fault = { status: number; body: string; headers?: Record<string, string> } | { hang: true };
+
+export interface FakeLwa {
+  url: string;
+  sandbox: SandboxLwa;
+  /** Token requests that reached the server, faults included. */
+  received: URLSearchParams[];
+  /** Every access and refresh token returned. */
+  issuedTokens: string[];
+  fail(...faults: Fault[]): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeLwa(options: { clientId: string; clientSecret: string; clock: Clock }): Promise<FakeLwa> {
+  const sandbox = new SandboxLwa(options);
+  const faults: Fault[] = [];
+  const received: URLSearchParams[] = [];
+  const issuedTokens: string[] = [];
+  const hanging = new Set<ServerResponse>();
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      received.push(form);
+      const fault = faults.shift();
+      if (fault !== undefined && 'hang' in fault) {
+        hanging.add(res);
+        return;
+      }
+      if (fault !== undefined) {
+        res.writeHead(fault.status, { 'Content-Type': 'application/json', ...fault.headers });
+        res.end(fault.body);
+        return;
+      }
+      const answer = sandbox.handleTokenRequest(form);
+      for (const key of ['access_token', 'refresh_token'] as const) {
+        const token = answer.body[key];
+        if (typeof token === 'string') issuedTokens.push(token);
+      }
+      res.writeHead(answer.status, { 'Content-Type': 'application/json;charset=UTF-8' });
+      res.end(JSON.stringify(answer.body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/auth/o2/token`,
+    sandbox,
+    received,
+    issuedTokens,
+    fail: (...more) => faults.push(...more),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of hanging) res.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

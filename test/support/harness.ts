@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { App, type Services } from '../../src/app.js';
+import { buildLaunchLink } from '../../src/authorization/launchLink.js';
+import type { Clock } from '../../src/authorization/ports.js';
+import type { SettingValues } from '../../src/config/settings.js';
+import { consoleLogger } from '../../src/http/logging.js';
+import { startLocalHost, type RunningHost } from '../../src/http/localHost.js';
+import { sandboxAmazonPages } from '../../src/sandbox/sandboxAmazon.js';
+import { CookieClient } from './cookieClient.js';
+import { startFakeLwa, type FakeLwa } from './fakeLwa.js';
+
+/**
+ * The whole service as `npm start` wires it (App + local host + sandbox Seller Central), on loopback, with a temp
+ * SQLite file, a loopback LWA with scripted faults, a clock tests can move, and every log line captured.
+ */
+export class TestClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+export interface Harness {
+  origin: string;
+  host: RunningHost;
+  app: App;
+  lwa: FakeLwa;
+  clock: TestClock;
+  logs: string[];
+  values: SettingValues;
+  secrets: { clientSecret: string; launchLinkSecret: string; tokenKey: string };
+  services(): Promise<Services>;
+  launchLink(customerId: string, marketplace?: string, expires?: number): string;
+  /** Launch link → consent page → Confirm: returns Amazon's redirect to the callback, not yet followed. */
+  approve(client: CookieClient, customerId: string, options?: { marketplace?: string; sellingPartnerId?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const CLIENT_ID = 'amzn1.application-oa2-client.test0000000000000000000000000';
+export const APPLICATION_ID = 'amzn1.sp.solution.11111111-2222-4333-8444-555555555555';
+
+export async function startHarness(overrides: SettingValues = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'spapi-auth-'));
+  const clock = new TestClock();
+  const secrets = {
+    clientSecret: `amzn1.oa2-cs.v1.${randomBytes(24).toString('hex')}`,
+    launchLinkSecret: randomBytes(32).toString('base64url'),
+    tokenKey: randomBytes(32).toString('base64'),
+  };
+  const lwa = await startFakeLwa({ clientId: CLIENT_ID, clientSecret: secrets.clientSecret, clock });
+  const port = await freePort();
+  const origin = `http://localhost:${port}`;
+  const values: SettingValues = {
+    SPAPI_APPLICATION_ID: APPLICATION_ID,
+    SPAPI_REDIRECT_URI: `${origin}/api/lwa-callback`,
+    LWA_CLIENT_ID: CLIENT_ID,
+    LWA_CLIENT_SECRET: secrets.clientSecret,
+    LWA_TOKEN_URL: lwa.url,
+    LWA_TIMEOUT_MS: '500',
+    SELLER_CENTRAL_URL: `${origin}/sandbox/sellercentral`,
+    LAUNCH_LINK_SECRET: secrets.launchLinkSecret,
+    TOKEN_ENCRYPTION_KEYS: `test1:${secrets.tokenKey}`,
+    LOCAL_DB_PATH: join(dir, 'store.sqlite'),
+    ...overrides,
+  };
+  const logs: string[] = [];
+  const logger = consoleLogger((line) => logs.push(line));
+  const app = new App({
+    values,
+    environment: { inAzure: false },
+    logger,
+    clock,
+    lwaRetry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+    duplicateWaitMs: 10_000,
+  });
+  const pages = sandboxAmazonPages({
+    lwa: lwa.sandbox,
+    applicationId: APPLICATION_ID,
+    redirectUris: [String(values['SPAPI_REDIRECT_URI'])],
+    draftApp: values['SPAPI_DRAFT_APP'] === 'true',
+  });
+  const host = await startLocalHost({ app, logger, port, pages });
+
+  const launchLink = (customerId: string, marketplace = 'US', expires?: number): string =>
+    buildLaunchLink(
+      origin,
+      { customerId, marketplace, expires: expires ?? Math.floor(clock.now().getTime() / 1000) + 600 },
+      secrets.launchLinkSecret,
+    );
+
+  return {
+    origin,
+    host,
+    app,
+    lwa,
+    clock,
+    logs,
+    values,
+    secrets,
+    launchLink,
+    services: async () => {
+      const state = await app.state();
+      if (!state.ok) throw new Error(state.problems.join('; '));
+      return state.services;
+    },
+    approve: async (client, customerId, options = {}) => {
+      const start = await client.get(launchLink(customerId, options.marketplace ?? 'US'));
+      expect(start.status).toBe(302);
+      const consent = await client.get(start.location ?? '');
+      expect(consent.status).toBe(200);
+      const consentId = /name="consent" value="([^"]+)"/.exec(consent.body)?.[1];
+      expect(consentId).toBeDefined();
+      const decided = await client.postForm(`${origin}/sandbox/sellercentral/apps/authorize/decide`, {
+        consent: consentId ?? '',
+        decision: 'confirm',
+        selling_partner_id: options.sellingPartnerId ?? 'A1SANDBOXSELLER1',
+      });
+      expect(decided.status).toBe(302);
+      return decided.location ?? '';
+    },
+    close: async () => {
+      await host.close();
+      await app.close();
+      await lwa.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Replaces one query parameter of a URL. */
+export function withParam(url: string, name: string, value: string | undefined): string {
+  const u = new URL(url);
+  if (value === undefined) u.searchParams.delete(name);
+  else u.searchParams.set(name, value);
+  return u.toString();
+}
