@@ -90,6 +90,7 @@ export function verifyLaunchLink(
   return { ok: true, link: { customerId, marketplace, expires } };
 }
 
+/** Length in UTF-16 code units, which is what the NVARCHAR(64) column counts. */
 export function isValidCustomerId(value: string): boolean {
-  return value.length > 0 && [...value].length <= MAX_CUSTOMER_ID_LENGTH && !/[\u0000-\u001f\u007f-\u009f]/.test(value);
+  return value.length > 0 && value.length <= MAX_CUSTOMER_ID_LENGTH && !/[\u0000-\u001f\u007f-\u009f]/.test(value);
 }

@@ -81,14 +81,15 @@ export class TokenCipher {
     }
     const entry = this.ring.byKid.get(kid);
     if (entry === undefined) throw new CipherError(`no key with id "${kid}" in TOKEN_ENCRYPTION_KEYS`);
-    const iv = Buffer.from(ivText, 'base64url');
-    const tag = Buffer.from(tagText, 'base64url');
-    if (iv.length !== 12 || tag.length !== 16) throw new CipherError('malformed token envelope');
+    const [iv, ciphertext, tag] = [ivText, ciphertextText, tagText].map(strictBase64url);
+    if (iv === undefined || ciphertext === undefined || tag === undefined || iv.length !== 12 || tag.length !== 16) {
+      throw new CipherError('malformed token envelope');
+    }
     try {
       const decipher = createDecipheriv('aes-256-gcm', entry.key, iv);
       decipher.setAAD(associatedData(binding));
       decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(Buffer.from(ciphertextText, 'base64url')), decipher.final()]).toString('utf8');
+      return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
     } catch {
       throw new CipherError(`token envelope failed authentication with key "${kid}" (wrong key, row or column)`);
     }
@@ -99,4 +100,11 @@ export class TokenCipher {
     const [version, kid] = envelope.split(':');
     return version === ENVELOPE_VERSION ? kid : undefined;
   }
+}
+
+/** One spelling per envelope: Node's decoder skips stray characters and ignores trailing bits, so check both. */
+function strictBase64url(text: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text ? bytes : undefined;
 }

@@ -224,6 +224,11 @@ function retryAfterMs(header: string | undefined): { retryAfterMs?: number } {
 /** Amazon's text is stored and shown to ops: strip control characters and anything we sent, and bound its length. */
 function scrub(value: string, secrets: string[]): string {
   let clean = value.replace(/[\u0000-\u001f\u007f]/g, ' ');
-  for (const secret of secrets) if (secret.length > 0) clean = clean.split(secret).join('[redacted]');
+  for (const secret of secrets) {
+    if (secret.length === 0) continue;
+    // As sent, and as an echo of the form body might spell it.
+    const spellings = new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]);
+    for (const spelling of spellings) clean = clean.split(spelling).join('[redacted]');
+  }
   return clean.slice(0, MAX_DESCRIPTION);
 }

@@ -24,7 +24,8 @@ interface IssuedCode {
 
 export class SandboxLwa {
   private readonly codes = new Map<string, IssuedCode>();
-  private readonly revokedBefore = new Map<string, number>();
+  /** Per-seller generation: revoking bumps it, and only tokens of the current generation refresh. */
+  private readonly generation = new Map<string, number>();
   private readonly refreshKey: Buffer;
   /** Token requests answered, by grant type: what tests count. */
   readonly requests = { authorization_code: 0, refresh_token: 0, other: 0 };
@@ -46,9 +47,13 @@ export class SandboxLwa {
     return code;
   }
 
-  /** Refresh tokens issued for this seller before now stop working, as when a seller removes the app. */
+  /** Refresh tokens issued for this seller so far stop working, as when a seller removes the app. */
   revokeSeller(sellingPartnerId: string): void {
-    this.revokedBefore.set(sellingPartnerId, this.options.clock.now().getTime());
+    this.generation.set(sellingPartnerId, this.generationOf(sellingPartnerId) + 1);
+  }
+
+  private generationOf(sellingPartnerId: string): number {
+    return this.generation.get(sellingPartnerId) ?? 0;
   }
 
   handleTokenRequest(form: URLSearchParams): TokenEndpointAnswer {
@@ -108,7 +113,8 @@ export class SandboxLwa {
 
   /** `Atzr|` + payload + MAC, padded to the ~400 characters of a real one. */
   private refreshToken(sellingPartnerId: string): string {
-    const payload = Buffer.from(JSON.stringify({ sp: sellingPartnerId, iat: this.options.clock.now().getTime(), n: randomBytes(180).toString('base64url') })).toString('base64url');
+    const claims = { sp: sellingPartnerId, g: this.generationOf(sellingPartnerId), n: randomBytes(180).toString('base64url') };
+    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
     return `Atzr|${payload}.${createHmac('sha256', this.refreshKey).update(payload).digest('base64url')}`;
   }
 
@@ -117,9 +123,8 @@ export class SandboxLwa {
     if (match === null || match[1] === undefined || match[2] === undefined) return undefined;
     const expected = createHmac('sha256', this.refreshKey).update(match[1]).digest('base64url');
     if (!sameText(match[2], expected)) return undefined;
-    const claims = JSON.parse(Buffer.from(match[1], 'base64url').toString('utf8')) as { sp: string; iat: number };
-    const revokedAt = this.revokedBefore.get(claims.sp);
-    return revokedAt !== undefined && claims.iat <= revokedAt ? undefined : claims.sp;
+    const claims = JSON.parse(Buffer.from(match[1], 'base64url').toString('utf8')) as { sp: string; g: number };
+    return claims.g === this.generationOf(claims.sp) ? claims.sp : undefined;
   }
 
   private accessToken(): string {

@@ -1,0 +1,14 @@
+/**
+ * A fixed launch-link test vector, reusable by tests and quotable in the README. The sig was computed once with an
+ * independent implementation (node:crypto HMAC-SHA256 over `message`, key = UTF-8 of `secret`, base64url without
+ * padding) and is hard-coded here so a change in the signing scheme cannot silently move it.
+ */
+export const LAUNCH_LINK_VECTOR = {
+  secret: 'test-launch-link-secret-0123456789abcdef',
+  customerId: '42',
+  marketplace: 'DE',
+  expires: 1767225600,
+  message: 'customer_id=42&marketplace=DE&expires=1767225600',
+  sig: 'Loa6zxeXSh0gcZao5WI0CVXJ5oRDsmHu78iB2iDi5Jw',
+  url: 'http://localhost:7071/api/authorize?customer_id=42&marketplace=DE&expires=1767225600&sig=Loa6zxeXSh0gcZao5WI0CVXJ5oRDsmHu78iB2iDi5Jw',
+} as const;

@@ -1,0 +1,402 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock, type LogFields, type Logger } from '../../src/authorization/ports.js';
+import { LwaClient, type LwaClientOptions } from '../../src/lwa/lwaClient.js';
+
+const CLIENT_ID = 'amzn1.application-oa2-client.0123456789abcdef';
+const CLIENT_SECRET = 'amzn1.oa2-cs.v1.s3cr3t|with|pipes&and=equals+plus';
+const CODE = 'ANcode|RgQ0fXYZ+/=';
+const REDIRECT = 'https://auth.shipica.example/api/callback?x=1';
+const REFRESH = 'Atzr|IwEBIRefreshTokenValue+/=|more';
+const RETRY = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 };
+
+interface Received {
+  method: string | undefined;
+  path: string | undefined;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+type Reply = (res: ServerResponse, index: number, received: Received) => void;
+
+interface TestServer {
+  url: string;
+  received: Received[];
+  close(): Promise<void>;
+}
+
+const servers: Server[] = [];
+
+async function startServer(reply: Reply): Promise<TestServer> {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const entry = { method: req.method, path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      received.push(entry);
+      reply(res, received.length - 1, entry);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/auth/o2/token`, received, close: () => closeServer(server) };
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections(); // including hanging requests
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => (s.listening ? closeServer(s) : Promise.resolve())));
+});
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Reply {
+  return (res) => {
+    res.writeHead(status, { 'Content-Type': 'application/json;charset=UTF-8', ...headers });
+    res.end(typeof body === 'string' ? body : JSON.stringify(body));
+  };
+}
+
+function sequence(...replies: Reply[]): Reply {
+  return (res, index, received) => {
+    const reply = replies[Math.min(index, replies.length - 1)];
+    if (reply === undefined) throw new Error('no reply');
+    reply(res, index, received);
+  };
+}
+
+const GRANT = { access_token: 'Atza|access-token-value', token_type: 'bearer', expires_in: 3600, refresh_token: 'Atzr|new-refresh-token' };
+const ACCESS = { access_token: 'Atza|access-token-value', token_type: 'bearer', expires_in: 3600 };
+
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const log = (level: string) => (message: string, fields?: LogFields) => lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
+  return { lines, info: log('info'), warn: log('warn'), error: log('error') };
+}
+
+function client(tokenUrl: string, overrides: Partial<LwaClientOptions> = {}): { lwa: LwaClient; logger: ReturnType<typeof recordingLogger> } {
+  const logger = recordingLogger();
+  const lwa = new LwaClient({
+    tokenUrl,
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    timeoutMs: 2000,
+    retry: RETRY,
+    clock: systemClock,
+    logger,
+    ...overrides,
+  });
+  return { lwa, logger };
+}
+
+function expectNoSecrets(lines: string[]): void {
+  for (const line of lines) {
+    for (const secret of [CLIENT_SECRET, CODE, REFRESH, 's3cr3t', 'ANcode', 'IwEBIRefresh']) expect(line).not.toContain(secret);
+  }
+}
+
+const later = (ms = 60_000): Date => new Date(Date.now() + ms);
+
+describe('LwaClient against a loopback token endpoint', () => {
+  it('exchangeCode: sends the documented form body and parses the grant', async () => {
+    const server = await startServer(json(200, GRANT));
+    const { lwa, logger } = client(server.url);
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: true,
+      value: { accessToken: 'Atza|access-token-value', tokenType: 'bearer', expiresIn: 3600, refreshToken: 'Atzr|new-refresh-token' },
+    });
+    expect(server.received).toHaveLength(1);
+    const [req] = server.received;
+    expect(req?.method).toBe('POST');
+    expect(req?.path).toBe('/auth/o2/token');
+    expect(req?.headers['content-type']).toBe('application/x-www-form-urlencoded;charset=UTF-8');
+    expect(req?.headers['accept']).toBe('application/json');
+    expect([...new URLSearchParams(req?.body).entries()]).toEqual([
+      ['grant_type', 'authorization_code'],
+      ['code', CODE],
+      ['redirect_uri', REDIRECT],
+      ['client_id', CLIENT_ID],
+      ['client_secret', CLIENT_SECRET],
+    ]);
+    expect(req?.body).toBe(
+      'grant_type=authorization_code' +
+        '&code=ANcode%7CRgQ0fXYZ%2B%2F%3D' +
+        '&redirect_uri=https%3A%2F%2Fauth.shipica.example%2Fapi%2Fcallback%3Fx%3D1' +
+        '&client_id=amzn1.application-oa2-client.0123456789abcdef' +
+        '&client_secret=amzn1.oa2-cs.v1.s3cr3t%7Cwith%7Cpipes%26and%3Dequals%2Bplus',
+    );
+    expectNoSecrets(logger.lines);
+  });
+
+  it('refreshAccessToken: grant_type=refresh_token, no scope, no redirect_uri', async () => {
+    const server = await startServer(json(200, { ...ACCESS, token_type: 'Bearer' }));
+    const { lwa } = client(server.url);
+    const result = await lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    expect(result).toEqual({ ok: true, value: { accessToken: 'Atza|access-token-value', tokenType: 'bearer', expiresIn: 3600 } });
+    expect(server.received).toHaveLength(1);
+    const form = new URLSearchParams(server.received[0]?.body);
+    expect([...form.entries()]).toEqual([
+      ['grant_type', 'refresh_token'],
+      ['refresh_token', REFRESH],
+      ['client_id', CLIENT_ID],
+      ['client_secret', CLIENT_SECRET],
+    ]);
+    expect(form.has('scope')).toBe(false);
+    expect(server.received[0]?.body).toContain('refresh_token=Atzr%7CIwEBIRefreshTokenValue%2B%2F%3D%7Cmore');
+  });
+
+  it('refreshAccessToken drops a refresh_token LWA may send back', async () => {
+    const server = await startServer(json(200, GRANT));
+    const result = await client(server.url).lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    expect(result).toEqual({ ok: true, value: { accessToken: 'Atza|access-token-value', tokenType: 'bearer', expiresIn: 3600 } });
+  });
+
+  it('400 invalid_grant → invalid_grant, one request, no retry', async () => {
+    const server = await startServer(json(400, { error: 'invalid_grant', error_description: 'The request has an invalid grant parameter : code' }));
+    const { lwa, logger } = client(server.url);
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: { kind: 'invalid_grant', status: 400, error: 'invalid_grant', description: 'The request has an invalid grant parameter : code', attempts: 1 },
+    });
+    expect(server.received).toHaveLength(1);
+    expect(logger.lines).toEqual([]);
+  });
+
+  it('400 invalid_grant on refresh (revoked) → invalid_grant', async () => {
+    const server = await startServer(
+      json(400, { error: 'invalid_grant', error_description: "The request has an invalid grant parameter : refresh_token. User may have revoked or didn't grant the permission." }),
+    );
+    const result = await client(server.url).lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    expect(result.ok === false && result.failure.kind).toBe('invalid_grant');
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('401 invalid_client → invalid_client, no retry', async () => {
+    const server = await startServer(json(401, { error: 'invalid_client', error_description: 'Client authentication failed' }));
+    const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: { kind: 'invalid_client', status: 401, error: 'invalid_client', description: 'Client authentication failed', attempts: 1 },
+    });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('400 unauthorized_client → invalid_client', async () => {
+    const server = await startServer(json(400, { error: 'unauthorized_client', error_description: 'Not authorized' }));
+    const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok === false && result.failure.kind).toBe('invalid_client');
+  });
+
+  it('400 invalid_request → client_error, no retry', async () => {
+    const server = await startServer(json(400, { error: 'invalid_request', error_description: 'The request is missing a required parameter' }));
+    const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: { kind: 'client_error', status: 400, error: 'invalid_request', description: 'The request is missing a required parameter', attempts: 1 },
+    });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('500 then 200 → success after 2 requests', async () => {
+    const server = await startServer(sequence(json(500, { error: 'server_error' }), json(200, GRANT)));
+    const { lwa, logger } = client(server.url);
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok && result.value.refreshToken).toBe('Atzr|new-refresh-token');
+    expect(server.received).toHaveLength(2);
+    expect(server.received[1]?.body).toBe(server.received[0]?.body);
+    expect(logger.lines).toHaveLength(1);
+    expect(logger.lines[0]).toMatch(/^warn LWA token request failed; retrying /);
+    expectNoSecrets(logger.lines);
+  });
+
+  it('503 every time → unavailable after maxAttempts (3) requests', async () => {
+    const server = await startServer(json(503, { error: 'temporarily_unavailable', error_description: 'try later' }));
+    const { lwa, logger } = client(server.url);
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: { kind: 'unavailable', status: 503, error: 'temporarily_unavailable', description: 'try later', attempts: 3 },
+    });
+    expect(server.received).toHaveLength(3);
+    expect(logger.lines).toHaveLength(2);
+    expectNoSecrets(logger.lines);
+  });
+
+  it('backoff delays stay within maxDelayMs', async () => {
+    const server = await startServer(json(500, 'not json'));
+    const delays: number[] = [];
+    const { lwa } = client(server.url, {
+      retry: { maxAttempts: 5, baseDelayMs: 2, maxDelayMs: 5 },
+      sleep: async (ms) => void delays.push(ms),
+      random: () => 1,
+    });
+    const result = await lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    expect(result.ok === false && result.failure).toEqual({ kind: 'unavailable', status: 500, error: undefined, description: undefined, attempts: 5 });
+    // backoff = min(5, 2 * 2^(n-1)) with random()=1 → full backoff
+    expect(delays).toEqual([2, 4, 5, 5]);
+  });
+
+  it('429 with Retry-After is retried after the advertised delay', async () => {
+    const server = await startServer(sequence(json(429, { error: 'too_many_requests' }, { 'Retry-After': '1' }), json(200, ACCESS)));
+    const delays: number[] = [];
+    const { lwa } = client(server.url, { sleep: async (ms) => void delays.push(ms) });
+    const result = await lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    expect(result.ok).toBe(true);
+    expect(server.received).toHaveLength(2);
+    expect(delays).toEqual([1000]);
+  });
+
+  it('429 with Retry-After is honoured with the real sleep too', async () => {
+    const server = await startServer(sequence(json(429, { error: 'too_many_requests' }, { 'Retry-After': '1' }), json(200, ACCESS)));
+    const started = Date.now();
+    const result = await client(server.url).lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    expect(result.ok).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    expect(server.received).toHaveLength(2);
+  });
+
+  it('a hanging server → unavailable "timed out" after maxAttempts', async () => {
+    const server = await startServer(() => {
+      /* never answers; closeAllConnections() ends the sockets */
+    });
+    const { lwa, logger } = client(server.url, { timeoutMs: 200 });
+    const started = Date.now();
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: { kind: 'unavailable', status: undefined, error: undefined, description: 'timed out', attempts: 3 },
+    });
+    expect(server.received).toHaveLength(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 190);
+    expectNoSecrets(logger.lines);
+    await server.close();
+  });
+
+  it('connection refused → unavailable (network error)', async () => {
+    const server = await startServer(json(200, GRANT));
+    const url = server.url;
+    await server.close();
+    const { lwa, logger } = client(url);
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: { kind: 'unavailable', status: undefined, error: undefined, description: 'network error (ECONNREFUSED)', attempts: 3 },
+    });
+    expectNoSecrets(logger.lines);
+  });
+
+  it.each([
+    ['malformed JSON', '{"access_token": "Atza|x", '],
+    ['missing access_token', JSON.stringify({ token_type: 'bearer', expires_in: 3600, refresh_token: 'Atzr|x' })],
+    ['token_type not bearer', JSON.stringify({ ...GRANT, token_type: 'mac' })],
+    ['expires_in not a number', JSON.stringify({ ...GRANT, expires_in: '3600' })],
+    ['empty body', ''],
+  ])('200 with %s → unavailable after exactly 1 request', async (_label, body) => {
+    const server = await startServer(json(200, body));
+    const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: { kind: 'unavailable', status: undefined, error: undefined, description: 'malformed token response', attempts: 1 },
+    });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('exchange 200 without refresh_token → unavailable', async () => {
+    const server = await startServer(json(200, ACCESS));
+    const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: { kind: 'unavailable', status: undefined, error: undefined, description: 'token response has no refresh_token', attempts: 1 },
+    });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('a redirect is not followed and not retried', async () => {
+    const server = await startServer((res) => {
+      res.writeHead(302, { Location: 'http://127.0.0.1:1/elsewhere' });
+      res.end();
+    });
+    const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: { kind: 'unavailable', status: 302, error: undefined, description: 'unexpected HTTP 302', attempts: 1 },
+    });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('the deadline stops retries early', async () => {
+    const server = await startServer(json(503, { error: 'server_error' }));
+    const { lwa } = client(server.url, { timeoutMs: 2000 });
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later(100) });
+    expect(result.ok === false && result.failure).toMatchObject({ kind: 'unavailable', status: 503, attempts: 1 });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('a Retry-After beyond the deadline stops retries', async () => {
+    const server = await startServer(json(429, { error: 'too_many_requests' }, { 'Retry-After': '120' }));
+    const started = Date.now();
+    const result = await client(server.url).lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later(30_000) });
+    expect(result.ok === false && result.failure).toMatchObject({ kind: 'unavailable', status: 429, attempts: 1 });
+    expect(server.received).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('error_description echoing the code or the client secret is scrubbed', async () => {
+    const server = await startServer(
+      json(400, { error: 'invalid_grant', error_description: `code ${CODE} is not valid for client secret ${CLIENT_SECRET}\nbye` }),
+    );
+    const { lwa, logger } = client(server.url);
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: {
+        kind: 'invalid_grant',
+        status: 400,
+        error: 'invalid_grant',
+        description: 'code [redacted] is not valid for client secret [redacted] bye',
+        attempts: 1,
+      },
+    });
+    expectNoSecrets(logger.lines);
+  });
+
+  it('an echo of the form-encoded code or secret is scrubbed too', async () => {
+    const server = await startServer(
+      json(400, { error: 'invalid_grant', error_description: `got ${new URLSearchParams({ c: CODE }).toString()} and ${encodeURIComponent(CLIENT_SECRET)}` }),
+    );
+    const { lwa } = client(server.url);
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok === false && result.failure.description).toBe('got c=[redacted] and [redacted]');
+  });
+
+  it('error and error_description echoing the refresh token are scrubbed (retried 5xx too), and logs stay clean', async () => {
+    const server = await startServer(json(500, { error: `server_error ${REFRESH}`, error_description: `refresh ${REFRESH} secret ${CLIENT_SECRET}` }));
+    const { lwa, logger } = client(server.url);
+    const result = await lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: {
+        kind: 'unavailable',
+        status: 500,
+        error: 'server_error [redacted]',
+        description: 'refresh [redacted] secret [redacted]',
+        attempts: 3,
+      },
+    });
+    expect(logger.lines).toHaveLength(2);
+    expectNoSecrets(logger.lines);
+    expect(logger.lines.join('\n')).toContain('[redacted]');
+  });
+
+  it('a long error_description is bounded to 500 characters', async () => {
+    const server = await startServer(json(400, { error: 'invalid_request', error_description: 'x'.repeat(5000) }));
+    const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok === false && result.failure.description).toBe('x'.repeat(500));
+  });
+});
