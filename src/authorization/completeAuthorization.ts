@@ -29,7 +29,8 @@ export interface CompleteDeps {
 const callbackSchema = z.object({
   state: z.string().regex(STATE_PATTERN),
   selling_partner_id: z.string().regex(new RegExp(`^[A-Za-z0-9]{1,${LIMITS.sellingPartnerId}}$`)),
-  spapi_oauth_code: z.string().regex(/^[\x21-\x7e]{1,2048}$/),
+  // LWA codes are ~20 characters; 512 keeps the encrypted copy on the row well inside its column.
+  spapi_oauth_code: z.string().regex(/^[\x21-\x7e]{1,512}$/),
   mws_auth_token: z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${LIMITS.mwsAuthToken}}$`)).optional(),
 });
 
@@ -185,7 +186,11 @@ async function failAttempt(
     attemptId: attempt.attemptId,
     customerId,
     region,
-    failure: { reason, lwaError: lwa?.error, lwaErrorDescription: lwa?.description },
+    failure: {
+      reason,
+      lwaError: lwa?.error?.slice(0, LIMITS.lwaError),
+      lwaErrorDescription: lwa?.description?.slice(0, LIMITS.lwaErrorDescription),
+    },
     now: deps.clock.now(),
   });
   return { kind: 'failed', reason, marketplace: attempt.marketplace ?? undefined, lwaError: lwa?.error };

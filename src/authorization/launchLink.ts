@@ -90,7 +90,15 @@ export function verifyLaunchLink(
   return { ok: true, link: { customerId, marketplace, expires } };
 }
 
-/** Length in UTF-16 code units, which is what the NVARCHAR(64) column counts. */
+/**
+ * Length in UTF-16 code units, which is what the NVARCHAR(64) column counts. No leading or trailing white space:
+ * SQL Server compares 'a' and 'a ' as equal, so such ids could not be told apart there.
+ */
 export function isValidCustomerId(value: string): boolean {
-  return value.length > 0 && value.length <= MAX_CUSTOMER_ID_LENGTH && !/[\u0000-\u001f\u007f-\u009f]/.test(value);
+  return (
+    value.length > 0 &&
+    value.length <= MAX_CUSTOMER_ID_LENGTH &&
+    value === value.trim() &&
+    !/[\u0000-\u001f\u007f-\u009f]/.test(value)
+  );
 }

@@ -19,8 +19,11 @@ export function readLocalSettingValues(cwd: string = process.cwd(), env: NodeJS.
   try {
     parsed = localSettingsFile.parse(JSON.parse(readFileSync(path, 'utf8')));
   } catch {
+    // Not the parser's message: it quotes the file, which holds secrets.
     throw new Error(`local.settings.json is not valid: expected JSON of the form { "Values": { "NAME": "value" } }.`);
   }
   const fileValues = Object.fromEntries(Object.entries(parsed.Values ?? {}).map(([k, v]) => [k, String(v)]));
-  return { values: { ...fileValues, ...env }, file: path };
+  // An environment variable wins, but an empty one does not hide the file's value.
+  const setInEnv = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  return { values: { ...fileValues, ...setInEnv }, file: path };
 }

@@ -61,38 +61,57 @@ export function isRunningInAzure(env: SettingValues): boolean {
 
 const KEY_VAULT_PREFIX = '@Microsoft.KeyVault(';
 
+/** Collects one message per setting (the first problem found wins; an unresolved Key Vault reference first). */
+class SettingReader {
+  readonly problems: string[] = [];
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly values: SettingValues, names: readonly SettingName[]) {
+    for (const name of names) {
+      if (this.read(name)?.startsWith(KEY_VAULT_PREFIX)) {
+        this.report(name, "is an unresolved Key Vault reference: check the app's managed identity and its access to the vault.");
+      }
+    }
+  }
+
+  /** The trimmed value; blank counts as unset. */
+  read(name: SettingName): string | undefined {
+    const raw = this.values[name];
+    return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+  }
+
+  report(name: SettingName, message: string): void {
+    if (this.reported.has(name)) return;
+    this.reported.add(name);
+    this.problems.push(`${name} ${message}`);
+  }
+
+  field<T>(name: SettingName, schema: z.ZodType<T>): T | undefined {
+    if (this.reported.has(name)) return undefined;
+    const parsed = schema.safeParse(this.read(name));
+    if (parsed.success) return parsed.data;
+    this.report(name, parsed.error.issues[0]?.message ?? 'is invalid.');
+    return undefined;
+  }
+}
+
+const SQL_SETTING_NAMES = ['SQL_CONNECTION_STRING', 'SQL_SERVER', 'SQL_DATABASE', 'SQL_AUTH', 'SQL_MANAGED_IDENTITY_CLIENT_ID', 'LOCAL_DB_PATH'] as const;
+
+/** Only the store settings, with the app's rules (for `npm run db:migrate`). */
+export function loadStoreSettings(values: SettingValues, environment: Environment): { ok: true; store: StoreSettings } | { ok: false; problems: string[] } {
+  const reader = new SettingReader(values, SQL_SETTING_NAMES);
+  const store = readStoreSettings(reader, environment);
+  return store === undefined || reader.problems.length > 0 ? { ok: false, problems: reader.problems } : { ok: true, store };
+}
+
 /**
  * Validates every setting at once and returns one message per bad setting, naming the setting but never its value
  * (values may be secrets).
  */
 export function loadSettings(values: SettingValues, environment: Environment): SettingsResult {
-  const problems: string[] = [];
-  const reported = new Set<string>();
-  // One message per setting: the first problem found for a name wins (an unresolved Key Vault reference first).
-  const report = (name: SettingName, message: string): void => {
-    if (reported.has(name)) return;
-    reported.add(name);
-    problems.push(`${name} ${message}`);
-  };
-  const read = (name: SettingName): string | undefined => {
-    const raw = values[name];
-    if (raw === undefined || raw.trim() === '') return undefined;
-    return raw.trim();
-  };
-
-  for (const name of SETTING_NAMES) {
-    if (read(name)?.startsWith(KEY_VAULT_PREFIX)) {
-      report(name, "is an unresolved Key Vault reference: check the app's managed identity and its access to the vault.");
-    }
-  }
-
-  const field = <T>(name: SettingName, schema: z.ZodType<T>): T | undefined => {
-    if (reported.has(name)) return undefined;
-    const parsed = schema.safeParse(read(name));
-    if (parsed.success) return parsed.data;
-    report(name, parsed.error.issues[0]?.message ?? 'is invalid.');
-    return undefined;
-  };
+  const reader = new SettingReader(values, SETTING_NAMES);
+  const field = <T>(name: SettingName, schema: z.ZodType<T>): T | undefined => reader.field(name, schema);
+  const problems = reader.problems;
 
   const url = urlSchema(environment);
   const applicationId = field('SPAPI_APPLICATION_ID', required.pipe(noSpaces));
@@ -120,7 +139,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
     }),
   );
 
-  const store = readStoreSettings(read, environment, report);
+  const store = readStoreSettings(reader, environment);
 
   if (
     problems.length > 0 ||
@@ -155,11 +174,9 @@ export function loadSettings(values: SettingValues, environment: Environment): S
   };
 }
 
-function readStoreSettings(
-  read: (name: SettingName) => string | undefined,
-  environment: Environment,
-  report: (name: SettingName, message: string) => void,
-): StoreSettings | undefined {
+function readStoreSettings(reader: SettingReader, environment: Environment): StoreSettings | undefined {
+  const read = (name: SettingName) => reader.read(name);
+  const report = (name: SettingName, message: string) => reader.report(name, message);
   const connectionString = read('SQL_CONNECTION_STRING');
   const server = read('SQL_SERVER');
   const database = read('SQL_DATABASE');

@@ -91,9 +91,10 @@ export interface CredentialStore {
   findAuthorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined>;
 
   /**
-   * The seed's step 1: note the callback on the row (code envelope, MWS token, and the partner unless the row is
-   * authorized, so a working token is never paired with another seller's id). The partner is released from other
-   * customers' rows that are not authorized. 'partner_conflict' when an authorized row of another customer holds it.
+   * The seed's step 1: note the callback on the row (code envelope, MWS token when sent, and the partner unless the
+   * row is authorized, so a working token is never paired with another seller's id). The partner is released from
+   * other customers' rows that are not authorized. 'partner_conflict' when writing the partner would collide with
+   * another customer's authorized row (the unique index decides); nothing is written then.
    */
   recordCallback(input: {
     customerId: string;

@@ -1,0 +1,577 @@
+import sql from 'mssql';
+import type { Region } from '../authorization/marketplaces.js';
+import type { StoreSettings } from '../config/settings.js';
+import {
+  formatLastError,
+  LIMITS,
+  type AttemptRecord,
+  type CredentialSecrets,
+  type CredentialStore,
+  type CredentialSummary,
+  type FailureDetails,
+  type NewAttempt,
+} from './credentialStore.js';
+import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
+
+/**
+ * The production store: Azure SQL / SQL Server through mssql (tedious), same behaviour as SqliteStore (the contract
+ * suite in test/contract runs against both). Tables come from sql/*.sql (`npm run db:migrate`); this class never
+ * creates them. Every statement is parameterized with an explicit type. Correctness rests on keys and
+ * single-statement conditional updates, not on lock hints or isolation levels: the attempt is consumed by one
+ * conditional UPDATE, the (customer, region) row is upserted as UPDATE → INSERT → (duplicate key) UPDATE, and the
+ * filtered unique index on (selling_partner_id, region) turns a partner held by another authorized row into a
+ * duplicate-key error, mapped to 'partner_conflict'. No MERGE.
+ *
+ * The duplicate-key retry inside a transaction relies on XACT_ABORT OFF, tedious's default
+ * (`abortTransactionOnError: false`): the failed INSERT ends only that statement, not the transaction.
+ */
+
+export type SqlServerSettings = Extract<StoreSettings, { kind: 'mssql' | 'mssql-managed-identity' }>;
+
+type Row = Record<string, unknown>;
+
+/** SQL Server error numbers for a duplicate key: unique constraint (2627) and unique index (2601). */
+const UNIQUE_VIOLATIONS: ReadonlySet<number> = new Set([2627, 2601]);
+
+/** Lengths of the columns that LIMITS does not name (see sql/*.sql). */
+const COLUMN = {
+  region: 2,
+  marketplace: 2,
+  hash: 64,
+  flow: 16,
+  reason: 1000,
+} as const;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pools: one per connection config, created lazily and shared by every store opened with that config.
+
+interface CachedPool {
+  pool: sql.ConnectionPool;
+  ready: Promise<sql.ConnectionPool>;
+}
+
+const pools = new Map<string, CachedPool>();
+
+function poolKey(settings: SqlServerSettings): string {
+  return settings.kind === 'mssql'
+    ? `connection-string:${settings.connectionString}`
+    : `managed-identity:${JSON.stringify([settings.server, settings.database, settings.clientId ?? null])}`;
+}
+
+/** `server`, `server,1433` or `tcp:server,1433` (as the Azure portal writes it). */
+function parseServer(value: string): { server: string; port: number | undefined } {
+  const bare = value.replace(/^tcp:/i, '');
+  const match = /^(.*),(\d{1,5})$/.exec(bare);
+  return match?.[1] !== undefined && match[2] !== undefined ? { server: match[1], port: Number(match[2]) } : { server: bare, port: undefined };
+}
+
+/**
+ * Managed identity through tedious's `azure-active-directory-default` (DefaultAzureCredential: the app's managed
+ * identity in Azure, with `clientId` selecting a user-assigned one; a developer's `az login` locally).
+ */
+export function managedIdentityConfig(settings: Extract<SqlServerSettings, { kind: 'mssql-managed-identity' }>): sql.config {
+  const { server, port } = parseServer(settings.server);
+  return {
+    server,
+    ...(port === undefined ? {} : { port }),
+    database: settings.database,
+    authentication: {
+      type: 'azure-active-directory-default',
+      options: settings.clientId === undefined ? {} : { clientId: settings.clientId },
+    },
+    options: { encrypt: true, trustServerCertificate: false },
+  };
+}
+
+/**
+ * The pool for this connection config, connecting it on first use. The promise is cached; a failed connect
+ * clears the cache so the next call tries again.
+ */
+export async function getPool(settings: SqlServerSettings): Promise<sql.ConnectionPool> {
+  const key = poolKey(settings);
+  const cached = pools.get(key);
+  if (cached !== undefined) return cached.ready;
+  const pool =
+    settings.kind === 'mssql' ? new sql.ConnectionPool(settings.connectionString) : new sql.ConnectionPool(managedIdentityConfig(settings));
+  // mssql emits 'error' when a connection cannot be acquired; the request that asked for it fails with the same
+  // error, so the event only needs a listener (without one, Node would end the process).
+  pool.on('error', () => undefined);
+  const entry: CachedPool = {
+    pool,
+    ready: pool.connect().catch((error: unknown) => {
+      if (pools.get(key) === entry) pools.delete(key);
+      throw error;
+    }),
+  };
+  pools.set(key, entry);
+  return entry.ready;
+}
+
+/** Closes the pool and forgets it, so the next getPool for its config connects afresh. */
+export async function closePool(pool: sql.ConnectionPool): Promise<void> {
+  for (const [key, entry] of pools) if (entry.pool === pool) pools.delete(key);
+  await pool.close();
+}
+
+export async function openSqlServerStore(settings: SqlServerSettings, options: { schema?: string } = {}): Promise<SqlServerStore> {
+  const pool = await getPool(settings);
+  return new SqlServerStore(pool, { schema: options.schema ?? DEFAULT_SCHEMA });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parameter checks. SQL Server rejects an over-long value too, but a clear message beats a truncation error, and
+// a VARCHAR parameter would silently turn non-ASCII characters into '?': such values are refused instead.
+
+function nvarchar(column: string, value: string, max: number): string {
+  if (value.length > max) throw new Error(`${column} is longer than ${max} characters`);
+  return value;
+}
+
+function varchar(column: string, value: string, max: number): string {
+  nvarchar(column, value, max);
+  if (!/^[\x00-\x7f]*$/.test(value)) throw new Error(`${column} must be ASCII`);
+  return value;
+}
+
+/**
+ * SQL Server ignores trailing spaces when it compares strings ('a' = 'a '), whatever the collation, so two such
+ * customer ids would share a row: refused here, as is the empty id (the CHECK constraint would refuse it too).
+ */
+function customerIdParam(value: string): string {
+  if (value.length === 0) throw new Error('customer_id is empty');
+  if (value.endsWith(' ')) throw new Error('customer_id ends with a space, which SQL Server does not distinguish');
+  return nvarchar('customer_id', value, LIMITS.customerId);
+}
+
+/** Whether a lookup value could be stored at all; when not, the lookup finds nothing without a round trip. */
+function storable(check: () => unknown): boolean {
+  try {
+    check();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function attemptIdParam(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error('attempt id must be a positive integer');
+  return value;
+}
+
+const clip = (value: string | undefined, max: number): string | null => (value === undefined ? null : value.slice(0, max));
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export class SqlServerStore implements CredentialStore {
+  private readonly credentials: string;
+  private readonly attempts: string;
+
+  constructor(
+    private readonly pool: sql.ConnectionPool,
+    { schema = DEFAULT_SCHEMA }: { schema?: string } = {},
+  ) {
+    assertSchemaName(schema);
+    this.credentials = `[${schema}].[sp_api_credentials]`;
+    this.attempts = `[${schema}].[sp_api_auth_attempts]`;
+  }
+
+  async startAuthorization(a: NewAttempt): Promise<void> {
+    const customerId = customerIdParam(a.customerId);
+    const stateHash = varchar('state_hash', a.stateHash, COLUMN.hash);
+    const bindingHash = varchar('browser_binding_hash', a.browserBindingHash, COLUMN.hash);
+    const marketplace = varchar('marketplace', a.marketplace, COLUMN.marketplace);
+    await this.inTransaction(async (tx) => {
+      await tx
+        .request()
+        .input('stateHash', sql.VarChar(COLUMN.hash), stateHash)
+        .input('bindingHash', sql.VarChar(COLUMN.hash), bindingHash)
+        .input('flow', sql.VarChar(COLUMN.flow), a.flow)
+        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
+        .input('region', sql.VarChar(COLUMN.region), a.region)
+        .input('marketplace', sql.VarChar(COLUMN.marketplace), marketplace)
+        .input('createdAt', sql.DateTime2(3), a.createdAt)
+        .input('expiresAt', sql.DateTime2(3), a.expiresAt)
+        .query(
+          `INSERT INTO ${this.attempts}
+             (state_hash, browser_binding_hash, flow, customer_id, region, marketplace, created_at, expires_at, outcome)
+           VALUES (@stateHash, @bindingHash, @flow, @customerId, @region, @marketplace, @createdAt, @expiresAt, 'pending')`,
+        );
+
+      const credentialParams = (request: sql.Request): sql.Request =>
+        request
+          .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
+          .input('region', sql.VarChar(COLUMN.region), a.region)
+          .input('marketplace', sql.VarChar(COLUMN.marketplace), marketplace)
+          .input('now', sql.DateTime2(3), a.createdAt);
+      // In an UPDATE's SET list every column reference reads the row as it was before the statement.
+      const update = async (): Promise<number> =>
+        affected(
+          await credentialParams(tx.request()).query(
+            `UPDATE ${this.credentials} SET
+               auth_requested_date = @now,
+               updated_at = @now,
+               marketplace = CASE WHEN status = 'authorized' THEN marketplace ELSE @marketplace END,
+               status = CASE WHEN status = 'authorized' THEN status ELSE 'pending' END
+             WHERE customer_id = @customerId AND region = @region`,
+          ),
+        );
+
+      if ((await update()) === 1) return;
+      try {
+        await credentialParams(tx.request()).query(
+          `INSERT INTO ${this.credentials} (customer_id, region, marketplace, status, auth_requested_date, updated_at)
+           VALUES (@customerId, @region, @marketplace, 'pending', @now, @now)`,
+        );
+      } catch (error) {
+        // Another transaction inserted the row between our UPDATE and INSERT and has committed: update it.
+        if (!isUniqueViolation(error)) throw error;
+        if ((await update()) !== 1) throw new Error('credential row neither inserted nor updated');
+      }
+    });
+  }
+
+  async findAttemptByStateHash(stateHash: string): Promise<AttemptRecord | undefined> {
+    if (!storable(() => varchar('state_hash', stateHash, COLUMN.hash))) return undefined;
+    const result = await this.pool
+      .request()
+      .input('stateHash', sql.VarChar(COLUMN.hash), stateHash)
+      .query<Row>(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} WHERE state_hash = @stateHash`);
+    const row = result.recordset[0];
+    return row === undefined ? undefined : toAttempt(row);
+  }
+
+  async consumeAttempt(input: { stateHash: string; now: Date; sellingPartnerId: string; codeHash: string }): Promise<boolean> {
+    if (!storable(() => varchar('state_hash', input.stateHash, COLUMN.hash))) return false;
+    const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
+    const codeHash = varchar('code_hash', input.codeHash, COLUMN.hash);
+    const result = await this.pool
+      .request()
+      .input('stateHash', sql.VarChar(COLUMN.hash), input.stateHash)
+      .input('now', sql.DateTime2(3), input.now)
+      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
+      .input('codeHash', sql.VarChar(COLUMN.hash), codeHash)
+      .query(
+        `UPDATE ${this.attempts} SET consumed_at = @now, selling_partner_id = @sellingPartnerId, code_hash = @codeHash
+         WHERE state_hash = @stateHash AND consumed_at IS NULL AND expires_at > @now`,
+      );
+    return affected(result) === 1;
+  }
+
+  async findAuthorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined> {
+    if (!storable(() => varchar('selling_partner_id', sellingPartnerId, LIMITS.sellingPartnerId))) return undefined;
+    const result = await this.pool
+      .request()
+      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
+      .input('region', sql.VarChar(COLUMN.region), region)
+      .query<Row>(
+        `SELECT customer_id FROM ${this.credentials}
+         WHERE selling_partner_id = @sellingPartnerId AND region = @region AND status = 'authorized'`,
+      );
+    return text(result.recordset[0]?.['customer_id']) ?? undefined;
+  }
+
+  async recordCallback(input: {
+    customerId: string;
+    region: Region;
+    sellingPartnerId: string;
+    mwsAuthToken: string | undefined;
+    encryptedCode: string;
+    now: Date;
+  }): Promise<'recorded' | 'partner_conflict'> {
+    const customerId = customerIdParam(input.customerId);
+    const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
+    const mwsAuthToken = input.mwsAuthToken === undefined ? null : nvarchar('mws_auth_token', input.mwsAuthToken, LIMITS.mwsAuthToken);
+    const encryptedCode = varchar('spapi_oauth_code', input.encryptedCode, LIMITS.encryptedCode);
+    return this.withPartnerGuard(async (tx) => {
+      await this.releasePartner(tx, sellingPartnerId, input.region, customerId, input.now);
+      await tx
+        .request()
+        .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
+        .input('mwsAuthToken', sql.NVarChar(LIMITS.mwsAuthToken), mwsAuthToken)
+        .input('encryptedCode', sql.VarChar(LIMITS.encryptedCode), encryptedCode)
+        .input('now', sql.DateTime2(3), input.now)
+        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
+        .input('region', sql.VarChar(COLUMN.region), input.region)
+        .query(
+          `UPDATE ${this.credentials} SET
+             selling_partner_id = CASE WHEN status = 'authorized' THEN selling_partner_id ELSE @sellingPartnerId END,
+             mws_auth_token = COALESCE(@mwsAuthToken, mws_auth_token),
+             spapi_oauth_code = @encryptedCode,
+             updated_at = @now
+           WHERE customer_id = @customerId AND region = @region`,
+        );
+      return 'recorded' as const;
+    });
+  }
+
+  async completeAuthorization(input: {
+    attemptId: number;
+    customerId: string;
+    region: Region;
+    marketplace: string;
+    sellingPartnerId: string;
+    encryptedRefreshToken: string;
+    now: Date;
+  }): Promise<'stored' | 'partner_conflict'> {
+    const attemptId = attemptIdParam(input.attemptId);
+    const customerId = customerIdParam(input.customerId);
+    const marketplace = varchar('marketplace', input.marketplace, COLUMN.marketplace);
+    const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
+    const refreshToken = varchar('lwa_refresh_token', input.encryptedRefreshToken, LIMITS.encryptedRefreshToken);
+    return this.withPartnerGuard(async (tx) => {
+      await this.releasePartner(tx, sellingPartnerId, input.region, customerId, input.now);
+      const updated = await tx
+        .request()
+        .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
+        .input('marketplace', sql.VarChar(COLUMN.marketplace), marketplace)
+        .input('refreshToken', sql.VarChar(LIMITS.encryptedRefreshToken), refreshToken)
+        .input('now', sql.DateTime2(3), input.now)
+        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
+        .input('region', sql.VarChar(COLUMN.region), input.region)
+        .query(
+          `UPDATE ${this.credentials} SET
+             selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
+             status = 'authorized', last_error = NULL,
+             auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
+           WHERE customer_id = @customerId AND region = @region`,
+        );
+      if (affected(updated) !== 1) throw new Error('credential row missing for a consumed attempt');
+      await tx
+        .request()
+        .input('now', sql.DateTime2(3), input.now)
+        .input('attemptId', sql.BigInt, attemptId)
+        .query(`UPDATE ${this.attempts} SET outcome = 'succeeded', reason = NULL, completed_at = @now WHERE attempt_id = @attemptId`);
+      return 'stored' as const;
+    });
+  }
+
+  async failAuthorization(input: { attemptId: number; customerId: string; region: Region; failure: FailureDetails; now: Date }): Promise<void> {
+    const attemptId = attemptIdParam(input.attemptId);
+    const customerId = customerIdParam(input.customerId);
+    await this.inTransaction(async (tx) => {
+      await tx
+        .request()
+        .input('reason', sql.NVarChar(COLUMN.reason), clip(input.failure.reason, COLUMN.reason))
+        .input('lwaError', sql.NVarChar(LIMITS.lwaError), clip(input.failure.lwaError, LIMITS.lwaError))
+        .input('lwaErrorDescription', sql.NVarChar(LIMITS.lwaErrorDescription), clip(input.failure.lwaErrorDescription, LIMITS.lwaErrorDescription))
+        .input('now', sql.DateTime2(3), input.now)
+        .input('attemptId', sql.BigInt, attemptId)
+        .query(
+          `UPDATE ${this.attempts} SET
+             outcome = 'failed', reason = @reason, lwa_error = @lwaError, lwa_error_description = @lwaErrorDescription,
+             completed_at = @now
+           WHERE attempt_id = @attemptId`,
+        );
+      await tx
+        .request()
+        .input('lastError', sql.NVarChar(LIMITS.lastError), formatLastError(input.failure))
+        .input('now', sql.DateTime2(3), input.now)
+        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
+        .input('region', sql.VarChar(COLUMN.region), input.region)
+        .query(
+          `UPDATE ${this.credentials} SET
+             status = CASE WHEN status = 'authorized' THEN status ELSE 'failed' END, last_error = @lastError, updated_at = @now
+           WHERE customer_id = @customerId AND region = @region`,
+        );
+    });
+  }
+
+  async recordRefusedCallback(input: {
+    related: AttemptRecord | undefined;
+    sellingPartnerId: string | undefined;
+    reason: string;
+    now: Date;
+  }): Promise<void> {
+    const r = input.related;
+    const sellingPartnerId =
+      input.sellingPartnerId === undefined ? null : varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
+    await this.pool
+      .request()
+      .input('customerId', sql.NVarChar(LIMITS.customerId), r?.customerId ?? null)
+      .input('region', sql.VarChar(COLUMN.region), r?.region ?? null)
+      .input('marketplace', sql.VarChar(COLUMN.marketplace), r?.marketplace ?? null)
+      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
+      .input('now', sql.DateTime2(3), input.now)
+      .input('reason', sql.NVarChar(COLUMN.reason), clip(input.reason, COLUMN.reason))
+      .input('relatedAttemptId', sql.BigInt, r === undefined ? null : attemptIdParam(r.attemptId))
+      .query(
+        `INSERT INTO ${this.attempts}
+           (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
+         VALUES ('callback', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'refused', @reason, @relatedAttemptId)`,
+      );
+  }
+
+  async listCredentials(): Promise<CredentialSummary[]> {
+    const result = await this.pool
+      .request()
+      .query<Row>(`SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} ORDER BY updated_at DESC, customer_id, region`);
+    return result.recordset.map(toSummary);
+  }
+
+  async findCredential(customerId: string, region: Region): Promise<(CredentialSummary & CredentialSecrets) | undefined> {
+    if (!storable(() => customerIdParam(customerId))) return undefined;
+    const result = await this.pool
+      .request()
+      .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
+      .input('region', sql.VarChar(COLUMN.region), region)
+      .query<Row>(
+        `SELECT ${SUMMARY_COLUMNS}, lwa_refresh_token, spapi_oauth_code, mws_auth_token
+         FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region`,
+      );
+    const row = result.recordset[0];
+    if (row === undefined) return undefined;
+    return {
+      ...toSummary(row),
+      lwaRefreshToken: text(row['lwa_refresh_token']),
+      spapiOauthCode: text(row['spapi_oauth_code']),
+      mwsAuthToken: text(row['mws_auth_token']),
+    };
+  }
+
+  async listAttempts(filter: { customerId?: string } = {}): Promise<AttemptRecord[]> {
+    const { customerId } = filter;
+    if (customerId === undefined) {
+      const result = await this.pool.request().query<Row>(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} ORDER BY attempt_id`);
+      return result.recordset.map(toAttempt);
+    }
+    if (!storable(() => customerIdParam(customerId))) return [];
+    const result = await this.pool
+      .request()
+      .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
+      .query<Row>(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} WHERE customer_id = @customerId ORDER BY attempt_id`);
+    return result.recordset.map(toAttempt);
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.request().query('SELECT 1 AS ok');
+  }
+
+  /** Closes the pool, which other stores opened with the same settings share, and forgets it. */
+  async close(): Promise<void> {
+    await closePool(this.pool);
+  }
+
+  /** Another customer's row that is not authorized gives up the partner id (the unique index allows one holder). */
+  private async releasePartner(tx: sql.Transaction, sellingPartnerId: string, region: Region, customerId: string, now: Date): Promise<void> {
+    await tx
+      .request()
+      .input('now', sql.DateTime2(3), now)
+      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
+      .input('region', sql.VarChar(COLUMN.region), region)
+      .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
+      .query(
+        `UPDATE ${this.credentials} SET selling_partner_id = NULL, updated_at = @now
+         WHERE selling_partner_id = @sellingPartnerId AND region = @region AND customer_id <> @customerId AND status <> 'authorized'`,
+      );
+  }
+
+  /** Runs `work` in a transaction; a duplicate key on the partner index rolls it back and reads 'partner_conflict'. */
+  private async withPartnerGuard<T>(work: (tx: sql.Transaction) => Promise<T>): Promise<T | 'partner_conflict'> {
+    try {
+      return await this.inTransaction(work);
+    } catch (error) {
+      if (isUniqueViolation(error)) return 'partner_conflict';
+      throw error;
+    }
+  }
+
+  private async inTransaction<T>(work: (tx: sql.Transaction) => Promise<T>): Promise<T> {
+    const tx = new sql.Transaction(this.pool);
+    await tx.begin();
+    try {
+      const result = await work(tx);
+      await tx.commit();
+      return result;
+    } catch (error) {
+      // Fails harmlessly when the server has already rolled the transaction back (mssql then reports EABORT).
+      await tx.rollback().catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const SUMMARY_COLUMNS = `customer_id, region, marketplace, selling_partner_id, status, last_error,
+  auth_requested_date, auth_granted_date, lwa_refresh_token_date, updated_at,
+  CAST(CASE WHEN lwa_refresh_token IS NULL THEN 0 ELSE 1 END AS BIT) AS has_refresh_token`;
+
+const ATTEMPT_COLUMNS = `attempt_id, state_hash, browser_binding_hash, flow, customer_id, region, marketplace,
+  selling_partner_id, code_hash, created_at, expires_at, consumed_at, completed_at, outcome, reason, lwa_error,
+  lwa_error_description, related_attempt_id`;
+
+function affected(result: { rowsAffected: number[] }): number {
+  return result.rowsAffected[0] ?? 0;
+}
+
+function errorNumbers(error: unknown): number[] {
+  if (typeof error !== 'object' || error === null) return [];
+  const numbers: number[] = [];
+  if ('number' in error && typeof error.number === 'number') numbers.push(error.number);
+  if ('originalError' in error) numbers.push(...errorNumbers(error.originalError));
+  if ('info' in error) numbers.push(...errorNumbers(error.info));
+  if ('precedingErrors' in error && Array.isArray(error.precedingErrors)) {
+    for (const preceding of error.precedingErrors) numbers.push(...errorNumbers(preceding));
+  }
+  return numbers;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return errorNumbers(error).some((n) => UNIQUE_VIOLATIONS.has(n));
+}
+
+const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const date = (v: unknown): Date | null => (v instanceof Date ? v : null);
+
+function requiredDate(v: unknown, column: string): Date {
+  if (v instanceof Date) return v;
+  throw new Error(`${column} is not a date`);
+}
+
+function id(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  const n = Number(v); // tedious returns BIGINT as a string
+  if (!Number.isSafeInteger(n)) throw new Error('attempt id is not a safe integer');
+  return n;
+}
+
+function toSummary(row: Row): CredentialSummary {
+  return {
+    customerId: String(row['customer_id']),
+    region: row['region'] as Region,
+    marketplace: text(row['marketplace']),
+    sellingPartnerId: text(row['selling_partner_id']),
+    status: row['status'] as CredentialSummary['status'],
+    lastError: text(row['last_error']),
+    authRequestedDate: date(row['auth_requested_date']),
+    authGrantedDate: date(row['auth_granted_date']),
+    lwaRefreshTokenDate: date(row['lwa_refresh_token_date']),
+    updatedAt: requiredDate(row['updated_at'], 'updated_at'),
+    hasRefreshToken: row['has_refresh_token'] === true,
+  };
+}
+
+function toAttempt(row: Row): AttemptRecord {
+  const attemptId = id(row['attempt_id']);
+  if (attemptId === null) throw new Error('attempt row without attempt_id');
+  return {
+    attemptId,
+    stateHash: text(row['state_hash']),
+    browserBindingHash: text(row['browser_binding_hash']),
+    flow: row['flow'] as AttemptRecord['flow'],
+    customerId: text(row['customer_id']),
+    region: text(row['region']) as Region | null,
+    marketplace: text(row['marketplace']),
+    sellingPartnerId: text(row['selling_partner_id']),
+    codeHash: text(row['code_hash']),
+    createdAt: requiredDate(row['created_at'], 'created_at'),
+    expiresAt: date(row['expires_at']),
+    consumedAt: date(row['consumed_at']),
+    completedAt: date(row['completed_at']),
+    outcome: row['outcome'] as AttemptRecord['outcome'],
+    reason: text(row['reason']),
+    lwaError: text(row['lwa_error']),
+    lwaErrorDescription: text(row['lwa_error_description']),
+    relatedAttemptId: id(row['related_attempt_id']),
+  };
+}

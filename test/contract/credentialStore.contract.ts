@@ -1,0 +1,828 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Region } from '../../src/authorization/marketplaces.js';
+import {
+  formatLastError,
+  LIMITS,
+  type AttemptRecord,
+  type CredentialStore,
+  type CredentialSummary,
+  type NewAttempt,
+} from '../../src/store/credentialStore.js';
+
+/**
+ * The behaviour the authorization flow relies on, pinned for every CredentialStore (SQLite, SQL Server). Each test
+ * gets a fresh, empty store from `open` and builds its rows through the interface only, so the same assertions
+ * hold whatever the dialect.
+ */
+
+export interface OpenedStore {
+  store: CredentialStore;
+  /** Closes the store and removes what `open` created. */
+  cleanup: () => Promise<void>;
+}
+
+const T0 = new Date('2025-03-01T10:00:00.000Z');
+const at = (seconds: number): Date => new Date(T0.getTime() + seconds * 1000);
+const TTL_SECONDS = 600;
+
+const SUMMARY_KEYS = [
+  'authGrantedDate',
+  'authRequestedDate',
+  'customerId',
+  'hasRefreshToken',
+  'lastError',
+  'lwaRefreshTokenDate',
+  'marketplace',
+  'region',
+  'sellingPartnerId',
+  'status',
+  'updatedAt',
+].sort();
+const SECRET_KEYS = ['lwaRefreshToken', 'mwsAuthToken', 'spapiOauthCode'];
+const ATTEMPT_KEYS = [
+  'attemptId',
+  'browserBindingHash',
+  'codeHash',
+  'completedAt',
+  'consumedAt',
+  'createdAt',
+  'customerId',
+  'expiresAt',
+  'flow',
+  'lwaError',
+  'lwaErrorDescription',
+  'marketplace',
+  'outcome',
+  'reason',
+  'region',
+  'relatedAttemptId',
+  'sellingPartnerId',
+  'stateHash',
+].sort();
+
+const sha256 = (value: string): string => createHash('sha256').update(value, 'utf8').digest('hex');
+/** A fresh 64-hex state hash, like sha256Hex(state) in the flow. */
+const newHash = (): string => sha256(randomUUID());
+/** A TokenCipher-shaped envelope of exactly `length` characters. */
+const envelope = (length: number, fill = 'A'): string => {
+  const head = `v1:k1:${randomUUID().replaceAll('-', '').slice(0, 16)}:`;
+  return (head + fill.repeat(length)).slice(0, length);
+};
+const iso = (d: Date | null | undefined): string | null | undefined => (d instanceof Date ? d.toISOString() : d);
+
+export function describeStoreContract(name: string, open: () => Promise<OpenedStore>): void {
+  describe(`CredentialStore contract: ${name}`, () => {
+    let opened: OpenedStore | undefined;
+    let store: CredentialStore;
+
+    beforeEach(async () => {
+      opened = await open();
+      store = opened.store;
+    });
+
+    afterEach(async () => {
+      await opened?.cleanup();
+      opened = undefined;
+    });
+
+    // ---- helpers: every row is made through the interface --------------------------------------------------
+
+    async function start(
+      customerId: string,
+      region: Region = 'NA',
+      options: { marketplace?: string; now?: Date; stateHash?: string } = {},
+    ): Promise<{ attempt: NewAttempt; record: AttemptRecord }> {
+      const now = options.now ?? T0;
+      const attempt: NewAttempt = {
+        stateHash: options.stateHash ?? newHash(),
+        browserBindingHash: newHash(),
+        flow: 'website',
+        customerId,
+        region,
+        marketplace: options.marketplace ?? (region === 'NA' ? 'US' : region === 'EU' ? 'DE' : 'JP'),
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + TTL_SECONDS * 1000),
+      };
+      await store.startAuthorization(attempt);
+      const record = await store.findAttemptByStateHash(attempt.stateHash);
+      if (record === undefined) throw new Error('started attempt not found');
+      return { attempt, record };
+    }
+
+    async function consume(attempt: NewAttempt, sellingPartnerId: string, now: Date = at(10)): Promise<boolean> {
+      return store.consumeAttempt({ stateHash: attempt.stateHash, now, sellingPartnerId, codeHash: sha256(`code-${attempt.stateHash}`) });
+    }
+
+    async function record(
+      customerId: string,
+      region: Region,
+      sellingPartnerId: string,
+      options: { now?: Date; code?: string; mws?: string } = {},
+    ): Promise<'recorded' | 'partner_conflict'> {
+      return store.recordCallback({
+        customerId,
+        region,
+        sellingPartnerId,
+        mwsAuthToken: options.mws,
+        encryptedCode: options.code ?? envelope(120, 'c'),
+        now: options.now ?? at(20),
+      });
+    }
+
+    /** The whole happy path: start, consume, record, complete. Returns the token envelope stored. */
+    async function authorize(
+      customerId: string,
+      region: Region,
+      sellingPartnerId: string,
+      options: { start?: Date; token?: string; marketplace?: string } = {},
+    ): Promise<{ token: string; attempt: AttemptRecord }> {
+      const begin = options.start ?? T0;
+      const { attempt, record: row } = await start(customerId, region, { now: begin, ...(options.marketplace ? { marketplace: options.marketplace } : {}) });
+      expect(await consume(attempt, sellingPartnerId, new Date(begin.getTime() + 10_000))).toBe(true);
+      expect(await record(customerId, region, sellingPartnerId, { now: new Date(begin.getTime() + 20_000) })).toBe('recorded');
+      const token = options.token ?? envelope(2800, 't');
+      const stored = await store.completeAuthorization({
+        attemptId: row.attemptId,
+        customerId,
+        region,
+        marketplace: attempt.marketplace,
+        sellingPartnerId,
+        encryptedRefreshToken: token,
+        now: new Date(begin.getTime() + 30_000),
+      });
+      expect(stored).toBe('stored');
+      return { token, attempt: row };
+    }
+
+    async function credential(customerId: string, region: Region = 'NA') {
+      const row = await store.findCredential(customerId, region);
+      if (row === undefined) throw new Error(`no credential row for ${customerId}/${region}`);
+      return row;
+    }
+
+    async function attemptById(attemptId: number): Promise<AttemptRecord> {
+      const found = (await store.listAttempts()).find((a) => a.attemptId === attemptId);
+      if (found === undefined) throw new Error(`no attempt ${attemptId}`);
+      return found;
+    }
+
+    // ---- startAuthorization ---------------------------------------------------------------------------------
+
+    describe('startAuthorization', () => {
+      it('inserts a pending website attempt and a pending credential row', async () => {
+        const { attempt, record: row } = await start('cust-1', 'NA', { marketplace: 'CA' });
+
+        expect(Object.keys(row).sort()).toEqual(ATTEMPT_KEYS);
+        expect(typeof row.attemptId).toBe('number');
+        expect(Number.isSafeInteger(row.attemptId) && row.attemptId > 0).toBe(true);
+        expect({ ...row, createdAt: iso(row.createdAt), expiresAt: iso(row.expiresAt), attemptId: 0 }).toEqual({
+          attemptId: 0,
+          stateHash: attempt.stateHash,
+          browserBindingHash: attempt.browserBindingHash,
+          flow: 'website',
+          customerId: 'cust-1',
+          region: 'NA',
+          marketplace: 'CA',
+          sellingPartnerId: null,
+          codeHash: null,
+          createdAt: T0.toISOString(),
+          expiresAt: at(TTL_SECONDS).toISOString(),
+          consumedAt: null,
+          completedAt: null,
+          outcome: 'pending',
+          reason: null,
+          lwaError: null,
+          lwaErrorDescription: null,
+          relatedAttemptId: null,
+        });
+
+        const cred = await credential('cust-1');
+        expect(cred.authRequestedDate).toBeInstanceOf(Date);
+        expect(cred.updatedAt).toBeInstanceOf(Date);
+        expect({ ...cred, authRequestedDate: iso(cred.authRequestedDate), updatedAt: iso(cred.updatedAt) }).toEqual({
+          customerId: 'cust-1',
+          region: 'NA',
+          marketplace: 'CA',
+          sellingPartnerId: null,
+          status: 'pending',
+          lastError: null,
+          authRequestedDate: T0.toISOString(),
+          authGrantedDate: null,
+          lwaRefreshTokenDate: null,
+          updatedAt: T0.toISOString(),
+          hasRefreshToken: false,
+          lwaRefreshToken: null,
+          spapiOauthCode: null,
+          mwsAuthToken: null,
+        });
+        expect(await store.findCredential('cust-1', 'EU')).toBeUndefined();
+        expect(await store.findAttemptByStateHash(newHash())).toBeUndefined();
+      });
+
+      it('a second start of a pending or failed row makes it pending again with the new marketplace and date', async () => {
+        const first = await start('cust-1', 'EU', { marketplace: 'DE' });
+        expect(await consume(first.attempt, 'APARTNER1')).toBe(true);
+        await store.failAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-1', region: 'EU', failure: { reason: 'code_rejected' }, now: at(30) });
+        expect((await credential('cust-1', 'EU')).status).toBe('failed');
+
+        await start('cust-1', 'EU', { marketplace: 'FR', now: at(100) });
+        const cred = await credential('cust-1', 'EU');
+        expect(cred.status).toBe('pending');
+        expect(cred.marketplace).toBe('FR');
+        expect(iso(cred.authRequestedDate)).toBe(at(100).toISOString());
+        expect(iso(cred.updatedAt)).toBe(at(100).toISOString());
+        expect((await store.listCredentials()).length).toBe(1);
+        expect((await store.listAttempts({ customerId: 'cust-1' })).length).toBe(2);
+      });
+
+      it('a second start for an authorized row keeps it authorized, with its token, partner and marketplace', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1', { marketplace: 'US' });
+        const before = await credential('cust-1');
+
+        await start('cust-1', 'NA', { marketplace: 'MX', now: at(500) });
+        const after = await credential('cust-1');
+        expect(after.status).toBe('authorized');
+        expect(after.lwaRefreshToken).toBe(token);
+        expect(after.hasRefreshToken).toBe(true);
+        expect(after.sellingPartnerId).toBe('APARTNER1');
+        expect(after.marketplace).toBe('US');
+        expect(iso(after.authGrantedDate)).toBe(iso(before.authGrantedDate));
+        expect(iso(after.authRequestedDate)).toBe(at(500).toISOString());
+      });
+
+      it('is one transaction: a refused attempt (duplicate state hash) leaves no credential row behind', async () => {
+        const { attempt } = await start('cust-1');
+        await expect(start('cust-2', 'NA', { stateHash: attempt.stateHash, now: at(5) })).rejects.toThrow();
+        expect(await store.findCredential('cust-2', 'NA')).toBeUndefined();
+        expect(await store.listAttempts({ customerId: 'cust-2' })).toEqual([]);
+        expect(iso((await credential('cust-1')).authRequestedDate)).toBe(T0.toISOString());
+      });
+
+      it('concurrent starts for the same new customer and region all succeed on one row', async () => {
+        const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => start('cust-race', 'FE', { now: at(i) })));
+        expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+        expect((await store.listCredentials()).filter((c) => c.customerId === 'cust-race')).toHaveLength(1);
+        expect(await store.listAttempts({ customerId: 'cust-race' })).toHaveLength(10);
+        expect((await credential('cust-race', 'FE')).status).toBe('pending');
+      });
+    });
+
+    // ---- consumeAttempt -------------------------------------------------------------------------------------
+
+    describe('consumeAttempt', () => {
+      it('succeeds for exactly one of 50 concurrent callers and records partner and code hash', async () => {
+        const { attempt, record: row } = await start('cust-1');
+        const other = await start('cust-2');
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            store.consumeAttempt({ stateHash: attempt.stateHash, now: at(10), sellingPartnerId: `APARTNER${i}`, codeHash: sha256(`code-${i}`) }),
+          ),
+        );
+        expect(results.filter((r) => r === true)).toHaveLength(1);
+        const winner = results.indexOf(true);
+
+        const consumed = await attemptById(row.attemptId);
+        expect(iso(consumed.consumedAt)).toBe(at(10).toISOString());
+        expect(consumed.sellingPartnerId).toBe(`APARTNER${winner}`);
+        expect(consumed.codeHash).toBe(sha256(`code-${winner}`));
+        expect(consumed.outcome).toBe('pending');
+
+        expect(await consume(attempt, 'APARTNER1', at(11))).toBe(false);
+        expect((await attemptById(row.attemptId)).sellingPartnerId).toBe(`APARTNER${winner}`);
+        expect(await attemptById(other.record.attemptId)).toEqual(other.record);
+      });
+
+      it('refuses an attempt at or past its expiry, and an unknown state', async () => {
+        const { attempt, record: row } = await start('cust-1');
+        const expiresAt = at(TTL_SECONDS);
+        expect(await consume(attempt, 'APARTNER1', expiresAt)).toBe(false);
+        expect(await consume(attempt, 'APARTNER1', new Date(expiresAt.getTime() + 1))).toBe(false);
+        expect(await store.consumeAttempt({ stateHash: newHash(), now: at(10), sellingPartnerId: 'APARTNER1', codeHash: newHash() })).toBe(false);
+        const untouched = await attemptById(row.attemptId);
+        expect(untouched.consumedAt).toBeNull();
+        expect(untouched.sellingPartnerId).toBeNull();
+        expect(untouched.codeHash).toBeNull();
+
+        expect(await consume(attempt, 'APARTNER1', new Date(expiresAt.getTime() - 1))).toBe(true);
+      });
+    });
+
+    // ---- recordCallback -------------------------------------------------------------------------------------
+
+    describe('recordCallback', () => {
+      it('sets partner, code envelope and MWS token on a pending row; a later callback without MWS token keeps it', async () => {
+        const { attempt } = await start('cust-1');
+        expect(await consume(attempt, 'APARTNER1')).toBe(true);
+        const code = envelope(LIMITS.encryptedCode, 'c');
+        const mws = `amzn.mws.${'m'.repeat(LIMITS.mwsAuthToken - 9)}`;
+        expect(await record('cust-1', 'NA', 'APARTNER1', { code, mws, now: at(20) })).toBe('recorded');
+
+        let cred = await credential('cust-1');
+        expect(cred.sellingPartnerId).toBe('APARTNER1');
+        expect(cred.spapiOauthCode).toBe(code);
+        expect(cred.mwsAuthToken).toBe(mws);
+        expect(cred.status).toBe('pending');
+        expect(cred.lwaRefreshToken).toBeNull();
+        expect(iso(cred.updatedAt)).toBe(at(20).toISOString());
+
+        const code2 = envelope(200, 'd');
+        expect(await record('cust-1', 'NA', 'APARTNER2', { code: code2, now: at(40) })).toBe('recorded');
+        cred = await credential('cust-1');
+        expect(cred.sellingPartnerId).toBe('APARTNER2');
+        expect(cred.spapiOauthCode).toBe(code2);
+        expect(cred.mwsAuthToken).toBe(mws);
+      });
+
+      it('keeps the partner of an authorized row (a working token is never paired with another id)', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        const code = envelope(300, 'e');
+        expect(await record('cust-1', 'NA', 'APARTNER2', { code, now: at(100) })).toBe('recorded');
+        const cred = await credential('cust-1');
+        expect(cred.sellingPartnerId).toBe('APARTNER1');
+        expect(cred.status).toBe('authorized');
+        expect(cred.lwaRefreshToken).toBe(token);
+        expect(cred.spapiOauthCode).toBe(code);
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBeUndefined();
+      });
+
+      it('releases a partner held by another customer whose row is not authorized', async () => {
+        const a = await start('cust-a');
+        expect(await consume(a.attempt, 'APARTNER1')).toBe(true);
+        expect(await record('cust-a', 'NA', 'APARTNER1')).toBe('recorded');
+        expect((await credential('cust-a')).sellingPartnerId).toBe('APARTNER1');
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+
+        const b = await start('cust-b', 'NA', { now: at(1) });
+        expect(await consume(b.attempt, 'APARTNER1', at(11))).toBe(true);
+        expect(await record('cust-b', 'NA', 'APARTNER1', { now: at(60) })).toBe('recorded');
+        expect((await credential('cust-a')).sellingPartnerId).toBeNull();
+        expect((await credential('cust-b')).sellingPartnerId).toBe('APARTNER1');
+
+        // The released customer can still complete with it later, taking it back from the pending one.
+        expect(
+          await store.completeAuthorization({
+            attemptId: a.record.attemptId,
+            customerId: 'cust-a',
+            region: 'NA',
+            marketplace: 'US',
+            sellingPartnerId: 'APARTNER1',
+            encryptedRefreshToken: envelope(500),
+            now: at(90),
+          }),
+        ).toBe('stored');
+        expect((await credential('cust-b')).sellingPartnerId).toBeNull();
+        expect((await credential('cust-a')).sellingPartnerId).toBe('APARTNER1');
+      });
+    });
+
+    // ---- partner conflicts ----------------------------------------------------------------------------------
+
+    describe('a selling partner authorized for one customer in a region', () => {
+      it('gives partner_conflict to another customer in that region, changing nothing of theirs', async () => {
+        const { token: tokenA } = await authorize('cust-a', 'NA', 'APARTNER1');
+        const credA = await credential('cust-a');
+
+        const b = await start('cust-b', 'NA', { now: at(100) });
+        expect(await consume(b.attempt, 'APARTNER1', at(110))).toBe(true);
+        const credB = await credential('cust-b');
+
+        expect(await record('cust-b', 'NA', 'APARTNER1', { now: at(120), mws: 'amzn.mws.x' })).toBe('partner_conflict');
+        expect(await credential('cust-b')).toEqual(credB);
+
+        const completed = await store.completeAuthorization({
+          attemptId: b.record.attemptId,
+          customerId: 'cust-b',
+          region: 'NA',
+          marketplace: 'US',
+          sellingPartnerId: 'APARTNER1',
+          encryptedRefreshToken: envelope(2800, 'b'),
+          now: at(130),
+        });
+        expect(completed).toBe('partner_conflict');
+        const afterB = await credential('cust-b');
+        expect(afterB).toEqual(credB);
+        expect(afterB.lwaRefreshToken).toBeNull();
+        expect(afterB.status).toBe('pending');
+        expect((await attemptById(b.record.attemptId)).outcome).toBe('pending');
+
+        expect(await credential('cust-a')).toEqual(credA);
+        expect((await credential('cust-a')).lwaRefreshToken).toBe(tokenA);
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+      });
+
+      it('keeps the refresh token of another customer that is already authorized with its own partner', async () => {
+        await authorize('cust-a', 'NA', 'APARTNER1');
+        const { token: tokenB } = await authorize('cust-b', 'NA', 'APARTNER2', { start: at(1000) });
+
+        const b = await start('cust-b', 'NA', { now: at(2000) });
+        expect(await consume(b.attempt, 'APARTNER1', at(2010))).toBe(true);
+        // The flow asks findAuthorizedCustomer first; whatever recordCallback answers here, B keeps its partner.
+        await record('cust-b', 'NA', 'APARTNER1', { now: at(2020) });
+        expect((await credential('cust-b')).sellingPartnerId).toBe('APARTNER2');
+
+        const completed = await store.completeAuthorization({
+          attemptId: b.record.attemptId,
+          customerId: 'cust-b',
+          region: 'NA',
+          marketplace: 'US',
+          sellingPartnerId: 'APARTNER1',
+          encryptedRefreshToken: envelope(2800, 'x'),
+          now: at(2030),
+        });
+        expect(completed).toBe('partner_conflict');
+        const credB = await credential('cust-b');
+        expect(credB.lwaRefreshToken).toBe(tokenB);
+        expect(credB.sellingPartnerId).toBe('APARTNER2');
+        expect(credB.status).toBe('authorized');
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBe('cust-b');
+      });
+
+      it('does not stop another customer from authorizing it in another region', async () => {
+        await authorize('cust-a', 'NA', 'APARTNER1');
+        const { token } = await authorize('cust-b', 'EU', 'APARTNER1', { start: at(100) });
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'EU')).toBe('cust-b');
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'FE')).toBeUndefined();
+        expect((await credential('cust-b', 'EU')).lwaRefreshToken).toBe(token);
+      });
+
+      it('exactly one of two concurrent completions with the same partner is stored', async () => {
+        const a = await start('cust-a');
+        const b = await start('cust-b', 'NA', { now: at(1) });
+        expect(await consume(a.attempt, 'APARTNER1')).toBe(true);
+        expect(await consume(b.attempt, 'APARTNER1')).toBe(true);
+        const complete = (customerId: string, attemptId: number) =>
+          store.completeAuthorization({
+            attemptId,
+            customerId,
+            region: 'NA',
+            marketplace: 'US',
+            sellingPartnerId: 'APARTNER1',
+            encryptedRefreshToken: envelope(2800, customerId.slice(-1)),
+            now: at(60),
+          });
+        const results = await Promise.all([complete('cust-a', a.record.attemptId), complete('cust-b', b.record.attemptId)]);
+        expect([...results].sort()).toEqual(['partner_conflict', 'stored']);
+        const winner = results[0] === 'stored' ? 'cust-a' : 'cust-b';
+        const loser = winner === 'cust-a' ? 'cust-b' : 'cust-a';
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe(winner);
+        expect((await credential(loser)).lwaRefreshToken).toBeNull();
+        expect((await credential(loser)).status).toBe('pending');
+      });
+    });
+
+    // ---- completeAuthorization ------------------------------------------------------------------------------
+
+    describe('completeAuthorization', () => {
+      it('stores the envelope, marks the row authorized with dates and no error, and the attempt succeeded', async () => {
+        const first = await start('cust-1', 'NA', { marketplace: 'US' });
+        expect(await consume(first.attempt, 'APARTNER1')).toBe(true);
+        await store.failAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'lwa_unavailable' }, now: at(30) });
+        expect((await credential('cust-1')).lastError).toBe('lwa_unavailable');
+
+        const second = await start('cust-1', 'NA', { marketplace: 'CA', now: at(100) });
+        expect(await consume(second.attempt, 'APARTNER1', at(110))).toBe(true);
+        expect(await record('cust-1', 'NA', 'APARTNER1', { now: at(120) })).toBe('recorded');
+        const token = envelope(2800, 'z');
+        expect(
+          await store.completeAuthorization({
+            attemptId: second.record.attemptId,
+            customerId: 'cust-1',
+            region: 'NA',
+            marketplace: 'CA',
+            sellingPartnerId: 'APARTNER1',
+            encryptedRefreshToken: token,
+            now: at(130),
+          }),
+        ).toBe('stored');
+
+        const cred = await credential('cust-1');
+        expect(cred.status).toBe('authorized');
+        expect(cred.lwaRefreshToken).toBe(token);
+        expect(cred.hasRefreshToken).toBe(true);
+        expect(cred.lastError).toBeNull();
+        expect(cred.sellingPartnerId).toBe('APARTNER1');
+        expect(cred.marketplace).toBe('CA');
+        expect(iso(cred.authGrantedDate)).toBe(at(130).toISOString());
+        expect(iso(cred.lwaRefreshTokenDate)).toBe(at(130).toISOString());
+        expect(iso(cred.updatedAt)).toBe(at(130).toISOString());
+        expect(iso(cred.authRequestedDate)).toBe(at(100).toISOString());
+
+        const attempt = await attemptById(second.record.attemptId);
+        expect(attempt.outcome).toBe('succeeded');
+        expect(attempt.reason).toBeNull();
+        expect(iso(attempt.completedAt)).toBe(at(130).toISOString());
+        expect((await attemptById(first.record.attemptId)).outcome).toBe('failed');
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+      });
+
+      it('is whole or nothing: without a credential row it fails, releases nothing, and the attempt stays pending', async () => {
+        const holder = await start('cust-holder', 'NA', { now: at(-100) });
+        expect(await consume(holder.attempt, 'APARTNER1', at(-90))).toBe(true);
+        expect(await record('cust-holder', 'NA', 'APARTNER1', { now: at(-80) })).toBe('recorded');
+        const holderBefore = await credential('cust-holder');
+        const { record: row } = await start('cust-1');
+        await expect(
+          store.completeAuthorization({
+            attemptId: row.attemptId,
+            customerId: 'cust-missing',
+            region: 'NA',
+            marketplace: 'US',
+            sellingPartnerId: 'APARTNER1',
+            encryptedRefreshToken: envelope(100),
+            now: at(30),
+          }),
+        ).rejects.toThrow();
+        expect((await attemptById(row.attemptId)).outcome).toBe('pending');
+        expect(await store.findCredential('cust-missing', 'NA')).toBeUndefined();
+        expect(await credential('cust-holder')).toEqual(holderBefore);
+      });
+
+      it('treats each region of a customer as its own row', async () => {
+        const na = await authorize('cust-1', 'NA', 'APARTNER1');
+        const eu = await start('cust-1', 'EU', { now: at(100) });
+        const fe = await authorize('cust-1', 'FE', 'APARTNER2', { start: at(200) });
+        const euBefore = await credential('cust-1', 'EU');
+        expect(await consume(eu.attempt, 'APARTNER3', at(110))).toBe(true);
+        await store.failAuthorization({ attemptId: eu.record.attemptId, customerId: 'cust-1', region: 'EU', failure: { reason: 'code_rejected' }, now: at(300) });
+        expect(await record('cust-1', 'EU', 'APARTNER3', { now: at(310) })).toBe('recorded');
+
+        const naRow = await credential('cust-1', 'NA');
+        const feRow = await credential('cust-1', 'FE');
+        expect([naRow.status, naRow.sellingPartnerId, naRow.lwaRefreshToken, naRow.lastError]).toEqual(['authorized', 'APARTNER1', na.token, null]);
+        expect([feRow.status, feRow.sellingPartnerId, feRow.lwaRefreshToken, feRow.lastError]).toEqual(['authorized', 'APARTNER2', fe.token, null]);
+        expect(iso(naRow.updatedAt)).toBe(at(30).toISOString());
+        const euRow = await credential('cust-1', 'EU');
+        expect([euRow.status, euRow.sellingPartnerId, euRow.lastError]).toEqual(['failed', 'APARTNER3', 'code_rejected']);
+        expect(euBefore.status).toBe('pending');
+      });
+
+      it('replaces the token of an authorized row on re-authorization', async () => {
+        await authorize('cust-1', 'FE', 'APARTNER1');
+        const { token } = await authorize('cust-1', 'FE', 'APARTNER1', { start: at(1000), token: envelope(1500, 'n') });
+        const cred = await credential('cust-1', 'FE');
+        expect(cred.lwaRefreshToken).toBe(token);
+        expect(iso(cred.lwaRefreshTokenDate)).toBe(at(1030).toISOString());
+      });
+    });
+
+    // ---- failAuthorization ----------------------------------------------------------------------------------
+
+    describe('failAuthorization', () => {
+      it('marks a pending row failed with last_error and the attempt failed with the LWA details', async () => {
+        const { attempt, record: row } = await start('cust-1');
+        expect(await consume(attempt, 'APARTNER1')).toBe(true);
+        const failure = { reason: 'code_rejected', lwaError: 'invalid_grant', lwaErrorDescription: 'The authorization code is invalid' };
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', failure, now: at(40) });
+
+        const cred = await credential('cust-1');
+        expect(cred.status).toBe('failed');
+        expect(cred.lastError).toBe(formatLastError(failure));
+        expect(cred.lastError).toBe('code_rejected (invalid_grant: The authorization code is invalid)');
+        expect(iso(cred.updatedAt)).toBe(at(40).toISOString());
+
+        const failed = await attemptById(row.attemptId);
+        expect(failed.outcome).toBe('failed');
+        expect(failed.reason).toBe('code_rejected');
+        expect(failed.lwaError).toBe('invalid_grant');
+        expect(failed.lwaErrorDescription).toBe('The authorization code is invalid');
+        expect(iso(failed.completedAt)).toBe(at(40).toISOString());
+      });
+
+      it('keeps an authorized row authorized, with its token, and sets last_error', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        const { attempt, record: row } = await start('cust-1', 'NA', { now: at(1000) });
+        expect(await consume(attempt, 'APARTNER1', at(1010))).toBe(true);
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'lwa_unavailable' }, now: at(1040) });
+
+        const cred = await credential('cust-1');
+        expect(cred.status).toBe('authorized');
+        expect(cred.lwaRefreshToken).toBe(token);
+        expect(cred.sellingPartnerId).toBe('APARTNER1');
+        expect(cred.lastError).toBe('lwa_unavailable');
+        const failed = await attemptById(row.attemptId);
+        expect(failed.outcome).toBe('failed');
+        expect(failed.lwaError).toBeNull();
+        expect(failed.lwaErrorDescription).toBeNull();
+      });
+
+      it('caps last_error at LIMITS.lastError and keeps LWA details at their limits', async () => {
+        const { attempt, record: row } = await start('cust-1');
+        expect(await consume(attempt, 'APARTNER1')).toBe(true);
+        const failure = { reason: 'code_rejected', lwaError: 'e'.repeat(LIMITS.lwaError), lwaErrorDescription: `${'d'.repeat(LIMITS.lwaErrorDescription - 1)}é` };
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', failure, now: at(40) });
+        const failed = await attemptById(row.attemptId);
+        expect(failed.lwaError).toBe(failure.lwaError);
+        expect(failed.lwaErrorDescription).toBe(failure.lwaErrorDescription);
+
+        const second = await start('cust-1', 'NA', { now: at(100) });
+        expect(await consume(second.attempt, 'APARTNER1', at(110))).toBe(true);
+        const long = { reason: 'r'.repeat(LIMITS.lastError + 500) };
+        await store.failAuthorization({ attemptId: second.record.attemptId, customerId: 'cust-1', region: 'NA', failure: long, now: at(140) });
+        const cred = await credential('cust-1');
+        expect(cred.lastError).toBe(formatLastError(long));
+        expect(cred.lastError).toHaveLength(LIMITS.lastError);
+      });
+    });
+
+    // ---- recordRefusedCallback ------------------------------------------------------------------------------
+
+    describe('recordRefusedCallback', () => {
+      it('inserts a refused callback row naming the related attempt, and changes nothing else', async () => {
+        const { attempt, record: related } = await start('cust-1', 'EU', { marketplace: 'IT' });
+        expect(await consume(attempt, 'APARTNER1')).toBe(true);
+        expect(await record('cust-1', 'EU', 'APARTNER1')).toBe('recorded');
+        const relatedBefore = await attemptById(related.attemptId);
+        const credBefore = await credential('cust-1', 'EU');
+
+        await store.recordRefusedCallback({ related: relatedBefore, sellingPartnerId: 'APARTNER9', reason: 'browser_mismatch', now: at(300) });
+
+        expect(await attemptById(related.attemptId)).toEqual(relatedBefore);
+        expect(await credential('cust-1', 'EU')).toEqual(credBefore);
+        const attempts = await store.listAttempts({ customerId: 'cust-1' });
+        expect(attempts).toHaveLength(2);
+        const refused = attempts[1];
+        expect(refused).toBeDefined();
+        expect(refused?.attemptId).toBeGreaterThan(related.attemptId);
+        expect({ ...refused, attemptId: 0, createdAt: iso(refused?.createdAt), completedAt: iso(refused?.completedAt) }).toEqual({
+          attemptId: 0,
+          stateHash: null,
+          browserBindingHash: null,
+          flow: 'callback',
+          customerId: 'cust-1',
+          region: 'EU',
+          marketplace: 'IT',
+          sellingPartnerId: 'APARTNER9',
+          codeHash: null,
+          createdAt: at(300).toISOString(),
+          expiresAt: null,
+          consumedAt: null,
+          completedAt: at(300).toISOString(),
+          outcome: 'refused',
+          reason: 'browser_mismatch',
+          lwaError: null,
+          lwaErrorDescription: null,
+          relatedAttemptId: related.attemptId,
+        });
+      });
+
+      it('records refused callbacks that name no attempt, several of them (no state hash)', async () => {
+        await store.recordRefusedCallback({ related: undefined, sellingPartnerId: undefined, reason: 'state_unknown', now: at(1) });
+        await store.recordRefusedCallback({ related: undefined, sellingPartnerId: 'APARTNER1', reason: 'state_unknown', now: at(2) });
+        const all = await store.listAttempts();
+        expect(all).toHaveLength(2);
+        for (const row of all) {
+          expect(row.flow).toBe('callback');
+          expect(row.outcome).toBe('refused');
+          expect(row.customerId).toBeNull();
+          expect(row.region).toBeNull();
+          expect(row.marketplace).toBeNull();
+          expect(row.relatedAttemptId).toBeNull();
+          expect(row.stateHash).toBeNull();
+        }
+        expect(all.map((a) => a.sellingPartnerId)).toEqual([null, 'APARTNER1']);
+        expect(await store.listCredentials()).toEqual([]);
+      });
+    });
+
+    // ---- limits ---------------------------------------------------------------------------------------------
+
+    describe('column limits', () => {
+      it('round-trips a 4000-character refresh token envelope and every other value at its limit', async () => {
+        const customerId = 'c'.repeat(LIMITS.customerId);
+        const partner = 'A'.repeat(LIMITS.sellingPartnerId);
+        const token = envelope(LIMITS.encryptedRefreshToken, 'T');
+        const code = envelope(LIMITS.encryptedCode, 'C');
+        const mws = 'm'.repeat(LIMITS.mwsAuthToken);
+        const { attempt, record: row } = await start(customerId);
+        expect(await consume(attempt, partner)).toBe(true);
+        expect(await record(customerId, 'NA', partner, { code, mws })).toBe('recorded');
+        expect(
+          await store.completeAuthorization({
+            attemptId: row.attemptId,
+            customerId,
+            region: 'NA',
+            marketplace: 'US',
+            sellingPartnerId: partner,
+            encryptedRefreshToken: token,
+            now: at(30),
+          }),
+        ).toBe('stored');
+        const cred = await credential(customerId);
+        expect(cred.customerId).toBe(customerId);
+        expect(cred.lwaRefreshToken).toBe(token);
+        expect(cred.lwaRefreshToken).toHaveLength(4000);
+        expect(cred.spapiOauthCode).toBe(code);
+        expect(cred.mwsAuthToken).toBe(mws);
+        expect(cred.sellingPartnerId).toBe(partner);
+        expect((await attemptById(row.attemptId)).sellingPartnerId).toBe(partner);
+      });
+
+      it('refuses values past the limits and leaves the rows as they were', async () => {
+        await expect(start('c'.repeat(LIMITS.customerId + 1))).rejects.toThrow();
+        expect(await store.listCredentials()).toEqual([]);
+        expect(await store.listAttempts()).toEqual([]);
+
+        const { attempt, record: row } = await start('cust-1');
+        expect(await consume(attempt, 'APARTNER1')).toBe(true);
+        const before = await credential('cust-1');
+        await expect(
+          store.completeAuthorization({
+            attemptId: row.attemptId,
+            customerId: 'cust-1',
+            region: 'NA',
+            marketplace: 'US',
+            sellingPartnerId: 'APARTNER1',
+            encryptedRefreshToken: envelope(LIMITS.encryptedRefreshToken + 1),
+            now: at(30),
+          }),
+        ).rejects.toThrow();
+        await expect(record('cust-1', 'NA', 'APARTNER1', { code: envelope(LIMITS.encryptedCode + 1) })).rejects.toThrow();
+        await expect(record('cust-1', 'NA', 'A'.repeat(LIMITS.sellingPartnerId + 1))).rejects.toThrow();
+        await expect(record('cust-1', 'NA', 'APARTNER1', { mws: 'm'.repeat(LIMITS.mwsAuthToken + 1) })).rejects.toThrow();
+        expect(await credential('cust-1')).toEqual(before);
+        expect((await attemptById(row.attemptId)).outcome).toBe('pending');
+      });
+    });
+
+    // ---- reading --------------------------------------------------------------------------------------------
+
+    describe('listCredentials / findCredential / listAttempts', () => {
+      it('return the documented shapes: summaries without secrets, newest first; attempts by id', async () => {
+        await authorize('cust-a', 'NA', 'APARTNER1', { start: at(0) });
+        await start('cust-b', 'EU', { now: at(100) });
+        await start('cust-c', 'FE', { now: at(200) });
+
+        const list = await store.listCredentials();
+        expect(list.map((c) => `${c.customerId}/${c.region}`)).toEqual(['cust-c/FE', 'cust-b/EU', 'cust-a/NA']);
+        for (const summary of list) {
+          expect(Object.keys(summary).sort()).toEqual(SUMMARY_KEYS);
+          expect(summary.updatedAt).toBeInstanceOf(Date);
+          for (const key of SECRET_KEYS) expect(summary).not.toHaveProperty(key);
+        }
+        const a: CredentialSummary | undefined = list.find((c) => c.customerId === 'cust-a');
+        expect(a?.hasRefreshToken).toBe(true);
+        expect(a?.authGrantedDate).toBeInstanceOf(Date);
+        expect(list.find((c) => c.customerId === 'cust-b')?.hasRefreshToken).toBe(false);
+
+        const found = await credential('cust-a');
+        expect(Object.keys(found).sort()).toEqual([...SUMMARY_KEYS, ...SECRET_KEYS].sort());
+        expect(await store.findCredential('cust-a', 'EU')).toBeUndefined();
+        expect(await store.findCredential('nobody', 'NA')).toBeUndefined();
+
+        const attempts = await store.listAttempts();
+        expect(attempts).toHaveLength(3);
+        const ids = attempts.map((x) => x.attemptId);
+        expect(ids).toEqual([...ids].sort((x, y) => x - y));
+        for (const attempt of attempts) {
+          expect(Object.keys(attempt).sort()).toEqual(ATTEMPT_KEYS);
+          expect(typeof attempt.attemptId).toBe('number');
+          expect(attempt.createdAt).toBeInstanceOf(Date);
+        }
+        expect((await store.listAttempts({ customerId: 'cust-b' })).map((x) => x.customerId)).toEqual(['cust-b']);
+        expect(await store.listAttempts({ customerId: 'nobody' })).toEqual([]);
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        expect(await store.findAuthorizedCustomer('APARTNER404', 'NA')).toBeUndefined();
+      });
+
+      it('answers ping', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+    });
+
+    // ---- parameterization -----------------------------------------------------------------------------------
+
+    describe('customer ids are data, never SQL', () => {
+      const awkward = [
+        "o'brien", // NA
+        "x'; DROP TABLE sp_api_credentials; --", // EU
+        'Shipica-42', // NA
+        "x'); DELETE FROM sp_api_auth_attempts; --", // EU
+        'shipica-42', // NA: differs from Shipica-42 only by case, same region
+        'Zoë 東京 🚀', // EU
+        'quote "double" \\ back %_ [brackets]', // NA
+      ];
+
+      it('store and find each one exactly (case-sensitive), through the whole flow', async () => {
+        for (const [i, customerId] of awkward.entries()) {
+          const region: Region = i % 2 === 0 ? 'NA' : 'EU';
+          const { token } = await authorize(customerId, region, `APARTNER${i}`, { start: at(i * 100) });
+          const cred = await credential(customerId, region);
+          expect(cred.customerId).toBe(customerId);
+          expect(cred.lwaRefreshToken).toBe(token);
+          expect(await store.findAuthorizedCustomer(`APARTNER${i}`, region)).toBe(customerId);
+          const attempts = await store.listAttempts({ customerId });
+          expect(attempts.map((a) => a.customerId)).toEqual([customerId]);
+        }
+        const list = await store.listCredentials();
+        expect(list.map((c) => c.customerId).sort()).toEqual([...awkward].sort());
+        expect(await store.listAttempts()).toHaveLength(awkward.length);
+        expect(await store.findCredential('SHIPICA-42', 'NA')).toBeUndefined();
+        expect(await store.findCredential("o'brien", 'EU')).toBeUndefined();
+      });
+    });
+  });
+}

@@ -1,0 +1,89 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import sql from 'mssql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyMigrations, listMigrationFiles, renderMigration } from '../../src/store/migrations.js';
+import { SqlServerStore } from '../../src/store/sqlServerStore.js';
+import { describeStoreContract } from './credentialStore.contract.js';
+
+/**
+ * The contract against SqlServerStore, when MSSQL_TEST_CONNECTION_STRING names a SQL Server (or Azure SQL)
+ * database the login may create a schema in. The migrations are applied into a throw-away schema
+ * `spapi_test_<random>`, every test gets its own pool on emptied tables, and the schema is dropped at the end.
+ */
+const connectionString = process.env['MSSQL_TEST_CONNECTION_STRING']?.trim() || undefined;
+
+if (connectionString === undefined) {
+  console.log('SQL Server contract suite skipped: set MSSQL_TEST_CONNECTION_STRING to run it.');
+}
+
+describe.skipIf(connectionString === undefined)('SQL Server', () => {
+  const schema = `spapi_test_${randomBytes(6).toString('hex')}`;
+  const table = (name: string): string => `[${schema}].[${name}]`;
+  let admin: sql.ConnectionPool | undefined;
+
+  const connect = async (): Promise<sql.ConnectionPool> => {
+    if (connectionString === undefined) throw new Error('MSSQL_TEST_CONNECTION_STRING is not set');
+    const pool = new sql.ConnectionPool(connectionString);
+    pool.on('error', () => undefined);
+    return pool.connect();
+  };
+
+  beforeAll(async () => {
+    admin = await connect();
+    const applied = await applyMigrations(admin, { schema });
+    expect(applied).toEqual(listMigrationFiles().map((file) => file.version));
+  }, 60_000);
+
+  afterAll(async () => {
+    if (admin === undefined) return;
+    try {
+      await admin.request().batch(
+        `DROP TABLE IF EXISTS ${table('sp_api_auth_attempts')};
+         DROP TABLE IF EXISTS ${table('sp_api_credentials')};
+         DROP TABLE IF EXISTS ${table('schema_migrations')};
+         DROP SCHEMA IF EXISTS [${schema}];`,
+      );
+    } finally {
+      await admin.close();
+    }
+  }, 60_000);
+
+  describe('migrations', () => {
+    it('apply nothing the second time, and the files are idempotent when run again by hand', async () => {
+      if (admin === undefined) throw new Error('no admin pool');
+      expect(await applyMigrations(admin, { schema })).toEqual([]);
+      for (const file of listMigrationFiles()) await admin.request().batch(renderMigration(readFileSync(file.path, 'utf8'), schema));
+      const indexes = await admin
+        .request()
+        .input('schema', sql.NVarChar(128), schema)
+        .query<{ name: string; is_unique: boolean; has_filter: boolean }>(
+          `SELECT i.name, i.is_unique, i.has_filter FROM sys.indexes i
+           JOIN sys.tables t ON t.object_id = i.object_id
+           WHERE SCHEMA_NAME(t.schema_id) = @schema AND i.name IS NOT NULL ORDER BY i.name`,
+        );
+      expect(indexes.recordset.map((i) => [i.name, i.is_unique, i.has_filter])).toEqual([
+        ['ix_sp_api_auth_attempts_customer', false, false],
+        ['pk_schema_migrations', true, false],
+        ['pk_sp_api_auth_attempts', true, false],
+        ['pk_sp_api_credentials', true, false],
+        ['ux_sp_api_auth_attempts_state', true, true],
+        ['ux_sp_api_credentials_partner', true, true],
+      ]);
+    });
+  });
+
+  describeStoreContract('SqlServerStore', async () => {
+    if (admin === undefined) throw new Error('no admin pool');
+    const cleaner = admin;
+    await cleaner.request().batch(`DELETE FROM ${table('sp_api_auth_attempts')}; DELETE FROM ${table('sp_api_credentials')};`);
+    const store = new SqlServerStore(await connect(), { schema });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await cleaner.request().batch(`DELETE FROM ${table('sp_api_auth_attempts')}; DELETE FROM ${table('sp_api_credentials')};`);
+      },
+    };
+  });
+});
