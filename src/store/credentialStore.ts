@@ -75,6 +75,47 @@ export interface FailureDetails {
   lwaErrorDescription?: string | undefined;
 }
 
+export interface AttemptConsumption {
+  stateHash: string;
+  now: Date;
+  sellingPartnerId: string;
+  codeHash: string;
+}
+
+export interface CallbackRecord {
+  customerId: string;
+  region: Region;
+  sellingPartnerId: string;
+  mwsAuthToken: string | undefined;
+  encryptedCode: string;
+  now: Date;
+}
+
+export interface CompletedAuthorization {
+  attemptId: number;
+  customerId: string;
+  region: Region;
+  marketplace: string;
+  sellingPartnerId: string;
+  encryptedRefreshToken: string;
+  now: Date;
+}
+
+export interface FailedAuthorization {
+  attemptId: number;
+  customerId: string;
+  region: Region;
+  failure: FailureDetails;
+  now: Date;
+}
+
+export interface RefusedCallback {
+  related: AttemptRecord | undefined;
+  sellingPartnerId: string | undefined;
+  reason: string;
+  now: Date;
+}
+
 export interface CredentialStore {
   /** Inserts the attempt and upserts the (customer, region) row, in one transaction. An authorized row stays authorized. */
   startAuthorization(attempt: NewAttempt): Promise<void>;
@@ -85,7 +126,7 @@ export interface CredentialStore {
    * Marks the attempt consumed when it is unconsumed and unexpired at `now`, in one conditional UPDATE, and
    * records the callback's partner and code hash on it. True for exactly one caller.
    */
-  consumeAttempt(input: { stateHash: string; now: Date; sellingPartnerId: string; codeHash: string }): Promise<boolean>;
+  consumeAttempt(input: AttemptConsumption): Promise<boolean>;
 
   /** Customer whose authorized row in `region` holds this selling partner, if any. */
   findAuthorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined>;
@@ -96,36 +137,16 @@ export interface CredentialStore {
    * other customers' rows that are not authorized. 'partner_conflict' when writing the partner would collide with
    * another customer's authorized row (the unique index decides); nothing is written then.
    */
-  recordCallback(input: {
-    customerId: string;
-    region: Region;
-    sellingPartnerId: string;
-    mwsAuthToken: string | undefined;
-    encryptedCode: string;
-    now: Date;
-  }): Promise<'recorded' | 'partner_conflict'>;
+  recordCallback(input: CallbackRecord): Promise<'recorded' | 'partner_conflict'>;
 
   /** Stores the refresh token and marks the attempt succeeded, in one transaction: whole or not at all. */
-  completeAuthorization(input: {
-    attemptId: number;
-    customerId: string;
-    region: Region;
-    marketplace: string;
-    sellingPartnerId: string;
-    encryptedRefreshToken: string;
-    now: Date;
-  }): Promise<'stored' | 'partner_conflict'>;
+  completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict'>;
 
   /** Ends a consumed attempt as failed; the row gets `last_error` and, unless authorized, status `failed`. */
-  failAuthorization(input: { attemptId: number; customerId: string; region: Region; failure: FailureDetails; now: Date }): Promise<void>;
+  failAuthorization(input: FailedAuthorization): Promise<void>;
 
   /** A refused callback gets a row of its own; the attempt it names (if any) and every credential row stay as they were. */
-  recordRefusedCallback(input: {
-    related: AttemptRecord | undefined;
-    sellingPartnerId: string | undefined;
-    reason: string;
-    now: Date;
-  }): Promise<void>;
+  recordRefusedCallback(input: RefusedCallback): Promise<void>;
 
   listCredentials(): Promise<CredentialSummary[]>;
   findCredential(customerId: string, region: Region): Promise<(CredentialSummary & CredentialSecrets) | undefined>;

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sql from 'mssql';
+import { inTransaction } from './mssqlTransaction.js';
 
 /**
  * SQL Server schema migrations: `sql/NNN_name.sql`, applied in order, each once, each in its own transaction, and
@@ -138,15 +139,3 @@ async function takeMigrationLock(tx: sql.Transaction, schema: string): Promise<v
   if (status === undefined || status < 0) throw new Error(`could not take the migration lock (sp_getapplock returned ${String(status)})`);
 }
 
-async function inTransaction<T>(pool: sql.ConnectionPool, work: (tx: sql.Transaction) => Promise<T>): Promise<T> {
-  const tx = new sql.Transaction(pool);
-  await tx.begin();
-  try {
-    const result = await work(tx);
-    await tx.commit();
-    return result;
-  } catch (error) {
-    await tx.rollback().catch(() => undefined);
-    throw error;
-  }
-}

@@ -4,14 +4,21 @@ import type { StoreSettings } from '../config/settings.js';
 import {
   formatLastError,
   LIMITS,
+  type AttemptConsumption,
   type AttemptRecord,
+  type CallbackRecord,
+  type CompletedAuthorization,
+  type FailedAuthorization,
+  type RefusedCallback,
   type CredentialSecrets,
   type CredentialStore,
   type CredentialSummary,
   type FailureDetails,
   type NewAttempt,
 } from './credentialStore.js';
+import { text, toAttempt, toCredential, toSummary, type Row } from './rows.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
+import { inTransaction } from './mssqlTransaction.js';
 
 /**
  * The production store: Azure SQL / SQL Server through mssql (tedious), same behaviour as SqliteStore (the contract
@@ -28,7 +35,6 @@ import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
 
 export type SqlServerSettings = Extract<StoreSettings, { kind: 'mssql' | 'mssql-managed-identity' }>;
 
-type Row = Record<string, unknown>;
 
 /** SQL Server error numbers for a duplicate key: unique constraint (2627) and unique index (2601). */
 const UNIQUE_VIOLATIONS: ReadonlySet<number> = new Set([2627, 2601]);
@@ -240,7 +246,7 @@ export class SqlServerStore implements CredentialStore {
     return row === undefined ? undefined : toAttempt(row);
   }
 
-  async consumeAttempt(input: { stateHash: string; now: Date; sellingPartnerId: string; codeHash: string }): Promise<boolean> {
+  async consumeAttempt(input: AttemptConsumption): Promise<boolean> {
     if (!storable(() => varchar('state_hash', input.stateHash, COLUMN.hash))) return false;
     const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
     const codeHash = varchar('code_hash', input.codeHash, COLUMN.hash);
@@ -270,14 +276,7 @@ export class SqlServerStore implements CredentialStore {
     return text(result.recordset[0]?.['customer_id']) ?? undefined;
   }
 
-  async recordCallback(input: {
-    customerId: string;
-    region: Region;
-    sellingPartnerId: string;
-    mwsAuthToken: string | undefined;
-    encryptedCode: string;
-    now: Date;
-  }): Promise<'recorded' | 'partner_conflict'> {
+  async recordCallback(input: CallbackRecord): Promise<'recorded' | 'partner_conflict'> {
     const customerId = customerIdParam(input.customerId);
     const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
     const mwsAuthToken = input.mwsAuthToken === undefined ? null : nvarchar('mws_auth_token', input.mwsAuthToken, LIMITS.mwsAuthToken);
@@ -304,15 +303,7 @@ export class SqlServerStore implements CredentialStore {
     });
   }
 
-  async completeAuthorization(input: {
-    attemptId: number;
-    customerId: string;
-    region: Region;
-    marketplace: string;
-    sellingPartnerId: string;
-    encryptedRefreshToken: string;
-    now: Date;
-  }): Promise<'stored' | 'partner_conflict'> {
+  async completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict'> {
     const attemptId = attemptIdParam(input.attemptId);
     const customerId = customerIdParam(input.customerId);
     const marketplace = varchar('marketplace', input.marketplace, COLUMN.marketplace);
@@ -345,7 +336,7 @@ export class SqlServerStore implements CredentialStore {
     });
   }
 
-  async failAuthorization(input: { attemptId: number; customerId: string; region: Region; failure: FailureDetails; now: Date }): Promise<void> {
+  async failAuthorization(input: FailedAuthorization): Promise<void> {
     const attemptId = attemptIdParam(input.attemptId);
     const customerId = customerIdParam(input.customerId);
     await this.inTransaction(async (tx) => {
@@ -376,12 +367,7 @@ export class SqlServerStore implements CredentialStore {
     });
   }
 
-  async recordRefusedCallback(input: {
-    related: AttemptRecord | undefined;
-    sellingPartnerId: string | undefined;
-    reason: string;
-    now: Date;
-  }): Promise<void> {
+  async recordRefusedCallback(input: RefusedCallback): Promise<void> {
     const r = input.related;
     const sellingPartnerId =
       input.sellingPartnerId === undefined ? null : varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
@@ -419,13 +405,7 @@ export class SqlServerStore implements CredentialStore {
          FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region`,
       );
     const row = result.recordset[0];
-    if (row === undefined) return undefined;
-    return {
-      ...toSummary(row),
-      lwaRefreshToken: text(row['lwa_refresh_token']),
-      spapiOauthCode: text(row['spapi_oauth_code']),
-      mwsAuthToken: text(row['mws_auth_token']),
-    };
+    return row === undefined ? undefined : toCredential(row);
   }
 
   async listAttempts(filter: { customerId?: string } = {}): Promise<AttemptRecord[]> {
@@ -475,19 +455,10 @@ export class SqlServerStore implements CredentialStore {
     }
   }
 
-  private async inTransaction<T>(work: (tx: sql.Transaction) => Promise<T>): Promise<T> {
-    const tx = new sql.Transaction(this.pool);
-    await tx.begin();
-    try {
-      const result = await work(tx);
-      await tx.commit();
-      return result;
-    } catch (error) {
-      // Fails harmlessly when the server has already rolled the transaction back (mssql then reports EABORT).
-      await tx.rollback().catch(() => undefined);
-      throw error;
-    }
+  private inTransaction<T>(work: (tx: sql.Transaction) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work);
   }
+
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -518,60 +489,4 @@ function errorNumbers(error: unknown): number[] {
 
 function isUniqueViolation(error: unknown): boolean {
   return errorNumbers(error).some((n) => UNIQUE_VIOLATIONS.has(n));
-}
-
-const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const date = (v: unknown): Date | null => (v instanceof Date ? v : null);
-
-function requiredDate(v: unknown, column: string): Date {
-  if (v instanceof Date) return v;
-  throw new Error(`${column} is not a date`);
-}
-
-function id(v: unknown): number | null {
-  if (v === null || v === undefined) return null;
-  const n = Number(v); // tedious returns BIGINT as a string
-  if (!Number.isSafeInteger(n)) throw new Error('attempt id is not a safe integer');
-  return n;
-}
-
-function toSummary(row: Row): CredentialSummary {
-  return {
-    customerId: String(row['customer_id']),
-    region: row['region'] as Region,
-    marketplace: text(row['marketplace']),
-    sellingPartnerId: text(row['selling_partner_id']),
-    status: row['status'] as CredentialSummary['status'],
-    lastError: text(row['last_error']),
-    authRequestedDate: date(row['auth_requested_date']),
-    authGrantedDate: date(row['auth_granted_date']),
-    lwaRefreshTokenDate: date(row['lwa_refresh_token_date']),
-    updatedAt: requiredDate(row['updated_at'], 'updated_at'),
-    hasRefreshToken: row['has_refresh_token'] === true,
-  };
-}
-
-function toAttempt(row: Row): AttemptRecord {
-  const attemptId = id(row['attempt_id']);
-  if (attemptId === null) throw new Error('attempt row without attempt_id');
-  return {
-    attemptId,
-    stateHash: text(row['state_hash']),
-    browserBindingHash: text(row['browser_binding_hash']),
-    flow: row['flow'] as AttemptRecord['flow'],
-    customerId: text(row['customer_id']),
-    region: text(row['region']) as Region | null,
-    marketplace: text(row['marketplace']),
-    sellingPartnerId: text(row['selling_partner_id']),
-    codeHash: text(row['code_hash']),
-    createdAt: requiredDate(row['created_at'], 'created_at'),
-    expiresAt: date(row['expires_at']),
-    consumedAt: date(row['consumed_at']),
-    completedAt: date(row['completed_at']),
-    outcome: row['outcome'] as AttemptRecord['outcome'],
-    reason: text(row['reason']),
-    lwaError: text(row['lwa_error']),
-    lwaErrorDescription: text(row['lwa_error_description']),
-    relatedAttemptId: id(row['related_attempt_id']),
-  };
 }

@@ -4,12 +4,18 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Region } from '../authorization/marketplaces.js';
 import {
   formatLastError,
+  type AttemptConsumption,
   type AttemptRecord,
+  type CallbackRecord,
+  type CompletedAuthorization,
+  type FailedAuthorization,
+  type RefusedCallback,
   type CredentialSecrets,
   type CredentialStore,
   type CredentialSummary,
   type NewAttempt,
 } from './credentialStore.js';
+import { text, toAttempt, toCredential, toSummary, type Row } from './rows.js';
 
 /**
  * Embedded store for local runs, the sandbox and tests: the same table and column names as SQL Server
@@ -62,7 +68,6 @@ CREATE INDEX IF NOT EXISTS ix_sp_api_auth_attempts_customer
   ON sp_api_auth_attempts (customer_id, region, created_at);
 `;
 
-type Row = Record<string, unknown>;
 
 export async function openSqliteStore(path: string): Promise<SqliteStore> {
   const { default: Database } = await import('better-sqlite3');
@@ -75,8 +80,6 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
 }
 
 const iso = (d: Date): string => d.toISOString();
-const date = (v: unknown): Date | null => (typeof v === 'string' ? new Date(v) : null);
-const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 export class SqliteStore implements CredentialStore {
   constructor(private readonly db: BetterSqlite3.Database) {}
@@ -109,7 +112,7 @@ export class SqliteStore implements CredentialStore {
     return row === undefined ? undefined : toAttempt(row);
   }
 
-  async consumeAttempt(input: { stateHash: string; now: Date; sellingPartnerId: string; codeHash: string }): Promise<boolean> {
+  async consumeAttempt(input: AttemptConsumption): Promise<boolean> {
     const result = this.db
       .prepare(
         `UPDATE sp_api_auth_attempts SET consumed_at = ?, selling_partner_id = ?, code_hash = ?
@@ -126,14 +129,7 @@ export class SqliteStore implements CredentialStore {
     return text(row?.['customer_id']) ?? undefined;
   }
 
-  async recordCallback(input: {
-    customerId: string;
-    region: Region;
-    sellingPartnerId: string;
-    mwsAuthToken: string | undefined;
-    encryptedCode: string;
-    now: Date;
-  }): Promise<'recorded' | 'partner_conflict'> {
+  async recordCallback(input: CallbackRecord): Promise<'recorded' | 'partner_conflict'> {
     return this.withPartnerGuard(() => {
       this.releasePartner(input.sellingPartnerId, input.region, input.customerId, input.now);
       this.db
@@ -150,15 +146,7 @@ export class SqliteStore implements CredentialStore {
     });
   }
 
-  async completeAuthorization(input: {
-    attemptId: number;
-    customerId: string;
-    region: Region;
-    marketplace: string;
-    sellingPartnerId: string;
-    encryptedRefreshToken: string;
-    now: Date;
-  }): Promise<'stored' | 'partner_conflict'> {
+  async completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict'> {
     return this.withPartnerGuard(() => {
       const now = iso(input.now);
       this.releasePartner(input.sellingPartnerId, input.region, input.customerId, input.now);
@@ -178,13 +166,7 @@ export class SqliteStore implements CredentialStore {
     });
   }
 
-  async failAuthorization(input: {
-    attemptId: number;
-    customerId: string;
-    region: Region;
-    failure: { reason: string; lwaError?: string | undefined; lwaErrorDescription?: string | undefined };
-    now: Date;
-  }): Promise<void> {
+  async failAuthorization(input: FailedAuthorization): Promise<void> {
     const now = iso(input.now);
     this.db.transaction(() => {
       this.db
@@ -203,12 +185,7 @@ export class SqliteStore implements CredentialStore {
     })();
   }
 
-  async recordRefusedCallback(input: {
-    related: AttemptRecord | undefined;
-    sellingPartnerId: string | undefined;
-    reason: string;
-    now: Date;
-  }): Promise<void> {
+  async recordRefusedCallback(input: RefusedCallback): Promise<void> {
     const r = input.related;
     this.db
       .prepare(
@@ -229,21 +206,15 @@ export class SqliteStore implements CredentialStore {
   }
 
   async listCredentials(): Promise<CredentialSummary[]> {
-    const rows = this.db.prepare('SELECT * FROM sp_api_credentials ORDER BY updated_at DESC').all() as Row[];
+    const rows = this.db.prepare('SELECT *, lwa_refresh_token IS NOT NULL AS has_refresh_token FROM sp_api_credentials ORDER BY updated_at DESC').all() as Row[];
     return rows.map(toSummary);
   }
 
   async findCredential(customerId: string, region: Region): Promise<(CredentialSummary & CredentialSecrets) | undefined> {
     const row = this.db
-      .prepare('SELECT * FROM sp_api_credentials WHERE customer_id = ? AND region = ?')
+      .prepare('SELECT *, lwa_refresh_token IS NOT NULL AS has_refresh_token FROM sp_api_credentials WHERE customer_id = ? AND region = ?')
       .get(customerId, region) as Row | undefined;
-    if (row === undefined) return undefined;
-    return {
-      ...toSummary(row),
-      lwaRefreshToken: text(row['lwa_refresh_token']),
-      spapiOauthCode: text(row['spapi_oauth_code']),
-      mwsAuthToken: text(row['mws_auth_token']),
-    };
+    return row === undefined ? undefined : toCredential(row);
   }
 
   async listAttempts(filter: { customerId?: string } = {}): Promise<AttemptRecord[]> {
@@ -285,43 +256,4 @@ export class SqliteStore implements CredentialStore {
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-function toSummary(row: Row): CredentialSummary {
-  return {
-    customerId: String(row['customer_id']),
-    region: row['region'] as Region,
-    marketplace: text(row['marketplace']),
-    sellingPartnerId: text(row['selling_partner_id']),
-    status: row['status'] as CredentialSummary['status'],
-    lastError: text(row['last_error']),
-    authRequestedDate: date(row['auth_requested_date']),
-    authGrantedDate: date(row['auth_granted_date']),
-    lwaRefreshTokenDate: date(row['lwa_refresh_token_date']),
-    updatedAt: new Date(String(row['updated_at'])),
-    hasRefreshToken: row['lwa_refresh_token'] !== null,
-  };
-}
-
-function toAttempt(row: Row): AttemptRecord {
-  return {
-    attemptId: Number(row['attempt_id']),
-    stateHash: text(row['state_hash']),
-    browserBindingHash: text(row['browser_binding_hash']),
-    flow: row['flow'] as AttemptRecord['flow'],
-    customerId: text(row['customer_id']),
-    region: text(row['region']) as Region | null,
-    marketplace: text(row['marketplace']),
-    sellingPartnerId: text(row['selling_partner_id']),
-    codeHash: text(row['code_hash']),
-    createdAt: new Date(String(row['created_at'])),
-    expiresAt: date(row['expires_at']),
-    consumedAt: date(row['consumed_at']),
-    completedAt: date(row['completed_at']),
-    outcome: row['outcome'] as AttemptRecord['outcome'],
-    reason: text(row['reason']),
-    lwaError: text(row['lwa_error']),
-    lwaErrorDescription: text(row['lwa_error_description']),
-    relatedAttemptId: row['related_attempt_id'] === null ? null : Number(row['related_attempt_id']),
-  };
 }

@@ -11,6 +11,7 @@ import type { SettingValues } from '../../src/config/settings.js';
 import { consoleLogger } from '../../src/http/logging.js';
 import { startLocalHost, type RunningHost } from '../../src/http/localHost.js';
 import { sandboxAmazonPages } from '../../src/sandbox/sandboxAmazon.js';
+import { startPages } from '../../src/sandbox/startPage.js';
 import { CookieClient } from './cookieClient.js';
 import { startFakeLwa, type FakeLwa } from './fakeLwa.js';
 
@@ -81,12 +82,15 @@ export async function startHarness(overrides: SettingValues = {}): Promise<Harne
     lwaRetry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
     duplicateWaitMs: 10_000,
   });
-  const pages = sandboxAmazonPages({
-    lwa: lwa.sandbox,
-    applicationId: APPLICATION_ID,
-    redirectUris: [String(values['SPAPI_REDIRECT_URI'])],
-    draftApp: values['SPAPI_DRAFT_APP'] === 'true',
-  });
+  const pages = [
+    ...sandboxAmazonPages({
+      lwa: lwa.sandbox,
+      applicationId: APPLICATION_ID,
+      redirectUris: [String(values['SPAPI_REDIRECT_URI'])],
+      draftApp: values['SPAPI_DRAFT_APP'] === 'true',
+    }),
+    ...startPages(app, { sandbox: true }),
+  ];
   const host = await startLocalHost({ app, logger, port, pages });
 
   const launchLink = (customerId: string, marketplace = 'US', expires?: number): string =>

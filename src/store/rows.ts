@@ -1,0 +1,80 @@
+import type { Region } from '../authorization/marketplaces.js';
+import type { AttemptRecord, CredentialSecrets, CredentialSummary } from './credentialStore.js';
+
+/**
+ * Row → record mapping shared by both stores. Drivers differ only in spelling: SQLite hands back dates as ISO
+ * text and booleans as 0/1; mssql hands back Date objects, BIT as true/false, and BIGINT as a string.
+ */
+export type Row = Record<string, unknown>;
+
+export const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+export function date(v: unknown): Date | null {
+  if (v instanceof Date) return v;
+  return typeof v === 'string' ? new Date(v) : null;
+}
+
+function requiredDate(v: unknown, column: string): Date {
+  const d = date(v);
+  if (d === null || Number.isNaN(d.getTime())) throw new Error(`${column} is not a date`);
+  return d;
+}
+
+function id(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new Error('attempt id is not a safe integer');
+  return n;
+}
+
+/** Expects a `has_refresh_token` column: the summary never carries the token itself. */
+export function toSummary(row: Row): CredentialSummary {
+  return {
+    customerId: String(row['customer_id']),
+    region: row['region'] as Region,
+    marketplace: text(row['marketplace']),
+    sellingPartnerId: text(row['selling_partner_id']),
+    status: row['status'] as CredentialSummary['status'],
+    lastError: text(row['last_error']),
+    authRequestedDate: date(row['auth_requested_date']),
+    authGrantedDate: date(row['auth_granted_date']),
+    lwaRefreshTokenDate: date(row['lwa_refresh_token_date']),
+    updatedAt: requiredDate(row['updated_at'], 'updated_at'),
+    hasRefreshToken: row['has_refresh_token'] === true || row['has_refresh_token'] === 1,
+  };
+}
+
+/** The summary plus the secret columns, exactly as stored (envelopes). */
+export function toCredential(row: Row): CredentialSummary & CredentialSecrets {
+  return {
+    ...toSummary(row),
+    lwaRefreshToken: text(row['lwa_refresh_token']),
+    spapiOauthCode: text(row['spapi_oauth_code']),
+    mwsAuthToken: text(row['mws_auth_token']),
+  };
+}
+
+export function toAttempt(row: Row): AttemptRecord {
+  const attemptId = id(row['attempt_id']);
+  if (attemptId === null) throw new Error('attempt row without attempt_id');
+  return {
+    attemptId,
+    stateHash: text(row['state_hash']),
+    browserBindingHash: text(row['browser_binding_hash']),
+    flow: row['flow'] as AttemptRecord['flow'],
+    customerId: text(row['customer_id']),
+    region: text(row['region']) as Region | null,
+    marketplace: text(row['marketplace']),
+    sellingPartnerId: text(row['selling_partner_id']),
+    codeHash: text(row['code_hash']),
+    createdAt: requiredDate(row['created_at'], 'created_at'),
+    expiresAt: date(row['expires_at']),
+    consumedAt: date(row['consumed_at']),
+    completedAt: date(row['completed_at']),
+    outcome: row['outcome'] as AttemptRecord['outcome'],
+    reason: text(row['reason']),
+    lwaError: text(row['lwa_error']),
+    lwaErrorDescription: text(row['lwa_error_description']),
+    relatedAttemptId: id(row['related_attempt_id']),
+  };
+}
