@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { AccessTokenCache } from './accessTokens/accessTokenCache.js';
+import { AccessTokenService } from './accessTokens/accessTokenService.js';
 import type { Clock, Logger, RandomSource } from './authorization/ports.js';
 import { describeError, systemClock } from './authorization/ports.js';
-import { loadSettings, type Environment, type SettingValues, type Settings } from './config/settings.js';
+import { isRunningInAzure, loadSettings, type Environment, type SettingValues, type Settings } from './config/settings.js';
+import { consoleLogger } from './http/logging.js';
 import { TokenCipher } from './crypto/tokenCipher.js';
 import { LwaClient, type RetryPolicy } from './lwa/lwaClient.js';
 import type { CredentialStore } from './store/credentialStore.js';
@@ -20,6 +23,9 @@ export interface Services {
   clock: Clock;
   random: RandomSource;
   duplicateWaitMs: number;
+  /** Per-process access tokens, seeded by the code exchange and filled by the access-token service. */
+  tokenCache: AccessTokenCache;
+  accessTokens: AccessTokenService;
 }
 
 export type AppState = { ok: true; services: Services } | { ok: false; problems: string[] };
@@ -72,22 +78,40 @@ export class App {
 
   private async build(settings: Settings): Promise<Services> {
     const clock = this.options.clock ?? systemClock;
+    const store = await openStore(settings.store);
+    const lwa = new LwaClient({
+      tokenUrl: settings.lwa.tokenUrl,
+      clientId: settings.lwa.clientId,
+      clientSecret: settings.lwa.clientSecret,
+      previousClientSecret: settings.lwa.previousClientSecret,
+      timeoutMs: settings.lwa.timeoutMs,
+      clock,
+      logger: this.options.logger,
+      ...(this.options.lwaRetry ? { retry: this.options.lwaRetry } : {}),
+    });
+    const cipher = new TokenCipher(settings.tokenKeys);
+    const tokenCache = new AccessTokenCache(settings.accessTokenCacheSize, clock);
     return {
       settings,
-      store: await openStore(settings.store),
-      lwa: new LwaClient({
-        tokenUrl: settings.lwa.tokenUrl,
-        clientId: settings.lwa.clientId,
-        clientSecret: settings.lwa.clientSecret,
-        timeoutMs: settings.lwa.timeoutMs,
-        clock,
-        logger: this.options.logger,
-        ...(this.options.lwaRetry ? { retry: this.options.lwaRetry } : {}),
-      }),
-      cipher: new TokenCipher(settings.tokenKeys),
+      store,
+      lwa,
+      cipher,
       clock,
       random: this.options.random ?? cryptoRandom,
       duplicateWaitMs: this.options.duplicateWaitMs ?? 2 * settings.lwa.timeoutMs + 5_000,
+      tokenCache,
+      accessTokens: new AccessTokenService({ store, lwa, cipher, clock, logger: this.options.logger, cache: tokenCache }),
     };
   }
+}
+
+let processWide: App | undefined;
+
+/**
+ * The app this process serves from its environment (app settings in Azure): one per process, so the Functions
+ * and code importing the access-token library share one access-token cache.
+ */
+export function processApp(): App {
+  processWide ??= new App({ values: process.env, environment: { inAzure: isRunningInAzure(process.env) }, logger: consoleLogger() });
+  return processWide;
 }

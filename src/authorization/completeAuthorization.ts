@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import type { AccessTokenCache } from '../accessTokens/accessTokenCache.js';
 import type { Settings } from '../config/settings.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
 import type { LwaFailure, LwaClient } from '../lwa/lwaClient.js';
@@ -20,6 +21,8 @@ export interface CompleteDeps {
   cipher: TokenCipher;
   clock: Clock;
   logger: Logger;
+  /** The access token that comes with the refresh token seeds this process's cache (access tokens stay in memory). */
+  tokenCache?: Pick<AccessTokenCache, 'set'>;
   /** How long a duplicate callback waits for the first one's exchange to finish. */
   duplicateWaitMs: number;
   sleep?: (ms: number) => Promise<void>;
@@ -155,6 +158,13 @@ async function exchange(
     now: deps.clock.now(),
   });
   if (stored === 'partner_conflict') return fail('partner_conflict');
+  deps.tokenCache?.set({
+    accessToken: grant.value.accessToken,
+    expiresAt: new Date(now.getTime() + grant.value.expiresIn * 1000),
+    customerId,
+    sellingPartnerId: params.sellingPartnerId,
+    region,
+  });
   logger.info('authorization succeeded', { customerId, region, marketplace, sellingPartnerId: params.sellingPartnerId });
   return { kind: 'authorized', customerId, region, marketplace, sellingPartnerId: params.sellingPartnerId };
 }
@@ -179,9 +189,11 @@ async function failAttempt(
 ): Promise<CallbackOutcome> {
   const { customerId, region } = attempt;
   const fields = { customerId, region, reason, lwaError: lwa?.error ?? null, status: lwa?.status ?? null, lwaAttempts: lwa?.attempts ?? null };
-  // Our own app credentials being refused is an incident for Shipica, not something the seller can fix.
-  if (reason === 'lwa_client_error') deps.logger.error('LWA refused the code exchange: check LWA_CLIENT_ID / LWA_CLIENT_SECRET and the redirect URI', fields);
-  else deps.logger.warn('authorization failed', fields);
+  // Our own request being refused is an incident for Shipica, not something the seller can fix. (invalid_client is
+  // already raised, at most once a minute, by the LWA client.)
+  if (reason === 'lwa_client_error' && lwa?.kind !== 'invalid_client') {
+    deps.logger.error('LWA refused the code exchange: check LWA_CLIENT_ID and that SPAPI_REDIRECT_URI is registered with Amazon', fields);
+  } else deps.logger.warn('authorization failed', fields);
   await deps.store.failAuthorization({
     attemptId: attempt.attemptId,
     customerId,

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { buildLaunchLink, MAX_LINK_LIFETIME_SECONDS } from '../authorization/launchLink.js';
 import { findMarketplace } from '../authorization/marketplaces.js';
 import { readLocalSettingValues } from '../config/localSettings.js';
-import { isSandbox, withSandboxDefaults } from '../sandbox/sandboxSettings.js';
+import { isSandbox, sandboxEnvironment } from '../sandbox/sandboxSettings.js';
 
 /**
  * `npm run launch-link -- --customer 42 [--marketplace DE] [--base-url http://localhost:7071] [--ttl 600]`
@@ -44,7 +44,7 @@ export function launchLinkCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: s
   const baseUrl = args['base-url'] ?? 'http://localhost:7071';
   const local = readLocalSettingValues(cwd, env);
   const values = isSandbox(local.values, false)
-    ? withSandboxDefaults(local.values, new URL(baseUrl).origin, join(cwd, '.data/sandbox-secrets.json'))
+    ? sandboxEnvironment(local.values, new URL(baseUrl).origin, join(cwd, '.data/sandbox-secrets.json')).values
     : local.values;
   const secret = values['LAUNCH_LINK_SECRET'];
   if (secret === undefined || Buffer.byteLength(secret) < 32) return fail('LAUNCH_LINK_SECRET is not set (or shorter than 32 bytes).');

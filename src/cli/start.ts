@@ -5,7 +5,7 @@ import { consoleLogger } from '../http/logging.js';
 import { startLocalHost, type LocalPage } from '../http/localHost.js';
 import { sandboxAmazonPages } from '../sandbox/sandboxAmazon.js';
 import { SandboxLwa } from '../sandbox/sandboxLwa.js';
-import { isSandbox, withSandboxDefaults } from '../sandbox/sandboxSettings.js';
+import { isSandbox, sandboxEnvironment } from '../sandbox/sandboxSettings.js';
 import { startPages } from '../sandbox/startPage.js';
 
 /** `npm start`: the local host on http://localhost:7071 (PORT changes it), in sandbox mode unless LWA is configured. */
@@ -14,11 +14,11 @@ async function main(): Promise<void> {
   const origin = `http://localhost:${port}`;
   const logger = consoleLogger();
   const local = readLocalSettingValues();
-  const sandbox = isSandbox(local.values, false);
-  const values = sandbox ? withSandboxDefaults(local.values, origin) : local.values;
+  const sandbox = isSandbox(local.values, false) ? sandboxEnvironment(local.values, origin) : undefined;
+  const values = sandbox?.values ?? local.values;
 
   if (sandbox) {
-    console.log('SANDBOX MODE: no LWA_CLIENT_ID / LWA_CLIENT_SECRET configured, so Seller Central and Login with Amazon');
+    console.log('SANDBOX MODE: no LWA_CLIENT_ID / LWA_TOKEN_URL configured, so Seller Central and Login with Amazon');
     console.log(`are played by this host (${origin}/sandbox/...), with local secrets generated in .data/ and SQLite storage.`);
   } else {
     console.log(`Using configured settings${local.file ? ` from ${local.file} and the environment` : ' from the environment'}.`);
@@ -27,15 +27,19 @@ async function main(): Promise<void> {
   const app = new App({ values, environment: { inAzure: false }, logger });
   const pages: LocalPage[] = [];
   const state = await app.state();
+  let sandboxLwa: SandboxLwa | undefined;
   if (!state.ok) {
     console.error('Settings need attention:');
     for (const problem of state.problems) console.error(`  - ${problem}`);
   } else if (sandbox) {
     const { settings } = state.services;
-    const lwa = new SandboxLwa({ clientId: settings.lwa.clientId, clientSecret: settings.lwa.clientSecret, clock: systemClock });
-    pages.push(...sandboxAmazonPages({ lwa, applicationId: settings.applicationId, redirectUris: [settings.redirectUri], draftApp: settings.draftApp }));
+    sandboxLwa = new SandboxLwa({ clientId: settings.lwa.clientId, clientSecret: sandbox.amazonClientSecret, clock: systemClock });
+    pages.push(...sandboxAmazonPages({ lwa: sandboxLwa, applicationId: settings.applicationId, redirectUris: [settings.redirectUri], draftApp: settings.draftApp }));
+    if (settings.lwa.clientSecret !== sandbox.amazonClientSecret) {
+      console.log('LWA_CLIENT_SECRET is set: the sandbox Amazon will refuse it (invalid_client) unless LWA_CLIENT_SECRET_PREVIOUS holds its own (clientSecret in .data/sandbox-secrets.json).');
+    }
   }
-  pages.push(...startPages(app, { sandbox }));
+  pages.push(...startPages(app, { sandboxLwa }));
 
   const host = await startLocalHost({ app, logger, port, pages });
   if (state.ok) console.log(`Store: ${state.services.settings.store.kind}${state.services.settings.store.kind === 'sqlite' ? ` (${state.services.settings.store.path})` : ''}`);

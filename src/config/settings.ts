@@ -8,6 +8,8 @@ export const SETTING_NAMES = [
   'SPAPI_DRAFT_APP',
   'LWA_CLIENT_ID',
   'LWA_CLIENT_SECRET',
+  'LWA_CLIENT_SECRET_PREVIOUS',
+  'LWA_CLIENT_SECRET_EXPIRES_AT',
   'LWA_TOKEN_URL',
   'LWA_TIMEOUT_MS',
   'SELLER_CENTRAL_URL',
@@ -15,6 +17,7 @@ export const SETTING_NAMES = [
   'TOKEN_ENCRYPTION_KEYS',
   'STATE_TTL_SECONDS',
   'AUTH_RESULT_URL',
+  'ACCESS_TOKEN_CACHE_SIZE',
   'SQL_CONNECTION_STRING',
   'SQL_SERVER',
   'SQL_DATABASE',
@@ -38,13 +41,24 @@ export interface Settings {
   applicationId: string;
   redirectUri: string;
   draftApp: boolean;
-  lwa: { clientId: string; clientSecret: string; tokenUrl: string; timeoutMs: number };
+  lwa: {
+    clientId: string;
+    clientSecret: string;
+    /** Still accepted by LWA for about 7 days after a rotation; tried when the current one is refused. */
+    previousClientSecret: string | undefined;
+    /** When the current secret expires (Amazon requires a new one every 180 days); drives /api/health. */
+    clientSecretExpiresAt: Date | undefined;
+    tokenUrl: string;
+    timeoutMs: number;
+  };
   /** Replaces every marketplace's Seller Central host when set (the sandbox points it at itself). */
   sellerCentralUrl: string | undefined;
   launchLinkSecret: string;
   tokenKeys: KeyRing;
   stateTtlSeconds: number;
   authResultUrl: string | undefined;
+  /** How many (customer, region) access tokens one process keeps in memory. */
+  accessTokenCacheSize: number;
   store: StoreSettings;
 }
 
@@ -119,6 +133,8 @@ export function loadSettings(values: SettingValues, environment: Environment): S
   const draftApp = field('SPAPI_DRAFT_APP', booleanSchema);
   const clientId = field('LWA_CLIENT_ID', required.pipe(noSpaces));
   const clientSecret = field('LWA_CLIENT_SECRET', required);
+  const previousClientSecret = field('LWA_CLIENT_SECRET_PREVIOUS', z.string().optional());
+  const clientSecretExpiresAt = field('LWA_CLIENT_SECRET_EXPIRES_AT', dateSchema.optional());
   const tokenUrl = field('LWA_TOKEN_URL', z.string().default(DEFAULT_LWA_TOKEN_URL).pipe(url));
   const timeoutMs = field('LWA_TIMEOUT_MS', integerSchema(100, 60_000, 10_000));
   const sellerCentralUrl = field('SELLER_CENTRAL_URL', z.string().pipe(url).optional());
@@ -128,6 +144,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
   );
   const stateTtlSeconds = field('STATE_TTL_SECONDS', integerSchema(60, 3600, 600));
   const authResultUrl = field('AUTH_RESULT_URL', z.string().pipe(url).optional());
+  const accessTokenCacheSize = field('ACCESS_TOKEN_CACHE_SIZE', integerSchema(1, 1_000_000, 10_000));
 
   const tokenKeys = field(
     'TOKEN_ENCRYPTION_KEYS',
@@ -152,6 +169,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
     timeoutMs === undefined ||
     launchLinkSecret === undefined ||
     stateTtlSeconds === undefined ||
+    accessTokenCacheSize === undefined ||
     tokenKeys === undefined ||
     store === undefined
   ) {
@@ -163,12 +181,13 @@ export function loadSettings(values: SettingValues, environment: Environment): S
       applicationId,
       redirectUri,
       draftApp,
-      lwa: { clientId, clientSecret, tokenUrl, timeoutMs },
+      lwa: { clientId, clientSecret, previousClientSecret, clientSecretExpiresAt, tokenUrl, timeoutMs },
       sellerCentralUrl: sellerCentralUrl?.replace(/\/+$/, ''),
       launchLinkSecret,
       tokenKeys,
       stateTtlSeconds,
       authResultUrl,
+      accessTokenCacheSize,
       store,
     },
   };
@@ -203,6 +222,12 @@ function readStoreSettings(reader: SettingReader, environment: Environment): Sto
 }
 
 const required = z.string({ error: 'is required.' });
+/** A date (2027-05-20) or date-time (2027-05-20T00:00:00Z); a bare date means midnight UTC. */
+const dateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, 'must be a date like 2027-05-20 (UTC) or an ISO-8601 date-time.')
+  .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v))
+  .refine((d) => !Number.isNaN(d.getTime()), 'must be a real date.');
 const noSpaces = z.string().regex(/^\S+$/, 'must not contain spaces.');
 const booleanSchema = z
   .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'], { error: 'must be "true" or "false".' })

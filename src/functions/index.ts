@@ -1,8 +1,7 @@
 import { app as functionsApp, type HttpResponseInit } from '@azure/functions';
-import { App } from '../app.js';
-import { isRunningInAzure } from '../config/settings.js';
+import { processApp } from '../app.js';
 import { invokeRoute } from '../http/invokeRoute.js';
-import { consoleLogger, invocationLogger } from '../http/logging.js';
+import { invocationLogger } from '../http/logging.js';
 import { routes } from '../http/routes.js';
 import type { HttpResult } from '../http/types.js';
 
@@ -10,7 +9,7 @@ import type { HttpResult } from '../http/types.js';
  * What the Functions host loads (package.json "main"). It registers the route table and nothing else: the sandbox
  * and the local start page are served only by the local host and never exist in Azure.
  */
-const service = new App({ values: process.env, environment: { inAzure: isRunningInAzure(process.env) }, logger: consoleLogger() });
+const service = processApp();
 
 // Validate settings (and open the store) at start-up so a bad setting is in the log before the first request.
 void service.state();

@@ -1,4 +1,8 @@
+import { z } from 'zod';
+import type { AccessTokenErrorCode, AccessTokenRequest } from '../accessTokens/accessTokenService.js';
 import { completeAuthorization, parseCallbackQuery } from '../authorization/completeAuthorization.js';
+import { isValidCustomerId } from '../authorization/launchLink.js';
+import { REGIONS, type Region } from '../authorization/marketplaces.js';
 import type { CallbackOutcome } from '../authorization/outcomes.js';
 import type { Logger } from '../authorization/ports.js';
 import { describeError } from '../authorization/ports.js';
@@ -6,7 +10,7 @@ import { startAuthorization } from '../authorization/startAuthorization.js';
 import { isLoopbackHost } from '../config/settings.js';
 import type { App, Services } from '../app.js';
 import { callbackPage, launchLinkRefusedPage, notConfiguredPage, startUnavailablePage } from './authorizationPages.js';
-import { jsonResponse, readCookie, redirect } from './responses.js';
+import { jsonError, jsonResponse, readCookie, redirect } from './responses.js';
 import type { AuthLevel, HttpMethod, HttpRequestLike, HttpResult } from './types.js';
 
 export interface RouteContext {
@@ -26,23 +30,42 @@ export interface Route {
 
 /** The one route table: registered with `app.http` in Azure (functions/index.ts) and served by the local host. */
 export const routes: readonly Route[] = [
-  { name: 'AuthorizeStart', methods: ['GET'], route: 'authorize', authLevel: 'anonymous', handler: withServices(authorizeStart) },
-  { name: 'LWACallback', methods: ['GET'], route: 'lwa-callback', authLevel: 'anonymous', handler: withServices(lwaCallback) },
+  { name: 'AuthorizeStart', methods: ['GET'], route: 'authorize', authLevel: 'anonymous', handler: withServices(authorizeStart, notConfiguredPage) },
+  { name: 'LWACallback', methods: ['GET'], route: 'lwa-callback', authLevel: 'anonymous', handler: withServices(lwaCallback, notConfiguredPage) },
   { name: 'Health', methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: health },
+  // Shipica's own processes call these with a function key (Azure enforces it; the local host, like Core Tools, does not).
+  {
+    name: 'AccessToken',
+    methods: ['POST'],
+    route: 'customers/{customerId}/access-token',
+    authLevel: 'function',
+    handler: withServices(customerAccessToken, notConfiguredJson),
+  },
+  {
+    name: 'SellerAccessToken',
+    methods: ['POST'],
+    route: 'sellers/{sellingPartnerId}/access-token',
+    authLevel: 'function',
+    handler: withServices(sellerAccessToken, notConfiguredJson),
+  },
 ];
 
 type ServiceHandler = (request: HttpRequestLike, services: Services, log: Logger) => Promise<HttpResult>;
 
-/** Handlers that need a configured app get a 503 page, with the reason logged, when settings or the store are not right. */
-function withServices(handler: ServiceHandler): Route['handler'] {
+/** Handlers that need a configured app get a 503, with the reason logged, when settings or the store are not right. */
+function withServices(handler: ServiceHandler, notConfigured: () => HttpResult): Route['handler'] {
   return async (request, { app, log }) => {
     const state = await app.state();
     if (!state.ok) {
       log.error('service is not configured', { problems: state.problems.join(' | ') });
-      return notConfiguredPage();
+      return notConfigured();
     }
     return handler(request, state.services, log);
   };
+}
+
+function notConfiguredJson(): HttpResult {
+  return jsonError(503, 'not_configured', 'The service is not configured correctly; see /api/health.');
 }
 
 async function authorizeStart(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
@@ -91,14 +114,86 @@ function resultRedirect(base: string, outcome: CallbackOutcome): string {
   return url.toString();
 }
 
+const regionQuery = z.enum(REGIONS).optional();
+const refreshQuery = z.enum(['true', 'false']).optional();
+const customerIdParam = z.string().refine(isValidCustomerId);
+const sellingPartnerIdParam = z.string().regex(/^[A-Za-z0-9]{1,64}$/);
+
+async function customerAccessToken(request: HttpRequestLike, services: Services): Promise<HttpResult> {
+  const customerId = customerIdParam.safeParse(request.params['customerId']);
+  if (!customerId.success) return jsonError(400, 'invalid_request', 'customerId must be 1-64 characters without control characters or edge spaces.');
+  return accessTokenResponse(request, services, (region) => ({ customerId: customerId.data, region }));
+}
+
+async function sellerAccessToken(request: HttpRequestLike, services: Services): Promise<HttpResult> {
+  const sellingPartnerId = sellingPartnerIdParam.safeParse(request.params['sellingPartnerId']);
+  if (!sellingPartnerId.success) return jsonError(400, 'invalid_request', 'sellingPartnerId must be 1-64 letters and digits.');
+  return accessTokenResponse(request, services, (region) => ({ sellingPartnerId: sellingPartnerId.data, region }));
+}
+
+const ACCESS_TOKEN_STATUS: Record<AccessTokenErrorCode, number> = {
+  not_authorized: 404,
+  region_required: 400,
+  authorization_revoked: 409,
+  lwa_client_rejected: 503,
+  lwa_unavailable: 503,
+  credential_unreadable: 500,
+};
+
+async function accessTokenResponse(
+  request: HttpRequestLike,
+  services: Services,
+  target: (region: Region | undefined) => AccessTokenRequest,
+): Promise<HttpResult> {
+  const region = regionQuery.safeParse(request.query.get('region') ?? undefined);
+  if (!region.success || request.query.getAll('region').length > 1) {
+    return jsonError(400, 'invalid_request', 'region must be one of NA, EU, FE.');
+  }
+  const refresh = refreshQuery.safeParse(request.query.get('refresh') ?? undefined);
+  if (!refresh.success) return jsonError(400, 'invalid_request', 'refresh must be true or false.');
+  const result = await services.accessTokens.get({ ...target(region.data), forceRefresh: refresh.data === 'true' });
+  if (!result.ok) {
+    const headers: Record<string, string> = result.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(result.retryAfterSeconds) };
+    return jsonError(ACCESS_TOKEN_STATUS[result.error], result.error, result.message, headers);
+  }
+  const { token } = result;
+  return jsonResponse(200, {
+    access_token: token.accessToken,
+    token_type: 'bearer',
+    expires_at: token.expiresAt.toISOString(),
+    customer_id: token.customerId,
+    selling_partner_id: token.sellingPartnerId,
+    region: token.region,
+  });
+}
+
+/** Amazon requires a new LWA client secret every 180 days: warn 30 days ahead, fail once it has expired. */
+const SECRET_WARNING_DAYS = 30;
+const DAY_MS = 86_400_000;
+
 async function health(_request: HttpRequestLike, { app, log }: RouteContext): Promise<HttpResult> {
   const state = await app.state();
   if (!state.ok) return jsonResponse(503, { status: 'error', problems: state.problems });
+  const { store, settings, clock } = state.services;
   try {
-    await state.services.store.ping();
+    await store.ping();
   } catch (error) {
     log.error('health: store did not answer', { error: describeError(error) });
     return jsonResponse(503, { status: 'error', problems: ['store did not answer.'] });
+  }
+  const expiresAt = settings.lwa.clientSecretExpiresAt;
+  if (expiresAt !== undefined) {
+    const daysLeft = Math.ceil((expiresAt.getTime() - clock.now().getTime()) / DAY_MS);
+    const day = expiresAt.toISOString().slice(0, 10);
+    if (daysLeft <= 0) {
+      return jsonResponse(503, { status: 'error', problems: [`LWA client secret expired on ${day}: rotate it and update LWA_CLIENT_SECRET / LWA_CLIENT_SECRET_EXPIRES_AT.`] });
+    }
+    if (daysLeft < SECRET_WARNING_DAYS) {
+      return jsonResponse(200, {
+        status: 'ok',
+        warnings: [`LWA client secret expires in ${daysLeft} day${daysLeft === 1 ? '' : 's'} (${day}): rotate it, set the new one as LWA_CLIENT_SECRET and the old one as LWA_CLIENT_SECRET_PREVIOUS.`],
+      });
+    }
   }
   return jsonResponse(200, { status: 'ok' });
 }

@@ -24,6 +24,8 @@ export interface LwaFailure {
   error: string | undefined;
   description: string | undefined;
   attempts: number;
+  /** From LWA's Retry-After header on 429/503, when it sent one. */
+  retryAfterSeconds?: number;
 }
 
 export interface TokenGrant {
@@ -41,12 +43,19 @@ export interface RetryPolicy {
   maxAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /**
+   * A Retry-After up to this long is waited out and retried; a longer one ends the attempt at once, so a caller
+   * waiting on us is not held for it and gets LWA's Retry-After instead. Default 2 s.
+   */
+  maxRetryAfterMs?: number;
 }
 
 export interface LwaClientOptions {
   tokenUrl: string;
   clientId: string;
   clientSecret: string;
+  /** The secret before the last rotation: Amazon keeps it valid for about 7 days after a new one is issued. */
+  previousClientSecret?: string | undefined;
   timeoutMs: number;
   retry?: RetryPolicy;
   clock: Clock;
@@ -70,14 +79,20 @@ const errorResponse = z.object({
 });
 
 const MAX_DESCRIPTION = 500;
+/** invalid_client is app-wide: every request would log it, so it is logged at most once a minute. */
+const INCIDENT_LOG_INTERVAL_MS = 60_000;
 
 export class LwaClient {
   private readonly http: AxiosInstance;
   private readonly retry: RetryPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  /** The secret that last worked; tried first for the life of the process. */
+  private preferredSecret: string;
+  private lastIncidentLogAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: LwaClientOptions) {
+    this.preferredSecret = options.clientSecret;
     this.retry = options.retry ?? DEFAULT_RETRY;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = options.random ?? Math.random;
@@ -94,14 +109,8 @@ export class LwaClient {
 
   /** Authorization code → refresh token. `deadline` bounds retries inside the code's 5-minute life. */
   async exchangeCode(input: { code: string; redirectUri: string; deadline: Date }): Promise<LwaResult<TokenGrant>> {
-    const body = new URLSearchParams({
-      grant_type: 'authorization_code',
-      code: input.code,
-      redirect_uri: input.redirectUri,
-      client_id: this.options.clientId,
-      client_secret: this.options.clientSecret,
-    });
-    const result = await this.post(body, input.deadline, [input.code]);
+    const grant = { grant_type: 'authorization_code', code: input.code, redirect_uri: input.redirectUri };
+    const result = await this.post(grant, input.deadline, [input.code]);
     if (!result.ok) return result;
     if (result.value.refreshToken === undefined) {
       return { ok: false, failure: { ...unavailable('token response has no refresh_token'), attempts: result.attempts } };
@@ -111,32 +120,56 @@ export class LwaClient {
 
   /** Refresh token → 1-hour access token. */
   async refreshAccessToken(input: { refreshToken: string; deadline: Date }): Promise<LwaResult<AccessTokenGrant>> {
-    const body = new URLSearchParams({
-      grant_type: 'refresh_token',
-      refresh_token: input.refreshToken,
-      client_id: this.options.clientId,
-      client_secret: this.options.clientSecret,
-    });
-    const result = await this.post(body, input.deadline, [input.refreshToken]);
+    const grant = { grant_type: 'refresh_token', refresh_token: input.refreshToken };
+    const result = await this.post(grant, input.deadline, [input.refreshToken]);
     if (!result.ok) return result;
     const { accessToken, tokenType, expiresIn } = result.value;
     return { ok: true, value: { accessToken, tokenType, expiresIn } };
   }
 
-  private async post(
-    body: URLSearchParams,
-    deadline: Date,
-    sentSecrets: string[],
-  ): Promise<{ ok: true; value: Omit<TokenGrant, 'refreshToken'> & { refreshToken?: string }; attempts: number } | { ok: false; failure: LwaFailure }> {
-    const secrets = [...sentSecrets, this.options.clientSecret];
+  /**
+   * Sends the grant with the preferred client secret; when LWA answers invalid_client and another secret is
+   * configured (rotation: LWA_CLIENT_SECRET_PREVIOUS), tries that one and remembers whichever works.
+   */
+  private async post(grant: Record<string, string>, deadline: Date, sentSecrets: string[]): Promise<Posted> {
+    const candidates = [this.options.clientSecret, this.options.previousClientSecret].filter((s): s is string => s !== undefined && s !== '');
+    const order = [this.preferredSecret, ...candidates.filter((s) => s !== this.preferredSecret)];
+    const secrets = [...sentSecrets, ...candidates];
+    let result: Posted | undefined;
+    for (const clientSecret of order) {
+      const body = new URLSearchParams({ ...grant, client_id: this.options.clientId, client_secret: clientSecret });
+      result = await this.postWithRetry(body, deadline, secrets);
+      if (result.ok || result.failure.kind !== 'invalid_client') {
+        if (result.ok) this.preferredSecret = clientSecret;
+        return result;
+      }
+    }
+    if (result === undefined) throw new Error('no LWA client secret configured');
+    this.reportRejectedClient(result, order.length);
+    return result;
+  }
+
+  private reportRejectedClient(result: Posted, secretsTried: number): void {
+    const now = this.options.clock.now().getTime();
+    if (result.ok || now - this.lastIncidentLogAt < INCIDENT_LOG_INTERVAL_MS) return;
+    this.lastIncidentLogAt = now;
+    this.options.logger.error(
+      'LWA rejected Shipica\'s client credentials (invalid_client): the LWA client secret was most likely rotated or has expired. Set LWA_CLIENT_SECRET to the current secret (and LWA_CLIENT_SECRET_PREVIOUS to the old one during rotation).',
+      { status: result.failure.status ?? null, error: result.failure.error ?? null, secretsTried },
+    );
+  }
+
+  private async postWithRetry(body: URLSearchParams, deadline: Date, secrets: string[]): Promise<Posted> {
     for (let attempt = 1; ; attempt++) {
       const answer = await this.once(body, secrets);
       if (answer.ok) return { ...answer, attempts: attempt };
       const failure: LwaFailure = { ...answer.failure, attempts: attempt };
       if (!answer.retryable || attempt >= this.retry.maxAttempts) return { ok: false, failure };
 
+      const retryAfterMs = (answer.failure.retryAfterSeconds ?? 0) * 1000;
+      if (retryAfterMs > (this.retry.maxRetryAfterMs ?? 2_000)) return { ok: false, failure };
       const backoff = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-      const delay = Math.max(answer.retryAfterMs ?? 0, Math.round(backoff * (0.5 + this.random() / 2)));
+      const delay = Math.max(retryAfterMs, Math.round(backoff * (0.5 + this.random() / 2)));
       const finishBy = this.options.clock.now().getTime() + delay + this.options.timeoutMs;
       if (finishBy > deadline.getTime()) return { ok: false, failure };
       this.options.logger.warn('LWA token request failed; retrying', {
@@ -154,7 +187,7 @@ export class LwaClient {
     secrets: string[],
   ): Promise<
     | { ok: true; value: Omit<TokenGrant, 'refreshToken'> & { refreshToken?: string } }
-    | { ok: false; failure: Omit<LwaFailure, 'attempts'>; retryable: boolean; retryAfterMs?: number }
+    | { ok: false; failure: Omit<LwaFailure, 'attempts'>; retryable: boolean }
   > {
     let status: number;
     let text: string;
@@ -193,7 +226,7 @@ export class LwaClient {
     const description = amazon.success && amazon.data.error_description !== undefined ? scrub(amazon.data.error_description, secrets) : undefined;
     const failure = { status, error, description };
     if (status === 429 || status >= 500) {
-      return { ok: false, failure: { kind: 'unavailable', ...failure }, retryable: true, ...retryAfterMs(retryAfter) };
+      return { ok: false, failure: { kind: 'unavailable', ...failure, ...retryAfterSeconds(retryAfter) }, retryable: true };
     }
     if (error === 'invalid_grant') return { ok: false, failure: { kind: 'invalid_grant', ...failure }, retryable: false };
     if (status === 401 || error === 'invalid_client' || error === 'unauthorized_client') {
@@ -216,10 +249,14 @@ function parseJson(text: string): unknown {
   }
 }
 
-function retryAfterMs(header: string | undefined): { retryAfterMs?: number } {
+function retryAfterSeconds(header: string | undefined): { retryAfterSeconds?: number } {
   if (header === undefined || !/^\d{1,4}$/.test(header.trim())) return {};
-  return { retryAfterMs: Number(header.trim()) * 1000 };
+  return { retryAfterSeconds: Number(header.trim()) };
 }
+
+type Posted =
+  | { ok: true; value: Omit<TokenGrant, 'refreshToken'> & { refreshToken?: string }; attempts: number }
+  | { ok: false; failure: LwaFailure };
 
 /** Amazon's text is stored and shown to ops: strip control characters and anything we sent, and bound its length. */
 function scrub(value: string, secrets: string[]): string {

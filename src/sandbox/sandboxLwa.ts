@@ -30,8 +30,18 @@ export class SandboxLwa {
   /** Token requests answered, by grant type: what tests count. */
   readonly requests = { authorization_code: 0, refresh_token: 0, other: 0 };
 
+  /** The client secrets LWA accepts now: one, or two for the days after a rotation. */
+  private clientSecrets: readonly string[];
+
   constructor(private readonly options: { clientId: string; clientSecret: string; clock: Clock }) {
+    // Keyed by the first secret and kept through rotations: rotating the client secret leaves refresh tokens valid.
     this.refreshKey = createHmac('sha256', options.clientSecret).update('sandbox refresh tokens').digest();
+    this.clientSecrets = [options.clientSecret];
+  }
+
+  /** A client-secret rotation at Amazon: from now on only these secrets are accepted. */
+  acceptClientSecrets(...secrets: string[]): void {
+    this.clientSecrets = secrets;
   }
 
   /** What Seller Central does when the seller clicks Confirm. */
@@ -64,7 +74,7 @@ export class SandboxLwa {
     const clientId = form.get('client_id');
     const clientSecret = form.get('client_secret');
     if (clientId === null || clientSecret === null) return error(400, 'invalid_request', 'The request is missing a required parameter : client_id or client_secret');
-    if (clientId !== this.options.clientId || !sameText(clientSecret, this.options.clientSecret)) {
+    if (clientId !== this.options.clientId || !this.clientSecrets.some((secret) => sameText(clientSecret, secret))) {
       return error(401, 'invalid_client', 'Client authentication failed');
     }
     switch (grantType) {

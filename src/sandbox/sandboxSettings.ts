@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { SettingValues } from '../config/settings.js';
 
 /**
- * Sandbox mode: no LWA credentials configured and not in Azure. The sandbox plays Amazon on the local host, with
+ * Sandbox mode: no LWA client id or token URL configured, and not in Azure. The sandbox plays Amazon on the local host, with
  * secrets generated once per machine and kept in .data/ (gitignored) so stored tokens stay readable across restarts.
  * Anything set in the environment or local.settings.json wins over what is generated here.
  */
@@ -17,9 +17,13 @@ export const SANDBOX_PATHS = {
 export const SANDBOX_APPLICATION_ID = 'amzn1.sp.solution.00000000-0000-4000-8000-5a4db0c5a4db';
 export const SANDBOX_CLIENT_ID = 'amzn1.application-oa2-client.sandbox0000000000000000000000';
 
+/**
+ * A configured LWA_CLIENT_SECRET alone keeps the sandbox on: the sandbox Amazon still expects its generated
+ * secret, so `LWA_CLIENT_SECRET=wrong npm start` shows what a missed secret rotation does.
+ */
 export function isSandbox(values: SettingValues, inAzure: boolean): boolean {
   const blank = (name: string) => (values[name] ?? '').trim() === '';
-  return !inAzure && blank('LWA_CLIENT_ID') && blank('LWA_CLIENT_SECRET');
+  return !inAzure && blank('LWA_CLIENT_ID') && blank('LWA_TOKEN_URL');
 }
 
 const secretsFile = z.object({ clientSecret: z.string().min(32), launchLinkSecret: z.string().min(32), tokenKey: z.string().min(40) });
@@ -40,8 +44,15 @@ function loadOrCreateSecrets(path: string): SandboxSecrets {
   return secrets;
 }
 
+export interface SandboxEnvironment {
+  /** The app's settings: generated ones under the configured ones. */
+  values: SettingValues;
+  /** The client secret the sandbox Amazon accepts, whatever the app is configured with. */
+  amazonClientSecret: string;
+}
+
 /** Settings for a sandbox on `origin` (e.g. http://localhost:7071), under the given configured values. */
-export function withSandboxDefaults(values: SettingValues, origin: string, secretsPath = '.data/sandbox-secrets.json'): SettingValues {
+export function sandboxEnvironment(values: SettingValues, origin: string, secretsPath = '.data/sandbox-secrets.json'): SandboxEnvironment {
   const secrets = loadOrCreateSecrets(secretsPath);
   const generated: SettingValues = {
     SPAPI_APPLICATION_ID: SANDBOX_APPLICATION_ID,
@@ -55,5 +66,5 @@ export function withSandboxDefaults(values: SettingValues, origin: string, secre
     TOKEN_ENCRYPTION_KEYS: `sandbox1:${secrets.tokenKey}`,
   };
   const configured = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  return { ...generated, ...configured };
+  return { values: { ...generated, ...configured }, amazonClientSecret: secrets.clientSecret };
 }

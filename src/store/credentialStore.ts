@@ -1,4 +1,5 @@
 import type { Region } from '../authorization/marketplaces.js';
+import type { SecretColumn } from '../crypto/tokenCipher.js';
 
 /**
  * What the authorization flow needs from storage. Two implementations (SQL Server, SQLite) pass one contract suite
@@ -6,14 +7,18 @@ import type { Region } from '../authorization/marketplaces.js';
  * Secret columns hold TokenCipher envelopes only: the store never sees a plain refresh token or code.
  */
 
-export const CREDENTIAL_STATUSES = ['pending', 'authorized', 'failed'] as const;
+/** `revoked`: LWA refused the refresh token (invalid_grant): the seller removed the app or the authorization lapsed. */
+export const CREDENTIAL_STATUSES = ['pending', 'authorized', 'failed', 'revoked'] as const;
 export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
 
 export const ATTEMPT_OUTCOMES = ['pending', 'succeeded', 'failed', 'refused'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
-/** `website`: started by AuthorizeStart. `callback`: a refused callback, recorded on a row of its own. */
-export type AttemptFlow = 'website' | 'callback';
+/**
+ * `website`: started by AuthorizeStart. `callback`: a refused callback, recorded on a row of its own.
+ * `refresh`: an access-token refresh that found the authorization revoked (the audit of that change).
+ */
+export type AttemptFlow = 'website' | 'callback' | 'refresh';
 
 export interface NewAttempt {
   stateHash: string;
@@ -116,6 +121,30 @@ export interface RefusedCallback {
   now: Date;
 }
 
+export interface Revocation {
+  customerId: string;
+  region: Region;
+  /** The envelope that LWA refused: a row re-authorized meanwhile (new token) is not marked. */
+  expectedRefreshToken: string;
+  failure: FailureDetails;
+  now: Date;
+}
+
+export interface SecretEnvelopes {
+  customerId: string;
+  region: Region;
+  lwaRefreshToken: string | null;
+  spapiOauthCode: string | null;
+}
+
+export interface EnvelopeReplacement {
+  customerId: string;
+  region: Region;
+  column: SecretColumn;
+  expected: string;
+  replacement: string;
+}
+
 export interface CredentialStore {
   /** Inserts the attempt and upserts the (customer, region) row, in one transaction. An authorized row stays authorized. */
   startAuthorization(attempt: NewAttempt): Promise<void>;
@@ -148,7 +177,22 @@ export interface CredentialStore {
   /** A refused callback gets a row of its own; the attempt it names (if any) and every credential row stay as they were. */
   recordRefusedCallback(input: RefusedCallback): Promise<void>;
 
+  /**
+   * Marks an authorized row `revoked` (last_error set) and records a `refresh` attempt (outcome failed, reason
+   * authorization_revoked, Amazon's error), in one transaction, only while the row is authorized with exactly
+   * `expectedRefreshToken`. True when it marked the row.
+   */
+  markRevoked(input: Revocation): Promise<boolean>;
+
+  /** Every row's secret envelopes, for key rotation (`npm run tokens:reencrypt`). */
+  listSecretEnvelopes(): Promise<SecretEnvelopes[]>;
+
+  /** Compare-and-swap of one envelope: true when the column still held `expected` and now holds `replacement`. */
+  replaceEnvelope(input: EnvelopeReplacement): Promise<boolean>;
+
   listCredentials(): Promise<CredentialSummary[]>;
+  /** The rows of one customer, or of one selling partner, in any status (no secrets). */
+  listCredentialsFor(filter: { customerId: string } | { sellingPartnerId: string }): Promise<CredentialSummary[]>;
   findCredential(customerId: string, region: Region): Promise<(CredentialSummary & CredentialSecrets) | undefined>;
   listAttempts(filter?: { customerId?: string }): Promise<AttemptRecord[]>;
 

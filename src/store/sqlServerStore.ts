@@ -1,6 +1,7 @@
 import sql from 'mssql';
 import type { Region } from '../authorization/marketplaces.js';
 import type { StoreSettings } from '../config/settings.js';
+import type { SecretColumn } from '../crypto/tokenCipher.js';
 import {
   formatLastError,
   LIMITS,
@@ -8,13 +9,16 @@ import {
   type AttemptRecord,
   type CallbackRecord,
   type CompletedAuthorization,
+  type EnvelopeReplacement,
   type FailedAuthorization,
   type RefusedCallback,
+  type Revocation,
   type CredentialSecrets,
   type CredentialStore,
   type CredentialSummary,
   type FailureDetails,
   type NewAttempt,
+  type SecretEnvelopes,
 } from './credentialStore.js';
 import { text, toAttempt, toCredential, toSummary, type Row } from './rows.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
@@ -171,6 +175,7 @@ const clip = (value: string | undefined, max: number): string | null => (value =
 export class SqlServerStore implements CredentialStore {
   private readonly credentials: string;
   private readonly attempts: string;
+  private readonly replaceEnvelopeSql: Readonly<Record<SecretColumn, string>>;
 
   constructor(
     private readonly pool: sql.ConnectionPool,
@@ -179,6 +184,18 @@ export class SqlServerStore implements CredentialStore {
     assertSchemaName(schema);
     this.credentials = `[${schema}].[sp_api_credentials]`;
     this.attempts = `[${schema}].[sp_api_auth_attempts]`;
+    // One fixed statement per secret column. The envelope columns take the database's default collation (often
+    // case-insensitive), and '=' ignores trailing spaces: the compare is made binary and length-exact.
+    this.replaceEnvelopeSql = {
+      lwa_refresh_token: `UPDATE ${this.credentials} SET lwa_refresh_token = @replacement
+        WHERE customer_id = @customerId AND region = @region
+          AND lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2
+          AND DATALENGTH(lwa_refresh_token) = DATALENGTH(@expected)`,
+      spapi_oauth_code: `UPDATE ${this.credentials} SET spapi_oauth_code = @replacement
+        WHERE customer_id = @customerId AND region = @region
+          AND spapi_oauth_code = @expected COLLATE Latin1_General_100_BIN2
+          AND DATALENGTH(spapi_oauth_code) = DATALENGTH(@expected)`,
+    };
   }
 
   async startAuthorization(a: NewAttempt): Promise<void> {
@@ -387,10 +404,106 @@ export class SqlServerStore implements CredentialStore {
       );
   }
 
+  async markRevoked(input: Revocation): Promise<boolean> {
+    // A row that could not have been stored cannot be authorized with that envelope: nothing to mark.
+    if (!storable(() => customerIdParam(input.customerId))) return false;
+    if (!storable(() => varchar('lwa_refresh_token', input.expectedRefreshToken, LIMITS.encryptedRefreshToken))) return false;
+    return this.inTransaction(async (tx) => {
+      // One conditional UPDATE decides; OUTPUT reads the row's marketplace and partner in that same statement.
+      const revoked = await tx
+        .request()
+        .input('lastError', sql.NVarChar(LIMITS.lastError), formatLastError(input.failure))
+        .input('now', sql.DateTime2(3), input.now)
+        .input('customerId', sql.NVarChar(LIMITS.customerId), input.customerId)
+        .input('region', sql.VarChar(COLUMN.region), input.region)
+        .input('expected', sql.VarChar(LIMITS.encryptedRefreshToken), input.expectedRefreshToken)
+        .query<Row>(
+          `UPDATE ${this.credentials} SET status = 'revoked', last_error = @lastError, updated_at = @now
+           OUTPUT inserted.marketplace, inserted.selling_partner_id
+           WHERE customer_id = @customerId AND region = @region AND status = 'authorized'
+             AND lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2
+             AND DATALENGTH(lwa_refresh_token) = DATALENGTH(@expected)`,
+        );
+      const rows: Row[] = revoked.recordset ?? [];
+      if (rows.length > 1) throw new Error('markRevoked matched more than one credential row');
+      const [row] = rows;
+      if (row === undefined) return false;
+      await tx
+        .request()
+        .input('customerId', sql.NVarChar(LIMITS.customerId), input.customerId)
+        .input('region', sql.VarChar(COLUMN.region), input.region)
+        .input('marketplace', sql.VarChar(COLUMN.marketplace), text(row['marketplace']))
+        .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), text(row['selling_partner_id']))
+        .input('now', sql.DateTime2(3), input.now)
+        .input('reason', sql.NVarChar(COLUMN.reason), clip(input.failure.reason, COLUMN.reason))
+        .input('lwaError', sql.NVarChar(LIMITS.lwaError), clip(input.failure.lwaError, LIMITS.lwaError))
+        .input('lwaErrorDescription', sql.NVarChar(LIMITS.lwaErrorDescription), clip(input.failure.lwaErrorDescription, LIMITS.lwaErrorDescription))
+        .query(
+          `INSERT INTO ${this.attempts}
+             (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason,
+              lwa_error, lwa_error_description)
+           VALUES ('refresh', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'failed', @reason,
+              @lwaError, @lwaErrorDescription)`,
+        );
+      return true;
+    });
+  }
+
+  async listSecretEnvelopes(): Promise<SecretEnvelopes[]> {
+    const result = await this.pool.request().query<Row>(
+      `SELECT customer_id, region, lwa_refresh_token, spapi_oauth_code FROM ${this.credentials}
+       WHERE lwa_refresh_token IS NOT NULL OR spapi_oauth_code IS NOT NULL
+       ORDER BY customer_id, region`,
+    );
+    return result.recordset.map((row) => ({
+      customerId: String(row['customer_id']),
+      region: row['region'] as Region,
+      lwaRefreshToken: text(row['lwa_refresh_token']),
+      spapiOauthCode: text(row['spapi_oauth_code']),
+    }));
+  }
+
+  /** Leaves updated_at alone: re-encrypting an envelope does not change the authorization. */
+  async replaceEnvelope(input: EnvelopeReplacement): Promise<boolean> {
+    const column = secretColumn(input.column);
+    const max = column === 'lwa_refresh_token' ? LIMITS.encryptedRefreshToken : LIMITS.encryptedCode;
+    const replacement = varchar(column, input.replacement, max);
+    if (!storable(() => customerIdParam(input.customerId))) return false;
+    if (!storable(() => varchar(column, input.expected, max))) return false;
+    const result = await this.pool
+      .request()
+      .input('replacement', sql.VarChar(max), replacement)
+      .input('customerId', sql.NVarChar(LIMITS.customerId), input.customerId)
+      .input('region', sql.VarChar(COLUMN.region), input.region)
+      .input('expected', sql.VarChar(max), input.expected)
+      .query(this.replaceEnvelopeSql[column]);
+    return affected(result) === 1;
+  }
+
   async listCredentials(): Promise<CredentialSummary[]> {
     const result = await this.pool
       .request()
       .query<Row>(`SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} ORDER BY updated_at DESC, customer_id, region`);
+    return result.recordset.map(toSummary);
+  }
+
+  async listCredentialsFor(filter: { customerId: string } | { sellingPartnerId: string }): Promise<CredentialSummary[]> {
+    const { by, value } = credentialFilter(filter);
+    if (by === 'customer') {
+      if (!storable(() => customerIdParam(value))) return [];
+      const result = await this.pool
+        .request()
+        .input('customerId', sql.NVarChar(LIMITS.customerId), value)
+        .query<Row>(`SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} WHERE customer_id = @customerId ORDER BY customer_id, region`);
+      return result.recordset.map(toSummary);
+    }
+    if (!storable(() => varchar('selling_partner_id', value, LIMITS.sellingPartnerId))) return [];
+    const result = await this.pool
+      .request()
+      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), value)
+      .query<Row>(
+        `SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} WHERE selling_partner_id = @sellingPartnerId ORDER BY customer_id, region`,
+      );
     return result.recordset.map(toSummary);
   }
 
@@ -470,6 +583,21 @@ const SUMMARY_COLUMNS = `customer_id, region, marketplace, selling_partner_id, s
 const ATTEMPT_COLUMNS = `attempt_id, state_hash, browser_binding_hash, flow, customer_id, region, marketplace,
   selling_partner_id, code_hash, created_at, expires_at, consumed_at, completed_at, outcome, reason, lwa_error,
   lwa_error_description, related_attempt_id`;
+
+/** Refuses, at run time too, anything but the two secret columns. */
+function secretColumn(column: string): SecretColumn {
+  if (column === 'lwa_refresh_token' || column === 'spapi_oauth_code') return column;
+  throw new Error('replaceEnvelope: column must be lwa_refresh_token or spapi_oauth_code');
+}
+
+/** Exactly one of customerId / sellingPartnerId, as a string (other keys, e.g. a region, are ignored). */
+function credentialFilter(filter: { customerId: string } | { sellingPartnerId: string }): { by: 'customer' | 'seller'; value: string } {
+  const customerId: unknown = 'customerId' in filter ? filter.customerId : undefined;
+  const sellingPartnerId: unknown = 'sellingPartnerId' in filter ? filter.sellingPartnerId : undefined;
+  if (typeof customerId === 'string' && sellingPartnerId === undefined) return { by: 'customer', value: customerId };
+  if (typeof sellingPartnerId === 'string' && customerId === undefined) return { by: 'seller', value: sellingPartnerId };
+  throw new Error('listCredentialsFor: give either customerId or sellingPartnerId, as a string');
+}
 
 function affected(result: { rowsAffected: number[] }): number {
   return result.rowsAffected[0] ?? 0;

@@ -2,18 +2,23 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Region } from '../authorization/marketplaces.js';
+import type { SecretColumn } from '../crypto/tokenCipher.js';
 import {
   formatLastError,
+  LIMITS,
   type AttemptConsumption,
   type AttemptRecord,
   type CallbackRecord,
   type CompletedAuthorization,
+  type EnvelopeReplacement,
   type FailedAuthorization,
   type RefusedCallback,
+  type Revocation,
   type CredentialSecrets,
   type CredentialStore,
   type CredentialSummary,
   type NewAttempt,
+  type SecretEnvelopes,
 } from './credentialStore.js';
 import { text, toAttempt, toCredential, toSummary, type Row } from './rows.js';
 
@@ -21,8 +26,17 @@ import { text, toAttempt, toCredential, toSummary, type Row } from './rows.js';
  * Embedded store for local runs, the sandbox and tests: the same table and column names as SQL Server
  * (sql/*.sql), with dates as ISO-8601 UTC text. better-sqlite3 is a devDependency, loaded only when this store is
  * chosen, so production installs never need it.
+ *
+ * The schema is versioned with `PRAGMA user_version`: SCHEMA[i] takes a file from version i to i + 1, and
+ * openSqliteStore applies, in one transaction, the steps above the file's version. Every file, fresh or old, runs
+ * the same steps, so they all end with the same schema. A shipped step is never edited: add one instead.
  */
-const SCHEMA = `
+
+/**
+ * Version 1: the schema as first shipped. Files created before versioning hold exactly this with user_version 0;
+ * every statement is IF NOT EXISTS, so it is a no-op for them and creates everything in a fresh file.
+ */
+const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS sp_api_credentials (
   customer_id            TEXT NOT NULL CHECK (length(customer_id) BETWEEN 1 AND 64),
   region                 TEXT NOT NULL CHECK (region IN ('NA', 'EU', 'FE')),
@@ -68,14 +82,78 @@ CREATE INDEX IF NOT EXISTS ix_sp_api_auth_attempts_customer
   ON sp_api_auth_attempts (customer_id, region, created_at);
 `;
 
+/**
+ * Version 2: status 'revoked' (LWA refused the refresh token), as sql/003_access_tokens.sql does for SQL Server.
+ * SQLite cannot change a CHECK constraint in place, so sp_api_credentials is rebuilt (the procedure of
+ * https://www.sqlite.org/lang_altertable.html#otheralter; no foreign keys, triggers or views refer to it). Dropping
+ * the old table drops its index, which is then created again on the new one. sp_api_auth_attempts.flow has no CHECK
+ * in SQLite, so 'refresh' needs no change there.
+ */
+const SCHEMA_V2 = `
+CREATE TABLE sp_api_credentials_v2 (
+  customer_id            TEXT NOT NULL CHECK (length(customer_id) BETWEEN 1 AND 64),
+  region                 TEXT NOT NULL CHECK (region IN ('NA', 'EU', 'FE')),
+  marketplace            TEXT NULL,
+  selling_partner_id     TEXT NULL CHECK (length(selling_partner_id) <= 64),
+  mws_auth_token         TEXT NULL CHECK (length(mws_auth_token) <= 256),
+  spapi_oauth_code       TEXT NULL CHECK (length(spapi_oauth_code) <= 1024),
+  lwa_refresh_token      TEXT NULL CHECK (length(lwa_refresh_token) <= 4000),
+  status                 TEXT NOT NULL CHECK (status IN ('pending', 'authorized', 'failed', 'revoked')),
+  last_error             TEXT NULL,
+  auth_requested_date    TEXT NULL,
+  auth_granted_date      TEXT NULL,
+  lwa_refresh_token_date TEXT NULL,
+  updated_at             TEXT NOT NULL,
+  PRIMARY KEY (customer_id, region)
+);
+INSERT INTO sp_api_credentials_v2
+  (customer_id, region, marketplace, selling_partner_id, mws_auth_token, spapi_oauth_code, lwa_refresh_token, status,
+   last_error, auth_requested_date, auth_granted_date, lwa_refresh_token_date, updated_at)
+SELECT
+   customer_id, region, marketplace, selling_partner_id, mws_auth_token, spapi_oauth_code, lwa_refresh_token, status,
+   last_error, auth_requested_date, auth_granted_date, lwa_refresh_token_date, updated_at
+FROM sp_api_credentials;
+DROP TABLE sp_api_credentials;
+ALTER TABLE sp_api_credentials_v2 RENAME TO sp_api_credentials;
+CREATE UNIQUE INDEX ux_sp_api_credentials_partner
+  ON sp_api_credentials (selling_partner_id, region) WHERE selling_partner_id IS NOT NULL;
+`;
+
+/** The steps, in order: a file at user_version v needs SCHEMA[v] onwards. */
+const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
+
+/** The user_version of a file this code has opened. */
+export const SQLITE_SCHEMA_VERSION = SCHEMA.length;
+
+/**
+ * Brings the file to SQLITE_SCHEMA_VERSION in one IMMEDIATE transaction (the write lock is taken before the version
+ * is read, so two processes opening the same file do not both migrate it); user_version is written in the same
+ * transaction, so a failed step leaves the file as it was. A file from newer code is refused, not downgraded.
+ */
+function migrate(db: BetterSqlite3.Database): void {
+  db.transaction(() => {
+    const current = Number(db.pragma('user_version', { simple: true }));
+    if (!Number.isSafeInteger(current) || current < 0 || current > SQLITE_SCHEMA_VERSION) {
+      throw new Error(`SQLite schema version ${String(current)} is not one this code knows (0 to ${SQLITE_SCHEMA_VERSION}): was the file written by newer code?`);
+    }
+    for (const step of SCHEMA.slice(current)) db.exec(step);
+    // Integer from a constant, never from input: PRAGMA takes no parameters.
+    if (current < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+  }).immediate();
+}
 
 export async function openSqliteStore(path: string): Promise<SqliteStore> {
   const { default: Database } = await import('better-sqlite3');
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
-  db.exec(SCHEMA);
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return new SqliteStore(db);
 }
 
@@ -205,8 +283,79 @@ export class SqliteStore implements CredentialStore {
       );
   }
 
+  async markRevoked(input: Revocation): Promise<boolean> {
+    const now = iso(input.now);
+    return this.db.transaction(() => {
+      // One conditional UPDATE decides; RETURNING hands back the row's marketplace and partner for the audit row.
+      const revoked = this.db
+        .prepare(
+          `UPDATE sp_api_credentials SET status = 'revoked', last_error = ?, updated_at = ?
+           WHERE customer_id = ? AND region = ? AND status = 'authorized' AND lwa_refresh_token = ?
+           RETURNING marketplace, selling_partner_id`,
+        )
+        .all(formatLastError(input.failure), now, input.customerId, input.region, input.expectedRefreshToken) as Row[];
+      const [row] = revoked;
+      if (row === undefined) return false;
+      this.db
+        .prepare(
+          `INSERT INTO sp_api_auth_attempts
+             (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason,
+              lwa_error, lwa_error_description)
+           VALUES ('refresh', ?, ?, ?, ?, ?, ?, 'failed', ?, ?, ?)`,
+        )
+        .run(
+          input.customerId,
+          input.region,
+          text(row['marketplace']),
+          text(row['selling_partner_id']),
+          now,
+          now,
+          input.failure.reason,
+          clip(input.failure.lwaError, LIMITS.lwaError),
+          clip(input.failure.lwaErrorDescription, LIMITS.lwaErrorDescription),
+        );
+      return true;
+    })();
+  }
+
+  async listSecretEnvelopes(): Promise<SecretEnvelopes[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT customer_id, region, lwa_refresh_token, spapi_oauth_code FROM sp_api_credentials
+         WHERE lwa_refresh_token IS NOT NULL OR spapi_oauth_code IS NOT NULL
+         ORDER BY customer_id, region`,
+      )
+      .all() as Row[];
+    return rows.map((row) => ({
+      customerId: String(row['customer_id']),
+      region: row['region'] as Region,
+      lwaRefreshToken: text(row['lwa_refresh_token']),
+      spapiOauthCode: text(row['spapi_oauth_code']),
+    }));
+  }
+
+  /** Leaves updated_at alone: re-encrypting an envelope does not change the authorization. */
+  async replaceEnvelope(input: EnvelopeReplacement): Promise<boolean> {
+    const result = this.db
+      .prepare(REPLACE_ENVELOPE[secretColumn(input.column)])
+      .run(input.replacement, input.customerId, input.region, input.expected);
+    return result.changes === 1;
+  }
+
   async listCredentials(): Promise<CredentialSummary[]> {
     const rows = this.db.prepare('SELECT *, lwa_refresh_token IS NOT NULL AS has_refresh_token FROM sp_api_credentials ORDER BY updated_at DESC').all() as Row[];
+    return rows.map(toSummary);
+  }
+
+  async listCredentialsFor(filter: { customerId: string } | { sellingPartnerId: string }): Promise<CredentialSummary[]> {
+    const { by, value } = credentialFilter(filter);
+    const rows = this.db
+      .prepare(
+        by === 'customer'
+          ? `SELECT ${SUMMARY_COLUMNS} FROM sp_api_credentials WHERE customer_id = ? ORDER BY customer_id, region`
+          : `SELECT ${SUMMARY_COLUMNS} FROM sp_api_credentials WHERE selling_partner_id = ? ORDER BY customer_id, region`,
+      )
+      .all(value) as Row[];
     return rows.map(toSummary);
   }
 
@@ -253,6 +402,35 @@ export class SqliteStore implements CredentialStore {
     }
   }
 }
+
+/** The summary columns: no secret column is read, so none can leak into a summary. */
+const SUMMARY_COLUMNS = `customer_id, region, marketplace, selling_partner_id, status, last_error, auth_requested_date,
+  auth_granted_date, lwa_refresh_token_date, updated_at, lwa_refresh_token IS NOT NULL AS has_refresh_token`;
+
+/** One fixed statement per secret column: the column name comes from this table, never from the caller's text. */
+const REPLACE_ENVELOPE: Readonly<Record<SecretColumn, string>> = {
+  lwa_refresh_token: `UPDATE sp_api_credentials SET lwa_refresh_token = ?
+    WHERE customer_id = ? AND region = ? AND lwa_refresh_token = ?`,
+  spapi_oauth_code: `UPDATE sp_api_credentials SET spapi_oauth_code = ?
+    WHERE customer_id = ? AND region = ? AND spapi_oauth_code = ?`,
+};
+
+/** Refuses, at run time too, anything but the two secret columns. */
+function secretColumn(column: string): SecretColumn {
+  if (column === 'lwa_refresh_token' || column === 'spapi_oauth_code') return column;
+  throw new Error('replaceEnvelope: column must be lwa_refresh_token or spapi_oauth_code');
+}
+
+/** Exactly one of customerId / sellingPartnerId, as a string (other keys, e.g. a region, are ignored). */
+function credentialFilter(filter: { customerId: string } | { sellingPartnerId: string }): { by: 'customer' | 'seller'; value: string } {
+  const customerId: unknown = 'customerId' in filter ? filter.customerId : undefined;
+  const sellingPartnerId: unknown = 'sellingPartnerId' in filter ? filter.sellingPartnerId : undefined;
+  if (typeof customerId === 'string' && sellingPartnerId === undefined) return { by: 'customer', value: customerId };
+  if (typeof sellingPartnerId === 'string' && customerId === undefined) return { by: 'seller', value: sellingPartnerId };
+  throw new Error('listCredentialsFor: give either customerId or sellingPartnerId, as a string');
+}
+
+const clip = (value: string | undefined, max: number): string | null => (value === undefined ? null : value.slice(0, max));
 
 function isUniqueViolation(error: unknown): boolean {
   return error instanceof Error && 'code' in error && error.code === 'SQLITE_CONSTRAINT_UNIQUE';

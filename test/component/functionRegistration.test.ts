@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 /** What `func start` / Azure would index: names, routes, methods and auth levels of the issue's §2, and nothing else. */
 describe('Azure Functions registration', () => {
-  it('registers exactly AuthorizeStart, LWACallback and Health, anonymous GETs under /api', async () => {
+  it('registers the browser-facing functions anonymous and the access-token functions behind a function key', async () => {
     const registered = new Map<string, HttpFunctionOptions>();
     const spy = vi.spyOn(app, 'http').mockImplementation((name: string, options: HttpFunctionOptions) => {
       registered.set(name, options);
@@ -16,6 +16,8 @@ describe('Azure Functions registration', () => {
       { name: 'AuthorizeStart', route: 'authorize', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'LWACallback', route: 'lwa-callback', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'Health', route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+      { name: 'AccessToken', route: 'customers/{customerId}/access-token', methods: ['POST'], authLevel: 'function' },
+      { name: 'SellerAccessToken', route: 'sellers/{sellingPartnerId}/access-token', methods: ['POST'], authLevel: 'function' },
     ]);
     // The sandbox never reaches Azure.
     expect(summary.some((f) => f.route?.includes('sandbox'))).toBe(false);

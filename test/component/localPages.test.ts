@@ -83,6 +83,29 @@ describe('start page', () => {
   });
 });
 
+describe('start page: access tokens and sandbox revocation', () => {
+  it('shows only the last 4 characters of a token, and Revoke at Amazon turns the row revoked while others stay authorized', async () => {
+    const browser = new CookieClient();
+    await browser.get(await h.approve(browser, 'alpha', { sellingPartnerId: 'A1SANDBOXSELLER1' }));
+    await browser.get(await h.approve(browser, 'beta', { sellingPartnerId: 'A2SANDBOXSELLER2' }));
+
+    const issued = await browser.postForm(`${h.origin}/start/access-token`, { customer_id: 'alpha', region: 'NA' });
+    expect(issued.status).toBe(200);
+    const { tokenCache, store } = await h.services();
+    const token = tokenCache.get('alpha', 'NA')?.accessToken ?? 'missing';
+    expect(issued.body).toContain(`…${token.slice(-4)}`);
+    expect(issued.body).not.toContain(token.slice(0, 12));
+
+    const revoked = await browser.postForm(`${h.origin}/start/revoke`, { selling_partner_id: 'A1SANDBOXSELLER1' });
+    expect(revoked.status).toBe(302);
+    expect((await store.listCredentials()).map((r) => [r.customerId, r.status]).sort()).toEqual([['alpha', 'revoked'], ['beta', 'authorized']]);
+    const refused = await browser.postForm(`${h.origin}/start/access-token`, { customer_id: 'alpha', region: 'NA' });
+    expect(refused.body).toContain('authorization_revoked');
+    const page = await browser.get(`${h.origin}/`);
+    expect(page.body).toContain('<td>revoked</td>');
+  });
+});
+
 describe('npm run launch-link', () => {
   let cwd: string;
   beforeEach(() => {

@@ -11,6 +11,8 @@ describe('no secret in logs or pages', () => {
   let h: Harness;
   const client = new CookieClient();
   const others = new CookieClient();
+  /** Shipica's processes calling the access-token endpoint: its answers carry access tokens by design. */
+  const api = new CookieClient();
   const seen = { codes: [] as string[], states: [] as string[] };
 
   async function approve(browser: CookieClient, customer: string, marketplace = 'US', seller?: string): Promise<string> {
@@ -30,14 +32,15 @@ describe('no secret in logs or pages', () => {
     await others.get(ok);
     await client.get(withParam(ok, 'spapi_oauth_code', 'ANreplayedcode'));
     // Every LWA failure class.
-    for (const fault of [
-      { status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: 'The request has an invalid grant parameter : code' }) },
-      { status: 401, body: JSON.stringify({ error: 'invalid_client', error_description: 'Client authentication failed' }) },
-      { status: 500, body: 'oops' },
-      { status: 200, body: '{not json' },
-    ]) {
+    // Each fault queued as often as LWA is asked: once, or three times where the client retries.
+    for (const [fault, times] of [
+      [{ status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: 'The request has an invalid grant parameter : code' }) }, 1],
+      [{ status: 401, body: JSON.stringify({ error: 'invalid_client', error_description: 'Client authentication failed' }) }, 1],
+      [{ status: 500, body: 'oops' }, 3],
+      [{ status: 200, body: '{not json' }, 1],
+    ] as const) {
       const callback = await approve(client, 'scan-2', 'DE');
-      h.lwa.fail(fault, fault, fault);
+      h.lwa.fail(...Array<typeof fault>(times).fill(fault));
       await client.get(callback);
     }
     const hung = await approve(client, 'scan-3', 'JP');
@@ -52,6 +55,21 @@ describe('no secret in logs or pages', () => {
     await client.get(withParam(hung, 'selling_partner_id', undefined));
     await client.get(withParam(h.launchLink('scan-6'), 'sig', 'A'.repeat(43)));
     await client.get(`${h.origin}/api/health`);
+
+    // Access tokens: seeded, refreshed, unavailable, app-wide rejection, revoked.
+    const token = (customer: string) => api.request(`${h.origin}/api/customers/${customer}/access-token?region=NA`, { method: 'POST' });
+    await token('scan-1');
+    h.clock.advance(3_550_000);
+    await token('scan-1');
+    h.clock.advance(3_550_000);
+    h.lwa.fail({ status: 500, body: 'down' }, { status: 500, body: 'down' }, { status: 500, body: 'down' });
+    await token('scan-1');
+    h.lwa.sandbox.acceptClientSecrets('rotated-elsewhere');
+    await token('scan-1');
+    h.lwa.sandbox.acceptClientSecrets(h.secrets.clientSecret);
+    h.lwa.sandbox.revokeSeller('A1SANDBOXSELLER1');
+    await token('scan-1');
+    await token('scan-1');
   });
   afterAll(async () => {
     await h.close();
@@ -62,6 +80,19 @@ describe('no secret in logs or pages', () => {
     expect(h.lwa.issuedTokens.filter((t) => t.startsWith('Atzr|')).length).toBeGreaterThanOrEqual(1);
     expect(h.logs.length).toBeGreaterThan(10);
     expect(h.logs.some((l) => l.includes('authorization failed'))).toBe(true);
+  });
+
+  it('went through every outcome it scripted', () => {
+    expect(h.lwa.pendingFaults()).toBe(0);
+    const reasons = [...client.bodies, ...others.bodies].map((b) => /<code>([a-z_]+)<\/code><\/small>/.exec(b)?.[1]).filter((r) => r !== undefined);
+    for (const reason of ['state_replayed', 'browser_mismatch', 'code_rejected', 'lwa_client_error', 'lwa_unavailable', 'partner_conflict', 'state_expired', 'callback_invalid', 'signature_invalid']) {
+      expect(reasons).toContain(reason);
+    }
+  });
+
+  it('went through every access-token outcome', () => {
+    const errors = api.bodies.map((b) => (JSON.parse(b) as { error?: string }).error ?? 'ok');
+    expect(errors).toEqual(['ok', 'ok', 'lwa_unavailable', 'lwa_client_rejected', 'authorization_revoked', 'authorization_revoked']);
   });
 
   it('finds none of them in any log line or page', () => {
@@ -83,5 +114,12 @@ describe('no secret in logs or pages', () => {
       secret.length < 8 ? [] : haystacks.filter(([, text]) => text.includes(secret)).map(([where]) => `${kind} in ${where}`),
     );
     expect(leaks).toEqual([]);
+  });
+
+  it('the access-token endpoint answers with access tokens only: no refresh token, code or secret', () => {
+    const refreshTokens = h.lwa.issuedTokens.filter((t) => t.startsWith('Atzr|'));
+    const forbidden = [h.secrets.clientSecret, h.secrets.launchLinkSecret, h.secrets.tokenKey, ...seen.codes, ...seen.states, ...refreshTokens];
+    expect(api.bodies.filter((b) => forbidden.some((secret) => b.includes(secret)))).toEqual([]);
+    expect(api.bodies.some((b) => b.includes('Atza|'))).toBe(true);
   });
 });

@@ -1,12 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Region } from '../../src/authorization/marketplaces.js';
+import type { SecretColumn } from '../../src/crypto/tokenCipher.js';
 import {
   formatLastError,
   LIMITS,
   type AttemptRecord,
+  type CredentialSecrets,
   type CredentialStore,
   type CredentialSummary,
+  type FailureDetails,
   type NewAttempt,
 } from '../../src/store/credentialStore.js';
 
@@ -70,6 +73,13 @@ const envelope = (length: number, fill = 'A'): string => {
   return (head + fill.repeat(length)).slice(0, length);
 };
 const iso = (d: Date | null | undefined): string | null | undefined => (d instanceof Date ? d.toISOString() : d);
+const rowKey = (c: { customerId: string; region: Region }): string => `${c.customerId}/${c.region}`;
+/** What the access-token service passes when LWA answers invalid_grant. */
+const REVOKED: FailureDetails = {
+  reason: 'authorization_revoked',
+  lwaError: 'invalid_grant',
+  lwaErrorDescription: 'The request has an invalid grant parameter : refresh_token',
+};
 
 export function describeStoreContract(name: string, open: () => Promise<OpenedStore>): void {
   describe(`CredentialStore contract: ${name}`, () => {
@@ -790,6 +800,359 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
       it('answers ping', async () => {
         await expect(store.ping()).resolves.toBeUndefined();
+      });
+    });
+
+    // ---- markRevoked ----------------------------------------------------------------------------------------
+
+    async function revoke(
+      customerId: string,
+      region: Region,
+      expectedRefreshToken: string,
+      options: { now?: Date; failure?: FailureDetails } = {},
+    ): Promise<boolean> {
+      return store.markRevoked({ customerId, region, expectedRefreshToken, failure: options.failure ?? REVOKED, now: options.now ?? at(5000) });
+    }
+
+    /** Every row, secrets included, and every attempt: to show that a call changed nothing at all. */
+    async function snapshot(): Promise<{ rows: (CredentialSummary & CredentialSecrets)[]; attempts: AttemptRecord[] }> {
+      const summaries = await store.listCredentials();
+      const rows = await Promise.all(summaries.map((c) => credential(c.customerId, c.region)));
+      return { rows: rows.sort((x, y) => (rowKey(x) < rowKey(y) ? -1 : 1)), attempts: await store.listAttempts() };
+    }
+
+    describe('markRevoked', () => {
+      it('marks the authorized row holding that envelope revoked, keeps the envelope, and records a refresh attempt', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1', { marketplace: 'CA' });
+        await authorize('cust-2', 'NA', 'APARTNER2', { start: at(100) });
+        await authorize('cust-1', 'EU', 'APARTNER1', { start: at(200) });
+        const before = await credential('cust-1');
+        const otherCustomer = await credential('cust-2');
+        const otherRegion = await credential('cust-1', 'EU');
+        const attemptsBefore = await store.listAttempts();
+
+        expect(await revoke('cust-1', 'NA', token, { now: at(5000) })).toBe(true);
+
+        const after = await credential('cust-1');
+        expect(after).toEqual({ ...before, status: 'revoked', lastError: formatLastError(REVOKED), updatedAt: at(5000) });
+        expect(after.lastError).toBe('authorization_revoked (invalid_grant: The request has an invalid grant parameter : refresh_token)');
+        expect(after.lwaRefreshToken).toBe(token);
+        expect(after.hasRefreshToken).toBe(true);
+        expect(after.sellingPartnerId).toBe('APARTNER1');
+        expect(await credential('cust-2')).toEqual(otherCustomer);
+        expect(await credential('cust-1', 'EU')).toEqual(otherRegion);
+
+        const attempts = await store.listAttempts();
+        expect(attempts).toHaveLength(attemptsBefore.length + 1);
+        expect(attempts.slice(0, attemptsBefore.length)).toEqual(attemptsBefore);
+        const audit = attempts.at(-1);
+        expect(audit?.attemptId).toBeGreaterThan(Math.max(...attemptsBefore.map((a) => a.attemptId)));
+        expect({ ...audit, attemptId: 0, createdAt: iso(audit?.createdAt), completedAt: iso(audit?.completedAt) }).toEqual({
+          attemptId: 0,
+          stateHash: null,
+          browserBindingHash: null,
+          flow: 'refresh',
+          customerId: 'cust-1',
+          region: 'NA',
+          marketplace: 'CA',
+          sellingPartnerId: 'APARTNER1',
+          codeHash: null,
+          createdAt: at(5000).toISOString(),
+          expiresAt: null,
+          consumedAt: null,
+          completedAt: at(5000).toISOString(),
+          outcome: 'failed',
+          reason: 'authorization_revoked',
+          lwaError: 'invalid_grant',
+          lwaErrorDescription: REVOKED.lwaErrorDescription,
+          relatedAttemptId: null,
+        });
+
+        // 'revoked' and 'refresh' read back through every listing.
+        expect((await store.listCredentials()).find((c) => rowKey(c) === 'cust-1/NA')?.status).toBe('revoked');
+        expect((await store.listCredentialsFor({ customerId: 'cust-1' })).find((c) => c.region === 'NA')?.status).toBe('revoked');
+        expect((await store.listAttempts({ customerId: 'cust-1' })).at(-1)?.flow).toBe('refresh');
+
+        // findAuthorizedCustomer no longer names the revoked row; the other rows are still found.
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'EU')).toBe('cust-1');
+        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBe('cust-2');
+
+        // Once: the row is no longer authorized, so a second refusal of the same envelope marks nothing.
+        const once = await snapshot();
+        expect(await revoke('cust-1', 'NA', token, { now: at(6000) })).toBe(false);
+        expect(await snapshot()).toEqual(once);
+      });
+
+      it('returns false and changes nothing when the row holds another envelope (a re-authorization stored a new one)', async () => {
+        const first = await authorize('cust-1', 'NA', 'APARTNER1');
+        const second = await authorize('cust-1', 'NA', 'APARTNER1', { start: at(1000), token: envelope(2800, 's') });
+        const before = await snapshot();
+
+        expect(await revoke('cust-1', 'NA', first.token)).toBe(false);
+        // Exactly that envelope: not the same letters in another case, not with a trailing space, not a prefix.
+        expect(await revoke('cust-1', 'NA', second.token.toUpperCase())).toBe(false);
+        expect(await revoke('cust-1', 'NA', `${second.token} `)).toBe(false);
+        expect(await revoke('cust-1', 'NA', second.token.slice(0, -1))).toBe(false);
+        expect(await snapshot()).toEqual(before);
+
+        expect(await revoke('cust-1', 'NA', second.token)).toBe(true);
+        expect((await credential('cust-1')).status).toBe('revoked');
+      });
+
+      it('returns false and changes nothing for a row that is not authorized, and for an unknown row', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await revoke('cust-1', 'NA', token)).toBe(true);
+        await start('cust-1', 'NA', { now: at(6000) });
+        expect((await credential('cust-1')).status).toBe('pending');
+        const failed = await start('cust-2', 'NA', { now: at(6100) });
+        expect(await consume(failed.attempt, 'APARTNER2', at(6110))).toBe(true);
+        await store.failAuthorization({ attemptId: failed.record.attemptId, customerId: 'cust-2', region: 'NA', failure: { reason: 'code_rejected' }, now: at(6120) });
+        expect((await credential('cust-2')).status).toBe('failed');
+        const before = await snapshot();
+
+        expect(await revoke('cust-1', 'NA', token, { now: at(7000) })).toBe(false);
+        expect(await revoke('cust-2', 'NA', token, { now: at(7000) })).toBe(false);
+        expect(await revoke('cust-1', 'EU', token, { now: at(7000) })).toBe(false);
+        expect(await revoke('CUST-1', 'NA', token, { now: at(7000) })).toBe(false);
+        expect(await revoke('nobody', 'NA', token, { now: at(7000) })).toBe(false);
+        expect(await snapshot()).toEqual(before);
+      });
+
+      it("clips Amazon's error to the column limits, and stores no error when Amazon sent none", async () => {
+        const one = await authorize('cust-1', 'NA', 'APARTNER1');
+        const two = await authorize('cust-2', 'NA', 'APARTNER2', { start: at(100) });
+        const long = {
+          reason: 'authorization_revoked',
+          lwaError: 'e'.repeat(LIMITS.lwaError + 20),
+          lwaErrorDescription: 'd'.repeat(LIMITS.lwaErrorDescription + 100),
+        };
+        expect(await revoke('cust-1', 'NA', one.token, { failure: long })).toBe(true);
+        expect(await revoke('cust-2', 'NA', two.token, { failure: { reason: 'authorization_revoked' } })).toBe(true);
+
+        const [auditOne] = (await store.listAttempts({ customerId: 'cust-1' })).filter((a) => a.flow === 'refresh');
+        expect(auditOne?.lwaError).toBe('e'.repeat(LIMITS.lwaError));
+        expect(auditOne?.lwaErrorDescription).toBe('d'.repeat(LIMITS.lwaErrorDescription));
+        expect((await credential('cust-1')).lastError).toBe(formatLastError(long));
+
+        const [auditTwo] = (await store.listAttempts({ customerId: 'cust-2' })).filter((a) => a.flow === 'refresh');
+        expect([auditTwo?.reason, auditTwo?.lwaError, auditTwo?.lwaErrorDescription]).toEqual(['authorization_revoked', null, null]);
+        expect((await credential('cust-2')).lastError).toBe('authorization_revoked');
+      });
+
+      it('a revoked row is restarted by startAuthorization and can be authorized again', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await revoke('cust-1', 'NA', token)).toBe(true);
+
+        await start('cust-1', 'NA', { marketplace: 'MX', now: at(6000) });
+        const restarted = await credential('cust-1');
+        expect(restarted.status).toBe('pending');
+        expect(restarted.marketplace).toBe('MX');
+        expect(iso(restarted.authRequestedDate)).toBe(at(6000).toISOString());
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+
+        const again = await authorize('cust-1', 'NA', 'APARTNER1', { start: at(7000), token: envelope(2800, 'r') });
+        const cred = await credential('cust-1');
+        expect([cred.status, cred.lwaRefreshToken, cred.lastError]).toEqual(['authorized', again.token, null]);
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+      });
+
+      it("does not keep another customer from the revoked row's partner: recordCallback and completeAuthorization release it", async () => {
+        const na = await authorize('cust-a', 'NA', 'APARTNER1');
+        const eu = await authorize('cust-a', 'EU', 'APARTNER1', { start: at(100) });
+        expect(await revoke('cust-a', 'NA', na.token)).toBe(true);
+        expect(await revoke('cust-a', 'EU', eu.token)).toBe(true);
+
+        // NA: the callback of another customer takes the partner.
+        const b = await start('cust-b', 'NA', { now: at(6000) });
+        expect(await consume(b.attempt, 'APARTNER1', at(6010))).toBe(true);
+        expect(await record('cust-b', 'NA', 'APARTNER1', { now: at(6020) })).toBe('recorded');
+        const released = await credential('cust-a', 'NA');
+        expect([released.sellingPartnerId, released.status, released.lwaRefreshToken]).toEqual([null, 'revoked', na.token]);
+        expect(
+          await store.completeAuthorization({
+            attemptId: b.record.attemptId,
+            customerId: 'cust-b',
+            region: 'NA',
+            marketplace: 'US',
+            sellingPartnerId: 'APARTNER1',
+            encryptedRefreshToken: envelope(2800, 'b'),
+            now: at(6030),
+          }),
+        ).toBe('stored');
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-b');
+
+        // EU: completeAuthorization alone (no callback recorded first) takes it too.
+        const c = await start('cust-c', 'EU', { now: at(7000) });
+        expect(await consume(c.attempt, 'APARTNER1', at(7010))).toBe(true);
+        expect((await credential('cust-a', 'EU')).sellingPartnerId).toBe('APARTNER1');
+        expect(
+          await store.completeAuthorization({
+            attemptId: c.record.attemptId,
+            customerId: 'cust-c',
+            region: 'EU',
+            marketplace: 'DE',
+            sellingPartnerId: 'APARTNER1',
+            encryptedRefreshToken: envelope(2800, 'c'),
+            now: at(7030),
+          }),
+        ).toBe('stored');
+        const releasedEu = await credential('cust-a', 'EU');
+        expect([releasedEu.sellingPartnerId, releasedEu.status, releasedEu.lwaRefreshToken]).toEqual([null, 'revoked', eu.token]);
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'EU')).toBe('cust-c');
+      });
+    });
+
+    // ---- key rotation: listSecretEnvelopes / replaceEnvelope ------------------------------------------------
+
+    describe('listSecretEnvelopes', () => {
+      it('lists the envelopes of the rows that hold at least one, ordered by customer and region', async () => {
+        expect(await store.listSecretEnvelopes()).toEqual([]);
+        const aNa = await authorize('cust-a', 'NA', 'APARTNER1');
+        const aEu = await authorize('cust-a', 'EU', 'APARTNER2', { start: at(100) });
+        expect(await revoke('cust-a', 'EU', aEu.token)).toBe(true);
+        await start('cust-b', 'EU', { now: at(200) });
+        const c = await start('cust-c', 'FE', { now: at(300) });
+        expect(await consume(c.attempt, 'APARTNER3', at(310))).toBe(true);
+        const code = envelope(300, 'k');
+        expect(await record('cust-c', 'FE', 'APARTNER3', { now: at(320), code, mws: 'amzn.mws.c' })).toBe('recorded');
+        const y = await start('Cust-y', 'FE', { now: at(400) });
+        expect(await consume(y.attempt, 'APARTNER4', at(410))).toBe(true);
+        expect(await record('Cust-y', 'FE', 'APARTNER4', { now: at(420) })).toBe('recorded');
+        await start('cust-d', 'NA', { now: at(500) });
+
+        const list = await store.listSecretEnvelopes();
+        // Binary order, as the identifier columns compare: upper case first.
+        expect(list.map(rowKey)).toEqual(['Cust-y/FE', 'cust-a/EU', 'cust-a/NA', 'cust-c/FE']);
+        for (const entry of list) {
+          expect(Object.keys(entry).sort()).toEqual(['customerId', 'lwaRefreshToken', 'region', 'spapiOauthCode']);
+          const row = await credential(entry.customerId, entry.region);
+          expect(entry).toEqual({ customerId: row.customerId, region: row.region, lwaRefreshToken: row.lwaRefreshToken, spapiOauthCode: row.spapiOauthCode });
+        }
+        expect(list[2]?.lwaRefreshToken).toBe(aNa.token);
+        expect(list[1]?.lwaRefreshToken).toBe(aEu.token);
+        expect(list[3]).toEqual({ customerId: 'cust-c', region: 'FE', lwaRefreshToken: null, spapiOauthCode: code });
+      });
+    });
+
+    describe('replaceEnvelope', () => {
+      const columns = [
+        { column: 'lwa_refresh_token', field: 'lwaRefreshToken', max: LIMITS.encryptedRefreshToken },
+        { column: 'spapi_oauth_code', field: 'spapiOauthCode', max: LIMITS.encryptedCode },
+      ] as const;
+
+      for (const { column, field, max } of columns) {
+        it(`swaps ${column} only while it holds exactly the expected envelope, leaving updated_at and the other column alone`, async () => {
+          await authorize('cust-1', 'NA', 'APARTNER1');
+          await authorize('cust-1', 'EU', 'APARTNER1', { start: at(100) });
+          await authorize('cust-2', 'NA', 'APARTNER2', { start: at(200) });
+          const before = await snapshot();
+          const row = await credential('cust-1');
+          const current = row[field];
+          if (current === null) throw new Error(`${column} is empty after authorize`);
+          const replacement = envelope(max, 'R');
+          const swap = (expected: string, customerId = 'cust-1', region: Region = 'NA') =>
+            store.replaceEnvelope({ customerId, region, column, expected, replacement });
+
+          expect(await swap(envelope(current.length, 'x'))).toBe(false);
+          expect(await swap(current.toUpperCase())).toBe(false);
+          expect(await swap(`${current} `)).toBe(false);
+          expect(await swap(current.slice(0, -1))).toBe(false);
+          expect(await swap(current, 'cust-2')).toBe(false);
+          expect(await swap(current, 'cust-1', 'EU')).toBe(false);
+          expect(await swap(current, 'cust-1', 'FE')).toBe(false);
+          expect(await snapshot()).toEqual(before);
+
+          expect(await swap(current)).toBe(true);
+          const after = await credential('cust-1');
+          expect(after).toEqual({ ...row, [field]: replacement });
+          expect(iso(after.updatedAt)).toBe(iso(row.updatedAt));
+          const others = (await snapshot()).rows.filter((r) => rowKey(r) !== 'cust-1/NA');
+          expect(others).toEqual(before.rows.filter((r) => rowKey(r) !== 'cust-1/NA'));
+          expect((await snapshot()).attempts).toEqual(before.attempts);
+
+          // Compare-and-swap: the old envelope no longer matches; the new one does.
+          expect(await swap(current)).toBe(false);
+          expect(await store.replaceEnvelope({ customerId: 'cust-1', region: 'NA', column, expected: replacement, replacement: current })).toBe(true);
+          expect(await credential('cust-1')).toEqual(row);
+        });
+      }
+
+      it('returns false for an empty column, and refuses an unknown column or an over-long envelope, changing nothing', async () => {
+        await start('cust-1');
+        for (const { column } of columns) {
+          expect(await store.replaceEnvelope({ customerId: 'cust-1', region: 'NA', column, expected: envelope(100), replacement: envelope(100) })).toBe(false);
+        }
+        expect(await store.replaceEnvelope({ customerId: 'nobody', region: 'NA', column: 'lwa_refresh_token', expected: envelope(100), replacement: envelope(100) })).toBe(false);
+
+        await authorize('cust-2', 'NA', 'APARTNER2');
+        const row = await credential('cust-2');
+        const before = await snapshot();
+        await expect(
+          store.replaceEnvelope({ customerId: 'cust-2', region: 'NA', column: 'status' as unknown as SecretColumn, expected: 'authorized', replacement: 'pending' }),
+        ).rejects.toThrow();
+        await expect(
+          store.replaceEnvelope({
+            customerId: 'cust-2',
+            region: 'NA',
+            column: 'lwa_refresh_token',
+            expected: row.lwaRefreshToken ?? '',
+            replacement: envelope(LIMITS.encryptedRefreshToken + 1),
+          }),
+        ).rejects.toThrow();
+        await expect(
+          store.replaceEnvelope({
+            customerId: 'cust-2',
+            region: 'NA',
+            column: 'spapi_oauth_code',
+            expected: row.spapiOauthCode ?? '',
+            replacement: envelope(LIMITS.encryptedCode + 1),
+          }),
+        ).rejects.toThrow();
+        expect(await snapshot()).toEqual(before);
+      });
+    });
+
+    // ---- listCredentialsFor ---------------------------------------------------------------------------------
+
+    describe('listCredentialsFor', () => {
+      it("lists one customer's rows in every region and status, or one seller's across customers and regions, without secrets", async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const eu = await start('cust-1', 'EU', { now: at(100) });
+        expect(await consume(eu.attempt, 'APARTNER1', at(110))).toBe(true);
+        expect(await record('cust-1', 'EU', 'APARTNER1', { now: at(120) })).toBe('recorded');
+        await store.failAuthorization({ attemptId: eu.record.attemptId, customerId: 'cust-1', region: 'EU', failure: { reason: 'code_rejected' }, now: at(130) });
+        const fe = await authorize('cust-1', 'FE', 'APARTNER3', { start: at(200) });
+        expect(await revoke('cust-1', 'FE', fe.token)).toBe(true);
+        await authorize('cust-2', 'FE', 'APARTNER1', { start: at(300) });
+        await start('cust-3', 'NA', { now: at(400) });
+        await start('CUST-1', 'NA', { now: at(500) });
+
+        const all = await store.listCredentials();
+        const expectSummaries = (list: CredentialSummary[]): void => {
+          for (const summary of list) {
+            expect(Object.keys(summary).sort()).toEqual(SUMMARY_KEYS);
+            for (const key of SECRET_KEYS) expect(summary).not.toHaveProperty(key);
+            expect(summary).toEqual(all.find((c) => rowKey(c) === rowKey(summary)));
+          }
+        };
+        const sorted = (list: CredentialSummary[]): string[] => list.map((c) => `${rowKey(c)}:${c.status}`).sort();
+
+        const byCustomer = await store.listCredentialsFor({ customerId: 'cust-1' });
+        expect(sorted(byCustomer)).toEqual(['cust-1/EU:failed', 'cust-1/FE:revoked', 'cust-1/NA:authorized']);
+        expectSummaries(byCustomer);
+        expect(byCustomer.find((c) => c.region === 'FE')?.hasRefreshToken).toBe(true);
+
+        const bySeller = await store.listCredentialsFor({ sellingPartnerId: 'APARTNER1' });
+        expect(sorted(bySeller)).toEqual(['cust-1/EU:failed', 'cust-1/NA:authorized', 'cust-2/FE:authorized']);
+        expectSummaries(bySeller);
+        expect(sorted(await store.listCredentialsFor({ sellingPartnerId: 'APARTNER3' }))).toEqual(['cust-1/FE:revoked']);
+
+        expect(sorted(await store.listCredentialsFor({ customerId: 'CUST-1' }))).toEqual(['CUST-1/NA:pending']);
+        expect(await store.listCredentialsFor({ customerId: 'nobody' })).toEqual([]);
+        expect(await store.listCredentialsFor({ sellingPartnerId: 'apartner1' })).toEqual([]);
+        expect(await store.listCredentialsFor({ sellingPartnerId: 'APARTNER404' })).toEqual([]);
+        await expect(store.listCredentialsFor({ customerId: 'cust-1', sellingPartnerId: 'APARTNER1' } as never)).rejects.toThrow();
       });
     });
 

@@ -17,6 +17,8 @@ export interface FakeLwa {
   /** Every access and refresh token returned. */
   issuedTokens: string[];
   fail(...faults: Fault[]): void;
+  /** Faults queued but not yet served: a test that leaves some behind scripted more than happened. */
+  pendingFaults(): number;
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startFakeLwa(options: { clientId: string; clientSecret: st
     received,
     issuedTokens,
     fail: (...more) => faults.push(...more),
+    pendingFaults: () => faults.length,
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();

@@ -48,7 +48,12 @@ export interface Harness {
 export const CLIENT_ID = 'amzn1.application-oa2-client.test0000000000000000000000000';
 export const APPLICATION_ID = 'amzn1.sp.solution.11111111-2222-4333-8444-555555555555';
 
-export async function startHarness(overrides: SettingValues = {}): Promise<Harness> {
+export interface HarnessOptions {
+  /** The client secret the loopback LWA accepts (default: the one the app is configured with). */
+  amazonClientSecret?: string;
+}
+
+export async function startHarness(overrides: SettingValues = {}, options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'spapi-auth-'));
   const clock = new TestClock();
   const secrets = {
@@ -56,7 +61,7 @@ export async function startHarness(overrides: SettingValues = {}): Promise<Harne
     launchLinkSecret: randomBytes(32).toString('base64url'),
     tokenKey: randomBytes(32).toString('base64'),
   };
-  const lwa = await startFakeLwa({ clientId: CLIENT_ID, clientSecret: secrets.clientSecret, clock });
+  const lwa = await startFakeLwa({ clientId: CLIENT_ID, clientSecret: options.amazonClientSecret ?? secrets.clientSecret, clock });
   const port = await freePort();
   const origin = `http://localhost:${port}`;
   const values: SettingValues = {
@@ -89,7 +94,7 @@ export async function startHarness(overrides: SettingValues = {}): Promise<Harne
       redirectUris: [String(values['SPAPI_REDIRECT_URI'])],
       draftApp: values['SPAPI_DRAFT_APP'] === 'true',
     }),
-    ...startPages(app, { sandbox: true }),
+    ...startPages(app, { sandboxLwa: lwa.sandbox }),
   ];
   const host = await startLocalHost({ app, logger, port, pages });
 

@@ -252,6 +252,16 @@ describe('LwaClient against a loopback token endpoint', () => {
     expect(delays).toEqual([1000]);
   });
 
+  it('a Retry-After longer than maxRetryAfterMs is handed back at once, not waited out', async () => {
+    const server = await startServer(json(429, { error: 'too_many_requests' }, { 'Retry-After': '3' }));
+    const delays: number[] = [];
+    const { lwa } = client(server.url, { sleep: async (ms) => void delays.push(ms) });
+    const result = await lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    expect(result.ok === false && result.failure).toMatchObject({ kind: 'unavailable', status: 429, attempts: 1, retryAfterSeconds: 3 });
+    expect(server.received).toHaveLength(1);
+    expect(delays).toEqual([]);
+  });
+
   it('429 with Retry-After is honoured with the real sleep too', async () => {
     const server = await startServer(sequence(json(429, { error: 'too_many_requests' }, { 'Retry-After': '1' }), json(200, ACCESS)));
     const started = Date.now();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadSettings } from '../../src/config/settings.js';
-import { isSandbox, withSandboxDefaults } from '../../src/sandbox/sandboxSettings.js';
+import { isSandbox, sandboxEnvironment } from '../../src/sandbox/sandboxSettings.js';
 
 describe('sandbox settings', () => {
   let dir: string;
@@ -16,14 +16,16 @@ describe('sandbox settings', () => {
     expect(isSandbox({}, false)).toBe(true);
     expect(isSandbox({ LWA_CLIENT_ID: '  ' }, false)).toBe(true);
     expect(isSandbox({ LWA_CLIENT_ID: 'amzn1.application-oa2-client.x' }, false)).toBe(false);
-    expect(isSandbox({ LWA_CLIENT_SECRET: 's' }, false)).toBe(false);
+    expect(isSandbox({ LWA_TOKEN_URL: 'https://api.amazon.com/auth/o2/token' }, false)).toBe(false);
+    // A wrong secret alone keeps the sandbox, whose Amazon then refuses it.
+    expect(isSandbox({ LWA_CLIENT_SECRET: 'wrong' }, false)).toBe(true);
     expect(isSandbox({}, true)).toBe(false);
   });
 
   it('generates a complete, valid set of settings once and keeps it across restarts', () => {
     const path = join(dir, '.data', 'sandbox-secrets.json');
-    const first = withSandboxDefaults({}, 'http://localhost:7071', path);
-    const second = withSandboxDefaults({}, 'http://localhost:7071', path);
+    const first = sandboxEnvironment({}, 'http://localhost:7071', path).values;
+    const second = sandboxEnvironment({}, 'http://localhost:7071', path).values;
     expect(second).toEqual(first);
     expect(statSync(path).mode & 0o077).toBe(0);
     expect(JSON.parse(readFileSync(path, 'utf8'))).toHaveProperty('clientSecret', first['LWA_CLIENT_SECRET']);
@@ -38,11 +40,14 @@ describe('sandbox settings', () => {
   });
 
   it('lets every configured value win over what it generates, and ignores blank ones', () => {
-    const values = withSandboxDefaults(
-      { LAUNCH_LINK_SECRET: 'configured-launch-secret-0123456789abcdef', STATE_TTL_SECONDS: '120', SPAPI_REDIRECT_URI: ' ' },
+    const { values, amazonClientSecret } = sandboxEnvironment(
+      { LAUNCH_LINK_SECRET: 'configured-launch-secret-0123456789abcdef', STATE_TTL_SECONDS: '120', SPAPI_REDIRECT_URI: ' ', LWA_CLIENT_SECRET: 'wrong' },
       'http://localhost:8080',
       join(dir, 's.json'),
     );
+    expect(values['LWA_CLIENT_SECRET']).toBe('wrong');
+    expect(amazonClientSecret).not.toBe('wrong');
+    expect(amazonClientSecret).toBe(JSON.parse(readFileSync(join(dir, 's.json'), 'utf8')).clientSecret);
     expect(values['LAUNCH_LINK_SECRET']).toBe('configured-launch-secret-0123456789abcdef');
     expect(values['STATE_TTL_SECONDS']).toBe('120');
     expect(values['SPAPI_REDIRECT_URI']).toBe('http://localhost:8080/api/lwa-callback');

@@ -39,6 +39,8 @@ describe('loadSettings: valid sets', () => {
       lwa: {
         clientId: 'amzn1.application-oa2-client.abcdef',
         clientSecret: CLIENT_SECRET,
+        previousClientSecret: undefined,
+        clientSecretExpiresAt: undefined,
         tokenUrl: 'https://api.amazon.com/auth/o2/token',
         timeoutMs: 10000,
       },
@@ -46,12 +48,25 @@ describe('loadSettings: valid sets', () => {
       launchLinkSecret: LAUNCH_SECRET,
       stateTtlSeconds: 600,
       authResultUrl: undefined,
+      accessTokenCacheSize: 10000,
       store: { kind: 'sqlite', path: '.data/local.sqlite' },
     });
     expect(DEFAULT_LWA_TOKEN_URL).toBe('https://api.amazon.com/auth/o2/token');
     expect(DEFAULT_LOCAL_DB_PATH).toBe('.data/local.sqlite');
     expect(tokenKeys.current.kid).toBe('k1');
     expect(tokenKeys.current.key.equals(Buffer.alloc(32, 0x5a))).toBe(true);
+  });
+
+  it('reads the client-secret rotation settings', () => {
+    const result = loadSettings({ ...base, LWA_CLIENT_SECRET_PREVIOUS: 'old-secret', LWA_CLIENT_SECRET_EXPIRES_AT: '2027-05-20', ACCESS_TOKEN_CACHE_SIZE: '50' }, local);
+    expect(result.ok && result.settings.lwa.previousClientSecret).toBe('old-secret');
+    expect(result.ok && result.settings.lwa.clientSecretExpiresAt?.toISOString()).toBe('2027-05-20T00:00:00.000Z');
+    expect(result.ok && result.settings.accessTokenCacheSize).toBe(50);
+    const bad = loadSettings({ ...base, LWA_CLIENT_SECRET_EXPIRES_AT: 'next spring', ACCESS_TOKEN_CACHE_SIZE: '0' }, local);
+    expect(bad.ok ? [] : bad.problems).toEqual([
+      'LWA_CLIENT_SECRET_EXPIRES_AT must be a date like 2027-05-20 (UTC) or an ISO-8601 date-time.',
+      'ACCESS_TOKEN_CACHE_SIZE must be at least 1.',
+    ]);
   });
 
   it('explicit optional values are parsed and trimmed', () => {

@@ -1,0 +1,41 @@
+import { pathToFileURL } from 'node:url';
+import { App } from '../app.js';
+import { readLocalSettingValues } from '../config/localSettings.js';
+import { reencryptSecrets } from '../crypto/reencryptSecrets.js';
+import { consoleLogger } from '../http/logging.js';
+import { isSandbox, sandboxEnvironment } from '../sandbox/sandboxSettings.js';
+
+/**
+ * `npm run tokens:reencrypt`: re-encrypts every stored refresh token (and stored code) with the first key of
+ * TOKEN_ENCRYPTION_KEYS. Rotate by putting the new key first (`k2:…,k1:…`), deploying, running this, and only then
+ * removing the old key. Settings as the app reads them (environment over local.settings.json; the sandbox's own
+ * locally). Exit 1 when a row could not be re-encrypted (it is left as it was).
+ */
+export async function tokensReencrypt(values: Record<string, string | undefined>, print: (line: string) => void): Promise<number> {
+  const app = new App({ values, environment: { inAzure: false }, logger: consoleLogger((line) => print(line)) });
+  try {
+    const state = await app.state();
+    if (!state.ok) {
+      for (const problem of state.problems) print(`tokens:reencrypt: ${problem}`);
+      return 1;
+    }
+    const { store, cipher, settings } = state.services;
+    const kid = settings.tokenKeys.current.kid;
+    print(`tokens:reencrypt: sealing with key "${kid}" (${settings.store.kind} store)`);
+    const report = await reencryptSecrets(store, cipher, kid);
+    for (const f of report.failed) print(`tokens:reencrypt: FAILED ${f.column} of customer ${f.customerId} (${f.region}): ${f.reason}; left as it was`);
+    print(
+      `tokens:reencrypt: ${report.examined} envelopes examined, ${report.reencrypted} re-encrypted, ${report.alreadyCurrent} already under "${kid}", ` +
+        `${report.changedMeanwhile} changed meanwhile (left alone), ${report.failed.length} failed`,
+    );
+    return report.failed.length > 0 ? 1 : 0;
+  } finally {
+    await app.close();
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const local = readLocalSettingValues();
+  const values = isSandbox(local.values, false) ? sandboxEnvironment(local.values, `http://localhost:${process.env['PORT'] ?? 7071}`).values : local.values;
+  process.exitCode = await tokensReencrypt(values, (line) => console.log(line));
+}
