@@ -48,27 +48,28 @@ export const REAUTHORIZE_HOW =
   'The seller must re-authorize Shipica: from Shipica ("Authorize Shipica"), or in Seller Central under Apps and Services > Manage Your Apps.';
 
 export class AccessTokenService {
-  private readonly inFlight = new Map<string, Promise<AccessTokenResult>>();
+  /** Lookups under way, by request: concurrent misses for one seller share one store read and one LWA call. */
+  private readonly lookups = new Map<string, Promise<AccessTokenResult>>();
+  /** Refreshes under way, by (customer, region): a customer and a seller request for the same row share one too. */
+  private readonly refreshes = new Map<string, Promise<AccessTokenResult>>();
 
   constructor(private readonly deps: AccessTokenDeps) {}
 
   async get(request: AccessTokenRequest): Promise<AccessTokenResult> {
     const cached = request.forceRefresh ? undefined : this.cached(request);
     if (cached !== undefined) return { ok: true, token: cached };
+    const key = JSON.stringify(['customerId' in request ? ['c', request.customerId] : ['s', request.sellingPartnerId], request.region ?? null, Boolean(request.forceRefresh)]);
+    return singleFlight(this.lookups, key, () => this.lookUp(request));
+  }
 
+  private async lookUp(request: AccessTokenRequest): Promise<AccessTokenResult> {
     const target = await this.resolve(request);
     if (!target.ok) return target;
     const { customerId, region } = target;
     const hit = request.forceRefresh ? undefined : this.deps.cache.get(customerId, region);
     if (hit !== undefined) return { ok: true, token: hit };
 
-    const key = JSON.stringify([customerId, region]);
-    let pending = this.inFlight.get(key);
-    if (pending === undefined) {
-      pending = this.refresh(customerId, region, true).finally(() => this.inFlight.delete(key));
-      this.inFlight.set(key, pending);
-    }
-    return pending;
+    return singleFlight(this.refreshes, JSON.stringify([customerId, region]), () => this.refresh(customerId, region, true));
   }
 
   /** The fast path: a region was named and a fresh token for it is in memory. No store, no LWA. */
@@ -168,6 +169,15 @@ export class AccessTokenService {
       }
     }
   }
+}
+
+function singleFlight<T>(inFlight: Map<string, Promise<T>>, key: string, start: () => Promise<T>): Promise<T> {
+  let pending = inFlight.get(key);
+  if (pending === undefined) {
+    pending = start().finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
+  }
+  return pending;
 }
 
 function fail(error: AccessTokenErrorCode, message: string, retryAfterSeconds?: number): Extract<AccessTokenResult, { ok: false }> {

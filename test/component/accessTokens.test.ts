@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { REFRESH_MARGIN_MS } from '../../src/accessTokens/accessTokenCache.js';
 import { AccessTokenError, createAccessTokenClient } from '../../src/accessTokens/library.js';
 import { CookieClient } from '../support/cookieClient.js';
@@ -64,10 +64,17 @@ describe('AccessToken and SellerAccessToken', () => {
     await start();
     await authorize('42');
     expireCachedTokens();
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => post(i % 2 ? '/api/customers/42/access-token?region=NA' : '/api/sellers/A1SANDBOXSELLER1/access-token')));
+    const { store } = await h.services();
+    const lookups = vi.spyOn(store, 'listCredentialsFor');
+    const reads = vi.spyOn(store, 'findCredential');
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => post(i % 2 ? '/api/customers/42/access-token?region=NA' : '/api/sellers/A1SANDBOXSELLER1/access-token?region=NA')));
     expect(results.map((r) => r.status)).toEqual(Array(200).fill(200));
     expect(new Set(results.map((r) => json(r)['access_token'])).size).toBe(1);
     expect(refreshCalls()).toBe(1);
+    // Not one store read per caller either: one lookup per request shape, one read of the row. (Without ?region
+    // every request reads the store to learn the seller's regions: the README says to name it.)
+    expect(lookups.mock.calls.length).toBeLessThanOrEqual(2);
+    expect(reads).toHaveBeenCalledTimes(1);
   });
 
   it('keeps at most ACCESS_TOKEN_CACHE_SIZE tokens, dropping the least recently used', async () => {
