@@ -128,6 +128,9 @@ async function exchange(
   const marketplace = attempt.marketplace ?? '';
   const fail = (reason: FailureReason, lwa?: LwaFailure): Promise<CallbackOutcome> => failAttempt(deps, attempt, reason, lwa);
 
+  // Login-URI flows name their seller up front: Amazon must return that one.
+  if (attempt.expectedSellingPartnerId !== null && attempt.expectedSellingPartnerId !== params.sellingPartnerId) return fail('partner_mismatch');
+
   const owner = await store.findAuthorizedCustomer(params.sellingPartnerId, region);
   if (owner !== undefined && owner !== customerId) return fail('partner_conflict');
 

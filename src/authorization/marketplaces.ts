@@ -53,6 +53,28 @@ export function findMarketplace(code: string): Marketplace | undefined {
   return MARKETPLACES.get(code);
 }
 
+/**
+ * Seller Central's country hosts for the Europe-unified marketplaces. Consent URLs use sellercentral-europe, but
+ * Amazon serves Seller Central (and so Manage Your Apps) on these too: they are Amazon's, and only ever allowed as
+ * the host of an `amazon_callback_uri` (Login URI), never used to build a URL.
+ */
+const EU_COUNTRY_SELLER_CENTRAL_HOSTS = ['sellercentral.amazon.co.uk', 'sellercentral.amazon.de', 'sellercentral.amazon.fr', 'sellercentral.amazon.it', 'sellercentral.amazon.es'];
+
+/** Every Seller / Vendor Central host Amazon may send in `amazon_callback_uri`, with its region. */
+export const CENTRAL_HOST_REGIONS: ReadonlyMap<string, Region> = new Map([
+  ...[...MARKETPLACES.values()].flatMap((m) =>
+    [m.sellerCentralHost, m.vendorCentralHost].filter((h): h is string => h !== undefined).map((h): [string, Region] => [h, m.region]),
+  ),
+  ...EU_COUNTRY_SELLER_CENTRAL_HOSTS.map((h): [string, Region] => [h, 'EU']),
+]);
+
+/** The first marketplace of the region in the table (US, UK, JP): for rows whose marketplace is not known. */
+export function defaultMarketplace(region: Region): Marketplace {
+  const found = [...MARKETPLACES.values()].find((m) => m.region === region);
+  if (found === undefined) throw new Error(`no marketplace for region ${region}`);
+  return found;
+}
+
 export function isRegion(value: string): value is Region {
   return (REGIONS as readonly string[]).includes(value);
 }

@@ -5,7 +5,7 @@ export const REFUSAL_REASONS = ['callback_invalid', 'state_invalid', 'state_expi
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /** The callback was accepted (state consumed) but the authorization did not complete. Recorded on the row. */
-export const FAILURE_REASONS = ['partner_conflict', 'code_rejected', 'lwa_unavailable', 'lwa_client_error', 'storage_error'] as const;
+export const FAILURE_REASONS = ['partner_mismatch', 'partner_conflict', 'code_rejected', 'lwa_unavailable', 'lwa_client_error', 'storage_error'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 export type CallbackOutcome =

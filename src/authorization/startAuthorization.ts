@@ -1,5 +1,6 @@
 import type { Settings } from '../config/settings.js';
-import type { CredentialStore } from '../store/credentialStore.js';
+import type { CredentialStore, StartedFlow } from '../store/credentialStore.js';
+import { amazonCallbackRedirect, amazonCallbackRegion } from './amazonCallback.js';
 import { buildConsentUrl } from './consentUrl.js';
 import { verifyLaunchLink, type LaunchLinkProblem } from './launchLink.js';
 import type { Region } from './marketplaces.js';
@@ -19,52 +20,105 @@ export interface StartDeps {
   logger: Logger;
 }
 
+export interface BrowserBinding {
+  cookieName: string;
+  value: string;
+  maxAgeSeconds: number;
+}
+
 export type StartOutcome =
-  | { kind: 'redirect'; consentUrl: string; browserBinding: { cookieName: string; value: string; maxAgeSeconds: number } }
-  | { kind: 'refused'; problem: LaunchLinkProblem }
+  | { kind: 'redirect'; location: string; browserBinding: BrowserBinding }
+  | { kind: 'refused'; problem: LaunchLinkProblem | 'amazon_callback_invalid' }
   | { kind: 'unavailable' };
 
-/** AuthorizeStart: verify oxWebApp's launch link, record the attempt and a pending row, send the seller to consent. */
+/**
+ * AuthorizeStart: verify oxWebApp's launch link, record the attempt and a pending row, and send the seller on:
+ * to the consent page (website workflow), or, when the link carries what Amazon sent to our Login URI (a first
+ * Appstore install), back to Amazon's `amazon_callback_uri`.
+ */
 export async function startAuthorization(deps: StartDeps, launchLink: URLSearchParams): Promise<StartOutcome> {
-  const { settings, store, clock, random, logger } = deps;
-  const now = clock.now();
-  const verified = verifyLaunchLink(launchLink, settings.launchLinkSecret, Math.floor(now.getTime() / 1000));
+  const { settings, clock, logger } = deps;
+  const verified = verifyLaunchLink(launchLink, settings.launchLinkSecret, Math.floor(clock.now().getTime() / 1000));
   if (!verified.ok) {
     logger.warn('launch link refused', { problem: verified.problem });
     return { kind: 'refused', problem: verified.problem };
   }
-  const { customerId, marketplace } = verified.link;
-  const region: Region = marketplace.region;
+  const { customerId, marketplace, appstore } = verified.link;
 
+  if (appstore === undefined) {
+    const begun = await beginAttempt(deps, { flow: 'website', customerId, region: marketplace.region, marketplace: marketplace.code, expectedSellingPartnerId: null });
+    if (begun.kind !== 'begun') return begun;
+    const location = buildConsentUrl({
+      marketplace,
+      applicationId: settings.applicationId,
+      state: begun.state,
+      redirectUri: settings.redirectUri,
+      draftApp: settings.draftApp,
+      sellerCentralUrl: settings.sellerCentralUrl,
+    });
+    return { kind: 'redirect', location, browserBinding: begun.browserBinding };
+  }
+
+  // The Amazon host decides the region: a marketplace of another region cannot be what Amazon is asking about.
+  if (amazonCallbackRegion(appstore.amazonCallbackUri, settings.sellerCentralUrl) !== marketplace.region) {
+    logger.warn('launch link refused', { problem: 'amazon_callback_invalid', customerId });
+    return { kind: 'refused', problem: 'amazon_callback_invalid' };
+  }
+  const begun = await beginAttempt(deps, {
+    flow: 'appstore',
+    customerId,
+    region: marketplace.region,
+    marketplace: marketplace.code,
+    expectedSellingPartnerId: appstore.sellingPartnerId,
+  });
+  if (begun.kind !== 'begun') return begun;
+  const location = amazonCallbackRedirect({
+    amazonCallbackUri: appstore.amazonCallbackUri,
+    redirectUri: settings.redirectUri,
+    amazonState: appstore.amazonState,
+    state: begun.state,
+    version: appstore.version,
+  });
+  return { kind: 'redirect', location, browserBinding: begun.browserBinding };
+}
+
+export interface AttemptTarget {
+  flow: StartedFlow;
+  customerId: string;
+  region: Region;
+  marketplace: string;
+  expectedSellingPartnerId: string | null;
+}
+
+/**
+ * What every way in shares: a fresh state (only its hash stored), a browser binding for the cookie, the attempt
+ * and the (customer, region) row upserted in one transaction.
+ */
+export async function beginAttempt(
+  deps: StartDeps,
+  target: AttemptTarget,
+): Promise<{ kind: 'begun'; state: string; browserBinding: BrowserBinding } | { kind: 'unavailable' }> {
+  const { settings, store, clock, random, logger } = deps;
+  const now = clock.now();
   const state = newState(random);
   const stateHash = sha256Hex(state);
   const binding = newBrowserBinding(random);
   try {
     await store.startAuthorization({
+      ...target,
       stateHash,
       browserBindingHash: sha256Hex(binding),
-      flow: 'website',
-      customerId,
-      region,
-      marketplace: marketplace.code,
       createdAt: now,
       expiresAt: new Date(now.getTime() + settings.stateTtlSeconds * 1000),
     });
   } catch (error) {
-    logger.error('could not record the authorization attempt', { customerId, region, error: describeError(error) });
+    logger.error('could not record the authorization attempt', { customerId: target.customerId, region: target.region, error: describeError(error) });
     return { kind: 'unavailable' };
   }
-  logger.info('authorization started', { customerId, region, marketplace: marketplace.code });
+  logger.info('authorization started', { flow: target.flow, customerId: target.customerId, region: target.region, marketplace: target.marketplace });
   return {
-    kind: 'redirect',
-    consentUrl: buildConsentUrl({
-      marketplace,
-      applicationId: settings.applicationId,
-      state,
-      redirectUri: settings.redirectUri,
-      draftApp: settings.draftApp,
-      sellerCentralUrl: settings.sellerCentralUrl,
-    }),
+    kind: 'begun',
+    state,
     browserBinding: { cookieName: bindingCookieName(stateHash), value: binding, maxAgeSeconds: settings.stateTtlSeconds },
   };
 }

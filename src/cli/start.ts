@@ -34,7 +34,17 @@ async function main(): Promise<void> {
   } else if (sandbox) {
     const { settings } = state.services;
     sandboxLwa = new SandboxLwa({ clientId: settings.lwa.clientId, clientSecret: sandbox.amazonClientSecret, clock: systemClock });
-    pages.push(...sandboxAmazonPages({ lwa: sandboxLwa, applicationId: settings.applicationId, redirectUris: [settings.redirectUri], draftApp: settings.draftApp }));
+    const { store } = state.services;
+    pages.push(
+      ...sandboxAmazonPages({
+        lwa: sandboxLwa,
+        applicationId: settings.applicationId,
+        redirectUris: [settings.redirectUri],
+        loginUri: `${origin}/api/login`,
+        draftApp: settings.draftApp,
+        listAuthorizations: () => store.listCredentials(),
+      }),
+    );
     if (settings.lwa.clientSecret !== sandbox.amazonClientSecret) {
       console.log('LWA_CLIENT_SECRET is set: the sandbox Amazon will refuse it (invalid_client) unless LWA_CLIENT_SECRET_PREVIOUS holds its own (clientSecret in .data/sandbox-secrets.json).');
     }

@@ -17,6 +17,7 @@ export const SETTING_NAMES = [
   'TOKEN_ENCRYPTION_KEYS',
   'STATE_TTL_SECONDS',
   'AUTH_RESULT_URL',
+  'OXWEBAPP_LINK_URL',
   'ACCESS_TOKEN_CACHE_SIZE',
   'SQL_CONNECTION_STRING',
   'SQL_SERVER',
@@ -57,6 +58,8 @@ export interface Settings {
   tokenKeys: KeyRing;
   stateTtlSeconds: number;
   authResultUrl: string | undefined;
+  /** Where the Login URI sends a seller we do not know yet, to log in to oxWebApp (Appstore installs). */
+  oxWebAppLinkUrl: string | undefined;
   /** How many (customer, region) access tokens one process keeps in memory. */
   accessTokenCacheSize: number;
   store: StoreSettings;
@@ -144,6 +147,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
   );
   const stateTtlSeconds = field('STATE_TTL_SECONDS', integerSchema(60, 3600, 600));
   const authResultUrl = field('AUTH_RESULT_URL', z.string().pipe(url).optional());
+  const oxWebAppLinkUrl = field('OXWEBAPP_LINK_URL', z.string().pipe(url).optional());
   const accessTokenCacheSize = field('ACCESS_TOKEN_CACHE_SIZE', integerSchema(1, 1_000_000, 10_000));
 
   const tokenKeys = field(
@@ -187,6 +191,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
       tokenKeys,
       stateTtlSeconds,
       authResultUrl,
+      oxWebAppLinkUrl,
       accessTokenCacheSize,
       store,
     },

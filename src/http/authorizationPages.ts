@@ -17,10 +17,30 @@ const LAUNCH_LINK_TEXT: Record<LaunchLinkProblem, string> = {
   expires_too_far: 'The authorization link is valid for longer than Shipica allows.',
   marketplace_unknown: 'The authorization link names a marketplace Shipica does not know.',
   customer_id_invalid: 'The authorization link has an invalid customer id.',
+  appstore_fields_invalid: 'The authorization link carries malformed Amazon Appstore details.',
 };
 
-export function launchLinkRefusedPage(problem: LaunchLinkProblem): HttpResult {
-  return errorPage(400, 'This authorization link cannot be used', LAUNCH_LINK_TEXT[problem], START_AGAIN, problem);
+export function launchLinkRefusedPage(problem: LaunchLinkProblem | 'amazon_callback_invalid'): HttpResult {
+  const what = problem === 'amazon_callback_invalid' ? 'The Amazon address in this link is not an Amazon Seller Central address of its marketplace.' : LAUNCH_LINK_TEXT[problem];
+  return errorPage(400, 'This authorization link cannot be used', what, START_AGAIN, problem);
+}
+
+export function loginRefusedPage(problem: 'login_request_invalid' | 'amazon_callback_invalid'): HttpResult {
+  const what =
+    problem === 'amazon_callback_invalid'
+      ? 'This request did not come from Amazon Seller Central (its return address is not an Amazon one).'
+      : 'This request from Amazon is incomplete or malformed.';
+  return errorPage(400, 'Shipica cannot continue this request', what, 'Start again from Seller Central > Manage Your Apps, or from Shipica.', problem);
+}
+
+export function startFromShipicaPage(): HttpResult {
+  return htmlResponse(
+    200,
+    'Connect Amazon from Shipica',
+    html`<h1>Connect your Amazon account from Shipica</h1>
+<p>Shipica does not know this Amazon seller account yet.</p>
+<p>Log in to Shipica's web app and click "Authorize Shipica" there; Amazon will then ask you to confirm.</p>`,
+  );
 }
 
 export function notConfiguredPage(): HttpResult {
@@ -42,6 +62,11 @@ const CALLBACK_TEXT: Record<OutcomeReason, { status: number; what: string; next:
     status: 400,
     what: 'The authorization must be finished in the same browser it was started in.',
     next: 'In this browser, go back to Shipica and click "Authorize Shipica" again.',
+  },
+  partner_mismatch: {
+    status: 409,
+    what: 'You authorized a different Amazon seller account than the one this request was for.',
+    next: 'Sign in to Seller Central with the account you want to connect, and start again.',
   },
   partner_conflict: {
     status: 409,

@@ -6,10 +6,12 @@ import { REGIONS, type Region } from '../authorization/marketplaces.js';
 import type { CallbackOutcome } from '../authorization/outcomes.js';
 import type { Logger } from '../authorization/ports.js';
 import { describeError } from '../authorization/ports.js';
-import { startAuthorization } from '../authorization/startAuthorization.js';
+import { startAuthorization, type BrowserBinding } from '../authorization/startAuthorization.js';
+import { startFromLoginUri } from '../authorization/startFromLoginUri.js';
+import type { CredentialStatusRow } from '../store/credentialStore.js';
 import { isLoopbackHost } from '../config/settings.js';
 import type { App, Services } from '../app.js';
-import { callbackPage, launchLinkRefusedPage, notConfiguredPage, startUnavailablePage } from './authorizationPages.js';
+import { callbackPage, launchLinkRefusedPage, loginRefusedPage, notConfiguredPage, startFromShipicaPage, startUnavailablePage } from './authorizationPages.js';
 import { jsonError, jsonResponse, readCookie, redirect } from './responses.js';
 import type { AuthLevel, HttpMethod, HttpRequestLike, HttpResult } from './types.js';
 
@@ -33,6 +35,10 @@ export const routes: readonly Route[] = [
   { name: 'AuthorizeStart', methods: ['GET'], route: 'authorize', authLevel: 'anonymous', handler: withServices(authorizeStart, notConfiguredPage) },
   { name: 'LWACallback', methods: ['GET'], route: 'lwa-callback', authLevel: 'anonymous', handler: withServices(lwaCallback, notConfiguredPage) },
   { name: 'Health', methods: ['GET'], route: 'health', authLevel: 'anonymous', handler: health },
+  // The app's OAuth Login URI, registered with Amazon: Manage Your Apps > Re-Authorize and Appstore installs enter here.
+  { name: 'AppstoreLogin', methods: ['GET'], route: 'login', authLevel: 'anonymous', handler: withServices(appstoreLogin, notConfiguredPage) },
+  // Ops: every authorization with its 365-day deadline. Admin (master) key only.
+  { name: 'CredentialsStatus', methods: ['GET'], route: 'credentials', authLevel: 'admin', handler: withServices(credentialsStatus, notConfiguredJson) },
   // Shipica's own processes call these with a function key (Azure enforces it; the local host, like Core Tools, does not).
   {
     name: 'AccessToken',
@@ -75,23 +81,73 @@ async function authorizeStart(request: HttpRequestLike, services: Services, log:
       return launchLinkRefusedPage(outcome.problem);
     case 'unavailable':
       return startUnavailablePage();
-    case 'redirect': {
-      const { cookieName, value, maxAgeSeconds } = outcome.browserBinding;
-      return redirect(outcome.consentUrl, [
-        {
-          name: cookieName,
-          value,
-          path: '/api',
-          maxAge: maxAgeSeconds,
-          httpOnly: true,
-          // Browsers drop Secure cookies on plain http, so the local http://localhost host is the one exception.
-          secure: !isPlainLocalhost(request.url),
-          // Lax: the cookie must travel on Amazon's top-level redirect back to the callback.
-          sameSite: 'Lax',
-        },
-      ]);
-    }
+    case 'redirect':
+      return redirectBindingBrowser(outcome.location, outcome.browserBinding, request.url);
   }
+}
+
+async function appstoreLogin(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
+  const outcome = await startFromLoginUri({ ...services, logger: log }, request.query);
+  switch (outcome.kind) {
+    case 'refused':
+      return loginRefusedPage(outcome.problem);
+    case 'unavailable':
+      return startUnavailablePage();
+    case 'start_from_shipica':
+      return startFromShipicaPage();
+    case 'identify':
+      return redirect(outcome.location);
+    case 'redirect':
+      return redirectBindingBrowser(outcome.location, outcome.browserBinding, request.url);
+  }
+}
+
+/** A redirect that also sets the cookie binding this browser to the state it carries. */
+function redirectBindingBrowser(location: string, binding: BrowserBinding, requestUrl: string): HttpResult {
+  return redirect(location, [
+    {
+      name: binding.cookieName,
+      value: binding.value,
+      path: '/api',
+      maxAge: binding.maxAgeSeconds,
+      httpOnly: true,
+      // Browsers drop Secure cookies on plain http, so the local http://localhost host is the one exception.
+      secure: !isPlainLocalhost(requestUrl),
+      // Lax: the cookie must travel on Amazon's top-level redirect back to the callback.
+      sameSite: 'Lax',
+    },
+  ]);
+}
+
+const expiringQuery = z.string().regex(/^\d{1,5}$/).transform(Number).optional();
+
+async function credentialsStatus(request: HttpRequestLike, services: Services): Promise<HttpResult> {
+  const expiring = expiringQuery.safeParse(request.query.get('expiring') ?? undefined);
+  const customerId = request.query.get('customer_id') ?? undefined;
+  if (!expiring.success) return jsonError(400, 'invalid_request', 'expiring must be a whole number of days.');
+  if (customerId !== undefined && !isValidCustomerId(customerId)) return jsonError(400, 'invalid_request', 'customer_id is not a valid customer id.');
+  const rows = await services.store.listCredentialStatus({ customerId, expiringWithinDays: expiring.data }, services.clock.now());
+  return jsonResponse(200, { credentials: rows.map(statusJson) });
+}
+
+/** Ops JSON: snake_case like the SQL view, ISO dates. */
+export function statusJson(row: CredentialStatusRow): Record<string, string | number | null> {
+  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
+  return {
+    customer_id: row.customerId,
+    region: row.region,
+    marketplace: row.marketplace,
+    selling_partner_id: row.sellingPartnerId,
+    status: row.status,
+    auth_requested_date: iso(row.authRequestedDate),
+    auth_granted_date: iso(row.authGrantedDate),
+    reauthorize_by: iso(row.reauthorizeBy),
+    days_left: row.daysLeft,
+    last_error: row.lastError,
+    last_attempt_at: iso(row.lastAttemptAt),
+    last_attempt_outcome: row.lastAttemptOutcome,
+    last_attempt_reason: row.lastAttemptReason,
+  };
 }
 
 async function lwaCallback(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {

@@ -64,6 +64,8 @@ export function sandboxEnvironment(values: SettingValues, origin: string, secret
     SELLER_CENTRAL_URL: `${origin}${SANDBOX_PATHS.sellerCentral}`,
     LAUNCH_LINK_SECRET: secrets.launchLinkSecret,
     TOKEN_ENCRYPTION_KEYS: `sandbox1:${secrets.tokenKey}`,
+    // The start page plays oxWebApp for Appstore installs.
+    OXWEBAPP_LINK_URL: `${origin}/start/oxwebapp`,
   };
   const configured = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v.trim() !== ''));
   return { values: { ...generated, ...configured }, amazonClientSecret: secrets.clientSecret };

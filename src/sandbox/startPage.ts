@@ -1,16 +1,20 @@
 import type { App } from '../app.js';
-import { buildLaunchLink } from '../authorization/launchLink.js';
-import { isRegion, MARKETPLACE_CODES } from '../authorization/marketplaces.js';
+import { amazonCallbackRegion } from '../authorization/amazonCallback.js';
+import { buildLaunchLink, type AppstoreFields } from '../authorization/launchLink.js';
+import { isRegion, MARKETPLACE_CODES, MARKETPLACES } from '../authorization/marketplaces.js';
+import { MANAGE_APPS_PATH } from './sandboxAmazon.js';
 import type { SandboxLwa } from './sandboxLwa.js';
 import { html } from '../http/html.js';
 import type { LocalPage } from '../http/localHost.js';
 import { htmlResponse, redirect } from '../http/responses.js';
 
 /**
- * The local start page at `/`: plays oxWebApp (signs a fresh launch link for the "Authorize Shipica" button) and
- * shows the stored rows, status only. Served by the local host alone; it never exists in Azure.
+ * The local start page at `/`: plays oxWebApp (signs a fresh launch link for the "Authorize Shipica" button, and
+ * logs in a seller who arrives from an Appstore install) and shows the ops view, status only. Served by the local
+ * host alone; it never exists in Azure.
  */
 const LINK_LIFETIME_SECONDS = 600;
+export const OXWEBAPP_LOGIN_PATH = '/start/oxwebapp';
 
 /** Without `sandboxLwa` (real LWA settings) the page cannot revoke sellers, and says it is not the sandbox. */
 export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefined }): LocalPage[] {
@@ -24,7 +28,7 @@ export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefin
         if (!state.ok) {
           return htmlResponse(503, 'Not configured', html`<h1 class="err">Settings need attention</h1><ul>${state.problems.map((p) => html`<li>${p}</li>`)}</ul>`);
         }
-        const rows = await state.services.store.listCredentials();
+        const rows = await state.services.store.listCredentialStatus({}, state.services.clock.now());
         const options_ = MARKETPLACE_CODES.map((code) => html`<option${code === 'US' ? html` selected` : html``}>${code}</option>`);
         const actions = (r: (typeof rows)[number]) =>
           r.status !== 'authorized'
@@ -34,22 +38,24 @@ export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefin
                   ? html` <form method="post" action="/start/revoke"><input type="hidden" name="selling_partner_id" value="${r.sellingPartnerId}"><button type="submit" class="secondary">Revoke at Amazon</button></form>`
                   : html``
               }`;
+        const day = (d: Date | null) => d?.toISOString().slice(0, 10);
         const table = rows.map(
-          (r) => html`<tr><td>${r.customerId}</td><td>${r.region}</td><td>${r.marketplace}</td><td>${r.sellingPartnerId}</td><td>${r.status}</td><td>${r.authRequestedDate?.toISOString()}</td><td>${r.authGrantedDate?.toISOString()}</td><td>${r.lastError}</td><td>${actions(r)}</td></tr>`,
+          (r) =>
+            html`<tr><td>${r.customerId}</td><td>${r.region}</td><td>${r.marketplace}</td><td>${r.sellingPartnerId}</td><td>${r.status}</td><td>${day(r.authGrantedDate)}</td><td>${day(r.reauthorizeBy)}</td><td>${r.daysLeft}</td><td>${r.lastAttemptOutcome}${r.lastAttemptReason ? ` (${r.lastAttemptReason})` : ''}</td><td>${r.lastError}</td><td>${actions(r)}</td></tr>`,
         );
         return htmlResponse(
           200,
           'Shipica seller authorization (local)',
           html`<h1>Shipica seller authorization</h1>
-<p>${sandboxLwa !== undefined ? 'Sandbox mode: Seller Central and Login with Amazon are local stand-ins; no request leaves this machine.' : `Local host using the configured Amazon endpoints.`}</p>
+<p>${sandboxLwa !== undefined ? html`Sandbox mode: Seller Central and Login with Amazon are local stand-ins; no request leaves this machine. Sellers re-authorize from <a href="${MANAGE_APPS_PATH}">Manage Your Apps</a> (which also has an Appstore install).` : html`Local host using the configured Amazon endpoints.`}</p>
 <form method="get" action="/start/launch">
 <label>Customer id <input name="customer_id" value="42" maxlength="64" required></label>
 <label>Marketplace <select name="marketplace">${options_}</select></label>
 <button type="submit">Authorize Shipica</button>
 </form>
-<h2>Stored authorizations</h2>
-${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>customer_id</th><th>region</th><th>marketplace</th><th>selling_partner_id</th><th>status</th><th>requested</th><th>granted</th><th>last_error</th><th></th></tr></thead><tbody>${table}</tbody></table>`}
-<p><small><a href="/api/health">/api/health</a></small></p>`,
+<h2>Authorizations (the ops view)</h2>
+${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>customer_id</th><th>region</th><th>marketplace</th><th>selling_partner_id</th><th>status</th><th>granted</th><th>reauthorize by</th><th>days left</th><th>last attempt</th><th>last_error</th><th></th></tr></thead><tbody>${table}</tbody></table>`}
+<p><small><a href="/api/health">/api/health</a> · <a href="/api/credentials">/api/credentials</a></small></p>`,
         );
       },
     },
@@ -87,6 +93,51 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
           ? html`<h1 class="ok">Access token issued</h1><p>Customer <code>${result.token.customerId}</code>, seller <code>${result.token.sellingPartnerId}</code>, ${result.token.region}: token ending <code>…${result.token.accessToken.slice(-4)}</code>, expires ${result.token.expiresAt.toISOString()}.</p>`
           : html`<h1 class="err">No access token</h1><p><code>${result.error}</code>: ${result.message}</p>`;
         return htmlResponse(result.ok ? 200 : 409, 'Access token', html`${body}<p><a href="/">Back</a></p>`);
+      },
+    },
+    {
+      method: 'GET',
+      path: OXWEBAPP_LOGIN_PATH,
+      // oxWebApp's side of an Appstore install: the Login URI sent an unknown seller here (OXWEBAPP_LINK_URL).
+      handler: async (request) => {
+        const q = request.query;
+        const state = await app.state();
+        const region = state.ok ? amazonCallbackRegion(q.get('amazon_callback_uri') ?? '', state.services.settings.sellerCentralUrl) : undefined;
+        if (region === undefined) return htmlResponse(400, 'oxWebApp', html`<h1 class="err">Not a request from Amazon</h1><p><a href="/">Back</a></p>`);
+        const hidden = (['amazon_callback_uri', 'amazon_state', 'selling_partner_id', 'version'] as const).map((name) =>
+          q.get(name) === null ? html`` : html`<input type="hidden" name="${name}" value="${q.get(name) ?? ''}">`,
+        );
+        const markets = [...MARKETPLACES.values()].filter((m) => m.region === region).map((m) => html`<option>${m.code}</option>`);
+        return htmlResponse(
+          200,
+          'Shipica — connect Amazon',
+          html`<h1>Shipica (oxWebApp stand-in)</h1>
+<p>Amazon seller <code>${q.get('selling_partner_id') ?? ''}</code> is installing Shipica from the Appstore (${region}). Log in to say which Shipica customer this is.</p>
+<form method="get" action="${OXWEBAPP_LOGIN_PATH}/continue">${hidden}
+<label>Customer id <input name="customer_id" value="42" maxlength="64" required></label>
+<label>Marketplace <select name="marketplace">${markets}</select></label>
+<button type="submit">Log in and continue</button>
+</form>`,
+        );
+      },
+    },
+    {
+      method: 'GET',
+      path: `${OXWEBAPP_LOGIN_PATH}/continue`,
+      // oxWebApp signs a launch link that also carries Amazon's fields, as the README's snippets show.
+      handler: async (request) => {
+        const state = await app.state();
+        if (!state.ok) return redirect('/');
+        const q = request.query;
+        const appstore: AppstoreFields = {
+          amazonCallbackUri: q.get('amazon_callback_uri') ?? '',
+          amazonState: q.get('amazon_state') ?? '',
+          sellingPartnerId: q.get('selling_partner_id') ?? '',
+          version: q.get('version') ?? undefined,
+        };
+        const expires = Math.floor(state.services.clock.now().getTime() / 1000) + LINK_LIFETIME_SECONDS;
+        const fields = { customerId: q.get('customer_id') ?? '', marketplace: q.get('marketplace') ?? '', expires, appstore };
+        return redirect(buildLaunchLink(request.url, fields, state.services.settings.launchLinkSecret));
       },
     },
     ...(sandboxLwa === undefined

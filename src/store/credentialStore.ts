@@ -15,15 +15,20 @@ export const ATTEMPT_OUTCOMES = ['pending', 'succeeded', 'failed', 'refused'] as
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /**
- * `website`: started by AuthorizeStart. `callback`: a refused callback, recorded on a row of its own.
- * `refresh`: an access-token refresh that found the authorization revoked (the audit of that change).
+ * `website`: started by AuthorizeStart from oxWebApp's button. `reauthorize`: Seller Central > Manage Your Apps >
+ * Re-Authorize, entering through the Login URI for a seller we know. `appstore`: a first install from the Appstore,
+ * entering through the Login URI and identified by oxWebApp. `callback`: a refused callback, recorded on a row of its
+ * own. `refresh`: an access-token refresh that found the authorization revoked (the audit of that change).
  */
-export type AttemptFlow = 'website' | 'callback' | 'refresh';
+export type AttemptFlow = 'website' | 'reauthorize' | 'appstore' | 'callback' | 'refresh';
+export type StartedFlow = Extract<AttemptFlow, 'website' | 'reauthorize' | 'appstore'>;
 
 export interface NewAttempt {
   stateHash: string;
   browserBindingHash: string;
-  flow: 'website';
+  flow: StartedFlow;
+  /** For the Login-URI flows: the seller Amazon named, whom the callback must return. */
+  expectedSellingPartnerId: string | null;
   customerId: string;
   region: Region;
   marketplace: string;
@@ -40,6 +45,7 @@ export interface AttemptRecord {
   region: Region | null;
   marketplace: string | null;
   sellingPartnerId: string | null;
+  expectedSellingPartnerId: string | null;
   codeHash: string | null;
   createdAt: Date;
   expiresAt: Date | null;
@@ -145,6 +151,37 @@ export interface EnvelopeReplacement {
   replacement: string;
 }
 
+/** Amazon makes sellers re-authorize every 365 days. */
+export const REAUTHORIZE_AFTER_DAYS = 365;
+
+/**
+ * One row of the ops view `sp_api_credentials_status` (both stores define it): no secret columns. `status` is
+ * `expired` for an authorized row past `reauthorize_by` (computed, never written).
+ */
+export interface CredentialStatusRow {
+  customerId: string;
+  region: Region;
+  marketplace: string | null;
+  sellingPartnerId: string | null;
+  status: CredentialStatus | 'expired';
+  authRequestedDate: Date | null;
+  authGrantedDate: Date | null;
+  /** auth_granted_date + 365 days, for authorized (and expired) rows; null otherwise. */
+  reauthorizeBy: Date | null;
+  /** Whole days from now to reauthorize_by (negative once past); null when reauthorize_by is. */
+  daysLeft: number | null;
+  lastError: string | null;
+  lastAttemptAt: Date | null;
+  lastAttemptOutcome: AttemptOutcome | null;
+  lastAttemptReason: string | null;
+}
+
+export interface StatusFilter {
+  customerId?: string | undefined;
+  /** Only rows with days_left <= this many whole days (already expired ones included; never rows without a deadline). */
+  expiringWithinDays?: number | undefined;
+}
+
 export interface CredentialStore {
   /** Inserts the attempt and upserts the (customer, region) row, in one transaction. An authorized row stays authorized. */
   startAuthorization(attempt: NewAttempt): Promise<void>;
@@ -195,6 +232,12 @@ export interface CredentialStore {
   listCredentialsFor(filter: { customerId: string } | { sellingPartnerId: string }): Promise<CredentialSummary[]>;
   findCredential(customerId: string, region: Region): Promise<(CredentialSummary & CredentialSecrets) | undefined>;
   listAttempts(filter?: { customerId?: string }): Promise<AttemptRecord[]>;
+
+  /** The ops view, ordered by days_left (soonest first, nulls last), then customer_id, region. `now` drives days_left/expired. */
+  listCredentialStatus(filter: StatusFilter, now: Date): Promise<CredentialStatusRow[]>;
+
+  /** Attempts created at or after `since`, newest first, at most `limit` (default 200). */
+  listRecentAttempts(filter: { customerId?: string | undefined; since: Date; limit?: number | undefined }): Promise<AttemptRecord[]>;
 
   /** A cheap round trip, for /api/health. */
   ping(): Promise<void>;

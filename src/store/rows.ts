@@ -1,5 +1,5 @@
 import type { Region } from '../authorization/marketplaces.js';
-import type { AttemptRecord, CredentialSecrets, CredentialSummary } from './credentialStore.js';
+import type { AttemptRecord, CredentialSecrets, CredentialStatusRow, CredentialSummary } from './credentialStore.js';
 
 /**
  * Row → record mapping shared by both stores. Drivers differ only in spelling: SQLite hands back dates as ISO
@@ -66,6 +66,7 @@ export function toAttempt(row: Row): AttemptRecord {
     region: text(row['region']) as Region | null,
     marketplace: text(row['marketplace']),
     sellingPartnerId: text(row['selling_partner_id']),
+    expectedSellingPartnerId: text(row['expected_selling_partner_id']),
     codeHash: text(row['code_hash']),
     createdAt: requiredDate(row['created_at'], 'created_at'),
     expiresAt: date(row['expires_at']),
@@ -77,4 +78,57 @@ export function toAttempt(row: Row): AttemptRecord {
     lwaErrorDescription: text(row['lwa_error_description']),
     relatedAttemptId: id(row['related_attempt_id']),
   };
+}
+
+function wholeNumber(v: unknown, column: string): number | null {
+  if (v === null || v === undefined) return null;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new Error(`${column} is not a whole number`);
+  return n;
+}
+
+/** A row of the status query (the view's columns, status and days_left computed for the caller's `now`). */
+export function toStatusRow(row: Row): CredentialStatusRow {
+  return {
+    customerId: String(row['customer_id']),
+    region: row['region'] as Region,
+    marketplace: text(row['marketplace']),
+    sellingPartnerId: text(row['selling_partner_id']),
+    status: row['status'] as CredentialStatusRow['status'],
+    authRequestedDate: date(row['auth_requested_date']),
+    authGrantedDate: date(row['auth_granted_date']),
+    reauthorizeBy: date(row['reauthorize_by']),
+    daysLeft: wholeNumber(row['days_left'], 'days_left'),
+    lastError: text(row['last_error']),
+    lastAttemptAt: date(row['last_attempt_at']),
+    lastAttemptOutcome: text(row['last_attempt_outcome']) as CredentialStatusRow['lastAttemptOutcome'],
+    lastAttemptReason: text(row['last_attempt_reason']),
+  };
+}
+
+export const DAY_MS = 86_400_000;
+
+/**
+ * StatusFilter.expiringWithinDays as the largest `ms_left` (milliseconds from now to reauthorize_by) a row may have
+ * to be listed: reauthorize_by <= now + N days. Undefined: no filter. Both stores filter on the same integer.
+ */
+/**
+ * "Expiring within N days" means days_left <= N, as ops read the table: a deadline less than N + 1 whole days
+ * away (expired ones included). Returned as the bound the stores compare with `ms_left < bound`.
+ */
+export function expiringWithinMs(days: number | undefined): number | undefined {
+  if (days === undefined) return undefined;
+  if (!Number.isInteger(days) || days < 0) throw new Error('expiringWithinDays must be a whole number of days, 0 or more');
+  const ms = (days + 1) * DAY_MS;
+  if (!Number.isSafeInteger(ms)) throw new Error('expiringWithinDays is too large');
+  return ms;
+}
+
+export const DEFAULT_RECENT_ATTEMPTS_LIMIT = 200;
+
+/** listRecentAttempts' limit: a positive whole number, 200 when not given. */
+export function recentAttemptsLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_RECENT_ATTEMPTS_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 2_147_483_647) throw new Error('limit must be a whole number, 1 or more');
+  return limit;
 }

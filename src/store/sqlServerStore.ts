@@ -14,13 +14,15 @@ import {
   type RefusedCallback,
   type Revocation,
   type CredentialSecrets,
+  type CredentialStatusRow,
   type CredentialStore,
   type CredentialSummary,
   type FailureDetails,
   type NewAttempt,
   type SecretEnvelopes,
+  type StatusFilter,
 } from './credentialStore.js';
-import { text, toAttempt, toCredential, toSummary, type Row } from './rows.js';
+import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toStatusRow, toSummary, type Row } from './rows.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
 import { inTransaction } from './mssqlTransaction.js';
 
@@ -175,6 +177,7 @@ const clip = (value: string | undefined, max: number): string | null => (value =
 export class SqlServerStore implements CredentialStore {
   private readonly credentials: string;
   private readonly attempts: string;
+  private readonly statusView: string;
   private readonly replaceEnvelopeSql: Readonly<Record<SecretColumn, string>>;
 
   constructor(
@@ -184,6 +187,7 @@ export class SqlServerStore implements CredentialStore {
     assertSchemaName(schema);
     this.credentials = `[${schema}].[sp_api_credentials]`;
     this.attempts = `[${schema}].[sp_api_auth_attempts]`;
+    this.statusView = `[${schema}].[sp_api_credentials_status]`;
     // One fixed statement per secret column. The envelope columns take the database's default collation (often
     // case-insensitive), and '=' ignores trailing spaces: the compare is made binary and length-exact.
     this.replaceEnvelopeSql = {
@@ -203,12 +207,15 @@ export class SqlServerStore implements CredentialStore {
     const stateHash = varchar('state_hash', a.stateHash, COLUMN.hash);
     const bindingHash = varchar('browser_binding_hash', a.browserBindingHash, COLUMN.hash);
     const marketplace = varchar('marketplace', a.marketplace, COLUMN.marketplace);
+    const expectedSellingPartnerId =
+      a.expectedSellingPartnerId === null ? null : varchar('expected_selling_partner_id', a.expectedSellingPartnerId, LIMITS.sellingPartnerId);
     await this.inTransaction(async (tx) => {
       await tx
         .request()
         .input('stateHash', sql.VarChar(COLUMN.hash), stateHash)
         .input('bindingHash', sql.VarChar(COLUMN.hash), bindingHash)
         .input('flow', sql.VarChar(COLUMN.flow), a.flow)
+        .input('expectedSellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), expectedSellingPartnerId)
         .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
         .input('region', sql.VarChar(COLUMN.region), a.region)
         .input('marketplace', sql.VarChar(COLUMN.marketplace), marketplace)
@@ -216,8 +223,10 @@ export class SqlServerStore implements CredentialStore {
         .input('expiresAt', sql.DateTime2(3), a.expiresAt)
         .query(
           `INSERT INTO ${this.attempts}
-             (state_hash, browser_binding_hash, flow, customer_id, region, marketplace, created_at, expires_at, outcome)
-           VALUES (@stateHash, @bindingHash, @flow, @customerId, @region, @marketplace, @createdAt, @expiresAt, 'pending')`,
+             (state_hash, browser_binding_hash, flow, expected_selling_partner_id, customer_id, region, marketplace, created_at,
+              expires_at, outcome)
+           VALUES (@stateHash, @bindingHash, @flow, @expectedSellingPartnerId, @customerId, @region, @marketplace, @createdAt,
+              @expiresAt, 'pending')`,
         );
 
       const credentialParams = (request: sql.Request): sql.Request =>
@@ -535,6 +544,68 @@ export class SqlServerStore implements CredentialStore {
     return result.recordset.map(toAttempt);
   }
 
+  /**
+   * Reads the view sql/004_ops_view.sql creates (its rules: columns, reauthorize_by, last attempt) and recomputes
+   * status and days_left for the caller's `now` (@now) instead of SYSUTCDATETIME(): the same expressions as the view.
+   */
+  async listCredentialStatus(filter: StatusFilter, now: Date): Promise<CredentialStatusRow[]> {
+    const withinMs = expiringWithinMs(filter.expiringWithinDays);
+    const { customerId } = filter;
+    if (customerId !== undefined && !storable(() => customerIdParam(customerId))) return [];
+    const request = this.pool.request().input('now', sql.DateTime2(3), now);
+    const conditions: string[] = [];
+    if (customerId !== undefined) {
+      conditions.push('s.customer_id = @customerId');
+      request.input('customerId', sql.NVarChar(LIMITS.customerId), customerId);
+    }
+    if (withinMs !== undefined) {
+      conditions.push('s.ms_left < @withinMs');
+      request.input('withinMs', sql.BigInt, withinMs);
+    }
+    const result = await request.query<Row>(
+      `SELECT
+         r.customer_id, r.region, r.marketplace, r.selling_partner_id, r.status, r.auth_requested_date, r.auth_granted_date,
+         r.reauthorize_by, r.days_left, r.last_error, r.last_attempt_at, r.last_attempt_outcome, r.last_attempt_reason
+       FROM (
+         SELECT
+           s.customer_id, s.region, s.marketplace, s.selling_partner_id,
+           CAST(CASE WHEN s.ms_left IS NULL THEN s.view_status WHEN s.ms_left < 0 THEN 'expired' ELSE 'authorized' END AS VARCHAR(16)) AS status,
+           s.auth_requested_date, s.auth_granted_date, s.reauthorize_by,
+           CAST(CASE
+             WHEN s.ms_left IS NULL THEN NULL
+             WHEN s.ms_left >= 0 THEN s.ms_left / 86400000
+             ELSE -((86399999 - s.ms_left) / 86400000)
+           END AS INT) AS days_left,
+           s.last_error, s.last_attempt_at, s.last_attempt_outcome, s.last_attempt_reason
+         FROM (
+           SELECT
+             v.customer_id, v.region, v.marketplace, v.selling_partner_id, v.status AS view_status,
+             v.auth_requested_date, v.auth_granted_date, v.reauthorize_by, v.last_error,
+             v.last_attempt_at, v.last_attempt_outcome, v.last_attempt_reason,
+             DATEDIFF_BIG(millisecond, @now, v.reauthorize_by) AS ms_left
+           FROM ${this.statusView} AS v
+         ) AS s
+         ${conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`}
+       ) AS r
+       ORDER BY CASE WHEN r.days_left IS NULL THEN 1 ELSE 0 END, r.days_left, r.customer_id, r.region`,
+    );
+    return result.recordset.map(toStatusRow);
+  }
+
+  async listRecentAttempts(filter: { customerId?: string | undefined; since: Date; limit?: number | undefined }): Promise<AttemptRecord[]> {
+    const limit = recentAttemptsLimit(filter.limit);
+    const { customerId } = filter;
+    if (customerId !== undefined && !storable(() => customerIdParam(customerId))) return [];
+    const request = this.pool.request().input('since', sql.DateTime2(3), filter.since).input('limit', sql.Int, limit);
+    if (customerId !== undefined) request.input('customerId', sql.NVarChar(LIMITS.customerId), customerId);
+    const result = await request.query<Row>(
+      `SELECT TOP (@limit) ${ATTEMPT_COLUMNS} FROM ${this.attempts}
+       WHERE created_at >= @since${customerId === undefined ? '' : ' AND customer_id = @customerId'}
+       ORDER BY created_at DESC, attempt_id DESC`,
+    );
+    return result.recordset.map(toAttempt);
+  }
+
   async ping(): Promise<void> {
     await this.pool.request().query('SELECT 1 AS ok');
   }
@@ -581,7 +652,7 @@ const SUMMARY_COLUMNS = `customer_id, region, marketplace, selling_partner_id, s
   CAST(CASE WHEN lwa_refresh_token IS NULL THEN 0 ELSE 1 END AS BIT) AS has_refresh_token`;
 
 const ATTEMPT_COLUMNS = `attempt_id, state_hash, browser_binding_hash, flow, customer_id, region, marketplace,
-  selling_partner_id, code_hash, created_at, expires_at, consumed_at, completed_at, outcome, reason, lwa_error,
+  selling_partner_id, expected_selling_partner_id, code_hash, created_at, expires_at, consumed_at, completed_at, outcome, reason, lwa_error,
   lwa_error_description, related_attempt_id`;
 
 /** Refuses, at run time too, anything but the two secret columns. */

@@ -15,12 +15,14 @@ import {
   type RefusedCallback,
   type Revocation,
   type CredentialSecrets,
+  type CredentialStatusRow,
   type CredentialStore,
   type CredentialSummary,
   type NewAttempt,
   type SecretEnvelopes,
+  type StatusFilter,
 } from './credentialStore.js';
-import { text, toAttempt, toCredential, toSummary, type Row } from './rows.js';
+import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toStatusRow, toSummary, type Row } from './rows.js';
 
 /**
  * Embedded store for local runs, the sandbox and tests: the same table and column names as SQL Server
@@ -119,8 +121,78 @@ CREATE UNIQUE INDEX ux_sp_api_credentials_partner
   ON sp_api_credentials (selling_partner_id, region) WHERE selling_partner_id IS NOT NULL;
 `;
 
+/**
+ * Version 3, as sql/004_ops_view.sql does for SQL Server: (1) the Login-URI flows ('reauthorize', 'appstore') record
+ * the seller Amazon named on the attempt, expected_selling_partner_id (flow has no CHECK in SQLite, so the new flows
+ * need no change; the length CHECK matches SQL Server's VARCHAR(64)); (2) the ops view sp_api_credentials_status,
+ * for `sqlite3 .data/local.sqlite "SELECT * FROM sp_api_credentials_status"`: one row per credential row, never a
+ * secret column, with the re-authorization deadline Amazon sets (auth_granted_date + 365 days, authorized rows
+ * only), the whole days left to it (floored: negative once past), status 'expired' once it has passed, and the
+ * newest attempt of that customer and region (by created_at, then attempt_id).
+ *
+ * The view reads SQLite's clock ('now'). SqliteStore.listCredentialStatus reads the view but recomputes the two
+ * clock-dependent columns (status, days_left) for the caller's `now`, so tests and `npm run ops` with a moved clock
+ * agree; every other rule (no secrets, reauthorize_by, which attempt is the last) is defined here only.
+ * Milliseconds are rounded before the days are floored: julianday differences are floating point, and 355 days
+ * could otherwise come out as 354.9999999 days.
+ *
+ * A later step that rebuilds either table (the V2 procedure) must DROP VIEW sp_api_credentials_status first and
+ * create it again afterwards: ALTER TABLE ... RENAME checks the views that name the tables.
+ */
+const SCHEMA_V3 = `
+ALTER TABLE sp_api_auth_attempts ADD COLUMN expected_selling_partner_id TEXT NULL CHECK (length(expected_selling_partner_id) <= 64);
+
+CREATE VIEW sp_api_credentials_status AS
+SELECT
+  customer_id,
+  region,
+  marketplace,
+  selling_partner_id,
+  CASE WHEN ms_left < 0 THEN 'expired' ELSE status END AS status,
+  auth_requested_date,
+  auth_granted_date,
+  reauthorize_by,
+  CASE
+    WHEN ms_left IS NULL THEN NULL
+    WHEN ms_left >= 0 THEN ms_left / 86400000
+    ELSE -((86399999 - ms_left) / 86400000)
+  END AS days_left,
+  last_error,
+  last_attempt_at,
+  last_attempt_outcome,
+  last_attempt_reason
+FROM (
+  SELECT
+    d.*,
+    CAST(round((julianday(d.reauthorize_by) - julianday(d.clock_now)) * 86400000) AS INTEGER) AS ms_left
+  FROM (
+    SELECT
+      c.customer_id,
+      c.region,
+      c.marketplace,
+      c.selling_partner_id,
+      c.status,
+      c.auth_requested_date,
+      c.auth_granted_date,
+      CASE WHEN c.status = 'authorized' THEN strftime('%Y-%m-%dT%H:%M:%fZ', c.auth_granted_date, '+365 days') END AS reauthorize_by,
+      strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS clock_now,
+      c.last_error,
+      a.created_at AS last_attempt_at,
+      a.outcome AS last_attempt_outcome,
+      a.reason AS last_attempt_reason
+    FROM sp_api_credentials AS c
+    LEFT JOIN sp_api_auth_attempts AS a ON a.attempt_id = (
+      SELECT l.attempt_id FROM sp_api_auth_attempts AS l
+      WHERE l.customer_id = c.customer_id AND l.region = c.region
+      ORDER BY l.created_at DESC, l.attempt_id DESC
+      LIMIT 1
+    )
+  ) AS d
+) AS m;
+`;
+
 /** The steps, in order: a file at user_version v needs SCHEMA[v] onwards. */
-const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
+const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /** The user_version of a file this code has opened. */
 export const SQLITE_SCHEMA_VERSION = SCHEMA.length;
@@ -167,10 +239,21 @@ export class SqliteStore implements CredentialStore {
       this.db
         .prepare(
           `INSERT INTO sp_api_auth_attempts
-             (state_hash, browser_binding_hash, flow, customer_id, region, marketplace, created_at, expires_at, outcome)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+             (state_hash, browser_binding_hash, flow, expected_selling_partner_id, customer_id, region, marketplace, created_at,
+              expires_at, outcome)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
         )
-        .run(a.stateHash, a.browserBindingHash, a.flow, a.customerId, a.region, a.marketplace, iso(a.createdAt), iso(a.expiresAt));
+        .run(
+          a.stateHash,
+          a.browserBindingHash,
+          a.flow,
+          a.expectedSellingPartnerId,
+          a.customerId,
+          a.region,
+          a.marketplace,
+          iso(a.createdAt),
+          iso(a.expiresAt),
+        );
       this.db
         .prepare(
           `INSERT INTO sp_api_credentials (customer_id, region, marketplace, status, auth_requested_date, updated_at)
@@ -371,6 +454,67 @@ export class SqliteStore implements CredentialStore {
       filter.customerId === undefined
         ? this.db.prepare('SELECT * FROM sp_api_auth_attempts ORDER BY attempt_id').all()
         : this.db.prepare('SELECT * FROM sp_api_auth_attempts WHERE customer_id = ? ORDER BY attempt_id').all(filter.customerId)
+    ) as Row[];
+    return rows.map(toAttempt);
+  }
+
+  /**
+   * Reads the view (its rules: columns, reauthorize_by, last attempt) and recomputes status and days_left for the
+   * caller's `now` instead of SQLite's clock: the same expressions as the view, with @now for 'now'.
+   */
+  async listCredentialStatus(filter: StatusFilter, now: Date): Promise<CredentialStatusRow[]> {
+    const withinMs = expiringWithinMs(filter.expiringWithinDays);
+    const conditions: string[] = [];
+    const params: Record<string, string | number> = { now: iso(now) };
+    if (filter.customerId !== undefined) {
+      conditions.push('customer_id = @customerId');
+      params['customerId'] = filter.customerId;
+    }
+    if (withinMs !== undefined) {
+      conditions.push('ms_left < @withinMs');
+      params['withinMs'] = withinMs;
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM (
+           SELECT
+             customer_id, region, marketplace, selling_partner_id,
+             CASE WHEN ms_left IS NULL THEN view_status WHEN ms_left < 0 THEN 'expired' ELSE 'authorized' END AS status,
+             auth_requested_date, auth_granted_date, reauthorize_by,
+             CASE
+               WHEN ms_left IS NULL THEN NULL
+               WHEN ms_left >= 0 THEN ms_left / 86400000
+               ELSE -((86399999 - ms_left) / 86400000)
+             END AS days_left,
+             last_error, last_attempt_at, last_attempt_outcome, last_attempt_reason
+           FROM (
+             SELECT
+               v.customer_id, v.region, v.marketplace, v.selling_partner_id, v.status AS view_status,
+               v.auth_requested_date, v.auth_granted_date, v.reauthorize_by, v.last_error,
+               v.last_attempt_at, v.last_attempt_outcome, v.last_attempt_reason,
+               CAST(round((julianday(v.reauthorize_by) - julianday(@now)) * 86400000) AS INTEGER) AS ms_left
+             FROM sp_api_credentials_status AS v
+           )
+           ${conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`}
+         )
+         ORDER BY days_left IS NULL, days_left, customer_id, region`,
+      )
+      .all(params) as Row[];
+    return rows.map(toStatusRow);
+  }
+
+  async listRecentAttempts(filter: { customerId?: string | undefined; since: Date; limit?: number | undefined }): Promise<AttemptRecord[]> {
+    const limit = recentAttemptsLimit(filter.limit);
+    const rows = (
+      filter.customerId === undefined
+        ? this.db
+            .prepare('SELECT * FROM sp_api_auth_attempts WHERE created_at >= ? ORDER BY created_at DESC, attempt_id DESC LIMIT ?')
+            .all(iso(filter.since), limit)
+        : this.db
+            .prepare(
+              'SELECT * FROM sp_api_auth_attempts WHERE created_at >= ? AND customer_id = ? ORDER BY created_at DESC, attempt_id DESC LIMIT ?',
+            )
+            .all(iso(filter.since), filter.customerId, limit)
     ) as Row[];
     return rows.map(toAttempt);
   }

@@ -16,6 +16,8 @@ describe('Azure Functions registration', () => {
       { name: 'AuthorizeStart', route: 'authorize', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'LWACallback', route: 'lwa-callback', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'Health', route: 'health', methods: ['GET'], authLevel: 'anonymous' },
+      { name: 'AppstoreLogin', route: 'login', methods: ['GET'], authLevel: 'anonymous' },
+      { name: 'CredentialsStatus', route: 'credentials', methods: ['GET'], authLevel: 'admin' },
       { name: 'AccessToken', route: 'customers/{customerId}/access-token', methods: ['POST'], authLevel: 'function' },
       { name: 'SellerAccessToken', route: 'sellers/{sellingPartnerId}/access-token', methods: ['POST'], authLevel: 'function' },
     ]);

@@ -5,12 +5,15 @@ import type { SecretColumn } from '../../src/crypto/tokenCipher.js';
 import {
   formatLastError,
   LIMITS,
+  REAUTHORIZE_AFTER_DAYS,
   type AttemptRecord,
   type CredentialSecrets,
+  type CredentialStatusRow,
   type CredentialStore,
   type CredentialSummary,
   type FailureDetails,
   type NewAttempt,
+  type StartedFlow,
 } from '../../src/store/credentialStore.js';
 
 /**
@@ -51,6 +54,7 @@ const ATTEMPT_KEYS = [
   'consumedAt',
   'createdAt',
   'customerId',
+  'expectedSellingPartnerId',
   'expiresAt',
   'flow',
   'lwaError',
@@ -63,6 +67,24 @@ const ATTEMPT_KEYS = [
   'sellingPartnerId',
   'stateHash',
 ].sort();
+
+/** The ops view's columns, camel-cased: no secret, no hash, no token. */
+const STATUS_KEYS = [
+  'authGrantedDate',
+  'authRequestedDate',
+  'customerId',
+  'daysLeft',
+  'lastAttemptAt',
+  'lastAttemptOutcome',
+  'lastAttemptReason',
+  'lastError',
+  'marketplace',
+  'reauthorizeBy',
+  'region',
+  'sellingPartnerId',
+  'status',
+].sort();
+const DAY_MS = 86_400_000;
 
 const sha256 = (value: string): string => createHash('sha256').update(value, 'utf8').digest('hex');
 /** A fresh 64-hex state hash, like sha256Hex(state) in the flow. */
@@ -101,13 +123,14 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
     async function start(
       customerId: string,
       region: Region = 'NA',
-      options: { marketplace?: string; now?: Date; stateHash?: string } = {},
+      options: { marketplace?: string; now?: Date; stateHash?: string; flow?: StartedFlow; expectedSellingPartnerId?: string | null } = {},
     ): Promise<{ attempt: NewAttempt; record: AttemptRecord }> {
       const now = options.now ?? T0;
       const attempt: NewAttempt = {
         stateHash: options.stateHash ?? newHash(),
         browserBindingHash: newHash(),
-        flow: 'website',
+        flow: options.flow ?? 'website',
+        expectedSellingPartnerId: options.expectedSellingPartnerId ?? null,
         customerId,
         region,
         marketplace: options.marketplace ?? (region === 'NA' ? 'US' : region === 'EU' ? 'DE' : 'JP'),
@@ -195,6 +218,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           region: 'NA',
           marketplace: 'CA',
           sellingPartnerId: null,
+          expectedSellingPartnerId: null,
           codeHash: null,
           createdAt: T0.toISOString(),
           expiresAt: at(TTL_SECONDS).toISOString(),
@@ -275,6 +299,79 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect((await store.listCredentials()).filter((c) => c.customerId === 'cust-race')).toHaveLength(1);
         expect(await store.listAttempts({ customerId: 'cust-race' })).toHaveLength(10);
         expect((await credential('cust-race', 'FE')).status).toBe('pending');
+      });
+    });
+
+    // ---- Login-URI flows -------------------------------------------------------------------------------------
+
+    describe('Login-URI flows: flow and expected_selling_partner_id', () => {
+      it('round-trip the flow and the expected seller of reauthorize and appstore attempts; website attempts have none', async () => {
+        const longest = 'A'.repeat(LIMITS.sellingPartnerId);
+        const re = await start('cust-1', 'NA', { flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' });
+        const app = await start('cust-2', 'EU', { flow: 'appstore', expectedSellingPartnerId: longest, now: at(1) });
+        const web = await start('cust-3', 'FE', { now: at(2) });
+
+        expect(Object.keys(re.record).sort()).toEqual(ATTEMPT_KEYS);
+        expect([re.record.flow, re.record.expectedSellingPartnerId, re.record.sellingPartnerId]).toEqual(['reauthorize', 'APARTNER1', null]);
+        expect([app.record.flow, app.record.expectedSellingPartnerId]).toEqual(['appstore', longest]);
+        expect([web.record.flow, web.record.expectedSellingPartnerId]).toEqual(['website', null]);
+        expect((await credential('cust-1')).status).toBe('pending');
+
+        // Consuming records the seller the callback named beside the expected one; neither overwrites the other.
+        expect(await consume(re.attempt, 'APARTNER9', at(10))).toBe(true);
+        const consumed = await attemptById(re.record.attemptId);
+        expect([consumed.flow, consumed.expectedSellingPartnerId, consumed.sellingPartnerId]).toEqual(['reauthorize', 'APARTNER1', 'APARTNER9']);
+        await store.failAuthorization({ attemptId: re.record.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'seller_mismatch' }, now: at(20) });
+        expect((await attemptById(re.record.attemptId)).expectedSellingPartnerId).toBe('APARTNER1');
+
+        const listed = (list: AttemptRecord[]) => list.map((a) => [a.customerId, a.flow, a.expectedSellingPartnerId]);
+        expect(listed(await store.listAttempts())).toEqual([
+          ['cust-1', 'reauthorize', 'APARTNER1'],
+          ['cust-2', 'appstore', longest],
+          ['cust-3', 'website', null],
+        ]);
+        expect(listed(await store.listRecentAttempts({ since: T0 }))).toEqual([
+          ['cust-3', 'website', null],
+          ['cust-2', 'appstore', longest],
+          ['cust-1', 'reauthorize', 'APARTNER1'],
+        ]);
+        expect((await store.findAttemptByStateHash(app.attempt.stateHash))?.expectedSellingPartnerId).toBe(longest);
+
+        // A refused callback naming the attempt does not inherit its expected seller.
+        await store.recordRefusedCallback({ related: consumed, sellingPartnerId: 'APARTNER7', reason: 'seller_mismatch', now: at(30) });
+        const refused = (await store.listAttempts()).at(-1);
+        expect([refused?.flow, refused?.expectedSellingPartnerId, refused?.relatedAttemptId]).toEqual(['callback', null, re.record.attemptId]);
+      });
+
+      it('a reauthorize attempt on an authorized row keeps it authorized; completing it replaces the token', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const re = await start('cust-1', 'NA', { flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1', now: at(1000) });
+        expect((await credential('cust-1')).status).toBe('authorized');
+        expect(await consume(re.attempt, 'APARTNER1', at(1010))).toBe(true);
+        const token = envelope(2800, 'q');
+        expect(
+          await store.completeAuthorization({
+            attemptId: re.record.attemptId,
+            customerId: 'cust-1',
+            region: 'NA',
+            marketplace: 'US',
+            sellingPartnerId: 'APARTNER1',
+            encryptedRefreshToken: token,
+            now: at(1030),
+          }),
+        ).toBe('stored');
+        const cred = await credential('cust-1');
+        expect([cred.status, cred.lwaRefreshToken, iso(cred.authGrantedDate)]).toEqual(['authorized', token, at(1030).toISOString()]);
+        const done = await attemptById(re.record.attemptId);
+        expect([done.flow, done.outcome, done.expectedSellingPartnerId]).toEqual(['reauthorize', 'succeeded', 'APARTNER1']);
+      });
+
+      it('refuses an expected seller longer than the column and writes nothing', async () => {
+        await expect(
+          start('cust-1', 'NA', { flow: 'appstore', expectedSellingPartnerId: 'A'.repeat(LIMITS.sellingPartnerId + 1) }),
+        ).rejects.toThrow();
+        expect(await store.listAttempts()).toEqual([]);
+        expect(await store.listCredentials()).toEqual([]);
       });
     });
 
@@ -666,6 +763,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           region: 'EU',
           marketplace: 'IT',
           sellingPartnerId: 'APARTNER9',
+          expectedSellingPartnerId: null,
           codeHash: null,
           createdAt: at(300).toISOString(),
           expiresAt: null,
@@ -856,6 +954,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           region: 'NA',
           marketplace: 'CA',
           sellingPartnerId: 'APARTNER1',
+          expectedSellingPartnerId: null,
           codeHash: null,
           createdAt: at(5000).toISOString(),
           expiresAt: null,
@@ -1153,6 +1252,299 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.listCredentialsFor({ sellingPartnerId: 'apartner1' })).toEqual([]);
         expect(await store.listCredentialsFor({ sellingPartnerId: 'APARTNER404' })).toEqual([]);
         await expect(store.listCredentialsFor({ customerId: 'cust-1', sellingPartnerId: 'APARTNER1' } as never)).rejects.toThrow();
+      });
+    });
+
+    // ---- the ops view: listCredentialStatus ------------------------------------------------------------------
+
+    describe('listCredentialStatus (the ops view sp_api_credentials_status)', () => {
+      /** The caller's clock, far from the dates the store's own clock would give. */
+      const NOW = new Date('2026-06-15T12:00:00.000Z');
+      const before = (ms: number): Date => new Date(NOW.getTime() - ms);
+      const plus = (d: Date, ms: number): Date => new Date(d.getTime() + ms);
+      const deadline = (granted: Date): Date => plus(granted, REAUTHORIZE_AFTER_DAYS * DAY_MS);
+      const HOUR_MS = 3_600_000;
+
+      /** authorize() grants 30 s after it starts: this makes auth_granted_date exactly `granted`. */
+      const grantAt = (customerId: string, region: Region, sellingPartnerId: string, granted: Date) =>
+        authorize(customerId, region, sellingPartnerId, { start: plus(granted, -30_000) });
+
+      const GRANTED = {
+        a: before(10 * DAY_MS), // cust-a/NA: reauthorize_by = NOW + 355 days exactly
+        b: before(366 * DAY_MS), // cust-b/EU: a day past
+        zero: before(10 * DAY_MS - 12 * HOUR_MS), // cust-0/FE: 355.5 days left, so 355
+        f: before(365 * DAY_MS), // cust-f/NA: reauthorize_by = NOW: 0 days, still authorized
+        g: before(365 * DAY_MS + 1), // cust-g/NA: 1 ms past: -1, expired
+        h: before(10 * DAY_MS + 1), // cust-h/NA: 1 ms short of 355 days: 354
+        e: before(20 * DAY_MS), // cust-e/NA: then revoked
+      };
+      const A_RETRY = before(DAY_MS);
+      const A_EU = before(HOUR_MS);
+
+      /** Every kind of row, each made through the interface; returns the secrets stored, to look for in the output. */
+      async function fixture(): Promise<string[]> {
+        await grantAt('cust-a', 'NA', 'APARTNER1', GRANTED.a);
+        await grantAt('cust-b', 'EU', 'APARTNER2', GRANTED.b);
+        await grantAt('cust-0', 'FE', 'APARTNER3', GRANTED.zero);
+        await grantAt('cust-f', 'NA', 'APARTNER6', GRANTED.f);
+        await grantAt('cust-g', 'NA', 'APARTNER7', GRANTED.g);
+        await grantAt('cust-h', 'NA', 'APARTNER8', GRANTED.h);
+        // cust-a/NA: a later re-authorization that failed: the row stays authorized, with last_error.
+        const retry = await start('cust-a', 'NA', { now: A_RETRY, flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' });
+        expect(await consume(retry.attempt, 'APARTNER1', plus(A_RETRY, 10_000))).toBe(true);
+        await store.failAuthorization({ attemptId: retry.record.attemptId, customerId: 'cust-a', region: 'NA', failure: { reason: 'lwa_unavailable' }, now: plus(A_RETRY, 20_000) });
+        // cust-a/EU: pending, with the customer's newest attempt (it must not count as NA's last attempt).
+        await start('cust-a', 'EU', { now: A_EU });
+        await start('cust-c', 'FE', { now: before(2 * DAY_MS) });
+        const d = await start('cust-d', 'NA', { now: before(3 * DAY_MS) });
+        expect(await consume(d.attempt, 'APARTNER4', plus(before(3 * DAY_MS), 10_000))).toBe(true);
+        await store.failAuthorization({
+          attemptId: d.record.attemptId,
+          customerId: 'cust-d',
+          region: 'NA',
+          failure: { reason: 'code_rejected', lwaError: 'invalid_grant' },
+          now: plus(before(3 * DAY_MS), 20_000),
+        });
+        const e = await grantAt('cust-e', 'NA', 'APARTNER5', GRANTED.e);
+        expect(await revoke('cust-e', 'NA', e.token, { now: before(5 * DAY_MS) })).toBe(true);
+
+        const secrets: string[] = [];
+        for (const summary of await store.listCredentials()) {
+          const row = await credential(summary.customerId, summary.region);
+          for (const value of [row.lwaRefreshToken, row.spapiOauthCode, row.mwsAuthToken]) if (value !== null) secrets.push(value);
+        }
+        expect(secrets.length).toBeGreaterThanOrEqual(7);
+        return secrets;
+      }
+
+      const keyed = (rows: CredentialStatusRow[]) => rows.map((r) => `${rowKey(r)}:${r.status}:${String(r.daysLeft)}`);
+      const ORDER = [
+        'cust-b/EU:expired:-1',
+        'cust-g/NA:expired:-1',
+        'cust-f/NA:authorized:0',
+        'cust-h/NA:authorized:354',
+        'cust-0/FE:authorized:355',
+        'cust-a/NA:authorized:355',
+        'cust-a/EU:pending:null',
+        'cust-c/FE:pending:null',
+        'cust-d/NA:failed:null',
+        'cust-e/NA:revoked:null',
+      ];
+
+      it('is empty for an empty store', async () => {
+        expect(await store.listCredentialStatus({}, NOW)).toEqual([]);
+      });
+
+      it('lists every row with deadline, whole days left and last attempt, ordered by days left (nulls last), customer, region', async () => {
+        const secrets = await fixture();
+        const rows = await store.listCredentialStatus({}, NOW);
+        expect(keyed(rows)).toEqual(ORDER);
+
+        const find = (key: string): CredentialStatusRow => {
+          const row = rows.find((r) => rowKey(r) === key);
+          if (row === undefined) throw new Error(`no status row ${key}`);
+          return row;
+        };
+        expect(find('cust-a/NA')).toEqual({
+          customerId: 'cust-a',
+          region: 'NA',
+          marketplace: 'US',
+          sellingPartnerId: 'APARTNER1',
+          status: 'authorized',
+          authRequestedDate: A_RETRY,
+          authGrantedDate: GRANTED.a,
+          reauthorizeBy: plus(NOW, 355 * DAY_MS),
+          daysLeft: 355,
+          lastError: 'lwa_unavailable',
+          lastAttemptAt: A_RETRY,
+          lastAttemptOutcome: 'failed',
+          lastAttemptReason: 'lwa_unavailable',
+        });
+        expect(find('cust-b/EU')).toEqual({
+          customerId: 'cust-b',
+          region: 'EU',
+          marketplace: 'DE',
+          sellingPartnerId: 'APARTNER2',
+          status: 'expired',
+          authRequestedDate: plus(GRANTED.b, -30_000),
+          authGrantedDate: GRANTED.b,
+          reauthorizeBy: before(DAY_MS),
+          daysLeft: -1,
+          lastError: null,
+          lastAttemptAt: plus(GRANTED.b, -30_000),
+          lastAttemptOutcome: 'succeeded',
+          lastAttemptReason: null,
+        });
+        expect(find('cust-a/EU')).toEqual({
+          customerId: 'cust-a',
+          region: 'EU',
+          marketplace: 'DE',
+          sellingPartnerId: null,
+          status: 'pending',
+          authRequestedDate: A_EU,
+          authGrantedDate: null,
+          reauthorizeBy: null,
+          daysLeft: null,
+          lastError: null,
+          lastAttemptAt: A_EU,
+          lastAttemptOutcome: 'pending',
+          lastAttemptReason: null,
+        });
+        expect(find('cust-d/NA')).toMatchObject({
+          status: 'failed',
+          authGrantedDate: null,
+          reauthorizeBy: null,
+          daysLeft: null,
+          lastError: 'code_rejected (invalid_grant)',
+          lastAttemptAt: before(3 * DAY_MS),
+          lastAttemptOutcome: 'failed',
+          lastAttemptReason: 'code_rejected',
+        });
+        // Revoked: granted once, but no deadline any more; its last attempt is the refresh that found it revoked.
+        expect(find('cust-e/NA')).toMatchObject({
+          status: 'revoked',
+          authGrantedDate: GRANTED.e,
+          reauthorizeBy: null,
+          daysLeft: null,
+          lastError: formatLastError(REVOKED),
+          lastAttemptAt: before(5 * DAY_MS),
+          lastAttemptOutcome: 'failed',
+          lastAttemptReason: 'authorization_revoked',
+        });
+        expect(find('cust-c/FE')).toMatchObject({ status: 'pending', marketplace: 'JP', reauthorizeBy: null, daysLeft: null, lastAttemptOutcome: 'pending' });
+        for (const [key, granted] of [['cust-0/FE', GRANTED.zero], ['cust-f/NA', GRANTED.f], ['cust-g/NA', GRANTED.g], ['cust-h/NA', GRANTED.h]] as const) {
+          expect([find(key).authGrantedDate, find(key).reauthorizeBy]).toEqual([granted, deadline(granted)]);
+        }
+        expect(find('cust-f/NA').reauthorizeBy).toEqual(NOW);
+
+        // Nothing secret: exactly the view's columns, and no stored envelope anywhere in the output.
+        const output = JSON.stringify(rows);
+        for (const row of rows) {
+          expect(Object.keys(row).sort()).toEqual(STATUS_KEYS);
+          for (const key of SECRET_KEYS) expect(row).not.toHaveProperty(key);
+        }
+        for (const secret of secrets) expect(output).not.toContain(secret);
+      });
+
+      it("computes status and days left from the caller's clock, to the millisecond", async () => {
+        await fixture();
+        const statusAt = async (now: Date, key: string) => (await store.listCredentialStatus({}, now)).find((r) => rowKey(r) === key);
+        const aDeadline = deadline(GRANTED.a);
+        expect((await statusAt(plus(aDeadline, -1), 'cust-a/NA'))?.daysLeft).toBe(0);
+        expect([(await statusAt(aDeadline, 'cust-a/NA'))?.status, (await statusAt(aDeadline, 'cust-a/NA'))?.daysLeft]).toEqual(['authorized', 0]);
+        expect([(await statusAt(plus(aDeadline, 1), 'cust-a/NA'))?.status, (await statusAt(plus(aDeadline, 1), 'cust-a/NA'))?.daysLeft]).toEqual(['expired', -1]);
+        expect((await statusAt(plus(aDeadline, DAY_MS), 'cust-a/NA'))?.daysLeft).toBe(-1);
+        expect((await statusAt(plus(aDeadline, DAY_MS + 1), 'cust-a/NA'))?.daysLeft).toBe(-2);
+        expect((await statusAt(plus(aDeadline, -DAY_MS - 1), 'cust-a/NA'))?.daysLeft).toBe(1);
+
+        // A day later, every deadline is a day nearer and cust-f has expired; the other rows do not change.
+        const later = await store.listCredentialStatus({}, plus(NOW, DAY_MS));
+        expect(keyed(later)).toEqual([
+          'cust-b/EU:expired:-2',
+          'cust-g/NA:expired:-2',
+          'cust-f/NA:expired:-1',
+          'cust-h/NA:authorized:353',
+          'cust-0/FE:authorized:354',
+          'cust-a/NA:authorized:354',
+          'cust-a/EU:pending:null',
+          'cust-c/FE:pending:null',
+          'cust-d/NA:failed:null',
+          'cust-e/NA:revoked:null',
+        ]);
+        // Long before the deadline: nothing is expired yet.
+        expect(keyed(await store.listCredentialStatus({}, GRANTED.b)).slice(0, 1)).toEqual(['cust-b/EU:authorized:365']);
+      });
+
+      it('expiringWithinDays keeps rows with days_left <= N (expired ones included), never pending, failed or revoked ones', async () => {
+        await fixture();
+        const within = async (days: number) => keyed(await store.listCredentialStatus({ expiringWithinDays: days }, NOW));
+        const due = ['cust-b/EU:expired:-1', 'cust-g/NA:expired:-1', 'cust-f/NA:authorized:0'];
+        expect(await within(0)).toEqual(due);
+        expect(await within(30)).toEqual(due);
+        // cust-h has 354 whole days left (its deadline is 1 ms short of 355 days away): it is due within 354 days.
+        expect(await within(353)).toEqual(due);
+        expect(await within(354)).toEqual([...due, 'cust-h/NA:authorized:354']);
+        expect(await within(355)).toEqual(ORDER.slice(0, 6));
+        expect(await within(356)).toEqual(ORDER.slice(0, 6));
+        expect(await within(400)).toEqual(ORDER.slice(0, 6));
+        await expect(store.listCredentialStatus({ expiringWithinDays: -1 }, NOW)).rejects.toThrow();
+        await expect(store.listCredentialStatus({ expiringWithinDays: Number.NaN }, NOW)).rejects.toThrow();
+        await expect(store.listCredentialStatus({ expiringWithinDays: 1.5 }, NOW)).rejects.toThrow();
+      });
+
+      it('filters by customer (exactly, case-sensitive), alone or with expiringWithinDays', async () => {
+        await fixture();
+        expect(keyed(await store.listCredentialStatus({ customerId: 'cust-a' }, NOW))).toEqual(['cust-a/NA:authorized:355', 'cust-a/EU:pending:null']);
+        expect(keyed(await store.listCredentialStatus({ customerId: 'cust-a', expiringWithinDays: 400 }, NOW))).toEqual(['cust-a/NA:authorized:355']);
+        expect(keyed(await store.listCredentialStatus({ customerId: 'cust-a', expiringWithinDays: 30 }, NOW))).toEqual([]);
+        expect(keyed(await store.listCredentialStatus({ customerId: 'cust-e' }, NOW))).toEqual(['cust-e/NA:revoked:null']);
+        expect(await store.listCredentialStatus({ customerId: 'CUST-A' }, NOW)).toEqual([]);
+        expect(await store.listCredentialStatus({ customerId: 'nobody' }, NOW)).toEqual([]);
+        expect(await store.listCredentialStatus({ customerId: "x' OR '1'='1" }, NOW)).toEqual([]);
+      });
+
+      it('takes the newest attempt of that customer and region by created_at, then attempt_id (not by id alone)', async () => {
+        const first = await start('cust-x', 'NA', { now: at(100) });
+        expect(await consume(first.attempt, 'APARTNER1', at(110))).toBe(true);
+        await store.failAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-x', region: 'NA', failure: { reason: 'code_rejected' }, now: at(120) });
+        // A later id with an earlier created_at.
+        await start('cust-x', 'NA', { now: at(50) });
+        // Another region of the same customer, later than both.
+        await start('cust-x', 'EU', { now: at(900) });
+        const last = async (region: Region) => {
+          const row = (await store.listCredentialStatus({ customerId: 'cust-x' }, at(1000))).find((r) => r.region === region);
+          return [iso(row?.lastAttemptAt), row?.lastAttemptOutcome, row?.lastAttemptReason];
+        };
+        expect(await last('NA')).toEqual([at(100).toISOString(), 'failed', 'code_rejected']);
+        expect(await last('EU')).toEqual([at(900).toISOString(), 'pending', null]);
+
+        // Same created_at as the failed one, a higher id: it is the newest now.
+        await start('cust-x', 'NA', { now: at(100) });
+        expect(await last('NA')).toEqual([at(100).toISOString(), 'pending', null]);
+      });
+    });
+
+    // ---- listRecentAttempts ---------------------------------------------------------------------------------
+
+    describe('listRecentAttempts', () => {
+      it('lists attempts created at or after `since`, newest first (ties by id), at most `limit`, optionally of one customer', async () => {
+        await start('cust-1', 'NA', { now: at(0) });
+        await start('cust-2', 'EU', { now: at(100) });
+        await start('cust-1', 'EU', { now: at(200) });
+        await start('cust-3', 'FE', { now: at(200) });
+        await store.recordRefusedCallback({ related: undefined, sellingPartnerId: 'APARTNER1', reason: 'state_unknown', now: at(300) });
+        const ids = new Map((await store.listAttempts()).map((a) => [a.attemptId, a]));
+        const show = (list: AttemptRecord[]) => list.map((a) => `${a.customerId ?? '-'}/${a.region ?? '-'}@${(a.createdAt.getTime() - T0.getTime()) / 1000}`);
+
+        const recent = await store.listRecentAttempts({ since: at(100) });
+        expect(show(recent)).toEqual(['-/-@300', 'cust-3/FE@200', 'cust-1/EU@200', 'cust-2/EU@100']);
+        for (const attempt of recent) {
+          expect(Object.keys(attempt).sort()).toEqual(ATTEMPT_KEYS);
+          expect(attempt).toEqual(ids.get(attempt.attemptId));
+        }
+        expect(show(await store.listRecentAttempts({ since: new Date(at(100).getTime() + 1) }))).toEqual(['-/-@300', 'cust-3/FE@200', 'cust-1/EU@200']);
+        expect(show(await store.listRecentAttempts({ since: at(100), limit: 2 }))).toEqual(['-/-@300', 'cust-3/FE@200']);
+        expect(show(await store.listRecentAttempts({ since: at(100), limit: 1 }))).toEqual(['-/-@300']);
+        expect(show(await store.listRecentAttempts({ since: T0 }))).toHaveLength(5);
+        expect(show(await store.listRecentAttempts({ since: T0, customerId: 'cust-1' }))).toEqual(['cust-1/EU@200', 'cust-1/NA@0']);
+        expect(show(await store.listRecentAttempts({ since: at(100), customerId: 'cust-1' }))).toEqual(['cust-1/EU@200']);
+        expect(show(await store.listRecentAttempts({ since: T0, customerId: 'cust-1', limit: 1 }))).toEqual(['cust-1/EU@200']);
+        expect(await store.listRecentAttempts({ since: T0, customerId: 'CUST-1' })).toEqual([]);
+        expect(await store.listRecentAttempts({ since: at(301) })).toEqual([]);
+      });
+
+      it('returns at most 200 by default, and refuses a limit that is not a positive whole number', async () => {
+        for (let i = 0; i < 201; i += 1) {
+          await store.recordRefusedCallback({ related: undefined, sellingPartnerId: undefined, reason: `r${i}`, now: at(i) });
+        }
+        const recent = await store.listRecentAttempts({ since: T0 });
+        expect(recent).toHaveLength(200);
+        expect(recent[0]?.reason).toBe('r200');
+        expect(recent.at(-1)?.reason).toBe('r1');
+        expect(await store.listRecentAttempts({ since: T0, limit: 500 })).toHaveLength(201);
+        for (const limit of [0, -1, 1.5, Number.NaN]) {
+          await expect(store.listRecentAttempts({ since: T0, limit })).rejects.toThrow();
+        }
       });
     });
 

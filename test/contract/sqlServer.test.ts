@@ -39,7 +39,8 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
     if (admin === undefined) return;
     try {
       await admin.request().batch(
-        `DROP TABLE IF EXISTS ${table('sp_api_auth_attempts')};
+        `DROP VIEW IF EXISTS ${table('sp_api_credentials_status')};
+         DROP TABLE IF EXISTS ${table('sp_api_auth_attempts')};
          DROP TABLE IF EXISTS ${table('sp_api_credentials')};
          DROP TABLE IF EXISTS ${table('schema_migrations')};
          DROP SCHEMA IF EXISTS [${schema}];`,

@@ -75,6 +75,7 @@ export async function startHarness(overrides: SettingValues = {}, options: Harne
     LAUNCH_LINK_SECRET: secrets.launchLinkSecret,
     TOKEN_ENCRYPTION_KEYS: `test1:${secrets.tokenKey}`,
     LOCAL_DB_PATH: join(dir, 'store.sqlite'),
+    OXWEBAPP_LINK_URL: `${origin}/start/oxwebapp`,
     ...overrides,
   };
   const logs: string[] = [];
@@ -92,7 +93,12 @@ export async function startHarness(overrides: SettingValues = {}, options: Harne
       lwa: lwa.sandbox,
       applicationId: APPLICATION_ID,
       redirectUris: [String(values['SPAPI_REDIRECT_URI'])],
+      loginUri: `${origin}/api/login`,
       draftApp: values['SPAPI_DRAFT_APP'] === 'true',
+      listAuthorizations: async () => {
+        const state = await app.state();
+        return state.ok ? state.services.store.listCredentials() : [];
+      },
     }),
     ...startPages(app, { sandboxLwa: lwa.sandbox }),
   ];

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import type { Settings } from '../config/settings.js';
+import { amazonCallbackRedirect, amazonCallbackRegion } from './amazonCallback.js';
+import { defaultMarketplace, findMarketplace } from './marketplaces.js';
+import { describeError } from './ports.js';
+import { beginAttempt, type BrowserBinding, type StartDeps } from './startAuthorization.js';
+
+/**
+ * AppstoreLogin, the app's OAuth Login URI: where Amazon sends a seller who clicks Re-Authorize in Seller Central >
+ * Manage Your Apps (every 365 days) or installs the app from the Appstore. A seller we know is re-authorized for
+ * the customer it belongs to; a seller we do not know goes to oxWebApp to log in, which sends the browser back
+ * through a signed launch link carrying Amazon's fields (see startAuthorization).
+ */
+export interface LoginDeps extends StartDeps {
+  settings: StartDeps['settings'] & Pick<Settings, 'oxWebAppLinkUrl'>;
+}
+
+export type LoginOutcome =
+  | { kind: 'redirect'; location: string; browserBinding: BrowserBinding }
+  | { kind: 'identify'; location: string }
+  | { kind: 'start_from_shipica' }
+  | { kind: 'refused'; problem: 'login_request_invalid' | 'amazon_callback_invalid' }
+  | { kind: 'unavailable' };
+
+const loginQuery = z.object({
+  amazon_callback_uri: z.string().min(1).max(2048),
+  amazon_state: z.string().regex(/^[\x21-\x7e]{1,1024}$/),
+  selling_partner_id: z.string().regex(/^[A-Za-z0-9]{1,64}$/),
+  version: z.literal('beta').optional(),
+});
+
+export async function startFromLoginUri(deps: LoginDeps, query: URLSearchParams): Promise<LoginOutcome> {
+  const { settings, logger } = deps;
+  const names = ['amazon_callback_uri', 'amazon_state', 'selling_partner_id', 'version'] as const;
+  const repeated = names.some((name) => query.getAll(name).length > 1);
+  const parsed = loginQuery.safeParse(Object.fromEntries(names.map((name) => [name, query.get(name) ?? undefined])));
+  if (repeated || !parsed.success) {
+    logger.warn('Login URI request refused', { problem: 'login_request_invalid' });
+    return { kind: 'refused', problem: 'login_request_invalid' };
+  }
+  const { amazon_callback_uri: amazonCallbackUri, amazon_state: amazonState, selling_partner_id: sellingPartnerId, version } = parsed.data;
+  const region = amazonCallbackRegion(amazonCallbackUri, settings.sellerCentralUrl);
+  if (region === undefined) {
+    logger.warn('Login URI request refused', { problem: 'amazon_callback_invalid' });
+    return { kind: 'refused', problem: 'amazon_callback_invalid' };
+  }
+
+  let linked;
+  try {
+    linked = (await deps.store.listCredentialsFor({ sellingPartnerId })).find((row) => row.region === region);
+  } catch (error) {
+    logger.error('Login URI: store did not answer', { error: describeError(error) });
+    return { kind: 'unavailable' };
+  }
+
+  if (linked === undefined) {
+    if (settings.oxWebAppLinkUrl === undefined) return { kind: 'start_from_shipica' };
+    const identify = new URL(settings.oxWebAppLinkUrl);
+    identify.searchParams.set('amazon_callback_uri', amazonCallbackUri);
+    identify.searchParams.set('amazon_state', amazonState);
+    identify.searchParams.set('selling_partner_id', sellingPartnerId);
+    if (version !== undefined) identify.searchParams.set('version', version);
+    logger.info('Login URI: unknown seller sent to oxWebApp to log in', { region, sellingPartnerId });
+    return { kind: 'identify', location: identify.toString() };
+  }
+
+  const marketplace = (linked.marketplace === null ? undefined : findMarketplace(linked.marketplace)) ?? defaultMarketplace(region);
+  const begun = await beginAttempt(deps, {
+    flow: 'reauthorize',
+    customerId: linked.customerId,
+    region,
+    marketplace: marketplace.code,
+    expectedSellingPartnerId: sellingPartnerId,
+  });
+  if (begun.kind !== 'begun') return begun;
+  return {
+    kind: 'redirect',
+    location: amazonCallbackRedirect({ amazonCallbackUri, redirectUri: settings.redirectUri, amazonState, state: begun.state, version }),
+    browserBinding: begun.browserBinding,
+  };
+}
