@@ -31,6 +31,20 @@ describe('README launch-link documentation', () => {
     expect(verified.ok).toBe(true);
   });
 
+  it('states the Appstore vector, which the snippet and the service agree on', () => {
+    const cell = (label: string) => new RegExp(`^\\| ${label} \\| (.+) \\|$`, 'm').exec(readme)?.[1] ?? '';
+    const [callback, state, seller] = [...cell('amazon fields').matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
+    const sig = /`([^`]+)`/.exec(cell('appstore sig'))?.[1];
+    const amazon = { amazon_callback_uri: callback ?? '', amazon_state: state ?? '', selling_partner_id: seller ?? '' };
+    const url = signedLaunchLink('http://localhost:7071', LAUNCH_LINK_VECTOR.secret, '42', 'US', 1767225600, amazon);
+    expect(new URL(url).searchParams.get('sig')).toBe(sig);
+    expect(sig).toBe('_TVoTJ-G753qBTId1d99SAb02aZyARn4kTSZBiZCMUM');
+    const appstore = { amazonCallbackUri: amazon.amazon_callback_uri, amazonState: amazon.amazon_state, sellingPartnerId: amazon.selling_partner_id };
+    expect(url).toBe(buildLaunchLink('http://localhost:7071', { customerId: '42', marketplace: 'US', expires: 1767225600, appstore }, LAUNCH_LINK_VECTOR.secret));
+    const verified = verifyLaunchLink(new URL(url).searchParams, LAUNCH_LINK_VECTOR.secret, 1767225600 - 60);
+    expect(verified.ok && verified.link.appstore).toEqual({ ...appstore, version: undefined });
+  });
+
   it("the C# FormEncode rule matches URLSearchParams for awkward customer ids", () => {
     // A line-for-line port of the README's C# FormEncode.
     const formEncode = (value: string): string =>
