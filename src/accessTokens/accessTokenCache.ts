@@ -68,6 +68,6 @@ export class AccessTokenCache {
   }
 }
 
-// JSON arrays keep the key unambiguous whatever characters a customer id holds.
-const customerKey = (customerId: string, region: Region) => JSON.stringify([customerId, region]);
+// Regions are two letters, so a region prefix keeps the key unambiguous whatever characters a customer id holds.
+const customerKey = (customerId: string, region: Region) => `${region}|${customerId}`;
 const sellerKey = (sellingPartnerId: string, region: Region) => `${sellingPartnerId}|${region}`;

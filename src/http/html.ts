@@ -34,6 +34,7 @@ function render(value: Interpolation): string {
 }
 
 const STYLE = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:44rem;margin:3rem auto;padding:0 1rem;color:#1d2330;line-height:1.5}
+body:has(table){max-width:72rem}td form{display:inline-block;margin:.1rem}td button{padding:.25rem .6rem;font-size:.85rem;white-space:nowrap}
 h1{font-size:1.5rem}.ok{color:#17623a}.err{color:#a32020}table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid #dde;padding:.35rem .5rem;text-align:left}code{background:#f2f3f7;padding:.1rem .3rem;border-radius:3px}
 button,.button{font:inherit;padding:.5rem 1rem;border-radius:4px;border:1px solid #1d4ed8;background:#1d4ed8;color:#fff;text-decoration:none;cursor:pointer;display:inline-block}

@@ -1,0 +1,243 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { buildLaunchLink } from '../../src/authorization/launchLink.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { CHROMIUM_PATH, clickAndLand, fencedContext, findChromium, launch, screenshot, SKIP_LINE, visibleText, type FencedContext } from './browser.js';
+
+/**
+ * The seller's journeys in a real browser: Debian's Chromium driven by playwright-core against the whole service on
+ * loopback (local host, sandbox Seller Central, start page, loopback LWA). One browser for the file, a fresh
+ * context and a fresh harness per case. Without Chromium a developer's run skips with one line; CI fails.
+ */
+const found = await findChromium();
+const inCi = process.env['CI'] === 'true';
+if (!found.ok && !inCi) console.log(SKIP_LINE);
+
+if (!found.ok && inCi) {
+  // CI installs Chromium (.ci/run): a missing browser there is a broken machine, not a reason to skip.
+  describe('real-browser suite (CI)', () => {
+    it('needs Chromium', () => {
+      throw new Error(`Browser suite cannot run in CI: ${found.why} (apt-get install -y chromium).`);
+    });
+  });
+}
+
+describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
+  let browser: Browser;
+  let h: Harness;
+  const contexts: FencedContext[] = [];
+
+  beforeAll(async () => {
+    if (!found.ok) throw new Error(found.why);
+    browser = await launch(found.chromium);
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    // Whatever a case did, no page tried to leave loopback or threw.
+    for (const c of contexts.splice(0)) {
+      await c.context.close();
+      expect(c.blocked, 'requests outside the harness origin').toEqual([]);
+      expect(c.errors, 'page errors').toEqual([]);
+    }
+    await h.close();
+  });
+
+  const open = async (): Promise<FencedContext> => {
+    const c = await fencedContext(browser, h.origin);
+    contexts.push(c);
+    return c;
+  };
+  const codeRequests = () => h.lwa.received.filter((f) => f.get('grant_type') === 'authorization_code').length;
+  const consentPath = '/sandbox/sellercentral/apps/authorize/consent';
+  const manageApps = () => `${h.origin}/sandbox/sellercentral/apps/manage`;
+
+  /** The start page's form (playing oxWebApp's button) → the sandbox consent page. */
+  async function startOnWebsite(page: Page, customerId: string, marketplace: string): Promise<void> {
+    await page.goto(`${h.origin}/`);
+    expect(await page.locator('h1').innerText()).toBe('Shipica seller authorization');
+    await page.locator('input[name=customer_id]').fill(customerId);
+    await page.locator('select[name=marketplace]').selectOption(marketplace);
+    const consent = await clickAndLand(page, page.getByRole('button', { name: 'Authorize Shipica' }), consentPath);
+    expect(consent.status()).toBe(200);
+    expect(await page.locator('h1').innerText()).toBe('Authorize Shipica');
+    expect(await visibleText(page)).toContain('Shipica is asking for access to your Amazon selling account');
+  }
+
+  /** Confirm on a consent page → the callback's page. */
+  async function confirm(page: Page): Promise<{ status: number; text: string }> {
+    const done = await clickAndLand(page, page.locator('button[value=confirm]'), '/api/lwa-callback');
+    return { status: done.status(), text: await visibleText(page) };
+  }
+
+  /** Customer 42, US, seller A1SANDBOXSELLER1, through the website workflow. */
+  async function authorizeOnWebsite(page: Page): Promise<{ status: number; text: string }> {
+    await startOnWebsite(page, '42', 'US');
+    await page.locator('select[name=selling_partner_id]').selectOption('A1SANDBOXSELLER1');
+    return confirm(page);
+  }
+
+  it('website workflow: Authorize → Confirm → authorized page, and the row is authorized', async () => {
+    const { context, page } = await open();
+    await startOnWebsite(page, '42', 'UK');
+    const sellers = await page.locator('select[name=selling_partner_id] option').allInnerTexts();
+    expect(sellers).toEqual(['Sandbox Seller One (A1SANDBOXSELLER1)', 'Sandbox Seller Two (A2SANDBOXSELLER2)', 'Sandbox Seller Three (A3SANDBOXSELLER3)']);
+    await page.locator('select[name=selling_partner_id]').selectOption('A2SANDBOXSELLER2');
+
+    const done = await confirm(page);
+    expect(done.status).toBe(200);
+    expect(await page.locator('h1').innerText()).toBe('Shipica is authorized');
+    expect(done.text).toContain('Shipica can now work with your Amazon seller account A2SANDBOXSELLER2 in the EU region.');
+    expect(await page.title()).toContain('Shipica is authorized');
+    expect(codeRequests()).toBe(1);
+
+    const { store } = await h.services();
+    expect(await store.findCredential('42', 'EU')).toMatchObject({ status: 'authorized', sellingPartnerId: 'A2SANDBOXSELLER2', marketplace: 'UK', lastError: null });
+    expect((await store.listAttempts({ customerId: '42' })).map((a) => [a.flow, a.outcome])).toEqual([['website', 'succeeded']]);
+
+    // The start page's ops view, in another tab of the same browser, shows the row.
+    const ops = await context.newPage();
+    await ops.goto(`${h.origin}/`);
+    const row = ops.locator('tbody tr', { hasText: 'A2SANDBOXSELLER2' });
+    const cells = await row.locator('td').allInnerTexts();
+    expect(cells.slice(0, 5)).toEqual(['42', 'EU', 'UK', 'A2SANDBOXSELLER2', 'authorized']);
+    expect(['364', '365']).toContain(cells[7]); // days left
+    expect(cells[8]).toBe('succeeded');
+    await ops.close();
+
+    await screenshot(page, 'website-happy-path');
+  });
+
+  it('Cancel on the consent page: the cancelled page, no callback, the row stays pending', async () => {
+    const { page } = await open();
+    await startOnWebsite(page, '42', 'US');
+    const decided = await clickAndLand(page, page.locator('button[value=cancel]'), '/sandbox/sellercentral/apps/authorize/decide');
+    expect(decided.status()).toBe(200);
+    expect(await page.locator('h1').innerText()).toBe('Authorization cancelled');
+    expect(await visibleText(page)).toContain('You did not authorize Shipica. Nothing was shared.');
+
+    expect(h.lwa.received).toHaveLength(0);
+    const { store } = await h.services();
+    expect(await store.findCredential('42', 'NA')).toMatchObject({ status: 'pending', sellingPartnerId: null, lwaRefreshToken: null });
+    expect((await store.listAttempts({ customerId: '42' })).map((a) => [a.flow, a.outcome])).toEqual([['website', 'pending']]);
+
+    await screenshot(page, 'consent-cancelled');
+  });
+
+  it('re-authorization from Manage Your Apps: Re-Authorize → Confirm → authorized, a new refresh token', async () => {
+    const { page } = await open();
+    expect((await authorizeOnWebsite(page)).status).toBe(200);
+    const { store } = await h.services();
+    const before = await store.findCredential('42', 'NA');
+    expect(before?.status).toBe('authorized');
+    h.clock.advance(300 * 86_400_000);
+
+    await page.goto(manageApps());
+    expect(await page.locator('h1').innerText()).toBe('Manage Your Apps');
+    const row = page.locator('tbody tr', { hasText: 'A1SANDBOXSELLER1' });
+    expect(await row.locator('td').allInnerTexts()).toEqual(['A1SANDBOXSELLER1', 'NA', 'authorized', 'Re-Authorize']);
+    // Amazon → Login URI (AppstoreLogin) → Amazon's confirm page at amazon_callback_uri, naming the seller.
+    const confirmPage = await clickAndLand(page, row.getByRole('button', { name: 'Re-Authorize' }), '/sandbox/sellercentral/na/apps/authorize/confirm');
+    expect(confirmPage.status()).toBe(200);
+    expect(await page.locator('h1').innerText()).toBe('Authorize Shipica');
+    expect(await visibleText(page)).toContain('Selling account A1SANDBOXSELLER1');
+    expect(await page.locator('select[name=selling_partner_id]').count()).toBe(0);
+
+    const done = await confirm(page);
+    expect(done.status).toBe(200);
+    expect(done.text).toContain('Shipica is authorized');
+    expect(done.text).toContain('A1SANDBOXSELLER1 in the NA region');
+    expect(codeRequests()).toBe(2);
+
+    const after = await store.findCredential('42', 'NA');
+    expect(after).toMatchObject({ status: 'authorized', sellingPartnerId: 'A1SANDBOXSELLER1', lastError: null });
+    expect(after?.lwaRefreshToken).toMatch(/^v1:test1:/);
+    expect(after?.lwaRefreshToken).not.toBe(before?.lwaRefreshToken);
+    expect(after?.authGrantedDate?.getTime()).toBeGreaterThan((before?.authGrantedDate?.getTime() ?? 0) + 299 * 86_400_000);
+    const attempts = await store.listAttempts({ customerId: '42' });
+    expect(attempts.map((a) => [a.flow, a.outcome])).toEqual([
+      ['website', 'succeeded'],
+      ['reauthorize', 'succeeded'],
+    ]);
+
+    await screenshot(page, 'reauthorize-manage-your-apps');
+  });
+
+  it('first Appstore install: Authorize now → oxWebApp (its signed launch link) → Confirm → authorized', async () => {
+    const { page } = await open();
+    await page.goto(manageApps());
+    expect(await visibleText(page)).toContain('No authorized apps yet.');
+    await page.locator('select[name=selling_partner_id]').selectOption('A3SANDBOXSELLER3');
+    await page.locator('select[name=region]').selectOption('EU');
+    // Amazon → Login URI → an unknown seller goes to oxWebApp (OXWEBAPP_LINK_URL) to log in.
+    const identify = await clickAndLand(page, page.getByRole('button', { name: 'Authorize now' }), '/start/oxwebapp');
+    expect(identify.status()).toBe(200);
+    expect(await visibleText(page)).toContain('Amazon seller A3SANDBOXSELLER3 is installing Shipica from the Appstore (EU).');
+    expect(await page.getByRole('button', { name: 'Log in and continue' }).isVisible()).toBe(true);
+
+    // Play oxWebApp: customer 77 logged in; sign a launch link carrying what Amazon sent to the Login URI.
+    const amazon = new URL(page.url()).searchParams;
+    expect(amazon.get('selling_partner_id')).toBe('A3SANDBOXSELLER3');
+    const link = buildLaunchLink(
+      h.origin,
+      {
+        customerId: '77',
+        marketplace: 'DE',
+        expires: Math.floor(h.clock.now().getTime() / 1000) + 600,
+        appstore: {
+          amazonCallbackUri: amazon.get('amazon_callback_uri') ?? '',
+          amazonState: amazon.get('amazon_state') ?? '',
+          sellingPartnerId: amazon.get('selling_partner_id') ?? '',
+          version: amazon.get('version') ?? undefined,
+        },
+      },
+      h.secrets.launchLinkSecret,
+    );
+    expect(new URL(link).origin).toBe(h.origin);
+    const consent = await page.goto(link);
+    expect(consent?.status()).toBe(200);
+    expect(new URL(page.url()).pathname).toBe('/sandbox/sellercentral/eu/apps/authorize/confirm');
+    expect(await visibleText(page)).toContain('Selling account A3SANDBOXSELLER3');
+
+    const done = await confirm(page);
+    expect(done.status).toBe(200);
+    expect(await page.locator('h1').innerText()).toBe('Shipica is authorized');
+    expect(done.text).toContain('A3SANDBOXSELLER3 in the EU region');
+
+    const { store } = await h.services();
+    expect(await store.findCredential('77', 'EU')).toMatchObject({ status: 'authorized', sellingPartnerId: 'A3SANDBOXSELLER3', marketplace: 'DE' });
+    expect((await store.listAttempts({ customerId: '77' })).map((a) => [a.flow, a.outcome])).toEqual([['appstore', 'succeeded']]);
+    expect(codeRequests()).toBe(1);
+
+    await screenshot(page, 'appstore-first-install');
+  });
+
+  it('a callback replayed in a second browser context (no cookie) is refused: browser_mismatch, no second exchange', async () => {
+    const a = await open();
+    expect((await authorizeOnWebsite(a.page)).status).toBe(200);
+    const callback = a.page.url();
+    expect(new URL(callback).pathname).toBe('/api/lwa-callback');
+    expect(codeRequests()).toBe(1);
+    const { store } = await h.services();
+    const before = await store.findCredential('42', 'NA');
+
+    const b = await open();
+    const replay = await b.page.goto(callback);
+    expect(replay?.status()).toBe(400);
+    expect(await b.page.locator('h1').innerText()).toBe('Shipica was not authorized');
+    const text = await visibleText(b.page);
+    expect(text).toContain('The authorization must be finished in the same browser it was started in.');
+    expect(text).toContain('Reason: browser_mismatch');
+    expect(await b.page.locator('code').innerText()).toBe('browser_mismatch');
+
+    expect(codeRequests()).toBe(1);
+    expect(await store.findCredential('42', 'NA')).toEqual(before);
+    expect((await store.listAttempts()).filter((x) => x.flow === 'callback').map((x) => x.reason)).toEqual(['browser_mismatch']);
+
+    await screenshot(b.page, 'callback-replay-other-browser');
+  });
+});
