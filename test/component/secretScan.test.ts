@@ -56,6 +56,29 @@ describe('no secret in logs or pages', () => {
     await client.get(withParam(h.launchLink('scan-6'), 'sig', 'A'.repeat(43)));
     await client.get(`${h.origin}/api/health`);
 
+    // The Login URI: a re-authorization of scan-1, and an Appstore install that passes through oxWebApp.
+    const viaLoginUri = async (seller: string, region: string, customer?: string) => {
+      let res = await client.get(`${h.origin}/sandbox/sellercentral/apps/login-uri?selling_partner_id=${seller}&region=${region}`);
+      for (let hop = 0; res.status === 302 && hop < 6; hop++) {
+        const next = new URL(res.location ?? '');
+        if (next.pathname === '/start/oxwebapp' && customer !== undefined) {
+          next.pathname = '/start/oxwebapp/continue';
+          next.searchParams.set('customer_id', customer);
+          next.searchParams.set('marketplace', 'DE');
+        }
+        res = await client.get(next.toString());
+      }
+      const consent = /name="consent" value="([^"]+)"/.exec(res.body)?.[1] ?? '';
+      const decided = await client.postForm(`${h.origin}/sandbox/sellercentral/apps/authorize/decide`, { consent, decision: 'confirm' });
+      const callback = new URL(decided.location ?? '');
+      seen.codes.push(callback.searchParams.get('spapi_oauth_code') ?? '');
+      seen.states.push(callback.searchParams.get('state') ?? '');
+      await client.get(callback.toString());
+    };
+    await viaLoginUri('A1SANDBOXSELLER1', 'NA');
+    await viaLoginUri('A3SANDBOXSELLER3', 'EU', 'scan-7');
+    await client.get(`${h.origin}/api/credentials`);
+
     // Access tokens: seeded, refreshed, unavailable, app-wide rejection, revoked.
     const token = (customer: string) => api.request(`${h.origin}/api/customers/${customer}/access-token?region=NA`, { method: 'POST' });
     await token('scan-1');
@@ -88,6 +111,13 @@ describe('no secret in logs or pages', () => {
     for (const reason of ['state_replayed', 'browser_mismatch', 'code_rejected', 'lwa_client_error', 'lwa_unavailable', 'partner_conflict', 'state_expired', 'callback_invalid', 'signature_invalid']) {
       expect(reasons).toContain(reason);
     }
+  });
+
+  it('went through both Login-URI flows', async () => {
+    const { store } = await h.services();
+    expect((await store.findCredential('scan-7', 'EU'))?.status).toBe('authorized');
+    const flows = (await store.listAttempts()).filter((a) => a.outcome === 'succeeded').map((a) => a.flow);
+    expect(flows).toEqual(expect.arrayContaining(['reauthorize', 'appstore']));
   });
 
   it('went through every access-token outcome', () => {
