@@ -6,7 +6,7 @@ import type { HttpResult } from './types.js';
 
 /** What the seller reads: what happened and what to do next. Values are escaped; no secret is ever passed in. */
 
-const START_AGAIN = 'Go back to Shipica and click "Authorize Shipica" again.';
+const START_AGAIN = 'Start again from Shipica ("Authorize Shipica"), or from Seller Central > Manage Your Apps if you came from there.';
 
 const LAUNCH_LINK_TEXT: Record<LaunchLinkProblem, string> = {
   link_incomplete: 'The authorization link is incomplete (a field is missing or repeated).',
@@ -57,11 +57,15 @@ const CALLBACK_TEXT: Record<OutcomeReason, { status: number; what: string; next:
   callback_invalid: { status: 400, what: "Amazon's reply was incomplete or malformed.", next: START_AGAIN },
   state_invalid: { status: 400, what: 'This reply does not belong to an authorization Shipica started.', next: START_AGAIN },
   state_expired: { status: 400, what: 'The authorization took too long and has expired.', next: START_AGAIN },
-  state_replayed: { status: 400, what: 'This authorization has already been used.', next: START_AGAIN },
+  state_replayed: {
+    status: 400,
+    what: 'This authorization request has already been used.',
+    next: `If you have just authorized Shipica, you are done: nothing more is needed. Otherwise: ${START_AGAIN}`,
+  },
   browser_mismatch: {
     status: 400,
     what: 'The authorization must be finished in the same browser it was started in.',
-    next: 'In this browser, go back to Shipica and click "Authorize Shipica" again.',
+    next: 'If you already finished it in another browser, you are done. Otherwise, start again in this browser from Shipica or from Seller Central > Manage Your Apps.',
   },
   partner_mismatch: {
     status: 409,

@@ -114,7 +114,7 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
           html`<h1>Shipica (oxWebApp stand-in)</h1>
 <p>Amazon seller <code>${q.get('selling_partner_id') ?? ''}</code> is installing Shipica from the Appstore (${region}). Log in to say which Shipica customer this is.</p>
 <form method="get" action="${OXWEBAPP_LOGIN_PATH}/continue">${hidden}
-<label>Customer id <input name="customer_id" value="42" maxlength="64" required></label>
+<label>Customer id <input name="customer_id" placeholder="your Shipica customer id" maxlength="64" required></label>
 <label>Marketplace <select name="marketplace">${markets}</select></label>
 <button type="submit">Log in and continue</button>
 </form>`,
