@@ -8,7 +8,8 @@ import { LIMITS, type AttemptRecord, type CredentialStore } from '../store/crede
 import type { Region } from './marketplaces.js';
 import type { CallbackOutcome, FailureReason, RefusalReason } from './outcomes.js';
 import { isFailureReason } from './outcomes.js';
-import { describeError, type Clock, type Logger } from './ports.js';
+import { SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
+import { delay, describeError, type Clock, type Logger } from './ports.js';
 import { bindingCookieName, isWellFormedState, sha256Hex, STATE_PATTERN } from './state.js';
 
 /** LWA codes live 5 minutes; retries stop a minute short of that. */
@@ -31,7 +32,7 @@ export interface CompleteDeps {
 /** What Amazon sends to the redirect URI. Bounds are generous but finite: nothing unbounded reaches the store. */
 const callbackSchema = z.object({
   state: z.string().regex(STATE_PATTERN),
-  selling_partner_id: z.string().regex(new RegExp(`^[A-Za-z0-9]{1,${LIMITS.sellingPartnerId}}$`)),
+  selling_partner_id: z.string().regex(SELLING_PARTNER_ID_PATTERN),
   // LWA codes are ~20 characters; 512 keeps the encrypted copy on the row well inside its column.
   spapi_oauth_code: z.string().regex(/^[\x21-\x7e]{1,512}$/),
   mws_auth_token: z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${LIMITS.mwsAuthToken}}$`)).optional(),
@@ -69,7 +70,7 @@ export function parseCallbackQuery(query: URLSearchParams): ParsedCallback {
   return {
     ok: false,
     state: raw.state !== undefined && isWellFormedState(raw.state) ? raw.state : undefined,
-    sellingPartnerId: partner !== undefined && /^[A-Za-z0-9]{1,64}$/.test(partner) ? partner : undefined,
+    sellingPartnerId: partner !== undefined && SELLING_PARTNER_ID_PATTERN.test(partner) ? partner : undefined,
   };
 }
 
@@ -217,7 +218,7 @@ async function failAttempt(
  */
 async function settleRepeat(deps: CompleteDeps, attempt: AttemptRecord, codeHash: string, sellingPartnerId: string): Promise<CallbackOutcome> {
   if (attempt.codeHash !== codeHash) return refuse(deps, 'state_replayed', attempt, sellingPartnerId);
-  const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? delay;
   const waitUntil = Date.now() + deps.duplicateWaitMs;
   let current: AttemptRecord | undefined = attempt;
   for (let pause = 25; current !== undefined && current.outcome === 'pending' && Date.now() < waitUntil; pause = Math.min(pause * 2, 500)) {

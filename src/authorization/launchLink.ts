@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { AMAZON_STATE_PATTERN, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
 import { findMarketplace, type Marketplace } from './marketplaces.js';
 
 /**
@@ -136,8 +137,8 @@ function validAppstoreFields(fields: AppstoreFields): boolean {
   return (
     fields.amazonCallbackUri.length > 0 &&
     fields.amazonCallbackUri.length <= 2048 &&
-    /^[\x21-\x7e]{1,1024}$/.test(fields.amazonState) &&
-    /^[A-Za-z0-9]{1,64}$/.test(fields.sellingPartnerId) &&
+    AMAZON_STATE_PATTERN.test(fields.amazonState) &&
+    SELLING_PARTNER_ID_PATTERN.test(fields.sellingPartnerId) &&
     (fields.version === undefined || fields.version === 'beta')
   );
 }

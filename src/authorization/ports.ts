@@ -19,6 +19,9 @@ export type LogFields = Record<string, string | number | boolean | null | undefi
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/** The real pause; code that waits takes it as an option so tests can count or skip the waits. */
+export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** Error text for logs: the driver's message and code, never a stack or a request payload. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {

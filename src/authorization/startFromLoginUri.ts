@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Settings } from '../config/settings.js';
 import { amazonCallbackRedirect, amazonCallbackRegion } from './amazonCallback.js';
+import { AMAZON_STATE_PATTERN, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
 import { defaultMarketplace, findMarketplace } from './marketplaces.js';
 import { describeError } from './ports.js';
 import { beginAttempt, type BrowserBinding, type StartDeps } from './startAuthorization.js';
@@ -24,8 +25,8 @@ export type LoginOutcome =
 
 const loginQuery = z.object({
   amazon_callback_uri: z.string().min(1).max(2048),
-  amazon_state: z.string().regex(/^[\x21-\x7e]{1,1024}$/),
-  selling_partner_id: z.string().regex(/^[A-Za-z0-9]{1,64}$/),
+  amazon_state: z.string().regex(AMAZON_STATE_PATTERN),
+  selling_partner_id: z.string().regex(SELLING_PARTNER_ID_PATTERN),
   version: z.literal('beta').optional(),
 });
 

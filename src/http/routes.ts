@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AccessTokenErrorCode, AccessTokenRequest } from '../accessTokens/accessTokenService.js';
 import { completeAuthorization, parseCallbackQuery } from '../authorization/completeAuthorization.js';
+import { SELLING_PARTNER_ID_PATTERN } from '../authorization/identifiers.js';
 import { isValidCustomerId } from '../authorization/launchLink.js';
 import { REGIONS, type Region } from '../authorization/marketplaces.js';
 import type { CallbackOutcome } from '../authorization/outcomes.js';
@@ -173,7 +174,7 @@ function resultRedirect(base: string, outcome: CallbackOutcome): string {
 const regionQuery = z.enum(REGIONS).optional();
 const refreshQuery = z.enum(['true', 'false']).optional();
 const customerIdParam = z.string().refine(isValidCustomerId);
-const sellingPartnerIdParam = z.string().regex(/^[A-Za-z0-9]{1,64}$/);
+const sellingPartnerIdParam = z.string().regex(SELLING_PARTNER_ID_PATTERN);
 
 async function customerAccessToken(request: HttpRequestLike, services: Services): Promise<HttpResult> {
   const customerId = customerIdParam.safeParse(request.params['customerId']);

@@ -1,6 +1,6 @@
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
-import type { Clock, Logger } from '../authorization/ports.js';
+import { delay, type Clock, type Logger } from '../authorization/ports.js';
 
 /**
  * Login with Amazon token endpoint: the code exchange (and the refresh grant). Every answer is validated with zod
@@ -94,7 +94,7 @@ export class LwaClient {
   constructor(private readonly options: LwaClientOptions) {
     this.preferredSecret = options.clientSecret;
     this.retry = options.retry ?? DEFAULT_RETRY;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? delay;
     this.random = options.random ?? Math.random;
     this.http = axios.create({
       timeout: options.timeoutMs,

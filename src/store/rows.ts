@@ -20,10 +20,11 @@ function requiredDate(v: unknown, column: string): Date {
   return d;
 }
 
-function id(v: unknown): number | null {
+
+function wholeNumber(v: unknown, column: string): number | null {
   if (v === null || v === undefined) return null;
   const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new Error('attempt id is not a safe integer');
+  if (!Number.isSafeInteger(n)) throw new Error(`${column} is not a whole number`);
   return n;
 }
 
@@ -55,7 +56,7 @@ export function toCredential(row: Row): CredentialSummary & CredentialSecrets {
 }
 
 export function toAttempt(row: Row): AttemptRecord {
-  const attemptId = id(row['attempt_id']);
+  const attemptId = wholeNumber(row['attempt_id'], 'attempt_id');
   if (attemptId === null) throw new Error('attempt row without attempt_id');
   return {
     attemptId,
@@ -76,16 +77,10 @@ export function toAttempt(row: Row): AttemptRecord {
     reason: text(row['reason']),
     lwaError: text(row['lwa_error']),
     lwaErrorDescription: text(row['lwa_error_description']),
-    relatedAttemptId: id(row['related_attempt_id']),
+    relatedAttemptId: wholeNumber(row['related_attempt_id'], 'related_attempt_id'),
   };
 }
 
-function wholeNumber(v: unknown, column: string): number | null {
-  if (v === null || v === undefined) return null;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new Error(`${column} is not a whole number`);
-  return n;
-}
 
 /** A row of the status query (the view's columns, status and days_left computed for the caller's `now`). */
 export function toStatusRow(row: Row): CredentialStatusRow {
