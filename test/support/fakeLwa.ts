@@ -7,7 +7,11 @@ import { SandboxLwa } from '../../src/sandbox/sandboxLwa.js';
  * A loopback LWA for tests: the sandbox's token endpoint behind a real HTTP server, with scripted faults in front
  * of it (a status and raw body, or a hang) and a record of every token it handed out, for the secret scan.
  */
-export type Fault = { status: number; body: string; headers?: Record<string, string> } | { hang: true };
+export type Fault =
+  | { status: number; body: string; headers?: Record<string, string> }
+  | { hang: true }
+  /** Answer as the sandbox would, but only after `delayMs` (a slow success). */
+  | { delayMs: number };
 
 export interface FakeLwa {
   url: string;
@@ -40,20 +44,30 @@ export async function startFakeLwa(options: { clientId: string; clientSecret: st
         hanging.add(res);
         return;
       }
+      if (fault !== undefined && 'delayMs' in fault) {
+        const timer = setTimeout(() => answer(form, res), fault.delayMs);
+        res.on('close', () => clearTimeout(timer));
+        return;
+      }
       if (fault !== undefined) {
         res.writeHead(fault.status, { 'Content-Type': 'application/json', ...fault.headers });
         res.end(fault.body);
         return;
       }
-      const answer = sandbox.handleTokenRequest(form);
-      for (const key of ['access_token', 'refresh_token'] as const) {
-        const token = answer.body[key];
-        if (typeof token === 'string') issuedTokens.push(token);
-      }
-      res.writeHead(answer.status, { 'Content-Type': 'application/json;charset=UTF-8' });
-      res.end(JSON.stringify(answer.body));
+      answer(form, res);
     });
   });
+
+  function answer(form: URLSearchParams, res: ServerResponse): void {
+    const reply = sandbox.handleTokenRequest(form);
+    for (const key of ['access_token', 'refresh_token'] as const) {
+      const token = reply.body[key];
+      if (typeof token === 'string') issuedTokens.push(token);
+    }
+    if (res.destroyed) return;
+    res.writeHead(reply.status, { 'Content-Type': 'application/json;charset=UTF-8' });
+    res.end(JSON.stringify(reply.body));
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
