@@ -45,8 +45,8 @@ export async function startFakeLwa(options: { clientId: string; clientSecret: st
         return;
       }
       if (fault !== undefined && 'delayMs' in fault) {
-        const timer = setTimeout(() => answer(form, res), fault.delayMs);
-        res.on('close', () => clearTimeout(timer));
+        // LWA acts on the request even if the client has given up waiting: the code is spent either way.
+        setTimeout(() => answer(form, res), fault.delayMs);
         return;
       }
       if (fault !== undefined) {
