@@ -14,7 +14,7 @@ import { isLoopbackHost } from '../config/settings.js';
 import type { App, Services } from '../app.js';
 import { callbackPage, launchLinkRefusedPage, loginRefusedPage, notConfiguredPage, startFromShipicaPage, startUnavailablePage } from './authorizationPages.js';
 import { jsonError, jsonResponse, readCookie, redirect } from './responses.js';
-import type { AuthLevel, HttpMethod, HttpRequestLike, HttpResult } from './types.js';
+import { queryOf, type AuthLevel, type HttpMethod, type HttpRequestLike, type HttpResult } from './types.js';
 
 export interface RouteContext {
   app: App;
@@ -76,7 +76,7 @@ function notConfiguredJson(): HttpResult {
 }
 
 async function authorizeStart(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
-  const outcome = await startAuthorization({ ...services, logger: log }, request.query);
+  const outcome = await startAuthorization({ ...services, logger: log }, queryOf(request));
   switch (outcome.kind) {
     case 'refused':
       return launchLinkRefusedPage(outcome.problem);
@@ -88,7 +88,7 @@ async function authorizeStart(request: HttpRequestLike, services: Services, log:
 }
 
 async function appstoreLogin(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
-  const outcome = await startFromLoginUri({ ...services, logger: log }, request.query);
+  const outcome = await startFromLoginUri({ ...services, logger: log }, queryOf(request));
   switch (outcome.kind) {
     case 'refused':
       return loginRefusedPage(outcome.problem);
@@ -123,8 +123,9 @@ function redirectBindingBrowser(location: string, binding: BrowserBinding, reque
 const expiringQuery = z.string().regex(/^\d{1,5}$/).transform(Number).optional();
 
 async function credentialsStatus(request: HttpRequestLike, services: Services): Promise<HttpResult> {
-  const expiring = expiringQuery.safeParse(request.query.get('expiring') ?? undefined);
-  const customerId = request.query.get('customer_id') ?? undefined;
+  const query = queryOf(request);
+  const expiring = expiringQuery.safeParse(query.get('expiring') ?? undefined);
+  const customerId = query.get('customer_id') ?? undefined;
   if (!expiring.success) return jsonError(400, 'invalid_request', 'expiring must be a whole number of days.');
   if (customerId !== undefined && !isValidCustomerId(customerId)) return jsonError(400, 'invalid_request', 'customer_id is not a valid customer id.');
   const rows = await services.store.listCredentialStatus({ customerId, expiringWithinDays: expiring.data }, services.clock.now());
@@ -155,7 +156,7 @@ async function lwaCallback(request: HttpRequestLike, services: Services, log: Lo
   const cookieHeader = request.headers.get('cookie');
   const outcome = await completeAuthorization(
     { ...services, logger: log },
-    parseCallbackQuery(request.query),
+    parseCallbackQuery(queryOf(request)),
     (name) => readCookie(cookieHeader, name),
   );
   const resultUrl = services.settings.authResultUrl;
@@ -202,11 +203,12 @@ async function accessTokenResponse(
   services: Services,
   target: (region: Region | undefined) => AccessTokenRequest,
 ): Promise<HttpResult> {
-  const region = regionQuery.safeParse(request.query.get('region') ?? undefined);
-  if (!region.success || request.query.getAll('region').length > 1) {
+  const query = queryOf(request);
+  const region = regionQuery.safeParse(query.get('region') ?? undefined);
+  if (!region.success || query.getAll('region').length > 1) {
     return jsonError(400, 'invalid_request', 'region must be one of NA, EU, FE.');
   }
-  const refresh = refreshQuery.safeParse(request.query.get('refresh') ?? undefined);
+  const refresh = refreshQuery.safeParse(query.get('refresh') ?? undefined);
   if (!refresh.success) return jsonError(400, 'invalid_request', 'refresh must be true or false.');
   const result = await services.accessTokens.get({ ...target(region.data), forceRefresh: refresh.data === 'true' });
   if (!result.ok) {
