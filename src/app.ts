@@ -4,7 +4,7 @@ import { AccessTokenService } from './accessTokens/accessTokenService.js';
 import type { Clock, Logger, RandomSource } from './authorization/ports.js';
 import { describeError, systemClock } from './authorization/ports.js';
 import { isRunningInAzure, loadSettings, type Environment, type SettingValues, type Settings } from './config/settings.js';
-import { consoleLogger } from './http/logging.js';
+import { consoleLogger, invocationAwareLogger } from './http/logging.js';
 import { TokenCipher } from './crypto/tokenCipher.js';
 import { LwaClient, type RetryPolicy } from './lwa/lwaClient.js';
 import type { CredentialStore } from './store/credentialStore.js';
@@ -109,9 +109,14 @@ let processWide: App | undefined;
 
 /**
  * The app this process serves from its environment (app settings in Azure): one per process, so the Functions
- * and code importing the access-token library share one access-token cache.
+ * and code importing the access-token library share one access-token cache. Its logger writes through the
+ * invocation being served (functions/index.ts), and to stdout/stderr outside any invocation.
  */
 export function processApp(): App {
-  processWide ??= new App({ values: process.env, environment: { inAzure: isRunningInAzure(process.env) }, logger: consoleLogger() });
+  processWide ??= new App({
+    values: process.env,
+    environment: { inAzure: isRunningInAzure(process.env) },
+    logger: invocationAwareLogger(consoleLogger()),
+  });
   return processWide;
 }
