@@ -126,8 +126,8 @@ async function credentialsStatus(request: HttpRequestLike, services: Services): 
   const query = queryOf(request);
   const expiring = expiringQuery.safeParse(query.get('expiring') ?? undefined);
   const customerId = query.get('customer_id') ?? undefined;
-  if (!expiring.success) return jsonError(400, 'invalid_request', 'expiring must be a whole number of days.');
-  if (customerId !== undefined && !isValidCustomerId(customerId)) return jsonError(400, 'invalid_request', 'customer_id is not a valid customer id.');
+  if (!expiring.success || query.getAll('expiring').length > 1) return jsonError(400, 'invalid_request', 'expiring must be a whole number of days.');
+  if ((customerId !== undefined && !isValidCustomerId(customerId)) || query.getAll('customer_id').length > 1) return jsonError(400, 'invalid_request', 'customer_id is not a valid customer id.');
   const rows = await services.store.listCredentialStatus({ customerId, expiringWithinDays: expiring.data }, services.clock.now());
   return jsonResponse(200, { credentials: rows.map(statusJson) });
 }
@@ -209,7 +209,7 @@ async function accessTokenResponse(
     return jsonError(400, 'invalid_request', 'region must be one of NA, EU, FE.');
   }
   const refresh = refreshQuery.safeParse(query.get('refresh') ?? undefined);
-  if (!refresh.success) return jsonError(400, 'invalid_request', 'refresh must be true or false.');
+  if (!refresh.success || query.getAll('refresh').length > 1) return jsonError(400, 'invalid_request', 'refresh must be true or false.');
   const result = await services.accessTokens.get({ ...target(region.data), forceRefresh: refresh.data === 'true' });
   if (!result.ok) {
     const headers: Record<string, string> = result.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(result.retryAfterSeconds) };
