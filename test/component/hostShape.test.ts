@@ -95,13 +95,6 @@ function callbackUrl(state: string, sellingPartnerId: string, ...codes: string[]
 const issueCode = (sellingPartnerId: string) => f.lwa.sandbox.issueCode({ redirectUri: f.redirectUri, sellingPartnerId });
 const reasonOf = (response: HttpResponseInit) => /Reason: <code>([a-z_]+)<\/code>/.exec(String(response.body))?.[1];
 
-/** Authorizes a customer end to end through the registered functions. */
-async function authorizeViaFunctions(customerId: string, sellingPartnerId: string): Promise<void> {
-  const { state, cookie } = await startViaFunctions(customerId);
-  const done = await viaFunctions('LWACallback', 'GET', callbackUrl(state, sellingPartnerId, issueCode(sellingPartnerId)), { headers: { cookie } });
-  expect(done.status).toBe(200);
-}
-
 describe('repeated query parameters under the Functions host', () => {
   it('refuses a callback with two spapi_oauth_code values as callback_invalid without calling LWA, and its state still completes a correct callback', async () => {
     const { state, cookie } = await startViaFunctions('repeat-code');
@@ -159,7 +152,7 @@ describe('repeated query parameters under the Functions host', () => {
 
 describe('single-valued requests under the Functions host', () => {
   beforeAll(async () => {
-    await authorizeViaFunctions('token-customer', 'A2SANDBOXSELLER2');
+    await f.authorize('token-customer', 'A2SANDBOXSELLER2');
   });
 
   /** One request per registered route, each answered through the registered function and then the local host. */

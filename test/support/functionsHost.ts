@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { app, HttpRequest, InvocationContext, type HttpFunctionOptions, type HttpResponseInit, type LogLevel } from '@azure/functions';
 import { vi } from 'vitest';
 import type { App } from '../../src/app.js';
+import { buildLaunchLink } from '../../src/authorization/launchLink.js';
 import { systemClock } from '../../src/authorization/ports.js';
 import { startFakeLwa, type FakeLwa } from './fakeLwa.js';
 import { APPLICATION_ID, CLIENT_ID } from './harness.js';
@@ -24,6 +25,8 @@ export interface RegisteredFunctions {
   oxWebAppLinkUrl: string;
   /** Runs the registered handler of `name`, as the host would. */
   invoke(name: string, request: HttpRequest, context?: InvocationContext): Promise<HttpResponseInit>;
+  /** AuthorizeStart then LWACallback through the registered functions; throws unless the seller ends authorized. */
+  authorize(customerId: string, sellingPartnerId: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,19 +72,34 @@ export async function registerFunctions(): Promise<RegisteredFunctions> {
   const state = await service.state();
   if (!state.ok) throw new Error(`test settings refused: ${state.problems.join('; ')}`);
 
+  const invoke: RegisteredFunctions['invoke'] = async (name, request, context = recordingContext(name).context) => {
+    const options = functions.get(name);
+    if (options === undefined) throw new Error(`no function ${name} registered`);
+    // Our handlers return HttpResponseInit (functions/index.ts), never an HttpResponse instance.
+    return (await options.handler(request, context)) as HttpResponseInit;
+  };
+  const origin = 'https://spapi-auth.example.net';
+
   return {
     functions,
+    invoke,
+    authorize: async (customerId, sellingPartnerId) => {
+      const link = buildLaunchLink(origin, { customerId, marketplace: 'US', expires: Math.floor(Date.now() / 1000) + 600 }, launchLinkSecret);
+      const start = await invoke('AuthorizeStart', hostRequest('GET', link));
+      const state = new URL(new Headers(start.headers as Record<string, string>).get('location') ?? '').searchParams.get('state') ?? '';
+      const [binding] = (start.cookies ?? []) as Array<{ name: string; value: string }>;
+      const callback = new URL('/api/lwa-callback', origin);
+      callback.searchParams.set('state', state);
+      callback.searchParams.set('selling_partner_id', sellingPartnerId);
+      callback.searchParams.set('spapi_oauth_code', lwa.sandbox.issueCode({ redirectUri, sellingPartnerId }));
+      const done = await invoke('LWACallback', hostRequest('GET', callback.toString(), { headers: { cookie: `${binding?.name}=${binding?.value}` } }));
+      if (done.status !== 200) throw new Error(`authorizing ${customerId} ended with ${done.status}`);
+    },
     lwa,
     app: service,
     redirectUri,
     launchLinkSecret,
     oxWebAppLinkUrl,
-    invoke: async (name, request, context = recordingContext(name).context) => {
-      const options = functions.get(name);
-      if (options === undefined) throw new Error(`no function ${name} registered`);
-      // Our handlers return HttpResponseInit (functions/index.ts), never an HttpResponse instance.
-      return (await options.handler(request, context)) as HttpResponseInit;
-    },
     close: async () => {
       await service.close();
       await lwa.close();
