@@ -1,3 +1,4 @@
+import { app } from '@azure/functions';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAccessTokenClient } from '../../src/accessTokens/library.js';
 import { consoleLogger, invocationAwareLogger } from '../../src/http/logging.js';
@@ -98,5 +99,23 @@ describe('log routing under the Functions host', () => {
     invocationAwareLogger(consoleLogger()).info('outside info line', { n: 1 });
     expect(stdout.join('')).toContain('"message":"outside info line"');
     expect(stderr.join('')).not.toContain('outside info line');
+  });
+});
+
+describe('start-up log routing', () => {
+  it('writes a start-up settings problem to stderr as an error line, not to stdout', async () => {
+    // A fresh module graph: a new process-wide app that reads the (now broken) settings when it registers.
+    vi.resetModules();
+    vi.stubEnv('LAUNCH_LINK_SECRET', undefined);
+    vi.spyOn(app, 'http').mockImplementation(() => undefined);
+    captureStreams();
+
+    await import('../../src/functions/index.js');
+
+    const problems = stderr.flatMap((chunk) => chunk.split('\n')).filter((line) => line.includes('invalid setting'));
+    expect(problems.map((line) => JSON.parse(line) as { level: string; problem: string })).toEqual([
+      expect.objectContaining({ level: 'error', problem: 'LAUNCH_LINK_SECRET is required.' }),
+    ]);
+    expect(stdout.join('')).not.toContain('invalid setting');
   });
 });
