@@ -5,7 +5,7 @@ import type { Clock, Logger, RandomSource } from './authorization/ports.js';
 import { describeError, systemClock } from './authorization/ports.js';
 import { UnknownStateLog } from './authorization/unknownStates.js';
 import { isRunningInAzure, loadSettings, type Environment, type SettingValues, type Settings } from './config/settings.js';
-import { consoleLogger } from './http/logging.js';
+import { consoleLogger, invocationAwareLogger } from './http/logging.js';
 import { TokenCipher } from './crypto/tokenCipher.js';
 import { sealPlainMwsTokens } from './crypto/reencryptSecrets.js';
 import { LwaClient, type RetryPolicy } from './lwa/lwaClient.js';
@@ -117,9 +117,14 @@ let processWide: App | undefined;
 
 /**
  * The app this process serves from its environment (app settings in Azure): one per process, so the Functions
- * and code importing the access-token library share one access-token cache.
+ * and code importing the access-token library share one access-token cache. Its logger writes through the
+ * invocation being served (functions/index.ts), and to stdout/stderr outside any invocation.
  */
 export function processApp(): App {
-  processWide ??= new App({ values: process.env, environment: { inAzure: isRunningInAzure(process.env) }, logger: consoleLogger() });
+  processWide ??= new App({
+    values: process.env,
+    environment: { inAzure: isRunningInAzure(process.env) },
+    logger: invocationAwareLogger(consoleLogger()),
+  });
   return processWide;
 }

@@ -1,7 +1,7 @@
 import { app as functionsApp, type HttpResponseInit } from '@azure/functions';
 import { processApp } from '../app.js';
 import { invokeRoute } from '../http/invokeRoute.js';
-import { invocationLogger } from '../http/logging.js';
+import { invocationLogger, withInvocationLogger } from '../http/logging.js';
 import { routes } from '../http/routes.js';
 import type { HttpResult } from '../http/types.js';
 
@@ -19,7 +19,12 @@ for (const route of routes) {
     methods: [...route.methods],
     route: route.route,
     authLevel: route.authLevel,
-    handler: async (request, context) => toResponseInit(await invokeRoute(route, request, { app: service, log: invocationLogger(context) })),
+    // Every line logged while this handler runs, by the handler or by the shared LWA client, access-token service
+    // and app, goes through this invocation's context: the host records it at its level with the invocation id.
+    handler: async (request, context) => {
+      const log = invocationLogger(context);
+      return toResponseInit(await withInvocationLogger(log, () => invokeRoute(route, request, { app: service, log })));
+    },
   });
 }
 

@@ -100,7 +100,6 @@ function toRequest(req: IncomingMessage, url: URL, params: Record<string, string
     method: (req.method ?? 'GET').toUpperCase(),
     url: url.toString(),
     headers,
-    query: url.searchParams,
     params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, decodeURIComponent(v)])),
     text: () => (body ??= readBody(req)),
   };

@@ -23,7 +23,7 @@ import {
   tooManyAttemptsPage,
 } from './authorizationPages.js';
 import { jsonError, jsonResponse, readCookie, redirect } from './responses.js';
-import type { AuthLevel, HttpMethod, HttpRequestLike, HttpResult } from './types.js';
+import { queryOf, type AuthLevel, type HttpMethod, type HttpRequestLike, type HttpResult } from './types.js';
 
 export interface RouteContext {
   app: App;
@@ -90,7 +90,7 @@ function returnLink(services: Services): string | undefined {
 }
 
 async function authorizeStart(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
-  const outcome = await startAuthorization({ ...services, logger: log }, request.query);
+  const outcome = await startAuthorization({ ...services, logger: log }, queryOf(request));
   switch (outcome.kind) {
     case 'refused':
       return launchLinkRefusedPage(outcome.problem, returnLink(services));
@@ -104,7 +104,7 @@ async function authorizeStart(request: HttpRequestLike, services: Services, log:
 }
 
 async function appstoreLogin(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
-  const outcome = await startFromLoginUri({ ...services, logger: log }, request.query);
+  const outcome = await startFromLoginUri({ ...services, logger: log }, queryOf(request));
   switch (outcome.kind) {
     case 'refused':
       return loginRefusedPage(outcome.problem, returnLink(services));
@@ -141,10 +141,11 @@ function redirectBindingBrowser(location: string, binding: BrowserBinding, reque
 const expiringQuery = z.string().regex(/^\d{1,5}$/).transform(Number).optional();
 
 async function credentialsStatus(request: HttpRequestLike, services: Services): Promise<HttpResult> {
-  const expiring = expiringQuery.safeParse(request.query.get('expiring') ?? undefined);
-  const customerId = request.query.get('customer_id') ?? undefined;
-  if (!expiring.success) return jsonError(400, 'invalid_request', 'expiring must be a whole number of days.');
-  if (customerId !== undefined && !isValidCustomerId(customerId)) return jsonError(400, 'invalid_request', 'customer_id is not a valid customer id.');
+  const query = queryOf(request);
+  const expiring = expiringQuery.safeParse(query.get('expiring') ?? undefined);
+  const customerId = query.get('customer_id') ?? undefined;
+  if (!expiring.success || query.getAll('expiring').length > 1) return jsonError(400, 'invalid_request', 'expiring must be a whole number of days.');
+  if ((customerId !== undefined && !isValidCustomerId(customerId)) || query.getAll('customer_id').length > 1) return jsonError(400, 'invalid_request', 'customer_id is not a valid customer id.');
   const rows = await services.store.listCredentialStatus({ customerId, expiringWithinDays: expiring.data }, services.clock.now());
   return jsonResponse(200, { credentials: rows.map(statusJson) });
 }
@@ -173,7 +174,7 @@ async function lwaCallback(request: HttpRequestLike, services: Services, log: Lo
   const cookieHeader = request.headers.get('cookie');
   const outcome = await completeAuthorization(
     { ...services, logger: log },
-    parseCallbackQuery(request.query),
+    parseCallbackQuery(queryOf(request)),
     (name) => readCookie(cookieHeader, name),
   );
   const resultUrl = services.settings.authResultUrl;
@@ -221,12 +222,13 @@ async function accessTokenResponse(
   services: Services,
   target: (region: Region | undefined) => AccessTokenRequest,
 ): Promise<HttpResult> {
-  const region = regionQuery.safeParse(request.query.get('region') ?? undefined);
-  if (!region.success || request.query.getAll('region').length > 1) {
+  const query = queryOf(request);
+  const region = regionQuery.safeParse(query.get('region') ?? undefined);
+  if (!region.success || query.getAll('region').length > 1) {
     return jsonError(400, 'invalid_request', 'region must be one of NA, EU, FE.');
   }
-  const refresh = refreshQuery.safeParse(request.query.get('refresh') ?? undefined);
-  if (!refresh.success) return jsonError(400, 'invalid_request', 'refresh must be true or false.');
+  const refresh = refreshQuery.safeParse(query.get('refresh') ?? undefined);
+  if (!refresh.success || query.getAll('refresh').length > 1) return jsonError(400, 'invalid_request', 'refresh must be true or false.');
   const result = await services.accessTokens.get({ ...target(region.data), forceRefresh: refresh.data === 'true' });
   if (!result.ok) {
     const headers: Record<string, string> = result.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(result.retryAfterSeconds) };

@@ -3,7 +3,7 @@ import { REGIONS, isRegion, type Region } from '../authorization/marketplaces.js
 import type { LocalPage } from '../http/localHost.js';
 import { html, type Html } from '../http/html.js';
 import { htmlResponse, jsonResponse, redirect } from '../http/responses.js';
-import type { HttpResult } from '../http/types.js';
+import { queryOf, type HttpResult } from '../http/types.js';
 import type { SandboxLwa } from './sandboxLwa.js';
 import { SANDBOX_PATHS } from './sandboxSettings.js';
 
@@ -132,9 +132,10 @@ ${account}
   };
 
   /** Re-Authorize or Install: Amazon sends the browser to the app's Login URI. */
-  const enterLoginUri = async (request: { url: string; query: URLSearchParams }): Promise<HttpResult> => {
-    const sellingPartnerId = request.query.get('selling_partner_id') ?? '';
-    const region = request.query.get('region') ?? '';
+  const enterLoginUri = async (request: { url: string }): Promise<HttpResult> => {
+    const query = queryOf(request);
+    const sellingPartnerId = query.get('selling_partner_id') ?? '';
+    const region = query.get('region') ?? '';
     if (!SANDBOX_SELLERS.some((s) => s.sellingPartnerId === sellingPartnerId) || !isRegion(region)) {
       return amazonError('MD9000', 'Unknown selling account or region.');
     }
@@ -167,8 +168,8 @@ ${rows.length === 0 ? html`<p>No authorized apps yet.</p>` : html`<table><thead>
   };
 
   return [
-    { method: 'GET', path: CONSENT_PATH, handler: (request) => consent(request.query) },
-    ...REGIONS.map((region): LocalPage => ({ method: 'GET', path: confirmPath(region), handler: (request) => confirm(region)(request.query) })),
+    { method: 'GET', path: CONSENT_PATH, handler: (request) => consent(queryOf(request)) },
+    ...REGIONS.map((region): LocalPage => ({ method: 'GET', path: confirmPath(region), handler: (request) => confirm(region)(queryOf(request)) })),
     { method: 'POST', path: DECIDE_PATH, handler: async (request) => decide(new URLSearchParams(await request.text())) },
     { method: 'GET', path: MANAGE_APPS_PATH, handler: manageYourApps },
     { method: 'GET', path: LOGIN_START_PATH, handler: enterLoginUri },

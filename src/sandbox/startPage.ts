@@ -7,6 +7,7 @@ import type { SandboxLwa } from './sandboxLwa.js';
 import { html } from '../http/html.js';
 import type { LocalPage } from '../http/localHost.js';
 import { htmlResponse, redirect } from '../http/responses.js';
+import { queryOf } from '../http/types.js';
 
 /**
  * The local start page at `/`: plays oxWebApp (signs a fresh launch link for the "Authorize Shipica" button, and
@@ -67,11 +68,12 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
         const state = await app.state();
         if (!state.ok) return redirect('/');
         const { settings, clock } = state.services;
+        const query = queryOf(request);
         const link = buildLaunchLink(
           request.url,
           {
-            customerId: request.query.get('customer_id') ?? '',
-            marketplace: request.query.get('marketplace') ?? '',
+            customerId: query.get('customer_id') ?? '',
+            marketplace: query.get('marketplace') ?? '',
             expires: Math.floor(clock.now().getTime() / 1000) + LINK_LIFETIME_SECONDS,
           },
           settings.launchLinkSecret,
@@ -100,7 +102,7 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
       path: OXWEBAPP_LOGIN_PATH,
       // oxWebApp's side of an Appstore install: the Login URI sent an unknown seller here (OXWEBAPP_LINK_URL).
       handler: async (request) => {
-        const q = request.query;
+        const q = queryOf(request);
         const state = await app.state();
         const region = state.ok ? amazonCallbackRegion(q.get('amazon_callback_uri') ?? '', state.services.settings.sellerCentralUrl) : undefined;
         if (region === undefined) return htmlResponse(400, 'oxWebApp', html`<h1 class="err">Not a request from Amazon</h1><p><a href="/">Back</a></p>`);
@@ -128,7 +130,7 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
       handler: async (request) => {
         const state = await app.state();
         if (!state.ok) return redirect('/');
-        const q = request.query;
+        const q = queryOf(request);
         const appstore: AppstoreFields = {
           amazonCallbackUri: q.get('amazon_callback_uri') ?? '',
           amazonState: q.get('amazon_state') ?? '',
