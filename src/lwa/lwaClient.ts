@@ -56,7 +56,8 @@ export interface RetryPolicy {
   /**
    * Refresh grant only: a Retry-After up to this long is waited out and retried; a longer one ends the attempt at
    * once, so a caller waiting on us is not held for it and gets LWA's Retry-After instead. Default 2 s. The code
-   * exchange waits out any Retry-After that still lets the retry finish before its deadline (the code cannot wait).
+   * exchange waits out any Retry-After that still lets the retry finish before its deadline: a code not exchanged
+   * within its 5 minutes is lost, so waiting is the only way to keep the authorization.
    */
   maxRetryAfterMs?: number;
 }
@@ -251,10 +252,10 @@ export class LwaClient {
       const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT';
       const description = timedOut ? 'timed out' : `network error${code ? ` (${code})` : ''}`;
       if (wire === undefined || wire.neverConnected()) return { ok: false, failure: unavailable(description), retryable: true };
-      this.options.logger.warn('LWA code exchange: no answer after the request was sent; the code is not sent again (it may be spent)', {
+      this.options.logger.warn('LWA code exchange failed after the connection was made: the code is not sent again (it may be spent)', {
         error: code ?? null,
       });
-      return { ok: false, failure: unavailable(`${description} after the request was sent; not re-sent`), retryable: false };
+      return { ok: false, failure: unavailable(`${description} after connecting; not re-sent, the code may be spent`), retryable: false };
     } finally {
       wire?.close();
     }

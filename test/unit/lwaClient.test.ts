@@ -464,13 +464,13 @@ describe('LwaClient: the code exchange never re-sends a code that may have reach
         kind: 'unavailable',
         status: undefined,
         error: undefined,
-        description: 'timed out after the request was sent; not re-sent',
+        description: 'timed out after connecting; not re-sent, the code may be spent',
         attempts: 1,
       },
     });
     expect(server.received).toHaveLength(1);
     expect(logger.lines).toHaveLength(1);
-    expect(logger.lines[0]).toMatch(/^warn LWA code exchange: no answer after the request was sent/);
+    expect(logger.lines[0]).toMatch(/^warn LWA code exchange failed after the connection was made: the code is not sent again/);
     expectNoSecrets(logger.lines);
   });
 
@@ -526,7 +526,7 @@ describe('LwaClient: the code exchange never re-sends a code that may have reach
       kind: 'unavailable',
       status: undefined,
       error: undefined,
-      description: 'network error (ECONNRESET) after the request was sent; not re-sent',
+      description: 'network error (ECONNRESET) after connecting; not re-sent, the code may be spent',
       attempts: 1,
     });
     expect(server.connections()).toBe(1);
