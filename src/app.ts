@@ -89,6 +89,7 @@ export class App {
       clientSecret: settings.lwa.clientSecret,
       previousClientSecret: settings.lwa.previousClientSecret,
       timeoutMs: settings.lwa.timeoutMs,
+      exchangeTimeoutMs: settings.lwa.exchangeTimeoutMs,
       clock,
       logger: this.options.logger,
       ...(this.options.lwaRetry ? { retry: this.options.lwaRetry } : {}),

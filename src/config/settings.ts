@@ -12,6 +12,7 @@ export const SETTING_NAMES = [
   'LWA_CLIENT_SECRET_EXPIRES_AT',
   'LWA_TOKEN_URL',
   'LWA_TIMEOUT_MS',
+  'LWA_EXCHANGE_TIMEOUT_MS',
   'SELLER_CENTRAL_URL',
   'LAUNCH_LINK_SECRET',
   'TOKEN_ENCRYPTION_KEYS',
@@ -51,7 +52,13 @@ export interface Settings {
     /** When the current secret expires (Amazon requires a new one every 180 days); drives /api/health. */
     clientSecretExpiresAt: Date | undefined;
     tokenUrl: string;
+    /** Per-request timeout of refresh-grant requests, in ms. */
     timeoutMs: number;
+    /**
+     * Per-request timeout of the code exchange, in ms. A code exchange that times out is never re-sent (the code is
+     * single-use and may already be spent), so this is generous; at most 4 minutes, inside the code's 5-minute life.
+     */
+    exchangeTimeoutMs: number;
   };
   /** Replaces every marketplace's Seller Central host when set (the sandbox points it at itself). */
   sellerCentralUrl: string | undefined;
@@ -143,6 +150,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
   const clientSecretExpiresAt = field('LWA_CLIENT_SECRET_EXPIRES_AT', dateSchema.optional());
   const tokenUrl = field('LWA_TOKEN_URL', z.string().default(DEFAULT_LWA_TOKEN_URL).pipe(url));
   const timeoutMs = field('LWA_TIMEOUT_MS', integerSchema(100, 60_000, 10_000));
+  const exchangeTimeoutMs = field('LWA_EXCHANGE_TIMEOUT_MS', integerSchema(1_000, 240_000, 30_000));
   const sellerCentralUrl = field('SELLER_CENTRAL_URL', z.string().pipe(url).optional());
   const launchLinkSecret = field(
     'LAUNCH_LINK_SECRET',
@@ -175,6 +183,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
     clientSecret === undefined ||
     tokenUrl === undefined ||
     timeoutMs === undefined ||
+    exchangeTimeoutMs === undefined ||
     launchLinkSecret === undefined ||
     stateTtlSeconds === undefined ||
     accessTokenCacheSize === undefined ||
@@ -190,7 +199,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
       applicationId,
       redirectUri,
       draftApp,
-      lwa: { clientId, clientSecret, previousClientSecret, clientSecretExpiresAt, tokenUrl, timeoutMs },
+      lwa: { clientId, clientSecret, previousClientSecret, clientSecretExpiresAt, tokenUrl, timeoutMs, exchangeTimeoutMs },
       sellerCentralUrl: sellerCentralUrl?.replace(/\/+$/, ''),
       launchLinkSecret,
       tokenKeys,

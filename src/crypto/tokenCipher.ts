@@ -33,7 +33,29 @@ export class CipherError extends Error {
   override readonly name = 'CipherError';
 }
 
-const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+const MAX_KID_LENGTH = 32;
+const KID_PATTERN = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_KID_LENGTH}}$`);
+/** The sizes encrypt() writes; the boundary test seals with a real cipher, so it catches the two drifting apart. */
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** Length of `bytes` bytes in base64url without padding. */
+function base64urlLength(bytes: number): number {
+  return Math.ceil((bytes * 4) / 3);
+}
+
+/**
+ * The longest ASCII plaintext (characters = UTF-8 bytes) whose v1 envelope fits in `envelopeChars` characters,
+ * whichever key seals it (the overhead is counted with the longest allowed kid, 32 characters). 0 when not even an
+ * empty plaintext fits. GCM adds no padding, so the ciphertext is as long as the plaintext.
+ */
+export function maxSealedPlaintextLength(envelopeChars: number): number {
+  const separators = 4;
+  const overhead = ENVELOPE_VERSION.length + MAX_KID_LENGTH + base64urlLength(IV_BYTES) + base64urlLength(TAG_BYTES) + separators;
+  const ciphertextChars = Math.max(0, Math.floor(envelopeChars) - overhead);
+  // Every 3 bytes take 4 characters; a trailing 1 or 2 bytes take 2 or 3, so floor(3c/4) bytes fit in c characters.
+  return Math.floor((ciphertextChars * 3) / 4);
+}
 
 /** Parses `kid:base64-of-32-bytes[,kid:…]`. Problems name the key id or position, never key material. */
 export function parseKeyRing(raw: string): { ok: true; keys: KeyRing } | { ok: false; problem: string } {

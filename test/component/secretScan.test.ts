@@ -46,7 +46,7 @@ describe('no secret in logs or pages', () => {
       await client.get(callback);
     }
     const hung = await approve(client, 'scan-3', 'JP');
-    h.lwa.fail({ hang: true }, { hang: true }, { hang: true });
+    h.lwa.fail({ hang: true });
     await client.get(hung);
     // Partner conflict, expiry, malformed input, bad launch links.
     await client.get(await approve(client, 'scan-4'));

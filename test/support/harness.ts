@@ -71,6 +71,7 @@ export async function startHarness(overrides: SettingValues = {}, options: Harne
     LWA_CLIENT_SECRET: secrets.clientSecret,
     LWA_TOKEN_URL: lwa.url,
     LWA_TIMEOUT_MS: '500',
+    LWA_EXCHANGE_TIMEOUT_MS: '1000', // the smallest allowed: a hung code exchange ends in 1 s
     SELLER_CENTRAL_URL: `${origin}/sandbox/sellercentral`,
     LAUNCH_LINK_SECRET: secrets.launchLinkSecret,
     TOKEN_ENCRYPTION_KEYS: `test1:${secrets.tokenKey}`,

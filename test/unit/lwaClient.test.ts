@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock, type LogFields, type Logger } from '../../src/authorization/ports.js';
-import { LwaClient, type LwaClientOptions } from '../../src/lwa/lwaClient.js';
+import { systemClock, type Clock, type LogFields, type Logger } from '../../src/authorization/ports.js';
+import { LwaClient, MAX_REFRESH_TOKEN_LENGTH, parseRetryAfter, type LwaClientOptions } from '../../src/lwa/lwaClient.js';
 
 const CLIENT_ID = 'amzn1.application-oa2-client.0123456789abcdef';
 const CLIENT_SECRET = 'amzn1.oa2-cs.v1.s3cr3t|with|pipes&and=equals+plus';
@@ -26,7 +26,7 @@ interface TestServer {
   close(): Promise<void>;
 }
 
-const servers: Server[] = [];
+const servers: (Server | TcpServer)[] = [];
 
 async function startServer(reply: Reply): Promise<TestServer> {
   const received: Received[] = [];
@@ -45,9 +45,40 @@ async function startServer(reply: Reply): Promise<TestServer> {
   return { url: `http://127.0.0.1:${port}/auth/o2/token`, received, close: () => closeServer(server) };
 }
 
-function closeServer(server: Server): Promise<void> {
-  server.closeAllConnections(); // including hanging requests
+function closeServer(server: Server | TcpServer): Promise<void> {
+  if ('closeAllConnections' in server) server.closeAllConnections(); // including hanging requests
   return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** A TCP server that reads the first bytes a client sends, then destroys the connection: nothing is answered. */
+async function startDroppingServer(): Promise<{ url: string; httpsUrl: string; connections: () => number; bytesRead: () => number }> {
+  let connections = 0;
+  let bytesRead = 0;
+  const server = createTcpServer((socket) => {
+    connections++;
+    socket.once('data', (chunk: Buffer) => {
+      bytesRead += chunk.length;
+      socket.destroy();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/auth/o2/token`,
+    httpsUrl: `https://127.0.0.1:${port}/auth/o2/token`,
+    connections: () => connections,
+    bytesRead: () => bytesRead,
+  };
+}
+
+/** A loopback port nobody listens on (yet). */
+async function unusedPort(): Promise<number> {
+  const probe = createTcpServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
 
 afterEach(async () => {
@@ -271,13 +302,13 @@ describe('LwaClient against a loopback token endpoint', () => {
     expect(server.received).toHaveLength(2);
   });
 
-  it('a hanging server → unavailable "timed out" after maxAttempts', async () => {
+  it('refreshAccessToken: a hanging server is asked again, ending "timed out" after maxAttempts', async () => {
     const server = await startServer(() => {
       /* never answers; closeAllConnections() ends the sockets */
     });
     const { lwa, logger } = client(server.url, { timeoutMs: 200 });
     const started = Date.now();
-    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    const result = await lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
     expect(result).toEqual({
       ok: false,
       failure: { kind: 'unavailable', status: undefined, error: undefined, description: 'timed out', attempts: 3 },
@@ -305,7 +336,10 @@ describe('LwaClient against a loopback token endpoint', () => {
     ['malformed JSON', '{"access_token": "Atza|x", '],
     ['missing access_token', JSON.stringify({ token_type: 'bearer', expires_in: 3600, refresh_token: 'Atzr|x' })],
     ['token_type not bearer', JSON.stringify({ ...GRANT, token_type: 'mac' })],
-    ['expires_in not a number', JSON.stringify({ ...GRANT, expires_in: '3600' })],
+    ['expires_in not a number', JSON.stringify({ ...GRANT, expires_in: 'soon' })],
+    ['expires_in a fractional string', JSON.stringify({ ...GRANT, expires_in: '3600.5' })],
+    ['expires_in a negative string', JSON.stringify({ ...GRANT, expires_in: '-3600' })],
+    ['expires_in "0"', JSON.stringify({ ...GRANT, expires_in: '0' })],
     ['empty body', ''],
   ])('200 with %s → unavailable after exactly 1 request', async (_label, body) => {
     const server = await startServer(json(200, body));
@@ -408,5 +442,218 @@ describe('LwaClient against a loopback token endpoint', () => {
     const server = await startServer(json(400, { error: 'invalid_request', error_description: 'x'.repeat(5000) }));
     const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
     expect(result.ok === false && result.failure.description).toBe('x'.repeat(500));
+  });
+});
+
+describe('LwaClient: the code exchange never re-sends a code that may have reached LWA', () => {
+  const slow = (ms: number, reply: Reply): Reply => (res, index, received) => {
+    setTimeout(() => {
+      if (!res.destroyed) reply(res, index, received);
+    }, ms);
+  };
+
+  it('a code exchange that times out after sending is not sent again: one request, unavailable', async () => {
+    const server = await startServer(() => {
+      /* never answers */
+    });
+    const { lwa, logger } = client(server.url, { exchangeTimeoutMs: 200 });
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({
+      ok: false,
+      failure: {
+        kind: 'unavailable',
+        status: undefined,
+        error: undefined,
+        description: 'timed out after connecting; not re-sent, the code may be spent',
+        attempts: 1,
+      },
+    });
+    expect(server.received).toHaveLength(1);
+    expect(logger.lines).toHaveLength(1);
+    expect(logger.lines[0]).toMatch(/^warn LWA code exchange failed after the connection was made: the code is not sent again/);
+    expectNoSecrets(logger.lines);
+  });
+
+  it('a success slower than the exchange timeout leaves exactly one request at LWA', async () => {
+    const server = await startServer(slow(600, json(200, GRANT)));
+    const { lwa } = client(server.url, { exchangeTimeoutMs: 150 });
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok === false && result.failure).toMatchObject({ kind: 'unavailable', attempts: 1 });
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('the code exchange waits for exchangeTimeoutMs, not for timeoutMs', async () => {
+    const server = await startServer(slow(300, json(200, GRANT)));
+    const { lwa } = client(server.url, { timeoutMs: 50, exchangeTimeoutMs: 5_000 });
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok && result.value.refreshToken).toBe('Atzr|new-refresh-token');
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('the refresh grant waits for timeoutMs, not for exchangeTimeoutMs', async () => {
+    const server = await startServer(slow(300, json(200, ACCESS)));
+    const { lwa } = client(server.url, { timeoutMs: 50, exchangeTimeoutMs: 5_000 });
+    const result = await lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    expect(result.ok === false && result.failure).toMatchObject({ kind: 'unavailable', description: 'timed out' });
+  });
+
+  it('connection refused is retried: the exchange succeeds once the endpoint is listening', async () => {
+    const port = await unusedPort();
+    const received: string[] = [];
+    const late = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        received.push(req.url ?? '');
+        json(200, GRANT)(res, 0, { method: req.method, path: req.url, headers: req.headers, body: '' });
+      });
+    });
+    servers.push(late);
+    const { lwa, logger } = client(`http://127.0.0.1:${port}/auth/o2/token`, {
+      // The endpoint comes up between the first attempt and the retry.
+      sleep: () => new Promise<void>((resolve) => late.listen(port, '127.0.0.1', resolve)),
+    });
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok && result.value.refreshToken).toBe('Atzr|new-refresh-token');
+    expect(received).toEqual(['/auth/o2/token']);
+    expect(logger.lines).toHaveLength(1);
+    expect(logger.lines[0]).toMatch(/^warn LWA token request failed; retrying /);
+  });
+
+  it('a connection dropped after the request was written is not retried for the code exchange', async () => {
+    const server = await startDroppingServer();
+    const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok === false && result.failure).toEqual({
+      kind: 'unavailable',
+      status: undefined,
+      error: undefined,
+      description: 'network error (ECONNRESET) after connecting; not re-sent, the code may be spent',
+      attempts: 1,
+    });
+    expect(server.connections()).toBe(1);
+    expect(server.bytesRead()).toBeGreaterThan(0);
+  });
+
+  it('a connection dropped after the request was written is retried for the refresh grant', async () => {
+    const server = await startDroppingServer();
+    const result = await client(server.url).lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    expect(result.ok === false && result.failure).toMatchObject({ kind: 'unavailable', description: 'network error (ECONNRESET)', attempts: 3 });
+    expect(server.connections()).toBe(3);
+  });
+
+  it('a TLS handshake that fails (the same ECONNRESET, but before any request byte) is retried for the code exchange', async () => {
+    // The server reads the ClientHello and hangs up: the connection was made, the TLS session never was.
+    const server = await startDroppingServer();
+    const result = await client(server.httpsUrl).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok === false && result.failure).toMatchObject({ kind: 'unavailable', description: 'network error (ECONNRESET)', attempts: 3 });
+    expect(server.connections()).toBe(3);
+  });
+
+  it('429 with Retry-After: 2 (above maxRetryAfterMs) is waited out and the exchange retried', async () => {
+    const server = await startServer(sequence(json(429, { error: 'too_many_requests' }, { 'Retry-After': '2' }), json(200, GRANT)));
+    const delays: number[] = [];
+    const { lwa } = client(server.url, { sleep: async (ms) => void delays.push(ms), retry: { ...RETRY, maxRetryAfterMs: 1_000 } });
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok && result.value.refreshToken).toBe('Atzr|new-refresh-token');
+    expect(server.received).toHaveLength(2);
+    expect(delays).toEqual([2000]);
+  });
+
+  it('503 with an HTTP-date Retry-After 2 s after the response Date is waited out for 2 s and retried', async () => {
+    const date = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const headers = { Date: date.toUTCString(), 'Retry-After': new Date(date.getTime() + 2_000).toUTCString() };
+    const server = await startServer(sequence(json(503, { error: 'temporarily_unavailable' }, headers), json(200, GRANT)));
+    const delays: number[] = [];
+    const { lwa } = client(server.url, { sleep: async (ms) => void delays.push(ms) });
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok).toBe(true);
+    expect(server.received).toHaveLength(2);
+    expect(delays).toEqual([2000]);
+  });
+
+  it('a Retry-After that would end past the deadline is not waited for: one request, LWA\'s Retry-After handed back', async () => {
+    const server = await startServer(json(429, { error: 'too_many_requests' }, { 'Retry-After': '60' }));
+    const delays: number[] = [];
+    const { lwa } = client(server.url, { sleep: async (ms) => void delays.push(ms), exchangeTimeoutMs: 1_000 });
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later(30_000) });
+    expect(result.ok === false && result.failure).toMatchObject({ kind: 'unavailable', status: 429, attempts: 1, retryAfterSeconds: 60 });
+    expect(server.received).toHaveLength(1);
+    expect(delays).toEqual([]);
+  });
+
+  it('503 text/html every time: the retries stop at the deadline however many attempts are allowed', async () => {
+    const server = await startServer((res) => {
+      res.writeHead(503, { 'Content-Type': 'text/html' });
+      res.end('<html><body>Service Unavailable</body></html>');
+    });
+    const start = Date.now();
+    let offset = 0;
+    const clock: Clock = { now: () => new Date(start + offset) };
+    const { lwa } = client(server.url, {
+      clock,
+      exchangeTimeoutMs: 1_000,
+      retry: { maxAttempts: 50, baseDelayMs: 1, maxDelayMs: 1 },
+      // Each pause moves the clock a minute on: a deadline 4 minutes out leaves room for 4 retries.
+      sleep: async () => void (offset += 60_000),
+    });
+    const result = await lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: new Date(start + 240_000) });
+    expect(result.ok === false && result.failure).toEqual({
+      kind: 'unavailable',
+      status: 503,
+      error: undefined,
+      description: undefined,
+      attempts: 5,
+    });
+    expect(server.received).toHaveLength(5);
+  });
+
+  it('expires_in as a numeric string ("3600") is accepted as 3600 seconds, with its refresh token', async () => {
+    const server = await startServer(json(200, { ...GRANT, expires_in: '3600' }));
+    const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result).toEqual({ ok: true, value: { accessToken: GRANT.access_token, tokenType: 'bearer', expiresIn: 3600, refreshToken: GRANT.refresh_token } });
+  });
+});
+
+describe('LwaClient: the refresh token bound is what the store can hold', () => {
+  const token = (length: number): string => `Atzr|${'x'.repeat(length - 5)}`;
+
+  it('accepts the longest refresh token whose envelope fits the store column', async () => {
+    const server = await startServer(json(200, { ...GRANT, refresh_token: token(MAX_REFRESH_TOKEN_LENGTH) }));
+    const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok && result.value.refreshToken).toBe(token(MAX_REFRESH_TOKEN_LENGTH));
+  });
+
+  it.each([
+    ['one character longer', token(MAX_REFRESH_TOKEN_LENGTH + 1)],
+    ['with a space', 'Atzr|two words'],
+    ['with a non-ASCII character', 'Atzr|caf\u00e9'],
+    ['with a control character', 'Atzr|x\u0001'],
+  ])('refuses a refresh token %s as a malformed response (one request)', async (_label, refreshToken) => {
+    const server = await startServer(json(200, { ...GRANT, refresh_token: refreshToken }));
+    const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
+    expect(result.ok === false && result.failure).toMatchObject({ kind: 'unavailable', description: 'malformed token response', attempts: 1 });
+    expect(server.received).toHaveLength(1);
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = new Date('2026-03-01T12:00:00.000Z');
+
+  it('reads delta-seconds as ms', () => {
+    expect(parseRetryAfter('2', undefined, now)).toBe(2000);
+    expect(parseRetryAfter(' 0 ', undefined, now)).toBe(0);
+  });
+
+  it('measures an HTTP-date against the response Date when there is one, else against our clock', () => {
+    expect(parseRetryAfter('Sun, 01 Mar 2026 12:00:05 GMT', 'Sun, 01 Mar 2026 12:00:01 GMT', now)).toBe(4000);
+    expect(parseRetryAfter('Sun, 01 Mar 2026 12:00:05 GMT', undefined, now)).toBe(5000);
+    expect(parseRetryAfter('Sun, 01 Mar 2026 12:00:05 GMT', 'yesterday', now)).toBe(5000);
+  });
+
+  it('a date already past means now', () => {
+    expect(parseRetryAfter('Sun, 01 Mar 2026 11:59:00 GMT', undefined, now)).toBe(0);
+  });
+
+  it.each(['', 'soon', '-1', '1.5', '2026-03-01T12:00:05Z', 'Sunday, 01-Mar-26 12:00:05 GMT'])('ignores %j', (header) => {
+    expect(parseRetryAfter(header, undefined, now)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LOCAL_DB_PATH, DEFAULT_LWA_TOKEN_URL, loadSettings, type SettingValues } from '../../src/config/settings.js';
+import { DEFAULT_LOCAL_DB_PATH, DEFAULT_LWA_TOKEN_URL, loadSettings, SETTING_NAMES, type SettingValues } from '../../src/config/settings.js';
 
 const CLIENT_SECRET = 'amzn1.oa2-cs.v1.client-secret-SENTINEL-9f8e7d6c5b4a';
 const LAUNCH_SECRET = 'launch-secret-SENTINEL-0123456789abcdef0123';
@@ -43,6 +43,7 @@ describe('loadSettings: valid sets', () => {
         clientSecretExpiresAt: undefined,
         tokenUrl: 'https://api.amazon.com/auth/o2/token',
         timeoutMs: 10000,
+        exchangeTimeoutMs: 30000,
       },
       sellerCentralUrl: undefined,
       launchLinkSecret: LAUNCH_SECRET,
@@ -178,6 +179,30 @@ describe('loadSettings: one message per bad setting, naming it', () => {
   it.each(['60', '3600'])('STATE_TTL_SECONDS %s accepted (bounds)', (value) => {
     const result = loadSettings({ ...base, STATE_TTL_SECONDS: value }, local);
     expect(result.ok && result.settings.stateTtlSeconds).toBe(Number(value));
+  });
+
+  it('LWA_EXCHANGE_TIMEOUT_MS is read on its own, apart from LWA_TIMEOUT_MS', () => {
+    const result = loadSettings({ ...base, LWA_TIMEOUT_MS: '2500', LWA_EXCHANGE_TIMEOUT_MS: ' 45000 ' }, local);
+    expect(result.ok && result.settings.lwa).toMatchObject({ timeoutMs: 2500, exchangeTimeoutMs: 45000 });
+  });
+
+  it.each(['1000', '240000'])('LWA_EXCHANGE_TIMEOUT_MS %s accepted (bounds)', (value) => {
+    const result = loadSettings({ ...base, LWA_EXCHANGE_TIMEOUT_MS: value }, local);
+    expect(result.ok && result.settings.lwa.exchangeTimeoutMs).toBe(Number(value));
+  });
+
+  it('LWA_EXCHANGE_TIMEOUT_MS above 4 minutes (the code lives 5) or under 1 s is refused', () => {
+    expect(problems({ ...base, LWA_EXCHANGE_TIMEOUT_MS: '240001' })).toEqual(['LWA_EXCHANGE_TIMEOUT_MS must be at most 240000.']);
+    expect(problems({ ...base, LWA_EXCHANGE_TIMEOUT_MS: '999' })).toEqual(['LWA_EXCHANGE_TIMEOUT_MS must be at least 1000.']);
+    expect(problems({ ...base, LWA_EXCHANGE_TIMEOUT_MS: '30s' })).toEqual(['LWA_EXCHANGE_TIMEOUT_MS must be a whole number from 1000 to 240000.']);
+  });
+
+  it('an unresolved Key Vault reference in LWA_EXCHANGE_TIMEOUT_MS is reported as one', () => {
+    const reference = '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/x/)';
+    expect(SETTING_NAMES).toContain('LWA_EXCHANGE_TIMEOUT_MS');
+    expect(problems({ ...base, LWA_EXCHANGE_TIMEOUT_MS: reference })).toEqual([
+      "LWA_EXCHANGE_TIMEOUT_MS is an unresolved Key Vault reference: check the app's managed identity and its access to the vault.",
+    ]);
   });
 
   it('LWA_TIMEOUT_MS out of range', () => {

@@ -1,6 +1,15 @@
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CipherError, TokenCipher, associatedData, parseKeyRing, type EnvelopeBinding, type KeyRing } from '../../src/crypto/tokenCipher.js';
+import {
+  CipherError,
+  TokenCipher,
+  associatedData,
+  maxSealedPlaintextLength,
+  parseKeyRing,
+  type EnvelopeBinding,
+  type KeyRing,
+} from '../../src/crypto/tokenCipher.js';
+import { LIMITS } from '../../src/store/credentialStore.js';
 
 const K1 = Buffer.alloc(32, 0x11);
 const K2 = Buffer.alloc(32, 0x22);
@@ -216,5 +225,30 @@ describe('TokenCipher', () => {
       expect(independentDecrypt(envelope, { new: K2, old: K1 }, b)).toBe(TOKEN);
       expect(() => independentDecrypt(envelope, { new: K2 }, { ...b, region: 'NA' })).toThrow();
     }
+  });
+});
+
+describe('maxSealedPlaintextLength', () => {
+  // The longest kid parseKeyRing allows: the bound must hold whichever key seals.
+  const longKid = 'K'.repeat(32);
+  const sealer = new TokenCipher(ring(`${longKid}:${K1_B64}`));
+  const sealedLength = (plaintextLength: number): number => sealer.encrypt('A'.repeat(plaintextLength), binding).length;
+  // Every remainder of the base64url tail (mod 4), the store's column as it is today, and a doubled column.
+  const sizes = [...Array.from({ length: 12 }, (_, i) => 100 + i), LIMITS.encryptedRefreshToken, 8000];
+
+  it.each(sizes)('the longest plaintext for %i characters seals into at most that many, and at most 1 fewer', (envelopeChars) => {
+    const length = sealedLength(maxSealedPlaintextLength(envelopeChars));
+    expect(length).toBeLessThanOrEqual(envelopeChars);
+    expect(length).toBeGreaterThanOrEqual(envelopeChars - 1);
+  });
+
+  it.each(sizes)('one character more does not fit in %i characters', (envelopeChars) => {
+    expect(sealedLength(maxSealedPlaintextLength(envelopeChars) + 1)).toBeGreaterThan(envelopeChars);
+  });
+
+  it('is 0 when the envelope has no room beyond its fixed parts', () => {
+    expect(maxSealedPlaintextLength(sealedLength(0))).toBe(0);
+    expect(maxSealedPlaintextLength(10)).toBe(0);
+    expect(maxSealedPlaintextLength(0)).toBe(0);
   });
 });
