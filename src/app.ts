@@ -100,7 +100,15 @@ export class App {
       random: this.options.random ?? cryptoRandom,
       duplicateWaitMs: this.options.duplicateWaitMs ?? 2 * settings.lwa.timeoutMs + 5_000,
       tokenCache,
-      accessTokens: new AccessTokenService({ store, lwa, cipher, clock, logger: this.options.logger, cache: tokenCache }),
+      accessTokens: new AccessTokenService({
+        store,
+        lwa,
+        cipher,
+        clock,
+        logger: this.options.logger,
+        cache: tokenCache,
+        recheckMs: settings.accessTokenRecheckSeconds * 1000,
+      }),
     };
   }
 }

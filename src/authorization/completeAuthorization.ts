@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { AccessTokenCache } from '../accessTokens/accessTokenCache.js';
+import { credentialGeneration, type AccessTokenCache } from '../accessTokens/accessTokenCache.js';
 import type { Settings } from '../config/settings.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
 import type { LwaFailure, LwaClient } from '../lwa/lwaClient.js';
@@ -152,23 +152,27 @@ async function exchange(
   });
   if (!grant.ok) return fail(failureReasonFor(grant.failure), grant.failure);
 
+  const encryptedRefreshToken = cipher.encrypt(grant.value.refreshToken, { column: 'lwa_refresh_token', customerId, region });
   const stored = await store.completeAuthorization({
     attemptId: attempt.attemptId,
     customerId,
     region,
     marketplace,
     sellingPartnerId: params.sellingPartnerId,
-    encryptedRefreshToken: cipher.encrypt(grant.value.refreshToken, { column: 'lwa_refresh_token', customerId, region }),
+    encryptedRefreshToken,
     now: deps.clock.now(),
   });
   if (stored === 'partner_conflict') return fail('partner_conflict');
-  deps.tokenCache?.set({
-    accessToken: grant.value.accessToken,
-    expiresAt: new Date(now.getTime() + grant.value.expiresIn * 1000),
-    customerId,
-    sellingPartnerId: params.sellingPartnerId,
-    region,
-  });
+  deps.tokenCache?.set(
+    {
+      accessToken: grant.value.accessToken,
+      expiresAt: new Date(now.getTime() + grant.value.expiresIn * 1000),
+      customerId,
+      sellingPartnerId: params.sellingPartnerId,
+      region,
+    },
+    credentialGeneration({ status: 'authorized', sellingPartnerId: params.sellingPartnerId, lwaRefreshToken: encryptedRefreshToken }),
+  );
   logger.info('authorization succeeded', { customerId, region, marketplace, sellingPartnerId: params.sellingPartnerId });
   return { kind: 'authorized', customerId, region, marketplace, sellingPartnerId: params.sellingPartnerId };
 }

@@ -19,6 +19,7 @@ export const SETTING_NAMES = [
   'AUTH_RESULT_URL',
   'OXWEBAPP_LINK_URL',
   'ACCESS_TOKEN_CACHE_SIZE',
+  'ACCESS_TOKEN_RECHECK_SECONDS',
   'SQL_CONNECTION_STRING',
   'SQL_SERVER',
   'SQL_DATABASE',
@@ -62,6 +63,11 @@ export interface Settings {
   oxWebAppLinkUrl: string | undefined;
   /** How many (customer, region) access tokens one process keeps in memory. */
   accessTokenCacheSize: number;
+  /**
+   * Seconds a cached access token is served before its row is read again (1–3600): the bound on how long another
+   * instance's re-authorization or revocation can go unseen in this process.
+   */
+  accessTokenRecheckSeconds: number;
   store: StoreSettings;
 }
 
@@ -149,6 +155,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
   const authResultUrl = field('AUTH_RESULT_URL', z.string().pipe(url).optional());
   const oxWebAppLinkUrl = field('OXWEBAPP_LINK_URL', z.string().pipe(url).optional());
   const accessTokenCacheSize = field('ACCESS_TOKEN_CACHE_SIZE', integerSchema(1, 1_000_000, 10_000));
+  const accessTokenRecheckSeconds = field('ACCESS_TOKEN_RECHECK_SECONDS', integerSchema(1, 3600, 60));
 
   const tokenKeys = field(
     'TOKEN_ENCRYPTION_KEYS',
@@ -174,6 +181,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
     launchLinkSecret === undefined ||
     stateTtlSeconds === undefined ||
     accessTokenCacheSize === undefined ||
+    accessTokenRecheckSeconds === undefined ||
     tokenKeys === undefined ||
     store === undefined
   ) {
@@ -193,6 +201,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
       authResultUrl,
       oxWebAppLinkUrl,
       accessTokenCacheSize,
+      accessTokenRecheckSeconds,
       store,
     },
   };
