@@ -118,3 +118,137 @@ describe('a refresh that finishes after the row changed', () => {
     }
   });
 });
+
+describe('a cached access token', () => {
+  const WITH_REGION = ['/api/customers/42/access-token?region=NA', '/api/sellers/A1SANDBOXSELLER1/access-token?region=NA'];
+  const WITHOUT_REGION = ['/api/customers/42/access-token', '/api/sellers/A1SANDBOXSELLER1/access-token'];
+
+  /** 1,000 requests over the given paths, in batches; every one must answer the same token. */
+  async function thousandRequests(paths: readonly string[]): Promise<string> {
+    const tokens = new Set<string>();
+    for (let batch = 0; batch < 10; batch++) {
+      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => post(paths[i % paths.length] ?? '')));
+      for (const res of results) {
+        expect(res.status).toBe(200);
+        tokens.add(json(res)['access_token'] ?? '');
+      }
+    }
+    expect(tokens.size).toBe(1);
+    return [...tokens][0] ?? '';
+  }
+
+  it('costs no store call for 1,000 requests that name the region', async () => {
+    await start();
+    await authorize('42', 'A1SANDBOXSELLER1');
+    const calls = await countStoreCalls();
+    await thousandRequests(WITH_REGION);
+    expect(Object.fromEntries(calls.byMethod)).toEqual({});
+    expect(refreshCalls()).toBe(0);
+  });
+
+  it('costs no store call for 1,000 requests without a region once the one region is known', async () => {
+    await start();
+    await authorize('42', 'A1SANDBOXSELLER1');
+    for (const path of WITHOUT_REGION) expect((await post(path)).status).toBe(200); // each learns the region once
+    const calls = await countStoreCalls();
+    await thousandRequests(WITHOUT_REGION);
+    expect(Object.fromEntries(calls.byMethod)).toEqual({});
+    expect(refreshCalls()).toBe(0);
+  });
+
+  for (const [shape, paths] of [
+    ['naming the region', WITH_REGION],
+    ['without a region', WITHOUT_REGION],
+  ] as const) {
+    it(`is read from the store once after ACCESS_TOKEN_RECHECK_SECONDS, then served from memory again (${shape})`, async () => {
+      await start();
+      await authorize('42', 'A1SANDBOXSELLER1');
+      for (const path of paths) await post(path);
+      const calls = await countStoreCalls();
+      const before = json(await post(paths[0] ?? ''))['access_token'];
+      expect(calls.total()).toBe(0);
+
+      h.clock.advance(RECHECK_SECONDS * 1000);
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => post(paths[i % paths.length] ?? '')));
+      expect(results.map((r) => json(r)['access_token'])).toEqual(Array(50).fill(before));
+      expect(Object.fromEntries(calls.byMethod)).toEqual({ findCredential: 1 });
+
+      await thousandRequests(paths);
+      expect(calls.total()).toBe(1);
+      expect(refreshCalls()).toBe(0);
+    });
+  }
+});
+
+describe('changes to the row', () => {
+  it('a re-authorization in this process replaces the cached token at once', async () => {
+    await start();
+    await authorize('42', 'A1SANDBOXSELLER1');
+    const first = json(await post('/api/customers/42/access-token?region=NA'))['access_token'];
+    const exchanges = h.lwa.issuedTokens.length;
+    await authorize('42', 'A1SANDBOXSELLER1'); // same seller, new refresh token
+    const seeded = h.lwa.issuedTokens.slice(exchanges).find((t) => t.startsWith('Atza|'));
+    expect(seeded).toBeDefined();
+    expect(seeded).not.toBe(first);
+    for (const path of ['/api/customers/42/access-token?region=NA', '/api/customers/42/access-token', '/api/sellers/A1SANDBOXSELLER1/access-token']) {
+      expect(json(await post(path))['access_token'], path).toBe(seeded);
+    }
+    expect(refreshCalls()).toBe(0);
+  });
+
+  it('evict(customerId, region) drops the cached token in this process at once', async () => {
+    await start();
+    await authorize('42', 'A1SANDBOXSELLER1');
+    const cached = json(await post('/api/customers/42/access-token?region=NA'))['access_token'];
+    (await h.services()).accessTokens.evict('42', 'NA');
+    const after = json(await post('/api/customers/42/access-token?region=NA'))['access_token'];
+    expect(refreshCalls()).toBe(1);
+    expect(after).not.toBe(cached);
+  });
+
+  it('a revocation written by another instance is seen once ACCESS_TOKEN_RECHECK_SECONDS have passed', async () => {
+    await start();
+    await authorize('42', 'A1SANDBOXSELLER1');
+    expect((await post('/api/customers/42/access-token?region=NA')).status).toBe(200);
+    const { store } = await h.services();
+    const row = await store.findCredential('42', 'NA');
+    // Another instance found the revocation: the row changes in the shared store, not in this process's cache.
+    const marked = await store.markRevoked({
+      customerId: '42',
+      region: 'NA',
+      expectedRefreshToken: row?.lwaRefreshToken ?? '',
+      failure: { reason: 'authorization_revoked', lwaError: 'invalid_grant' },
+      now: h.clock.now(),
+    });
+    expect(marked).toBe(true);
+
+    h.clock.advance(RECHECK_SECONDS * 1000);
+    for (const path of ['/api/customers/42/access-token?region=NA', '/api/sellers/A1SANDBOXSELLER1/access-token?region=NA', '/api/customers/42/access-token']) {
+      const res = await post(path);
+      expect(res.status, path).toBe(409);
+      expect(json(res)['error'], path).toBe('authorization_revoked');
+    }
+    expect(refreshCalls()).toBe(0);
+  });
+
+  it('a seller moved to another customer by another instance is no longer served for the old customer after the recheck', async () => {
+    await start();
+    await authorize('42', 'A1SANDBOXSELLER1');
+    expect((await post('/api/sellers/A1SANDBOXSELLER1/access-token?region=NA')).status).toBe(200);
+    const { store } = await h.services();
+    const row = await store.findCredential('42', 'NA');
+    await store.markRevoked({
+      customerId: '42',
+      region: 'NA',
+      expectedRefreshToken: row?.lwaRefreshToken ?? '',
+      failure: { reason: 'authorization_revoked' },
+      now: h.clock.now(),
+    });
+    await authorize('43', 'A1SANDBOXSELLER1'); // through this process: seeds 43's entry
+
+    h.clock.advance(RECHECK_SECONDS * 1000);
+    const bySeller = await post('/api/sellers/A1SANDBOXSELLER1/access-token?region=NA');
+    expect(json(bySeller)['customer_id']).toBe('43');
+    expect((await post('/api/customers/42/access-token?region=NA')).status).toBe(409);
+  });
+});
