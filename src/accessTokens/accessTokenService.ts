@@ -9,6 +9,11 @@ import { credentialGeneration, type AccessToken, type AccessTokenCache, type Cac
  * Hands out 1-hour LWA access tokens made from the stored refresh tokens, so Shipica's other processes never read
  * or decrypt refresh tokens themselves and LWA is asked once per seller and hour, not once per caller:
  * cached per (customer, region), concurrent misses for one key share one LWA call.
+ *
+ * A token belongs to the credential generation that made it (seller, refresh-token envelope, status): a refresh
+ * whose row changed while LWA answered is discarded, never cached or returned, and a seller is served only a token
+ * made for that seller. A cached token costs no store call; ACCESS_TOKEN_RECHECK_SECONDS bounds how long another
+ * instance's change can go unseen here.
  */
 export type AccessTokenRequest = ({ customerId: string } | { sellingPartnerId: string }) & {
   region?: Region | undefined;
@@ -101,8 +106,10 @@ export class AccessTokenService {
     const seller = 'sellingPartnerId' in request ? request.sellingPartnerId : undefined;
     if (!request.forceRefresh) {
       const hit = this.deps.cache.lookup(customerId, region);
-      const fresh = hit !== undefined && this.deps.clock.now().getTime() - hit.checkedAt < this.recheckMs;
-      if (fresh && (seller === undefined || hit.token.sellingPartnerId === seller)) return { ok: true, token: hit.token };
+      if (hit !== undefined && (seller === undefined || hit.token.sellingPartnerId === seller)) {
+        const fresh = this.deps.clock.now().getTime() - hit.checkedAt < this.recheckMs;
+        if (fresh || (await this.recheck(hit))) return { ok: true, token: hit.token };
+      }
     }
     const result = await singleFlight(this.refreshes, JSON.stringify([customerId, region]), () => this.refresh(customerId, region, 1));
     // The row may have changed seller between the lookup and the refresh: a seller is served only its own token.

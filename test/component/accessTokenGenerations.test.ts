@@ -196,6 +196,16 @@ describe('changes to the row', () => {
     expect(refreshCalls()).toBe(0);
   });
 
+  it('a region-less request asks for a region again once this process authorizes the customer in a second region', async () => {
+    await start();
+    await authorize('42', 'A1SANDBOXSELLER1');
+    expect((await post('/api/customers/42/access-token')).status).toBe(200); // NA learned as the one region
+    await authorize('42', 'A2SANDBOXSELLER2', 'DE');
+    const res = await post('/api/customers/42/access-token');
+    expect(res.status).toBe(400);
+    expect(json(res)['error']).toBe('region_required');
+  });
+
   it('evict(customerId, region) drops the cached token in this process at once', async () => {
     await start();
     await authorize('42', 'A1SANDBOXSELLER1');
