@@ -354,6 +354,51 @@ async function countStoreReads(
   }
 }
 
+const CACHED_COUNTED = 10_000;
+
+interface CachedStoreCalls {
+  requests: number;
+  withRegion: number;
+  withoutRegion: number;
+}
+
+/**
+ * Untimed: store calls made by CACHED_COUNTED cached lookups, naming the region and not, counted on the store
+ * object itself (every method, not only the reads we expect; on SQL Server each call is a round trip). The cache is
+ * warm and within ACCESS_TOKEN_RECHECK_SECONDS, as for a caller asking before every SP-API call.
+ */
+async function countCachedStoreCalls(services: Services, request: { customerId: string; region: typeof REGION }): Promise<CachedStoreCalls> {
+  const { accessTokens, store } = services;
+  const regionless = { customerId: request.customerId };
+  for (const warm of [request, regionless]) {
+    if (!(await accessTokens.get(warm)).ok) throw new Error('warming the cache failed');
+  }
+  let count = 0;
+  const target = store as unknown as Record<string, unknown>;
+  const wrapped: string[] = [];
+  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(store) as object)) {
+    const original = target[name];
+    if (name === 'constructor' || typeof original !== 'function') continue;
+    target[name] = (...args: unknown[]) => {
+      count++;
+      return (original as (...a: unknown[]) => unknown).apply(store, args);
+    };
+    wrapped.push(name);
+  }
+  try {
+    const callsFor = async (r: { customerId: string; region?: typeof REGION }): Promise<number> => {
+      const before = count;
+      for (let i = 0; i < CACHED_COUNTED; i++) {
+        if (!(await accessTokens.get(r)).ok) throw new Error('a cached lookup failed');
+      }
+      return count - before;
+    };
+    return { requests: CACHED_COUNTED, withRegion: await callsFor(request), withoutRegion: await callsFor(regionless) };
+  } finally {
+    for (const name of wrapped) delete target[name]; // the prototype's methods show through again
+  }
+}
+
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -458,9 +503,11 @@ interface Results {
   oursBurst: Burst[];
   oursHttp: Burst[];
   sdk: { cached: Cached[]; burst: Burst[] } | { skipped: string };
+  storeCalls: CachedStoreCalls;
 }
 
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+const perCached = (c: CachedStoreCalls) => `${c.withRegion / c.requests} / ${c.withoutRegion / c.requests}`;
 const fmtMs = (n: number) => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
 const fmtRatio = (n: number) => (n >= 10 ? n.toFixed(1) : n.toFixed(2));
 const spread = (values: number[], fmt: (n: number) => string) => `${fmt(median(values))} (${fmt(Math.min(...values))}–${fmt(Math.max(...values))})`;
@@ -486,6 +533,7 @@ function table(r: Results): string[] {
     `| Cached lookups per second, in-process (awaited loop, ~${CACHED_LOOP_MS / 1000} s) | ${spread(ops(r.oursCached), fmtInt)} | ${sdk ? spread(ops(sdk.cached), fmtInt) : na} | ${calls(r.oursCached)} | ${sdk ? calls(sdk.cached) : na} |`,
     `| ${fmtInt(CONCURRENT)} concurrent requests, one seller, cold cache, in-process: wall time (ms) | ${spread(r.oursBurst.map((b) => b.ms), fmtMs)} | ${sdk ? spread(sdk.burst.map((b) => b.ms), fmtMs) : na} | ${calls(r.oursBurst)} | ${sdk ? calls(sdk.burst) : na} |`,
     `| ${fmtInt(CONCURRENT)} concurrent POST /api/customers/{id}/access-token, cold cache, over HTTP: wall time (ms) | ${spread(r.oursHttp.map((b) => b.ms), fmtMs)} | ${na} (a library; no HTTP endpoint) | ${calls(r.oursHttp)} | ${na} |`,
+    `| Store calls per cached access token (${fmtInt(r.storeCalls.requests)} untimed lookups each; with region / without) | ${perCached(r.storeCalls)} | ${na} (no store) | 0 | ${na} |`,
   ];
 }
 
@@ -544,6 +592,10 @@ function markdown(r: Results, context: { date: string; verification: string[]; w
     `- Over HTTP: a fresh \`App\` and local host per run; the 1,000 POSTs are issued at once from a keep-alive client`,
     `  with at most ${HTTP_CLIENT_SOCKETS} connections (under the host's listen backlog of 511, so the kernel does not drop`,
     '  connection attempts and add 1-second SYN retransmits, which would measure the kernel rather than the service).',
+    `- Store calls per cached access token: after the cached loops, ${fmtInt(CACHED_COUNTED)} more untimed`,
+    '  `service.get({ customerId, region })` calls and as many `service.get({ customerId })`, with every method of the',
+    '  store object wrapped to count calls (each is a round trip on SQL Server). Within `ACCESS_TOKEN_RECHECK_SECONDS`',
+    '  (default 60) a cached token needs none; after it, one read of the row re-checks the entry, then none again.',
     '- Our runs come first, then the SDK\'s (the axios defaults the SDK needs are set only for its part).',
     '- Every outgoing connection of the process went through a guard that refuses anything but 127.0.0.1,',
     '  localhost and ::1; it refused none.',
@@ -553,8 +605,10 @@ function markdown(r: Results, context: { date: string; verification: string[]; w
     '- Cached lookups: ours serves many sellers from one bounded LRU map keyed by (customer, region) and checks the',
     "  60-second margin against the injected clock; the SDK holds one seller's token per instance and compares one",
     '  timestamp. Both cost well under a microsecond, next to an SP-API call of tens of milliseconds.',
-    "- Cold bursts: ours also reads the seller's row from the store (once per burst: the lookup is single-flighted)",
-    '  and decrypts its refresh token before the one LWA call; the SDK is handed the refresh token in memory.',
+    "- Cold bursts: ours also looks the seller up and reads its row from the store (once per burst: the lookup is",
+    '  single-flighted), decrypts its refresh token before the one LWA call, and reads the row once more after it (a',
+    '  token is kept only if the row still holds the credential it was made from); the SDK is handed the refresh token',
+    '  in memory.',
     '',
     ...(context.storeReads > 1
       ? [
@@ -615,6 +669,9 @@ async function main(): Promise<void> {
     if (!warm.ok) throw new Error(`our first access token failed: ${warm.error}`);
     const oursCached: Cached[] = [];
     for (let i = 0; i < REPEATS; i++) oursCached.push(await cachedLookups(lwa.sides.ours, async () => (await seed.accessTokens.get(request)).ok));
+    const lwaBeforeCounting = lwa.sides.ours.total;
+    const storeCalls = await countCachedStoreCalls(seed, request);
+    if (lwa.sides.ours.total !== lwaBeforeCounting) throw new Error('the counted cached lookups called LWA');
 
     const oursBurst: Burst[] = [];
     for (let i = 0; i < REPEATS; i++) {
@@ -699,10 +756,13 @@ async function main(): Promise<void> {
     verification.push(
       `Store reads in one extra, untimed ${fmtInt(CONCURRENT)}-request cold burst of ours (in-process): listCredentialsFor ${storeReads.listCredentialsFor}, findCredential ${storeReads.findCredential}; LWA calls ${storeReads.lwaCalls}.`,
     );
+    verification.push(
+      `Store calls in ${fmtInt(storeCalls.requests)} untimed cached lookups of ours (every method of the store object counted): naming the region ${storeCalls.withRegion}, without a region ${storeCalls.withoutRegion}.`,
+    );
     verification.push(`Loopback guard: ${refusedConnections.length} connection(s) refused${refusedConnections.length > 0 ? ` (${refusedConnections.join(', ')})` : ''}; requests the loopback LWA could not place: ${lwa.rejected}.`);
     if (refusedConnections.length > 0) throw new Error(`the loopback guard refused connections to: ${refusedConnections.join(', ')}`);
 
-    const results: Results = { oursCached, oursBurst, oursHttp, sdk };
+    const results: Results = { oursCached, oursBurst, oursHttp, sdk, storeCalls };
     const warnings = [
       ...[...oursBurst, ...oursHttp].some((b) => b.lwaCalls !== 1) ? [`ours made more or fewer than 1 LWA call in some bursts: ${calls(oursBurst)} / ${calls(oursHttp)}`] : [],
       ...('burst' in sdk && sdk.burst.some((b) => b.lwaCalls !== 1) ? [`the SDK made more or fewer than 1 LWA call in some bursts: ${calls(sdk.burst)}`] : []),

@@ -109,7 +109,15 @@ export class App {
       duplicateWaitMs: this.options.duplicateWaitMs ?? 2 * settings.lwa.timeoutMs + 5_000,
       tokenCache,
       unknownStates: new UnknownStateLog(clock),
-      accessTokens: new AccessTokenService({ store, lwa, cipher, clock, logger: this.options.logger, cache: tokenCache }),
+      accessTokens: new AccessTokenService({
+        store,
+        lwa,
+        cipher,
+        clock,
+        logger: this.options.logger,
+        cache: tokenCache,
+        recheckMs: settings.accessTokenRecheckSeconds * 1000,
+      }),
     };
   }
 }

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { AccessTokenCache } from '../accessTokens/accessTokenCache.js';
+import { credentialGeneration, type AccessTokenCache } from '../accessTokens/accessTokenCache.js';
 import type { Settings } from '../config/settings.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
 import type { LwaFailure, LwaClient } from '../lwa/lwaClient.js';
@@ -201,13 +201,16 @@ async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: 
     return { kind: 'failed', reason: 'storage_error', marketplace: attempt.marketplace ?? undefined, lwaError: undefined };
   }
   if (stored.value === 'partner_conflict') return fail('partner_conflict');
-  deps.tokenCache?.set({
-    accessToken: grant.value.accessToken,
-    expiresAt: new Date(now.getTime() + grant.value.expiresIn * 1000),
-    customerId,
-    sellingPartnerId: partner,
-    region,
-  });
+  deps.tokenCache?.set(
+    {
+      accessToken: grant.value.accessToken,
+      expiresAt: new Date(now.getTime() + grant.value.expiresIn * 1000),
+      customerId,
+      sellingPartnerId: partner,
+      region,
+    },
+    credentialGeneration({ status: 'authorized', sellingPartnerId: partner, lwaRefreshToken: encryptedRefreshToken }),
+  );
   logger.info('authorization succeeded', { customerId, region, marketplace, sellingPartnerId: partner });
   return { kind: 'authorized', customerId, region, marketplace, sellingPartnerId: partner };
 }

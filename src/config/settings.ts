@@ -21,6 +21,7 @@ export const SETTING_NAMES = [
   'OXWEBAPP_LINK_URL',
   'ACCESS_TOKEN_CACHE_SIZE',
   'STORE_RETRY_MS',
+  'ACCESS_TOKEN_RECHECK_SECONDS',
   'SQL_CONNECTION_STRING',
   'SQL_SERVER',
   'SQL_DATABASE',
@@ -72,6 +73,11 @@ export interface Settings {
   accessTokenCacheSize: number;
   /** How long the write that stores a refresh token LWA issued is retried on transient store failures (ms). */
   storeRetryMs: number;
+  /**
+   * Seconds a cached access token is served before its row is read again (1–3600): the bound on how long another
+   * instance's re-authorization or revocation can go unseen in this process.
+   */
+  accessTokenRecheckSeconds: number;
   store: StoreSettings;
 }
 
@@ -161,6 +167,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
   const oxWebAppLinkUrl = field('OXWEBAPP_LINK_URL', z.string().pipe(url).optional());
   const accessTokenCacheSize = field('ACCESS_TOKEN_CACHE_SIZE', integerSchema(1, 1_000_000, 10_000));
   const storeRetryMs = field('STORE_RETRY_MS', integerSchema(0, 120_000, 30_000));
+  const accessTokenRecheckSeconds = field('ACCESS_TOKEN_RECHECK_SECONDS', integerSchema(1, 3600, 60));
 
   const tokenKeys = field(
     'TOKEN_ENCRYPTION_KEYS',
@@ -188,6 +195,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
     stateTtlSeconds === undefined ||
     accessTokenCacheSize === undefined ||
     storeRetryMs === undefined ||
+    accessTokenRecheckSeconds === undefined ||
     tokenKeys === undefined ||
     store === undefined
   ) {
@@ -208,6 +216,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
       oxWebAppLinkUrl,
       accessTokenCacheSize,
       storeRetryMs,
+      accessTokenRecheckSeconds,
       store,
     },
   };

@@ -51,6 +51,7 @@ describe('loadSettings: valid sets', () => {
       authResultUrl: undefined,
       accessTokenCacheSize: 10000,
       storeRetryMs: 30000,
+      accessTokenRecheckSeconds: 60,
       store: { kind: 'sqlite', path: '.data/local.sqlite' },
     });
     expect(DEFAULT_LWA_TOKEN_URL).toBe('https://api.amazon.com/auth/o2/token');
@@ -69,6 +70,19 @@ describe('loadSettings: valid sets', () => {
       'LWA_CLIENT_SECRET_EXPIRES_AT must be a date like 2027-05-20 (UTC) or an ISO-8601 date-time.',
       'ACCESS_TOKEN_CACHE_SIZE must be at least 1.',
     ]);
+  });
+
+  it('reads ACCESS_TOKEN_RECHECK_SECONDS from 1 to 3600 and names it when out of bounds', () => {
+    const result = loadSettings({ ...base, ACCESS_TOKEN_RECHECK_SECONDS: '5' }, local);
+    expect(result.ok && result.settings.accessTokenRecheckSeconds).toBe(5);
+    for (const [value, problem] of [
+      ['0', 'ACCESS_TOKEN_RECHECK_SECONDS must be at least 1.'],
+      ['3601', 'ACCESS_TOKEN_RECHECK_SECONDS must be at most 3600.'],
+      ['1.5', 'ACCESS_TOKEN_RECHECK_SECONDS must be a whole number from 1 to 3600.'],
+    ] as const) {
+      const bad = loadSettings({ ...base, ACCESS_TOKEN_RECHECK_SECONDS: value }, local);
+      expect(bad.ok ? [] : bad.problems).toEqual([problem]);
+    }
   });
 
   it('explicit optional values are parsed and trimmed', () => {
