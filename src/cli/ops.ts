@@ -1,11 +1,16 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { App } from '../app.js';
+import { createInterface } from 'node:readline/promises';
+import { App, type Services } from '../app.js';
+import { isValidCustomerId } from '../authorization/launchLink.js';
+import { isRegion, type Region } from '../authorization/marketplaces.js';
+import { unlinkCredential } from '../authorization/unlinkCredential.js';
+import type { Logger } from '../authorization/ports.js';
 import type { SettingValues } from '../config/settings.js';
 import { readLocalSettingValues } from '../config/localSettings.js';
 import { consoleLogger } from '../http/logging.js';
 import { isSandbox, sandboxEnvironment } from '../sandbox/sandboxSettings.js';
-import type { AttemptRecord, CredentialStatusRow, CredentialStore } from '../store/credentialStore.js';
+import { attemptOutcomeAt, type AttemptRecord, type CredentialStatusRow, type CredentialStore } from '../store/credentialStore.js';
 
 /**
  * `npm run ops -- status [--customer ID] [--expiring DAYS] [--json]`: every credential row with its re-authorization
@@ -16,22 +21,43 @@ import type { AttemptRecord, CredentialStatusRow, CredentialStore } from '../sto
  * out a secret column (no refresh token, code or MWS token; attempts are printed without their hashes).
  * Exit codes: 0 done, 1 settings or store problem, 2 bad arguments (usage printed).
  */
+/** Attempts are audit, kept this long by default (`purge --older-than`); credential rows are never purged. */
+export const DEFAULT_RETENTION = '90d';
+
 export const OPS_USAGE = [
   'usage: npm run ops -- status [--customer ID] [--expiring DAYS] [--json]',
   '       npm run ops -- attempts [--customer ID] [--since 24h|7d|90m] [--json]',
+  '       npm run ops -- unlink --customer ID --region NA|EU|FE [--yes]',
+  `       npm run ops -- purge [--older-than ${DEFAULT_RETENTION}] [--dry-run]`,
 ].join('\n');
 
 const DEFAULT_SINCE = '24h';
+/** Rows deleted per statement: short transactions, so the purge never holds up the flow. */
+const PURGE_BATCH = 1000;
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const LAST_ERROR_WIDTH = 40;
 
 type Command =
   | { kind: 'status'; customerId: string | undefined; expiringWithinDays: number | undefined; json: boolean }
   | { kind: 'attempts'; customerId: string | undefined; sinceMs: number; json: boolean }
+  | { kind: 'unlink'; customerId: string; region: Region; yes: boolean }
+  | { kind: 'purge'; olderThanMs: number; dryRun: boolean }
   | { kind: 'help' };
 
-/** The command without process I/O, so tests can run it: argv, the settings, the time, and where lines go. */
-export async function opsCommand(argv: string[], values: SettingValues, now: Date, print: (line: string) => void): Promise<number> {
+/** Asks the operator a yes/no question (a terminal prompt in the CLI; scripted in tests). */
+export type Confirm = (question: string) => Promise<boolean>;
+
+/**
+ * The command without process I/O, so tests can run it: argv, the settings, the time, where lines go, and how to ask
+ * for confirmation (unlink without --yes).
+ */
+export async function opsCommand(
+  argv: string[],
+  values: SettingValues,
+  now: Date,
+  print: (line: string) => void,
+  confirm: Confirm = async () => false,
+): Promise<number> {
   const parsed = parseCommand(argv);
   if (typeof parsed === 'string') {
     print(`ops: ${parsed}`);
@@ -43,7 +69,8 @@ export async function opsCommand(argv: string[], values: SettingValues, now: Dat
     return 0;
   }
 
-  const app = new App({ values, environment: { inAzure: false }, logger: consoleLogger((line) => print(line)) });
+  const logger = consoleLogger((line) => print(line));
+  const app = new App({ values, environment: { inAzure: false }, logger });
   try {
     const state = await app.state();
     if (!state.ok) {
@@ -51,9 +78,18 @@ export async function opsCommand(argv: string[], values: SettingValues, now: Dat
       return 1;
     }
     const { store } = state.services;
-    if (parsed.kind === 'status') await printStatus(store, parsed, now, print);
-    else await printAttempts(store, parsed, now, print);
-    return 0;
+    switch (parsed.kind) {
+      case 'status':
+        await printStatus(store, parsed, now, print);
+        return 0;
+      case 'attempts':
+        await printAttempts(store, parsed, now, print);
+        return 0;
+      case 'unlink':
+        return await unlink({ ...state.services, logger }, parsed, print, confirm);
+      case 'purge':
+        return await purge(store, parsed, now, print);
+    }
   } finally {
     await app.close();
   }
@@ -71,6 +107,10 @@ function parseCommand(argv: string[]): Command | string {
         customer: { type: 'string' },
         expiring: { type: 'string' },
         since: { type: 'string' },
+        region: { type: 'string' },
+        'older-than': { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        yes: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -81,7 +121,32 @@ function parseCommand(argv: string[]): Command | string {
   const { values: options, positionals } = parsed;
   if (options.help === true) return { kind: 'help' };
   const [kind, ...extra] = positionals;
-  if (kind === undefined) return 'say status or attempts';
+  if (kind === undefined) return 'say status, attempts, unlink or purge';
+  const misplaced = (allowed: readonly string[]): string | undefined => {
+    const given = Object.entries(options).filter(([name, value]) => value !== undefined && value !== false && name !== 'help');
+    const wrong = given.find(([name]) => !allowed.includes(name));
+    return wrong === undefined ? undefined : `--${wrong[0]} does not belong to ${kind}`;
+  };
+  if (kind === 'unlink') {
+    const problem = misplaced(['customer', 'region', 'yes']);
+    if (problem !== undefined) return problem;
+    if (extra.length > 0) return `unexpected argument "${extra.join(' ')}"`;
+    if (options.customer === undefined || !isValidCustomerId(options.customer)) return 'unlink needs --customer with a valid customer id';
+    const region = options.region?.toUpperCase();
+    if (region === undefined || !isRegion(region)) return 'unlink needs --region NA, EU or FE';
+    return { kind: 'unlink', customerId: options.customer, region, yes: options.yes === true };
+  }
+  if (kind === 'purge') {
+    const problem = misplaced(['older-than', 'dry-run']);
+    if (problem !== undefined) return problem;
+    if (extra.length > 0) return `unexpected argument "${extra.join(' ')}"`;
+    const olderThanMs = parseDuration(options['older-than'] ?? DEFAULT_RETENTION);
+    if (olderThanMs === undefined || olderThanMs < UNIT_MS.d) return '--older-than takes a duration of at least a day, such as 90d';
+    return { kind: 'purge', olderThanMs, dryRun: options['dry-run'] === true };
+  }
+  for (const name of ['region', 'older-than', 'dry-run', 'yes'] as const) {
+    if (options[name] !== undefined && options[name] !== false) return `--${name} does not belong to ${kind}`;
+  }
   if (extra.length > 0) return `unexpected argument "${extra.join(' ')}"`;
   const customerId = options.customer;
   if (customerId !== undefined && customerId.trim() === '') return '--customer needs a customer id';
@@ -147,6 +212,47 @@ async function printStatus(
   print(`${rows.length} ${rows.length === 1 ? 'row' : 'rows'}${filters.length > 0 ? ` (${filters.join(', ')})` : ''} at ${now.toISOString()}`);
 }
 
+async function unlink(services: Services & { logger: Logger }, command: Extract<Command, { kind: 'unlink' }>, print: (line: string) => void, confirm: Confirm): Promise<number> {
+  const { customerId, region } = command;
+  const [row] = await services.store.listCredentialStatus({ customerId }, services.clock.now()).then((rows) => rows.filter((r) => r.region === region));
+  if (row === undefined) {
+    print(`ops: customer ${customerId} has no row in ${region}: nothing to unlink`);
+    return 1;
+  }
+  print(`customer ${customerId} in ${region}: seller ${row.sellingPartnerId ?? '-'}, status ${row.status}`);
+  const question = `Unlink it? Its refresh token is deleted and its next authorization may bring another seller. [y/N] `;
+  if (!command.yes && !(await confirm(question))) {
+    print('ops: not unlinked');
+    return 1;
+  }
+  const result = await unlinkCredential(services, { customerId, region });
+  if (result.kind === 'not_found') {
+    print(`ops: customer ${customerId} has no row in ${region}: nothing to unlink`);
+    return 1;
+  }
+  print(`unlinked customer ${customerId} in ${region} (was seller ${result.previousSellingPartnerId ?? '-'}, ${result.previousStatus}); recorded as an ops attempt`);
+  return 0;
+}
+
+async function purge(store: CredentialStore, command: Extract<Command, { kind: 'purge' }>, now: Date, print: (line: string) => void): Promise<number> {
+  const olderThan = new Date(now.getTime() - command.olderThanMs);
+  let total = 0;
+  if (command.dryRun) {
+    // One count, however many: a dry run deletes nothing, so it needs no batches.
+    total = await store.purgeAttempts({ olderThan, now, limit: 100_000, dryRun: true });
+    print(`would delete ${total} ended ${total === 1 ? 'attempt' : 'attempts'} created before ${olderThan.toISOString()} (dry run: nothing deleted)`);
+    return 0;
+  }
+  for (let batches = 1; ; batches++) {
+    const deleted = await store.purgeAttempts({ olderThan, now, limit: PURGE_BATCH, dryRun: false });
+    total += deleted;
+    if (deleted < PURGE_BATCH) {
+      print(`deleted ${total} ended ${total === 1 ? 'attempt' : 'attempts'} created before ${olderThan.toISOString()} in ${batches} ${batches === 1 ? 'batch' : 'batches'}; credential rows and each row's last attempt kept`);
+      return 0;
+    }
+  }
+}
+
 async function printAttempts(
   store: CredentialStore,
   command: Extract<Command, { kind: 'attempts' }>,
@@ -156,17 +262,17 @@ async function printAttempts(
   const since = new Date(now.getTime() - command.sinceMs);
   const attempts = await store.listRecentAttempts({ customerId: command.customerId, since });
   if (command.json) {
-    print(JSON.stringify(attempts.map(publicAttempt), null, 2));
+    print(JSON.stringify(attempts.map((a) => publicAttempt(a, now)), null, 2));
     return;
   }
   const header = ['time (UTC)', 'flow', 'customer', 'region', 'outcome', 'reason', 'lwa_error'];
-  const body = attempts.map((a) => [time(a.createdAt), a.flow, a.customerId, a.region, a.outcome, a.reason, a.lwaError]);
+  const body = attempts.map((a) => [time(a.createdAt), a.flow, a.customerId, a.region, attemptOutcomeAt(a, now), a.reason, a.lwaError]);
   for (const line of table(header, body, new Set())) print(line);
   print(`${attempts.length} ${attempts.length === 1 ? 'attempt' : 'attempts'} since ${since.toISOString()}${command.customerId === undefined ? '' : ` for customer ${command.customerId}`}`);
 }
 
 /** What `attempts --json` shows of an attempt: everything but the state, browser-binding and code hashes. */
-function publicAttempt(a: AttemptRecord): Record<string, unknown> {
+function publicAttempt(a: AttemptRecord, now: Date): Record<string, unknown> {
   return {
     attemptId: a.attemptId,
     createdAt: a.createdAt,
@@ -176,7 +282,7 @@ function publicAttempt(a: AttemptRecord): Record<string, unknown> {
     marketplace: a.marketplace,
     sellingPartnerId: a.sellingPartnerId,
     expectedSellingPartnerId: a.expectedSellingPartnerId,
-    outcome: a.outcome,
+    outcome: attemptOutcomeAt(a, now),
     reason: a.reason,
     lwaError: a.lwaError,
     lwaErrorDescription: a.lwaErrorDescription,
@@ -214,9 +320,17 @@ function table(header: string[], rows: (string | null)[][], right: ReadonlySet<n
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const local = readLocalSettingValues();
   const values = isSandbox(local.values, false) ? sandboxEnvironment(local.values, `http://localhost:${process.env['PORT'] ?? 7071}`).values : local.values;
-  const lines: string[] = [];
-  const code = await opsCommand(process.argv.slice(2), values, new Date(), (line) => lines.push(line));
-  // Usage and problems go to stderr, results to stdout (so `--json > file` holds JSON only).
-  for (const line of lines) (code === 0 ? console.log : console.error)(line);
-  process.exitCode = code;
+  const confirm: Confirm = async (question) => {
+    if (!process.stdin.isTTY) return false;
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      return /^y(es)?$/i.test((await rl.question(question)).trim());
+    } finally {
+      rl.close();
+    }
+  };
+  // Results to stdout (so `--json > file` holds JSON only); usage and problems, which start with "ops:" or "usage:",
+  // to stderr. Printed as they come, so unlink shows the row before it asks.
+  const print = (line: string): void => (/^(ops:|usage:|\s{7}npm run ops)/.test(line) ? console.error : console.log)(line);
+  process.exitCode = await opsCommand(process.argv.slice(2), values, new Date(), print, confirm);
 }

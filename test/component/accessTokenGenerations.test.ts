@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Region } from '../../src/authorization/marketplaces.js';
+import { unlinkCredential } from '../../src/authorization/unlinkCredential.js';
 import type { CredentialStore } from '../../src/store/credentialStore.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -29,11 +30,14 @@ async function authorize(customer: string, sellingPartnerId: string, marketplace
 }
 
 /**
- * The customer's row changes to another seller with a new refresh token. Today that is a second website
- * authorization naming another selling_partner_id; once the callback refuses that (partner_changed) this becomes
- * "ops unlink, then authorize": the tests below only need the row to hold `sellingPartnerId` afterwards.
+ * The customer's row changes to another seller with a new refresh token: a callback refuses that in passing
+ * (partner_changed), so ops unlinks first (in this process, as `npm run ops -- unlink` does in its own), then the
+ * customer authorizes the other seller.
  */
 async function rowChangesToAnotherSeller(customer: string, sellingPartnerId: string): Promise<void> {
+  const services = await h.services();
+  const result = await unlinkCredential({ ...services, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } }, { customerId: customer, region: 'NA' });
+  expect(result.kind).toBe('unlinked');
   await authorize(customer, sellingPartnerId);
 }
 
