@@ -106,7 +106,8 @@ export class App {
       cipher,
       clock,
       random: this.options.random ?? cryptoRandom,
-      duplicateWaitMs: this.options.duplicateWaitMs ?? 2 * settings.lwa.timeoutMs + 5_000,
+      // A reload waits for the first exchange (one request, bounded by LWA_EXCHANGE_TIMEOUT_MS) and its write.
+      duplicateWaitMs: this.options.duplicateWaitMs ?? settings.lwa.exchangeTimeoutMs + 5_000,
       tokenCache,
       unknownStates: new UnknownStateLog(clock),
       accessTokens: new AccessTokenService({

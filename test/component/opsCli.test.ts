@@ -197,6 +197,15 @@ describe('npm run ops: arguments and settings', () => {
       ['attempts', '--since', '0h'],
       ['attempts', '--expiring', '30'],
       ['attempts', '--customer'],
+      ['attempts', '--dry-run'],
+      ['status', '--region', 'NA'],
+      ['unlink', '--customer', 'c1'],
+      ['unlink', '--region', 'NA'],
+      ['unlink', '--customer', 'c1', '--region', 'XX'],
+      ['unlink', '--customer', 'c1', '--region', 'NA', '--since', '1d'],
+      ['purge', '--older-than', '12h'],
+      ['purge', '--older-than', 'soon'],
+      ['purge', '--customer', 'c1'],
     ]) {
       const { code, lines } = await ops(argv, h.clock.now(), {});
       expect({ argv, code }).toEqual({ argv, code: 2 });
@@ -215,5 +224,34 @@ describe('npm run ops: arguments and settings', () => {
   it('parses durations in minutes, hours and days', () => {
     expect([parseDuration('90m'), parseDuration('24h'), parseDuration('7d')]).toEqual([90 * 60_000, 24 * 3_600_000, 7 * DAY_MS]);
     expect([parseDuration('0d'), parseDuration('1w'), parseDuration('h'), parseDuration('-1h')]).toEqual([undefined, undefined, undefined, undefined]);
+  });
+});
+
+describe('npm run ops -- purge', () => {
+  it('--dry-run counts ended attempts older than the cut-off and deletes nothing; then purge deletes them, keeping each row\'s last attempt', async () => {
+    const { store } = await h.services();
+    // c1 authorizes again 100 days later: its first attempt is no longer its last.
+    h.clock.advance(100 * DAY_MS);
+    const browser = new CookieClient();
+    const callback = await h.approve(browser, 'c1', { sellingPartnerId: 'A1SANDBOXSELLER1' });
+    expect((await browser.get(callback)).status).toBe(200);
+    const before = await store.listAttempts();
+    const credentials = await store.listCredentials();
+
+    const dry = await ops(['purge', '--dry-run']);
+    expect(dry.code).toBe(0);
+    expect(dry.lines.at(-1)).toMatch(/^would delete 1 ended attempt created before .* \(dry run: nothing deleted\)$/);
+    expect(await store.listAttempts()).toEqual(before);
+
+    const done = await ops(['purge', '--older-than', '90d']);
+    expect(done.code).toBe(0);
+    expect(done.lines.at(-1)).toMatch(/^deleted 1 ended attempt created before .* in 1 batch; credential rows and each row's last attempt kept$/);
+    const after = await store.listAttempts();
+    expect(after).toHaveLength(before.length - 1);
+    expect(after.some((a) => a.customerId === 'c1')).toBe(true);
+    // c2's and c3's only attempts are their rows' last: kept, however old.
+    expect(after.filter((a) => a.customerId === 'c2' || a.customerId === 'c3')).toHaveLength(2);
+    expect(await store.listCredentials()).toEqual(credentials);
+    expect((await ops(['purge'])).lines.at(-1)).toMatch(/^deleted 0 ended attempts/);
   });
 });

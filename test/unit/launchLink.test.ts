@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   LAUNCH_LINK_PATH,
+  isValidCustomerId,
   MAX_LINK_LIFETIME_SECONDS,
   buildLaunchLink,
   launchLinkMessage,
@@ -199,5 +200,22 @@ describe('buildLaunchLink round trip', () => {
   it('a link verified with another secret fails', () => {
     const url = new URL(buildLaunchLink('https://auth.example.com', { customerId: 'c', marketplace: 'US', expires: NOW + 60 }, SECRET));
     expect(verifyLaunchLink(url.searchParams, `${SECRET}x`, NOW)).toEqual({ ok: false, problem: 'signature_invalid' });
+  });
+});
+
+describe('customer ids refuse characters that spoof the ops table', () => {
+  it.each([
+    ['right-to-left override U+202E', 'cust\u202Etxt'],
+    ['left-to-right embedding U+202A', '\u202Acust'],
+    ['zero-width space U+200B', 'cu\u200Bst'],
+    ['zero-width joiner U+200D', 'cu\u200Dst'],
+    ['byte-order mark U+FEFF', 'cust\uFEFF1'],
+    ['a C1 control U+0085', 'cust\u0085'],
+  ])('refuses %s', (_name, id) => {
+    expect(isValidCustomerId(id)).toBe(false);
+  });
+
+  it('still accepts letters of any script, and inner spaces', () => {
+    for (const id of ['Müller GmbH', '顧客-42', 'a b', 'عميل']) expect(isValidCustomerId(id)).toBe(true);
   });
 });
