@@ -670,6 +670,7 @@ export class SqliteStore implements CredentialStore {
              END AS days_left,
              last_error, last_attempt_at,
              CASE
+               WHEN view_outcome IS NULL THEN NULL -- no started attempt (NOT IN would be NULL too, and fall to 'pending')
                WHEN view_outcome NOT IN ('pending', 'abandoned', 'interrupted') THEN view_outcome
                WHEN last_attempt_exchange_deadline IS NULL AND last_attempt_expires_at <= @now THEN 'abandoned'
                WHEN last_attempt_exchange_deadline <= @now THEN 'interrupted'

@@ -107,6 +107,8 @@ const VIEW_COLUMNS = [
   'last_attempt_at',
   'last_attempt_outcome',
   'last_attempt_reason',
+  'last_attempt_expires_at',
+  'last_attempt_exchange_deadline',
 ];
 const DAY_MS = 86_400_000;
 
@@ -169,8 +171,8 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     }
   }
 
-  it('upgrades a version-1 file: the row survives, user_version becomes 3, and markRevoked works on it', async () => {
-    expect(SQLITE_SCHEMA_VERSION).toBe(3);
+  it('upgrades a version-1 file: the row survives, user_version becomes 4, and markRevoked works on it', async () => {
+    expect(SQLITE_SCHEMA_VERSION).toBe(4);
     const path = oldFile();
     const store = await openSqliteStore(path);
     try {
@@ -217,7 +219,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
           customerId: 'cust-new',
           region: 'NA',
           sellingPartnerId: 'APARTNER1',
-          mwsAuthToken: undefined,
+          encryptedMwsAuthToken: undefined,
           encryptedCode: 'v1:k1:new-code',
           now: new Date('2025-01-01T00:00:20.000Z'),
         }),
@@ -235,7 +237,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     }
 
     const after = inspect(path);
-    expect(after.version).toBe(3);
+    expect(after.version).toBe(4);
     const table = after.schema.find((o) => (o as { name: string }).name === 'sp_api_credentials') as { sql: string } | undefined;
     expect(table?.sql).toContain("'revoked'");
   });
@@ -282,7 +284,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     }
   };
 
-  it('upgrades a version-2 file to 3: rows and attempts survive, attempts gain expected_selling_partner_id, the status view works', async () => {
+  it('upgrades a version-2 file to 4: rows and attempts survive, attempts gain expected_selling_partner_id, the status view works', async () => {
     const path = v2File();
     expect(attemptColumns(path)).not.toContain('expected_selling_partner_id');
     const before = inspect(path);
@@ -344,9 +346,10 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
           reauthorizeBy: null,
           daysLeft: null,
           lastError: 'authorization_revoked (invalid_grant)',
-          lastAttemptAt: new Date('2024-03-01T00:00:00.000Z'),
-          lastAttemptOutcome: 'failed',
-          lastAttemptReason: 'authorization_revoked',
+          // Its only attempt row is the revocation audit ('refresh'), which the view never takes as the last attempt.
+          lastAttemptAt: null,
+          lastAttemptOutcome: null,
+          lastAttemptReason: null,
         },
       ]);
       expect((await store.listCredentialStatus({}, new Date('2025-01-01T00:00:00.000Z')))[0]).toMatchObject({ status: 'expired', daysLeft: -1 });
@@ -370,7 +373,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     } finally {
       await store.close();
     }
-    expect(inspect(path).version).toBe(3);
+    expect(inspect(path).version).toBe(4);
   });
 
   it('a failing version-3 step leaves a version-2 file as it was (the new column is rolled back with it)', async () => {
@@ -389,7 +392,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     const upgraded = v2File();
     await (await openSqliteStore(upgraded)).close();
     expect(inspect(upgraded).schema).toEqual(inspect(fresh).schema);
-    expect(inspect(upgraded).version).toBe(3);
+    expect(inspect(upgraded).version).toBe(4);
   });
 
   it("the view sp_api_credentials_status, read through a second connection, has the store's columns and values", async () => {
@@ -415,9 +418,19 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
           expiresAt: new Date(start.getTime() + 600_000),
         });
         const attempt = await store.findAttemptByStateHash(stateHash);
-        expect(await store.consumeAttempt({ stateHash, now: new Date(start.getTime() + 10_000), sellingPartnerId: partner, codeHash: 'c'.repeat(64) })).toBe(true);
+        const consumedAt = new Date(start.getTime() + 10_000);
         expect(
-          await store.recordCallback({ customerId, region, sellingPartnerId: partner, mwsAuthToken: 'amzn.mws.secret', encryptedCode: 'v1:k1:code-secret', now: new Date(start.getTime() + 20_000) }),
+          await store.consumeAttempt({ stateHash, now: consumedAt, sellingPartnerId: partner, codeHash: 'c'.repeat(64), exchangeDeadline: new Date(consumedAt.getTime() + 600_000) }),
+        ).toBe(true);
+        expect(
+          await store.recordCallback({
+            customerId,
+            region,
+            sellingPartnerId: partner,
+            encryptedMwsAuthToken: 'v1:k1:amzn.mws.secret',
+            encryptedCode: 'v1:k1:code-secret',
+            now: new Date(start.getTime() + 20_000),
+          }),
         ).toBe('recorded');
         expect(
           await store.completeAuthorization({
@@ -478,7 +491,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
 
     const freshState = inspect(fresh);
     const upgradedState = inspect(upgraded);
-    expect(freshState.version).toBe(3);
+    expect(freshState.version).toBe(4);
     expect(upgradedState.schema).toEqual(freshState.schema);
     expect(upgradedState.version).toBe(freshState.version);
     expect((freshState.schema as { name: string }[]).map((o) => o.name)).toEqual(
@@ -488,6 +501,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
         'sp_api_auth_attempts',
         'ux_sp_api_auth_attempts_state',
         'ix_sp_api_auth_attempts_customer',
+        'ix_sp_api_auth_attempts_created',
         'sp_api_credentials_status',
       ]),
     );
@@ -513,7 +527,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
     db.close();
     const before = inspect(path);
-    await expect(openSqliteStore(path)).rejects.toThrow(/version 4/);
+    await expect(openSqliteStore(path)).rejects.toThrow(/version 5/);
     expect(inspect(path)).toEqual(before);
   });
 });
