@@ -97,7 +97,12 @@ export class App {
     const cipher = new TokenCipher(settings.tokenKeys);
     // The embedded store's schema step that seals MWS tokens cannot encrypt (it has no keys): its data step runs here,
     // once per open, touching only plain values. SQL Server runs it in `npm run db:migrate`.
-    if (settings.store.kind === 'sqlite') await sealPlainMwsTokens(store, cipher, settings.tokenKeys.current.kid);
+    // Reported, so ops (and `npm run tokens:reencrypt`, whose own count then finds nothing plain) learn it happened.
+    if (settings.store.kind === 'sqlite') {
+      const sealed = await sealPlainMwsTokens(store, cipher, settings.tokenKeys.current.kid);
+      if (sealed.sealed > 0) this.options.logger.info('plain MWS tokens sealed on opening the store', { sealed: sealed.sealed });
+      for (const f of sealed.failed) this.options.logger.warn('plain MWS token left unsealed', { customerId: f.customerId, region: f.region, reason: f.reason });
+    }
     const tokenCache = new AccessTokenCache(settings.accessTokenCacheSize, clock);
     return {
       settings,

@@ -207,7 +207,8 @@ FROM (
  *     SQLite store, and by `npm run tokens:reencrypt` / `npm run db:migrate` (the store has no keys).
  * (2) sp_api_auth_attempts gains exchange_deadline (set when the state is consumed; a pending attempt past it reads
  *     'interrupted') and refusal_count (refused callbacks recorded against the attempt, at most 20). Attempts that old
- *     code consumed and never finished get a deadline 10 minutes after consumption, so they read 'interrupted' too.
+ *     code consumed and never finished get a deadline 10 minutes after consumption, so they read 'interrupted' too;
+ *     refusal_count starts as the refused callbacks old code recorded against the attempt.
  *     An index on created_at serves the purge and the recent-attempts listing.
  * (3) The view: the last attempt is the newest one STARTED for the row (website, reauthorize, appstore), so refused
  *     callbacks, revocation audits and ops actions never replace it; its outcome reads 'abandoned' (pending, never
@@ -248,6 +249,11 @@ CREATE UNIQUE INDEX ux_sp_api_credentials_partner
 
 ALTER TABLE sp_api_auth_attempts ADD COLUMN exchange_deadline TEXT NULL;
 ALTER TABLE sp_api_auth_attempts ADD COLUMN refusal_count INTEGER NOT NULL DEFAULT 0 CHECK (refusal_count >= 0);
+UPDATE sp_api_auth_attempts
+  SET refusal_count = (
+    SELECT COUNT(*) FROM sp_api_auth_attempts AS r
+    WHERE r.related_attempt_id = sp_api_auth_attempts.attempt_id AND r.flow = 'callback' AND r.outcome = 'refused')
+  WHERE attempt_id IN (SELECT related_attempt_id FROM sp_api_auth_attempts WHERE flow = 'callback' AND outcome = 'refused');
 UPDATE sp_api_auth_attempts
   SET exchange_deadline = strftime('%Y-%m-%dT%H:%M:%fZ', consumed_at, '+10 minutes')
   WHERE outcome = 'pending' AND consumed_at IS NOT NULL;
@@ -342,6 +348,9 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
     // for a lock synchronously, holding the event loop, so the flow retries (isTransientError) asynchronously instead.
     db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
+    // Freed pages and cells are zeroed, so a value replaced or moved (a plain MWS token sealed, a table rebuilt by a
+    // schema step) leaves no copy in the file's free space.
+    db.pragma('secure_delete = ON');
     migrate(db);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   } catch (error) {
@@ -604,6 +613,9 @@ export class SqliteStore implements CredentialStore {
     const result = this.db
       .prepare(REPLACE_ENVELOPE[secretColumn(input.column)])
       .run(input.replacement, input.customerId, input.region, input.expected);
+    // The replaced value (a plain MWS token, an envelope under a retired key) is still in earlier WAL frames: copy the
+    // zeroed pages into the file and empty the WAL. Best effort: a reader still using old frames leaves it for later.
+    if (result.changes === 1) this.db.pragma('wal_checkpoint(TRUNCATE)');
     return result.changes === 1;
   }
 
@@ -670,6 +682,7 @@ export class SqliteStore implements CredentialStore {
              END AS days_left,
              last_error, last_attempt_at,
              CASE
+               WHEN view_outcome IS NULL THEN NULL -- no started attempt (NOT IN would be NULL too, and fall to 'pending')
                WHEN view_outcome NOT IN ('pending', 'abandoned', 'interrupted') THEN view_outcome
                WHEN last_attempt_exchange_deadline IS NULL AND last_attempt_expires_at <= @now THEN 'abandoned'
                WHEN last_attempt_exchange_deadline <= @now THEN 'interrupted'

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tokensReencrypt } from '../../src/cli/tokensReencrypt.js';
 import { reencryptSecrets } from '../../src/crypto/reencryptSecrets.js';
@@ -58,6 +59,44 @@ describe('tokens:reencrypt', () => {
     expect(second.code).toBe(0);
     expect(second.lines.at(-1)).toBe('tokens:reencrypt: 4 envelopes examined, 0 re-encrypted, 0 plain MWS tokens sealed, 4 already under "new", 0 changed meanwhile (left alone), 0 failed');
     expect(second.lines.join('\n')).not.toContain(plain[0]);
+  });
+
+  /** What code before sealed MWS tokens left on c1's row: the port cannot write it, so it goes in through the file. */
+  const plantPlainMwsToken = (): string => {
+    const plainMws = `amzn.mws.${randomBytes(8).toString('hex')}`;
+    const db = new Database(String(h.values['LOCAL_DB_PATH']));
+    try {
+      expect(db.prepare(`UPDATE sp_api_credentials SET mws_auth_token = ? WHERE customer_id = 'c1' AND region = 'NA'`).run(plainMws).changes).toBe(1);
+    } finally {
+      db.close();
+    }
+    return plainMws;
+  };
+
+  it('seals an MWS token stored in plain text under the first key, says so, and never prints it', async () => {
+    const { store } = await h.services();
+    const plainMws = plantPlainMwsToken();
+
+    const result = await run(`${NEW},${OLD}`);
+    expect(result.code).toBe(0);
+    // On SQLite the app seals plain MWS tokens as it opens the store, before the run's own pass (which then finds the
+    // envelope already under "new"): the app's line is what reports it.
+    const opened = result.lines.map((line) => JSON.parse(line.startsWith('{') ? line : '{}') as Record<string, unknown>);
+    expect(opened).toContainEqual(expect.objectContaining({ level: 'info', message: 'plain MWS tokens sealed on opening the store', sealed: 1 }));
+    expect(result.lines.at(-1)).toBe('tokens:reencrypt: 5 envelopes examined, 4 re-encrypted, 0 plain MWS tokens sealed, 1 already under "new", 0 changed meanwhile (left alone), 0 failed');
+    const sealed = (await store.findCredential('c1', 'NA'))?.mwsAuthToken ?? '';
+    expect(sealed).toMatch(/^v1:new:/);
+    expect(cipherFor(NEW).decrypt(sealed, { column: 'mws_auth_token', customerId: 'c1', region: 'NA' })).toBe(plainMws);
+    expect(result.lines.join('\n')).not.toContain(plainMws);
+  });
+
+  it('counts a plain MWS token it seals as "plain MWS tokens sealed", not as re-encrypted', async () => {
+    const { store } = await h.services();
+    const plainMws = plantPlainMwsToken();
+    const report = await reencryptSecrets(store, cipherFor(`${NEW},${OLD}`), 'new');
+    expect(report).toEqual({ examined: 5, reencrypted: 4, sealed: 1, alreadyCurrent: 0, changedMeanwhile: 0, failed: [] });
+    const sealed = (await store.findCredential('c1', 'NA'))?.mwsAuthToken ?? '';
+    expect(cipherFor(NEW).decrypt(sealed, { column: 'mws_auth_token', customerId: 'c1', region: 'NA' })).toBe(plainMws);
   });
 
   it('reports a row it cannot decrypt, leaves it as it was, and re-encrypts the rest', async () => {

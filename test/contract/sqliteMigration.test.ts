@@ -1,12 +1,17 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { REAUTHORIZE_AFTER_DAYS } from '../../src/store/credentialStore.js';
+import { App } from '../../src/app.js';
+import { consoleLogger } from '../../src/http/logging.js';
+import { parseKeyRing, TokenCipher } from '../../src/crypto/tokenCipher.js';
+import { attemptOutcomeAt, REAUTHORIZE_AFTER_DAYS } from '../../src/store/credentialStore.js';
 import { toStatusRow } from '../../src/store/rows.js';
 import { openSqliteStore, SQLITE_SCHEMA_VERSION } from '../../src/store/sqliteStore.js';
+import { APPLICATION_ID, CLIENT_ID } from '../support/harness.js';
 
 /**
  * SQLite files made before the schema was versioned: user_version 0 and exactly this DDL (the store's SCHEMA as it
@@ -92,6 +97,62 @@ CREATE UNIQUE INDEX ux_sp_api_credentials_partner
   ON sp_api_credentials (selling_partner_id, region) WHERE selling_partner_id IS NOT NULL;
 `;
 
+/**
+ * Files written by the code of schema version 3 (the Login-URI flows' expected seller, and the ops view): V2's file,
+ * then this step, user_version 3. What main wrote before version 4; copied for the same reason as V1_DDL.
+ */
+const V3_DDL = `
+ALTER TABLE sp_api_auth_attempts ADD COLUMN expected_selling_partner_id TEXT NULL CHECK (length(expected_selling_partner_id) <= 64);
+
+CREATE VIEW sp_api_credentials_status AS
+SELECT
+  customer_id,
+  region,
+  marketplace,
+  selling_partner_id,
+  CASE WHEN ms_left < 0 THEN 'expired' ELSE status END AS status,
+  auth_requested_date,
+  auth_granted_date,
+  reauthorize_by,
+  CASE
+    WHEN ms_left IS NULL THEN NULL
+    WHEN ms_left >= 0 THEN ms_left / 86400000
+    ELSE -((86399999 - ms_left) / 86400000)
+  END AS days_left,
+  last_error,
+  last_attempt_at,
+  last_attempt_outcome,
+  last_attempt_reason
+FROM (
+  SELECT
+    d.*,
+    CAST(round((julianday(d.reauthorize_by) - julianday(d.clock_now)) * 86400000) AS INTEGER) AS ms_left
+  FROM (
+    SELECT
+      c.customer_id,
+      c.region,
+      c.marketplace,
+      c.selling_partner_id,
+      c.status,
+      c.auth_requested_date,
+      c.auth_granted_date,
+      CASE WHEN c.status = 'authorized' THEN strftime('%Y-%m-%dT%H:%M:%fZ', c.auth_granted_date, '+365 days') END AS reauthorize_by,
+      strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS clock_now,
+      c.last_error,
+      a.created_at AS last_attempt_at,
+      a.outcome AS last_attempt_outcome,
+      a.reason AS last_attempt_reason
+    FROM sp_api_credentials AS c
+    LEFT JOIN sp_api_auth_attempts AS a ON a.attempt_id = (
+      SELECT l.attempt_id FROM sp_api_auth_attempts AS l
+      WHERE l.customer_id = c.customer_id AND l.region = c.region
+      ORDER BY l.created_at DESC, l.attempt_id DESC
+      LIMIT 1
+    )
+  ) AS d
+) AS m;
+`;
+
 /** The ops view's columns, in order: the same names as SQL Server's (sql/004_ops_view.sql), and never a secret. */
 const VIEW_COLUMNS = [
   'customer_id',
@@ -107,6 +168,8 @@ const VIEW_COLUMNS = [
   'last_attempt_at',
   'last_attempt_outcome',
   'last_attempt_reason',
+  'last_attempt_expires_at',
+  'last_attempt_exchange_deadline',
 ];
 const DAY_MS = 86_400_000;
 
@@ -169,8 +232,8 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     }
   }
 
-  it('upgrades a version-1 file: the row survives, user_version becomes 3, and markRevoked works on it', async () => {
-    expect(SQLITE_SCHEMA_VERSION).toBe(3);
+  it('upgrades a version-1 file: the row survives, user_version becomes 4, and markRevoked works on it', async () => {
+    expect(SQLITE_SCHEMA_VERSION).toBe(4);
     const path = oldFile();
     const store = await openSqliteStore(path);
     try {
@@ -217,7 +280,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
           customerId: 'cust-new',
           region: 'NA',
           sellingPartnerId: 'APARTNER1',
-          mwsAuthToken: undefined,
+          encryptedMwsAuthToken: undefined,
           encryptedCode: 'v1:k1:new-code',
           now: new Date('2025-01-01T00:00:20.000Z'),
         }),
@@ -235,7 +298,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     }
 
     const after = inspect(path);
-    expect(after.version).toBe(3);
+    expect(after.version).toBe(4);
     const table = after.schema.find((o) => (o as { name: string }).name === 'sp_api_credentials') as { sql: string } | undefined;
     expect(table?.sql).toContain("'revoked'");
   });
@@ -282,7 +345,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     }
   };
 
-  it('upgrades a version-2 file to 3: rows and attempts survive, attempts gain expected_selling_partner_id, the status view works', async () => {
+  it('upgrades a version-2 file to 4: rows and attempts survive, attempts gain expected_selling_partner_id, the status view works', async () => {
     const path = v2File();
     expect(attemptColumns(path)).not.toContain('expected_selling_partner_id');
     const before = inspect(path);
@@ -344,9 +407,10 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
           reauthorizeBy: null,
           daysLeft: null,
           lastError: 'authorization_revoked (invalid_grant)',
-          lastAttemptAt: new Date('2024-03-01T00:00:00.000Z'),
-          lastAttemptOutcome: 'failed',
-          lastAttemptReason: 'authorization_revoked',
+          // Its only attempt row is the revocation audit ('refresh'), which the view never takes as the last attempt.
+          lastAttemptAt: null,
+          lastAttemptOutcome: null,
+          lastAttemptReason: null,
         },
       ]);
       expect((await store.listCredentialStatus({}, new Date('2025-01-01T00:00:00.000Z')))[0]).toMatchObject({ status: 'expired', daysLeft: -1 });
@@ -370,7 +434,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     } finally {
       await store.close();
     }
-    expect(inspect(path).version).toBe(3);
+    expect(inspect(path).version).toBe(4);
   });
 
   it('a failing version-3 step leaves a version-2 file as it was (the new column is rolled back with it)', async () => {
@@ -389,7 +453,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     const upgraded = v2File();
     await (await openSqliteStore(upgraded)).close();
     expect(inspect(upgraded).schema).toEqual(inspect(fresh).schema);
-    expect(inspect(upgraded).version).toBe(3);
+    expect(inspect(upgraded).version).toBe(4);
   });
 
   it("the view sp_api_credentials_status, read through a second connection, has the store's columns and values", async () => {
@@ -415,9 +479,19 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
           expiresAt: new Date(start.getTime() + 600_000),
         });
         const attempt = await store.findAttemptByStateHash(stateHash);
-        expect(await store.consumeAttempt({ stateHash, now: new Date(start.getTime() + 10_000), sellingPartnerId: partner, codeHash: 'c'.repeat(64) })).toBe(true);
+        const consumedAt = new Date(start.getTime() + 10_000);
         expect(
-          await store.recordCallback({ customerId, region, sellingPartnerId: partner, mwsAuthToken: 'amzn.mws.secret', encryptedCode: 'v1:k1:code-secret', now: new Date(start.getTime() + 20_000) }),
+          await store.consumeAttempt({ stateHash, now: consumedAt, sellingPartnerId: partner, codeHash: 'c'.repeat(64), exchangeDeadline: new Date(consumedAt.getTime() + 600_000) }),
+        ).toBe(true);
+        expect(
+          await store.recordCallback({
+            customerId,
+            region,
+            sellingPartnerId: partner,
+            encryptedMwsAuthToken: 'v1:k1:amzn.mws.secret',
+            encryptedCode: 'v1:k1:code-secret',
+            now: new Date(start.getTime() + 20_000),
+          }),
         ).toBe('recorded');
         expect(
           await store.completeAuthorization({
@@ -478,7 +552,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
 
     const freshState = inspect(fresh);
     const upgradedState = inspect(upgraded);
-    expect(freshState.version).toBe(3);
+    expect(freshState.version).toBe(4);
     expect(upgradedState.schema).toEqual(freshState.schema);
     expect(upgradedState.version).toBe(freshState.version);
     expect((freshState.schema as { name: string }[]).map((o) => o.name)).toEqual(
@@ -488,6 +562,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
         'sp_api_auth_attempts',
         'ux_sp_api_auth_attempts_state',
         'ix_sp_api_auth_attempts_customer',
+        'ix_sp_api_auth_attempts_created',
         'sp_api_credentials_status',
       ]),
     );
@@ -513,7 +588,296 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
     db.close();
     const before = inspect(path);
-    await expect(openSqliteStore(path)).rejects.toThrow(/version 4/);
+    await expect(openSqliteStore(path)).rejects.toThrow(/version 5/);
     expect(inspect(path)).toEqual(before);
+  });
+  /** The plain MWS token oldFile() leaves on cust-old's row, as code before sealed MWS tokens stored it. */
+  const PLAIN_MWS = 'amzn.mws.old';
+  const CONSUMED_UNFINISHED_ID = 4;
+
+  /**
+   * A file exactly as the version-3 code (main before version 4) leaves it: oldFile() taken through V2_DDL and V3_DDL,
+   * user_version 3, written with the statements that code ran. Credential rows: cust-old NA authorized (its MWS token
+   * plain), cust-rev EU revoked, cust-pend FE pending, cust-fail NA failed. Attempts, by id: 1 cust-old's succeeded
+   * website attempt; 2 cust-rev's succeeded one; 3 cust-rev's revocation audit ('refresh'); 4 cust-pend's attempt,
+   * consumed and never finished (the process died mid-exchange); 5 a callback refused against 4; 6 a callback refused
+   * naming no known state (no related attempt, no customer); 7 cust-fail's failed attempt; 8 a callback refused
+   * against 1. Every audit row is newer than the started attempt of its row.
+   */
+  function v3File(extraDdl = ''): string {
+    const path = oldFile();
+    const db = new Database(path);
+    try {
+      db.exec(V2_DDL);
+      db.exec(V3_DDL);
+      db.pragma('user_version = 3');
+      if (extraDdl !== '') db.exec(extraDdl);
+      const at = (day: string, time: string): string => `2024-${day}T${time}.000Z`;
+      const minutesAfter = (iso: string, minutes: number): string => new Date(Date.parse(iso) + minutes * 60_000).toISOString();
+
+      // startAuthorization, consumeAttempt, recordCallback, completeAuthorization / failAuthorization as version 3 ran them.
+      const start = (stateHash: string, customerId: string, region: string, marketplace: string, createdAt: string): void => {
+        db.prepare(
+          `INSERT INTO sp_api_auth_attempts
+             (state_hash, browser_binding_hash, flow, expected_selling_partner_id, customer_id, region, marketplace, created_at,
+              expires_at, outcome)
+           VALUES (?, ?, 'website', NULL, ?, ?, ?, ?, ?, 'pending')`,
+        ).run(stateHash, `${stateHash.slice(0, 63)}b`, customerId, region, marketplace, createdAt, minutesAfter(createdAt, 10));
+        db.prepare(
+          `INSERT INTO sp_api_credentials (customer_id, region, marketplace, status, auth_requested_date, updated_at)
+           VALUES (?, ?, ?, 'pending', ?, ?)
+           ON CONFLICT (customer_id, region) DO UPDATE SET
+             status = 'pending', auth_requested_date = excluded.auth_requested_date, updated_at = excluded.updated_at`,
+        ).run(customerId, region, marketplace, createdAt, createdAt);
+      };
+      const consume = (stateHash: string, customerId: string, region: string, partner: string, consumedAt: string): void => {
+        db.prepare(`UPDATE sp_api_auth_attempts SET consumed_at = ?, selling_partner_id = ?, code_hash = ? WHERE state_hash = ?`).run(
+          consumedAt,
+          partner,
+          `${stateHash.slice(0, 63)}c`,
+          stateHash,
+        );
+        db.prepare(`UPDATE sp_api_credentials SET selling_partner_id = ?, spapi_oauth_code = ?, updated_at = ? WHERE customer_id = ? AND region = ?`).run(
+          partner,
+          `v1:k1:code-of-${customerId}`,
+          consumedAt,
+          customerId,
+          region,
+        );
+      };
+      const refuse = (related: { id: number; customerId: string; region: string; marketplace: string } | null, partner: string | null, createdAt: string, reason: string): void => {
+        db.prepare(
+          `INSERT INTO sp_api_auth_attempts
+             (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
+           VALUES ('callback', ?, ?, ?, ?, ?, ?, 'refused', ?, ?)`,
+        ).run(related?.customerId ?? null, related?.region ?? null, related?.marketplace ?? null, partner, createdAt, createdAt, reason, related?.id ?? null);
+      };
+
+      // 2, 3: cust-rev authorized, then its refresh token refused by LWA.
+      start('2'.repeat(64), 'cust-rev', 'EU', 'DE', at('02-01', '00:00:00'));
+      consume('2'.repeat(64), 'cust-rev', 'EU', 'APARTNER2', at('02-01', '00:00:10'));
+      db.prepare(
+        `UPDATE sp_api_credentials SET lwa_refresh_token = 'v1:k1:rev-token', status = 'authorized', last_error = NULL,
+           auth_granted_date = ?, lwa_refresh_token_date = ?, updated_at = ? WHERE customer_id = 'cust-rev' AND region = 'EU'`,
+      ).run(at('02-01', '00:00:30'), at('02-01', '00:00:30'), at('02-01', '00:00:30'));
+      db.prepare(`UPDATE sp_api_auth_attempts SET outcome = 'succeeded', reason = NULL, completed_at = ? WHERE attempt_id = 2`).run(at('02-01', '00:00:30'));
+      db.prepare(
+        `UPDATE sp_api_credentials SET status = 'revoked', last_error = 'authorization_revoked (invalid_grant)', updated_at = ?
+         WHERE customer_id = 'cust-rev' AND region = 'EU'`,
+      ).run(at('03-01', '00:00:00'));
+      db.prepare(
+        `INSERT INTO sp_api_auth_attempts
+           (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, lwa_error, lwa_error_description)
+         VALUES ('refresh', 'cust-rev', 'EU', 'DE', 'APARTNER2', ?, ?, 'failed', 'authorization_revoked', 'invalid_grant', NULL)`,
+      ).run(at('03-01', '00:00:00'), at('03-01', '00:00:00'));
+
+      // 4, 5: cust-pend's state consumed, the process gone before the exchange's outcome was written; a replay refused.
+      start('4'.repeat(64), 'cust-pend', 'FE', 'JP', at('04-01', '00:00:00'));
+      consume('4'.repeat(64), 'cust-pend', 'FE', 'APARTNER3', at('04-01', '00:00:20'));
+      refuse({ id: 4, customerId: 'cust-pend', region: 'FE', marketplace: 'JP' }, 'APARTNER3', at('04-01', '00:00:25'), 'state_consumed');
+      // 6: a callback naming a state never issued.
+      refuse(null, 'AUNKNOWN', at('04-02', '00:00:00'), 'state_unknown');
+
+      // 7: cust-fail's code refused by LWA.
+      start('7'.repeat(64), 'cust-fail', 'NA', 'US', at('05-01', '00:00:00'));
+      consume('7'.repeat(64), 'cust-fail', 'NA', 'APARTNER4', at('05-01', '00:00:10'));
+      db.prepare(
+        `UPDATE sp_api_auth_attempts SET outcome = 'failed', reason = 'lwa_rejected', lwa_error = 'invalid_grant',
+           lwa_error_description = 'The authorization code is invalid', completed_at = ? WHERE attempt_id = 7`,
+      ).run(at('05-01', '00:00:40'));
+      db.prepare(
+        `UPDATE sp_api_credentials SET status = 'failed', last_error = 'lwa_rejected (invalid_grant)', updated_at = ?
+         WHERE customer_id = 'cust-fail' AND region = 'NA'`,
+      ).run(at('05-01', '00:00:40'));
+
+      // 8: a replay of cust-old's long-finished callback.
+      refuse({ id: 1, customerId: 'cust-old', region: 'NA', marketplace: 'US' }, 'APARTNER1', at('05-02', '00:00:00'), 'state_consumed');
+
+      expect(db.pragma('user_version', { simple: true })).toBe(3);
+      expect((db.prepare('SELECT COUNT(*) AS n FROM sp_api_auth_attempts').get() as { n: number }).n).toBe(8);
+    } finally {
+      db.close();
+    }
+    return path;
+  }
+
+  const rawAttempts = (path: string): Record<string, unknown>[] => {
+    const db = new Database(path);
+    try {
+      return db.prepare('SELECT * FROM sp_api_auth_attempts ORDER BY attempt_id').all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  };
+
+  it('upgrades a file as version-3 code left it to 4: every credential row and attempt keeps its values', async () => {
+    const path = v3File();
+    const before = { ...inspect(path), attempts: rawAttempts(path) };
+    expect((before.credentials as { status: string }[]).map((c) => c.status)).toEqual(['failed', 'authorized', 'pending', 'revoked']);
+    await (await openSqliteStore(path)).close();
+
+    const after = inspect(path);
+    expect(after.version).toBe(4);
+    expect(after.credentials).toEqual(before.credentials);
+    expect(rawAttempts(path)).toEqual(
+      before.attempts.map((a) => ({
+        ...a,
+        // Only the consumed, unfinished attempt gets a deadline: 10 minutes after its consumption.
+        exchange_deadline: a['attempt_id'] === CONSUMED_UNFINISHED_ID ? '2024-04-01T00:10:20.000Z' : null,
+        // Attempts 1 and 4 each have one refused callback recorded against them (8 and 5).
+        refusal_count: a['attempt_id'] === 1 || a['attempt_id'] === CONSUMED_UNFINISHED_ID ? 1 : 0,
+      })),
+    );
+  });
+
+  it('an attempt version-3 code consumed and never finished reads interrupted once 10 minutes have passed since its consumption', async () => {
+    const store = await openSqliteStore(v3File());
+    try {
+      const attempt = (await store.listAttempts()).find((a) => a.attemptId === CONSUMED_UNFINISHED_ID);
+      expect([attempt?.outcome, attempt?.consumedAt, attempt?.exchangeDeadline]).toEqual([
+        'pending',
+        new Date('2024-04-01T00:00:20.000Z'),
+        new Date('2024-04-01T00:10:20.000Z'),
+      ]);
+      if (attempt === undefined) throw new Error('attempt missing');
+      expect(attemptOutcomeAt(attempt, new Date('2024-04-01T00:10:19.999Z'))).toBe('pending');
+      expect(attemptOutcomeAt(attempt, new Date('2024-04-01T00:10:20.000Z'))).toBe('interrupted');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("the status view shows an upgraded file's consumed, unfinished attempt as interrupted, by SQLite's clock and by the caller's", async () => {
+    const path = v3File();
+    const store = await openSqliteStore(path);
+    const reader = new Database(path, { readonly: true });
+    try {
+      const raw = reader.prepare(`SELECT * FROM sp_api_credentials_status WHERE customer_id = 'cust-pend'`).all() as Record<string, unknown>[];
+      expect(raw.map((r) => [r['last_attempt_at'], r['last_attempt_outcome'], r['last_attempt_exchange_deadline']])).toEqual([
+        ['2024-04-01T00:00:00.000Z', 'interrupted', '2024-04-01T00:10:20.000Z'],
+      ]);
+      const [row] = await store.listCredentialStatus({ customerId: 'cust-pend' }, new Date('2024-06-01T00:00:00.000Z'));
+      expect([row?.status, row?.lastAttemptOutcome]).toEqual(['pending', 'interrupted']);
+    } finally {
+      reader.close();
+      await store.close();
+    }
+  });
+
+  it("an upgraded file keeps every row's status, and each row's last attempt is its newest started one, never a refused callback or a refresh audit", async () => {
+    const store = await openSqliteStore(v3File());
+    try {
+      const status = await store.listCredentialStatus({}, new Date('2024-06-01T00:00:00.000Z'));
+      expect(status.map((r) => [r.customerId, r.region, r.status, r.lastAttemptAt?.toISOString() ?? null, r.lastAttemptOutcome, r.lastAttemptReason])).toEqual([
+        // Attempt 8 (refused, 2024-05-02) is newer than attempt 1.
+        ['cust-old', 'NA', 'authorized', REQUESTED, 'succeeded', null],
+        ['cust-fail', 'NA', 'failed', '2024-05-01T00:00:00.000Z', 'failed', 'lwa_rejected'],
+        // Attempt 5 (refused, 00:00:25) is newer than attempt 4.
+        ['cust-pend', 'FE', 'pending', '2024-04-01T00:00:00.000Z', 'interrupted', null],
+        // Attempt 3 (the revocation audit, 2024-03-01) is newer than attempt 2.
+        ['cust-rev', 'EU', 'revoked', '2024-02-01T00:00:00.000Z', 'succeeded', null],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a failing version-4 step leaves a version-3 file as it was', async () => {
+    // A leftover table with the name the rebuild uses makes step 4 fail after it has dropped the view.
+    const path = v3File('CREATE TABLE sp_api_credentials_v4 (x TEXT);');
+    const before = { ...inspect(path), attempts: rawAttempts(path) };
+    await expect(openSqliteStore(path)).rejects.toThrow();
+    expect({ ...inspect(path), attempts: rawAttempts(path) }).toEqual(before);
+    expect(before.version).toBe(3);
+  });
+
+  it('a fresh file and one upgraded from version 3 end with the same schema', async () => {
+    const fresh = newPath();
+    await (await openSqliteStore(fresh)).close();
+    const upgraded = v3File();
+    await (await openSqliteStore(upgraded)).close();
+    expect(inspect(upgraded).schema).toEqual(inspect(fresh).schema);
+    expect(inspect(upgraded).version).toBe(4);
+  });
+
+  describe('opened through App (which seals plain MWS tokens in a SQLite store)', () => {
+    const KEYS = `k1:${randomBytes(32).toString('base64')}`;
+    const cipher = (): TokenCipher => {
+      const ring = parseKeyRing(KEYS);
+      if (!ring.ok) throw new Error(ring.problem);
+      return new TokenCipher(ring.keys);
+    };
+
+    /** The app as local runs wire it (settings as test/support/harness.ts builds them; nothing listens on LWA_TOKEN_URL). */
+    const appOn = (path: string): App =>
+      new App({
+        values: {
+          SPAPI_APPLICATION_ID: APPLICATION_ID,
+          SPAPI_REDIRECT_URI: 'http://localhost:7071/api/lwa-callback',
+          LWA_CLIENT_ID: CLIENT_ID,
+          LWA_CLIENT_SECRET: `amzn1.oa2-cs.v1.${randomBytes(24).toString('hex')}`,
+          LWA_TOKEN_URL: 'http://127.0.0.1:9/auth/o2/token',
+          SELLER_CENTRAL_URL: 'http://localhost:7071/sandbox/sellercentral',
+          LAUNCH_LINK_SECRET: randomBytes(32).toString('base64url'),
+          TOKEN_ENCRYPTION_KEYS: KEYS,
+          LOCAL_DB_PATH: path,
+          OXWEBAPP_LINK_URL: 'http://localhost:7071/start/oxwebapp',
+        },
+        environment: { inAzure: false },
+        logger: consoleLogger(() => undefined),
+      });
+
+    async function openThroughApp(path: string): Promise<App> {
+      const app = appOn(path);
+      const state = await app.state();
+      if (!state.ok) throw new Error(state.problems.join('; '));
+      return app;
+    }
+
+    const storedMws = (path: string): string | null => {
+      const db = new Database(path, { readonly: true });
+      try {
+        const row = db.prepare(`SELECT mws_auth_token FROM sp_api_credentials WHERE customer_id = 'cust-old' AND region = 'NA'`).get() as { mws_auth_token: string | null };
+        return row.mws_auth_token;
+      } finally {
+        db.close();
+      }
+    };
+
+    it('turns the plain MWS token into an envelope that decrypts, bound to its column, customer and region, to the old value', async () => {
+      const path = v3File();
+      expect(storedMws(path)).toBe(PLAIN_MWS);
+      await (await openThroughApp(path)).close();
+
+      const envelope = storedMws(path) ?? '';
+      expect(envelope).toMatch(/^v1:k1:/);
+      expect(cipher().decrypt(envelope, { column: 'mws_auth_token', customerId: 'cust-old', region: 'NA' })).toBe(PLAIN_MWS);
+      expect(() => cipher().decrypt(envelope, { column: 'mws_auth_token', customerId: 'cust-rev', region: 'NA' })).toThrow();
+      expect(() => cipher().decrypt(envelope, { column: 'mws_auth_token', customerId: 'cust-old', region: 'EU' })).toThrow();
+      expect(() => cipher().decrypt(envelope, { column: 'spapi_oauth_code', customerId: 'cust-old', region: 'NA' })).toThrow();
+    });
+
+    it('leaves the plain MWS token in neither the file nor its WAL, while the app runs and after it closes', async () => {
+      const path = v3File();
+      const holdsPlain = (): string[] =>
+        ['', '-wal'].filter((suffix) => existsSync(`${path}${suffix}`) && readFileSync(`${path}${suffix}`).includes(PLAIN_MWS));
+      expect(holdsPlain()).toEqual(['']);
+
+      const app = await openThroughApp(path);
+      try {
+        expect(holdsPlain()).toEqual([]);
+      } finally {
+        await app.close();
+      }
+      expect(holdsPlain()).toEqual([]);
+    });
+
+    it('opening the sealed file through App again changes nothing', async () => {
+      const path = v3File();
+      await (await openThroughApp(path)).close();
+      const sealed = { ...inspect(path), attempts: rawAttempts(path) };
+      await (await openThroughApp(path)).close();
+      expect({ ...inspect(path), attempts: rawAttempts(path) }).toEqual(sealed);
+    });
   });
 });
