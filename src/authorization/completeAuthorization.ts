@@ -135,7 +135,20 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
     if (current?.consumedAt != null) return settleRepeat(deps, { ...current, customerId: known.customerId, region: known.region }, { sameBrowser, codeHash, sellingPartnerId: params.sellingPartnerId });
     return refuse(deps, 'state_expired', attempt, params.sellingPartnerId);
   }
-  return exchange(deps, known, params, now);
+  try {
+    return await exchange(deps, known, params, now);
+  } catch (error) {
+    // The state is spent: whatever failed, the attempt must end (as soon as the store answers), or every reload
+    // would wait for an exchange that is not running.
+    deps.logger.error('authorization could not be completed: the store failed', {
+      customerId: known.customerId,
+      region: known.region,
+      attemptId: known.attemptId,
+      error: describeError(error),
+    });
+    endInBackground(deps, known, { reason: 'storage_error' });
+    return { kind: 'failed', reason: 'storage_error', marketplace: known.marketplace ?? undefined, lwaError: undefined };
+  }
 }
 
 async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: CallbackParams, now: Date): Promise<CallbackOutcome> {

@@ -362,6 +362,28 @@ describe('storage: a refresh token Amazon issued is kept', () => {
   });
 });
 
+describe('storage: a store failure after the state is spent', () => {
+  it('ends the attempt as storage_error, so a reload says to start again instead of waiting for an exchange nobody runs', async () => {
+    h = await startHarness();
+    const { store } = await h.services();
+    const original = store.recordCallback.bind(store);
+    store.recordCallback = async () => {
+      store.recordCallback = original;
+      throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+    };
+    const browser = new CookieClient();
+    const callback = await h.approve(browser, '42');
+    const res = await browser.get(callback);
+    expect(res.status).toBe(503);
+    expect(res.body).toContain('<code>storage_error</code>');
+    expect(exchanges()).toBe(0);
+    await until(async () => (await store.listAttempts({ customerId: '42' }))[0]?.outcome === 'failed');
+    const reload = await browser.get(callback);
+    expect(reload.body).toContain('<code>storage_error</code>');
+    expect(reload.body).not.toContain('Reload this page');
+  });
+});
+
 /** Once the LWA stand-in has the exchange, a second connection holds the SQLite write lock for `ms`. */
 async function lockStoreWhenLwaIsAsked(ms: number): Promise<void> {
   const { default: Database } = await import('better-sqlite3');
