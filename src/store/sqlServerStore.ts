@@ -24,26 +24,42 @@ import {
 } from './credentialStore.js';
 import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toStatusRow, toSummary, type Row } from './rows.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
-import { inTransaction } from './mssqlTransaction.js';
 
 /**
  * The production store: Azure SQL / SQL Server through mssql (tedious), same behaviour as SqliteStore (the contract
  * suite in test/contract runs against both). Tables come from sql/*.sql (`npm run db:migrate`); this class never
- * creates them. Every statement is parameterized with an explicit type. Correctness rests on keys and
- * single-statement conditional updates, not on lock hints or isolation levels: the attempt is consumed by one
- * conditional UPDATE, the (customer, region) row is upserted as UPDATE → INSERT → (duplicate key) UPDATE, and the
- * filtered unique index on (selling_partner_id, region) turns a partner held by another authorized row into a
- * duplicate-key error, mapped to 'partner_conflict'. No MERGE.
+ * creates them. Every statement is parameterized with an explicit type.
  *
- * The duplicate-key retry inside a transaction relies on XACT_ABORT OFF, tedious's default
- * (`abortTransactionOnError: false`): the failed INSERT ends only that statement, not the transaction.
+ * Every method is ONE round trip: one batch through `oneBatch` (text + typed inputs), its transaction, if it needs
+ * one, written inside the T-SQL (`SET XACT_ABORT ON; BEGIN TRANSACTION; ... COMMIT TRANSACTION;`), its answer read
+ * from the batch's one SELECT (a status column) or from rowsAffected. Adding a method = one batch + one mapping.
+ *
+ * Correctness rests on keys and single-statement conditional updates, never on lock hints or isolation levels (Azure
+ * SQL runs READ COMMITTED SNAPSHOT; Babelfish ignores hints); no MERGE. The attempt is consumed by one conditional
+ * UPDATE; the (customer, region) row is upserted as UPDATE, then INSERT when no row was there, the whole transaction
+ * tried again when a concurrent start inserted that row first (duplicate key); the filtered unique index on
+ * (selling_partner_id, region) turns a partner held by another authorized row into a duplicate key, which the batch's
+ * CATCH rolls back and answers as 'partner_conflict'.
+ *
+ * XACT_ABORT ON: any error dooms the transaction, so a CATCH can only roll back (never carry on), and a client
+ * timeout cannot leave a transaction open on a pooled connection. Parameterized batches run through sp_executesql,
+ * so the SET lasts for that batch only. No SET NOCOUNT ON: rowsAffected is how single statements answer.
  */
 
 export type SqlServerSettings = Extract<StoreSettings, { kind: 'mssql' | 'mssql-managed-identity' }>;
 
 
-/** SQL Server error numbers for a duplicate key: unique constraint (2627) and unique index (2601). */
-const UNIQUE_VIOLATIONS: ReadonlySet<number> = new Set([2627, 2601]);
+/** SQL Server error numbers for a duplicate key, as a T-SQL list: unique constraint (2627) and unique index (2601). */
+const DUPLICATE_KEY_ERRORS = '2601, 2627';
+
+/** How often startAuthorization's batch runs its transaction: a lost insert race needs one more run, never two. */
+const START_TRIES = 3;
+
+/** The user error number completeAuthorization's batch THROWs when the credential row is missing. */
+const MISSING_ROW_ERROR = 50001;
+
+/** One typed parameter of a batch: its SQL type and value. */
+type BatchInput = readonly [type: (() => sql.ISqlType) | sql.ISqlType, value: unknown];
 
 /** Lengths of the columns that LIMITS does not name (see sql/*.sql). */
 const COLUMN = {
@@ -78,6 +94,18 @@ function parseServer(value: string): { server: string; port: number | undefined 
 }
 
 /**
+ * mssql validates a connection on every acquire from the pool; its default (`true`) sends `SELECT 1` first, an extra
+ * round trip per store call. 'socket' checks tedious's login state and socket instead (mssql 12,
+ * lib/tedious/connection-pool.js `_poolValidate`); a dead connection still fails its request and is replaced.
+ */
+export const VALIDATE_CONNECTION = 'socket' as const;
+
+/** SQL_CONNECTION_STRING as a pool config: parsed by mssql's own parser (as `new ConnectionPool(string)` would). */
+export function connectionStringConfig(connectionString: string): sql.config {
+  return { ...sql.ConnectionPool.parseConnectionString(connectionString), validateConnection: VALIDATE_CONNECTION };
+}
+
+/**
  * Managed identity through tedious's `azure-active-directory-default` (DefaultAzureCredential: the app's managed
  * identity in Azure, with `clientId` selecting a user-assigned one; a developer's `az login` locally).
  */
@@ -92,7 +120,13 @@ export function managedIdentityConfig(settings: Extract<SqlServerSettings, { kin
       options: settings.clientId === undefined ? {} : { clientId: settings.clientId },
     },
     options: { encrypt: true, trustServerCertificate: false },
+    validateConnection: VALIDATE_CONNECTION,
   };
+}
+
+/** The pool config for either kind of SQL Server settings. */
+export function poolConfig(settings: SqlServerSettings): sql.config {
+  return settings.kind === 'mssql' ? connectionStringConfig(settings.connectionString) : managedIdentityConfig(settings);
 }
 
 /**
@@ -103,8 +137,7 @@ export async function getPool(settings: SqlServerSettings): Promise<sql.Connecti
   const key = poolKey(settings);
   const cached = pools.get(key);
   if (cached !== undefined) return cached.ready;
-  const pool =
-    settings.kind === 'mssql' ? new sql.ConnectionPool(settings.connectionString) : new sql.ConnectionPool(managedIdentityConfig(settings));
+  const pool = new sql.ConnectionPool(poolConfig(settings));
   // mssql emits 'error' when a connection cannot be acquired; the request that asked for it fails with the same
   // error, so the event only needs a listener (without one, Node would end the process).
   pool.on('error', () => undefined);
@@ -202,6 +235,12 @@ export class SqlServerStore implements CredentialStore {
     };
   }
 
+  /**
+   * INSERT the attempt, then UPDATE the (customer, region) row or INSERT it when missing, in one transaction. When a
+   * concurrent start inserts the row between our UPDATE and INSERT, our INSERT waits for it and fails with a
+   * duplicate key once it commits: the whole transaction (XACT_ABORT doomed it) is rolled back and run again, and
+   * its UPDATE now finds the row. Any other error (a duplicate state hash included) rolls back and is rethrown.
+   */
   async startAuthorization(a: NewAttempt): Promise<void> {
     const customerId = customerIdParam(a.customerId);
     const stateHash = varchar('state_hash', a.stateHash, COLUMN.hash);
@@ -209,65 +248,61 @@ export class SqlServerStore implements CredentialStore {
     const marketplace = varchar('marketplace', a.marketplace, COLUMN.marketplace);
     const expectedSellingPartnerId =
       a.expectedSellingPartnerId === null ? null : varchar('expected_selling_partner_id', a.expectedSellingPartnerId, LIMITS.sellingPartnerId);
-    await this.inTransaction(async (tx) => {
-      await tx
-        .request()
-        .input('stateHash', sql.VarChar(COLUMN.hash), stateHash)
-        .input('bindingHash', sql.VarChar(COLUMN.hash), bindingHash)
-        .input('flow', sql.VarChar(COLUMN.flow), a.flow)
-        .input('expectedSellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), expectedSellingPartnerId)
-        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-        .input('region', sql.VarChar(COLUMN.region), a.region)
-        .input('marketplace', sql.VarChar(COLUMN.marketplace), marketplace)
-        .input('createdAt', sql.DateTime2(3), a.createdAt)
-        .input('expiresAt', sql.DateTime2(3), a.expiresAt)
-        .query(
-          `INSERT INTO ${this.attempts}
+    await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @try INT = 1, @done BIT = 0, @step VARCHAR(16);
+       WHILE @done = 0
+       BEGIN
+         BEGIN TRY
+           BEGIN TRANSACTION;
+           SET @step = 'attempt';
+           INSERT INTO ${this.attempts}
              (state_hash, browser_binding_hash, flow, expected_selling_partner_id, customer_id, region, marketplace, created_at,
               expires_at, outcome)
-           VALUES (@stateHash, @bindingHash, @flow, @expectedSellingPartnerId, @customerId, @region, @marketplace, @createdAt,
-              @expiresAt, 'pending')`,
-        );
-
-      const credentialParams = (request: sql.Request): sql.Request =>
-        request
-          .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-          .input('region', sql.VarChar(COLUMN.region), a.region)
-          .input('marketplace', sql.VarChar(COLUMN.marketplace), marketplace)
-          .input('now', sql.DateTime2(3), a.createdAt);
-      // In an UPDATE's SET list every column reference reads the row as it was before the statement.
-      const update = async (): Promise<number> =>
-        affected(
-          await credentialParams(tx.request()).query(
-            `UPDATE ${this.credentials} SET
-               auth_requested_date = @now,
-               updated_at = @now,
-               marketplace = CASE WHEN status = 'authorized' THEN marketplace ELSE @marketplace END,
-               status = CASE WHEN status = 'authorized' THEN status ELSE 'pending' END
-             WHERE customer_id = @customerId AND region = @region`,
-          ),
-        );
-
-      if ((await update()) === 1) return;
-      try {
-        await credentialParams(tx.request()).query(
-          `INSERT INTO ${this.credentials} (customer_id, region, marketplace, status, auth_requested_date, updated_at)
-           VALUES (@customerId, @region, @marketplace, 'pending', @now, @now)`,
-        );
-      } catch (error) {
-        // Another transaction inserted the row between our UPDATE and INSERT and has committed: update it.
-        if (!isUniqueViolation(error)) throw error;
-        if ((await update()) !== 1) throw new Error('credential row neither inserted nor updated');
-      }
-    });
+           VALUES (@stateHash, @bindingHash, @flow, @expectedSellingPartnerId, @customerId, @region, @marketplace, @now,
+              @expiresAt, 'pending');
+           SET @step = 'update';
+           -- In an UPDATE's SET list every column reference reads the row as it was before the statement.
+           UPDATE ${this.credentials} SET
+             auth_requested_date = @now,
+             updated_at = @now,
+             marketplace = CASE WHEN status = 'authorized' THEN marketplace ELSE @marketplace END,
+             status = CASE WHEN status = 'authorized' THEN status ELSE 'pending' END
+           WHERE customer_id = @customerId AND region = @region;
+           IF @@ROWCOUNT = 0
+           BEGIN
+             SET @step = 'insert';
+             INSERT INTO ${this.credentials} (customer_id, region, marketplace, status, auth_requested_date, updated_at)
+             VALUES (@customerId, @region, @marketplace, 'pending', @now, @now);
+           END;
+           COMMIT TRANSACTION;
+           SET @done = 1;
+         END TRY
+         BEGIN CATCH
+           IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+           IF @step <> 'insert' OR ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) OR @try >= ${START_TRIES} THROW;
+           SET @try = @try + 1;
+         END CATCH;
+       END;`,
+      {
+        stateHash: [sql.VarChar(COLUMN.hash), stateHash],
+        bindingHash: [sql.VarChar(COLUMN.hash), bindingHash],
+        flow: [sql.VarChar(COLUMN.flow), a.flow],
+        expectedSellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), expectedSellingPartnerId],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+        region: [sql.VarChar(COLUMN.region), a.region],
+        marketplace: [sql.VarChar(COLUMN.marketplace), marketplace],
+        now: [sql.DateTime2(3), a.createdAt],
+        expiresAt: [sql.DateTime2(3), a.expiresAt],
+      },
+    );
   }
 
   async findAttemptByStateHash(stateHash: string): Promise<AttemptRecord | undefined> {
     if (!storable(() => varchar('state_hash', stateHash, COLUMN.hash))) return undefined;
-    const result = await this.pool
-      .request()
-      .input('stateHash', sql.VarChar(COLUMN.hash), stateHash)
-      .query<Row>(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} WHERE state_hash = @stateHash`);
+    const result = await this.oneBatch(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} WHERE state_hash = @stateHash`, {
+      stateHash: [sql.VarChar(COLUMN.hash), stateHash],
+    });
     const row = result.recordset[0];
     return row === undefined ? undefined : toAttempt(row);
   }
@@ -276,29 +311,26 @@ export class SqlServerStore implements CredentialStore {
     if (!storable(() => varchar('state_hash', input.stateHash, COLUMN.hash))) return false;
     const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
     const codeHash = varchar('code_hash', input.codeHash, COLUMN.hash);
-    const result = await this.pool
-      .request()
-      .input('stateHash', sql.VarChar(COLUMN.hash), input.stateHash)
-      .input('now', sql.DateTime2(3), input.now)
-      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-      .input('codeHash', sql.VarChar(COLUMN.hash), codeHash)
-      .query(
-        `UPDATE ${this.attempts} SET consumed_at = @now, selling_partner_id = @sellingPartnerId, code_hash = @codeHash
-         WHERE state_hash = @stateHash AND consumed_at IS NULL AND expires_at > @now`,
-      );
+    const result = await this.oneBatch(
+      `UPDATE ${this.attempts} SET consumed_at = @now, selling_partner_id = @sellingPartnerId, code_hash = @codeHash
+       WHERE state_hash = @stateHash AND consumed_at IS NULL AND expires_at > @now`,
+      {
+        stateHash: [sql.VarChar(COLUMN.hash), input.stateHash],
+        now: [sql.DateTime2(3), input.now],
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
+        codeHash: [sql.VarChar(COLUMN.hash), codeHash],
+      },
+    );
     return affected(result) === 1;
   }
 
   async findAuthorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined> {
     if (!storable(() => varchar('selling_partner_id', sellingPartnerId, LIMITS.sellingPartnerId))) return undefined;
-    const result = await this.pool
-      .request()
-      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-      .input('region', sql.VarChar(COLUMN.region), region)
-      .query<Row>(
-        `SELECT customer_id FROM ${this.credentials}
-         WHERE selling_partner_id = @sellingPartnerId AND region = @region AND status = 'authorized'`,
-      );
+    const result = await this.oneBatch(
+      `SELECT customer_id FROM ${this.credentials}
+       WHERE selling_partner_id = @sellingPartnerId AND region = @region AND status = 'authorized'`,
+      { sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId], region: [sql.VarChar(COLUMN.region), region] },
+    );
     return text(result.recordset[0]?.['customer_id']) ?? undefined;
   }
 
@@ -307,159 +339,148 @@ export class SqlServerStore implements CredentialStore {
     const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
     const mwsAuthToken = input.mwsAuthToken === undefined ? null : nvarchar('mws_auth_token', input.mwsAuthToken, LIMITS.mwsAuthToken);
     const encryptedCode = varchar('spapi_oauth_code', input.encryptedCode, LIMITS.encryptedCode);
-    return this.withPartnerGuard(async (tx) => {
-      await this.releasePartner(tx, sellingPartnerId, input.region, customerId, input.now);
-      await tx
-        .request()
-        .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-        .input('mwsAuthToken', sql.NVarChar(LIMITS.mwsAuthToken), mwsAuthToken)
-        .input('encryptedCode', sql.VarChar(LIMITS.encryptedCode), encryptedCode)
-        .input('now', sql.DateTime2(3), input.now)
-        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-        .input('region', sql.VarChar(COLUMN.region), input.region)
-        .query(
-          `UPDATE ${this.credentials} SET
-             selling_partner_id = CASE WHEN status = 'authorized' THEN selling_partner_id ELSE @sellingPartnerId END,
-             mws_auth_token = COALESCE(@mwsAuthToken, mws_auth_token),
-             spapi_oauth_code = @encryptedCode,
-             updated_at = @now
-           WHERE customer_id = @customerId AND region = @region`,
-        );
-      return 'recorded' as const;
-    });
+    const result = await this.oneBatch(
+      partnerGuarded(
+        'recorded',
+        `${this.releasePartnerSql()}
+         UPDATE ${this.credentials} SET
+           selling_partner_id = CASE WHEN status = 'authorized' THEN selling_partner_id ELSE @sellingPartnerId END,
+           mws_auth_token = COALESCE(@mwsAuthToken, mws_auth_token),
+           spapi_oauth_code = @encryptedCode,
+           updated_at = @now
+         WHERE customer_id = @customerId AND region = @region;`,
+      ),
+      {
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
+        mwsAuthToken: [sql.NVarChar(LIMITS.mwsAuthToken), mwsAuthToken],
+        encryptedCode: [sql.VarChar(LIMITS.encryptedCode), encryptedCode],
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+      },
+    );
+    return outcome(result, ['recorded', 'partner_conflict'] as const);
   }
 
+  /** Throws (after rolling back: nothing released, the attempt still pending) when the credential row is missing. */
   async completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict'> {
     const attemptId = attemptIdParam(input.attemptId);
     const customerId = customerIdParam(input.customerId);
     const marketplace = varchar('marketplace', input.marketplace, COLUMN.marketplace);
     const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
     const refreshToken = varchar('lwa_refresh_token', input.encryptedRefreshToken, LIMITS.encryptedRefreshToken);
-    return this.withPartnerGuard(async (tx) => {
-      await this.releasePartner(tx, sellingPartnerId, input.region, customerId, input.now);
-      const updated = await tx
-        .request()
-        .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-        .input('marketplace', sql.VarChar(COLUMN.marketplace), marketplace)
-        .input('refreshToken', sql.VarChar(LIMITS.encryptedRefreshToken), refreshToken)
-        .input('now', sql.DateTime2(3), input.now)
-        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-        .input('region', sql.VarChar(COLUMN.region), input.region)
-        .query(
-          `UPDATE ${this.credentials} SET
-             selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
-             status = 'authorized', last_error = NULL,
-             auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
-           WHERE customer_id = @customerId AND region = @region`,
-        );
-      if (affected(updated) !== 1) throw new Error('credential row missing for a consumed attempt');
-      await tx
-        .request()
-        .input('now', sql.DateTime2(3), input.now)
-        .input('attemptId', sql.BigInt, attemptId)
-        .query(`UPDATE ${this.attempts} SET outcome = 'succeeded', reason = NULL, completed_at = @now WHERE attempt_id = @attemptId`);
-      return 'stored' as const;
-    });
+    const result = await this.oneBatch(
+      partnerGuarded(
+        'stored',
+        `${this.releasePartnerSql()}
+         UPDATE ${this.credentials} SET
+           selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
+           status = 'authorized', last_error = NULL,
+           auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
+         WHERE customer_id = @customerId AND region = @region;
+         IF @@ROWCOUNT <> 1 THROW ${MISSING_ROW_ERROR}, N'credential row missing for a consumed attempt', 1;
+         UPDATE ${this.attempts} SET outcome = 'succeeded', reason = NULL, completed_at = @now WHERE attempt_id = @attemptId;`,
+      ),
+      {
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
+        marketplace: [sql.VarChar(COLUMN.marketplace), marketplace],
+        refreshToken: [sql.VarChar(LIMITS.encryptedRefreshToken), refreshToken],
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+        attemptId: [sql.BigInt, attemptId],
+      },
+    );
+    return outcome(result, ['stored', 'partner_conflict'] as const);
   }
 
   async failAuthorization(input: FailedAuthorization): Promise<void> {
     const attemptId = attemptIdParam(input.attemptId);
     const customerId = customerIdParam(input.customerId);
-    await this.inTransaction(async (tx) => {
-      await tx
-        .request()
-        .input('reason', sql.NVarChar(COLUMN.reason), clip(input.failure.reason, COLUMN.reason))
-        .input('lwaError', sql.NVarChar(LIMITS.lwaError), clip(input.failure.lwaError, LIMITS.lwaError))
-        .input('lwaErrorDescription', sql.NVarChar(LIMITS.lwaErrorDescription), clip(input.failure.lwaErrorDescription, LIMITS.lwaErrorDescription))
-        .input('now', sql.DateTime2(3), input.now)
-        .input('attemptId', sql.BigInt, attemptId)
-        .query(
-          `UPDATE ${this.attempts} SET
-             outcome = 'failed', reason = @reason, lwa_error = @lwaError, lwa_error_description = @lwaErrorDescription,
-             completed_at = @now
-           WHERE attempt_id = @attemptId`,
-        );
-      await tx
-        .request()
-        .input('lastError', sql.NVarChar(LIMITS.lastError), formatLastError(input.failure))
-        .input('now', sql.DateTime2(3), input.now)
-        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-        .input('region', sql.VarChar(COLUMN.region), input.region)
-        .query(
-          `UPDATE ${this.credentials} SET
-             status = CASE WHEN status = 'authorized' THEN status ELSE 'failed' END, last_error = @lastError, updated_at = @now
-           WHERE customer_id = @customerId AND region = @region`,
-        );
-    });
+    await this.oneBatch(
+      `SET XACT_ABORT ON;
+       BEGIN TRANSACTION;
+       UPDATE ${this.attempts} SET
+         outcome = 'failed', reason = @reason, lwa_error = @lwaError, lwa_error_description = @lwaErrorDescription,
+         completed_at = @now
+       WHERE attempt_id = @attemptId;
+       UPDATE ${this.credentials} SET
+         status = CASE WHEN status = 'authorized' THEN status ELSE 'failed' END, last_error = @lastError, updated_at = @now
+       WHERE customer_id = @customerId AND region = @region;
+       COMMIT TRANSACTION;`,
+      {
+        ...failureInputs(input.failure),
+        lastError: [sql.NVarChar(LIMITS.lastError), formatLastError(input.failure)],
+        now: [sql.DateTime2(3), input.now],
+        attemptId: [sql.BigInt, attemptId],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+      },
+    );
   }
 
   async recordRefusedCallback(input: RefusedCallback): Promise<void> {
     const r = input.related;
     const sellingPartnerId =
       input.sellingPartnerId === undefined ? null : varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
-    await this.pool
-      .request()
-      .input('customerId', sql.NVarChar(LIMITS.customerId), r?.customerId ?? null)
-      .input('region', sql.VarChar(COLUMN.region), r?.region ?? null)
-      .input('marketplace', sql.VarChar(COLUMN.marketplace), r?.marketplace ?? null)
-      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-      .input('now', sql.DateTime2(3), input.now)
-      .input('reason', sql.NVarChar(COLUMN.reason), clip(input.reason, COLUMN.reason))
-      .input('relatedAttemptId', sql.BigInt, r === undefined ? null : attemptIdParam(r.attemptId))
-      .query(
-        `INSERT INTO ${this.attempts}
-           (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
-         VALUES ('callback', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'refused', @reason, @relatedAttemptId)`,
-      );
+    await this.oneBatch(
+      `INSERT INTO ${this.attempts}
+         (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
+       VALUES ('callback', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'refused', @reason, @relatedAttemptId)`,
+      {
+        customerId: [sql.NVarChar(LIMITS.customerId), r?.customerId ?? null],
+        region: [sql.VarChar(COLUMN.region), r?.region ?? null],
+        marketplace: [sql.VarChar(COLUMN.marketplace), r?.marketplace ?? null],
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
+        now: [sql.DateTime2(3), input.now],
+        reason: [sql.NVarChar(COLUMN.reason), clip(input.reason, COLUMN.reason)],
+        relatedAttemptId: [sql.BigInt, r === undefined ? null : attemptIdParam(r.attemptId)],
+      },
+    );
   }
 
+  /**
+   * One conditional UPDATE decides (compare-and-swap on the exact envelope); the audit row copies marketplace and
+   * partner from the row that UPDATE just changed (the key, inside the same transaction), and only when it did.
+   */
   async markRevoked(input: Revocation): Promise<boolean> {
     // A row that could not have been stored cannot be authorized with that envelope: nothing to mark.
     if (!storable(() => customerIdParam(input.customerId))) return false;
     if (!storable(() => varchar('lwa_refresh_token', input.expectedRefreshToken, LIMITS.encryptedRefreshToken))) return false;
-    return this.inTransaction(async (tx) => {
-      // One conditional UPDATE decides; OUTPUT reads the row's marketplace and partner in that same statement.
-      const revoked = await tx
-        .request()
-        .input('lastError', sql.NVarChar(LIMITS.lastError), formatLastError(input.failure))
-        .input('now', sql.DateTime2(3), input.now)
-        .input('customerId', sql.NVarChar(LIMITS.customerId), input.customerId)
-        .input('region', sql.VarChar(COLUMN.region), input.region)
-        .input('expected', sql.VarChar(LIMITS.encryptedRefreshToken), input.expectedRefreshToken)
-        .query<Row>(
-          `UPDATE ${this.credentials} SET status = 'revoked', last_error = @lastError, updated_at = @now
-           OUTPUT inserted.marketplace, inserted.selling_partner_id
-           WHERE customer_id = @customerId AND region = @region AND status = 'authorized'
-             AND lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2
-             AND DATALENGTH(lwa_refresh_token) = DATALENGTH(@expected)`,
-        );
-      const rows: Row[] = revoked.recordset ?? [];
-      if (rows.length > 1) throw new Error('markRevoked matched more than one credential row');
-      const [row] = rows;
-      if (row === undefined) return false;
-      await tx
-        .request()
-        .input('customerId', sql.NVarChar(LIMITS.customerId), input.customerId)
-        .input('region', sql.VarChar(COLUMN.region), input.region)
-        .input('marketplace', sql.VarChar(COLUMN.marketplace), text(row['marketplace']))
-        .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), text(row['selling_partner_id']))
-        .input('now', sql.DateTime2(3), input.now)
-        .input('reason', sql.NVarChar(COLUMN.reason), clip(input.failure.reason, COLUMN.reason))
-        .input('lwaError', sql.NVarChar(LIMITS.lwaError), clip(input.failure.lwaError, LIMITS.lwaError))
-        .input('lwaErrorDescription', sql.NVarChar(LIMITS.lwaErrorDescription), clip(input.failure.lwaErrorDescription, LIMITS.lwaErrorDescription))
-        .query(
-          `INSERT INTO ${this.attempts}
-             (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason,
-              lwa_error, lwa_error_description)
-           VALUES ('refresh', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'failed', @reason,
-              @lwaError, @lwaErrorDescription)`,
-        );
-      return true;
-    });
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @revoked INT;
+       BEGIN TRANSACTION;
+       UPDATE ${this.credentials} SET status = 'revoked', last_error = @lastError, updated_at = @now
+       WHERE customer_id = @customerId AND region = @region AND status = 'authorized'
+         AND lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2
+         AND DATALENGTH(lwa_refresh_token) = DATALENGTH(@expected);
+       SET @revoked = @@ROWCOUNT;
+       IF @revoked = 1
+         INSERT INTO ${this.attempts}
+           (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason,
+            lwa_error, lwa_error_description)
+         SELECT 'refresh', customer_id, region, marketplace, selling_partner_id, @now, @now, 'failed', @reason,
+            @lwaError, @lwaErrorDescription
+         FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region;
+       COMMIT TRANSACTION;
+       SELECT @revoked AS revoked;`,
+      {
+        ...failureInputs(input.failure),
+        lastError: [sql.NVarChar(LIMITS.lastError), formatLastError(input.failure)],
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), input.customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+        expected: [sql.VarChar(LIMITS.encryptedRefreshToken), input.expectedRefreshToken],
+      },
+    );
+    const revoked = wholeCount(result.recordset[0]?.['revoked'], 'revoked');
+    if (revoked > 1) throw new Error('markRevoked matched more than one credential row');
+    return revoked === 1;
   }
 
   async listSecretEnvelopes(): Promise<SecretEnvelopes[]> {
-    const result = await this.pool.request().query<Row>(
+    const result = await this.oneBatch(
       `SELECT customer_id, region, lwa_refresh_token, spapi_oauth_code FROM ${this.credentials}
        WHERE lwa_refresh_token IS NOT NULL OR spapi_oauth_code IS NOT NULL
        ORDER BY customer_id, region`,
@@ -479,20 +500,17 @@ export class SqlServerStore implements CredentialStore {
     const replacement = varchar(column, input.replacement, max);
     if (!storable(() => customerIdParam(input.customerId))) return false;
     if (!storable(() => varchar(column, input.expected, max))) return false;
-    const result = await this.pool
-      .request()
-      .input('replacement', sql.VarChar(max), replacement)
-      .input('customerId', sql.NVarChar(LIMITS.customerId), input.customerId)
-      .input('region', sql.VarChar(COLUMN.region), input.region)
-      .input('expected', sql.VarChar(max), input.expected)
-      .query(this.replaceEnvelopeSql[column]);
+    const result = await this.oneBatch(this.replaceEnvelopeSql[column], {
+      replacement: [sql.VarChar(max), replacement],
+      customerId: [sql.NVarChar(LIMITS.customerId), input.customerId],
+      region: [sql.VarChar(COLUMN.region), input.region],
+      expected: [sql.VarChar(max), input.expected],
+    });
     return affected(result) === 1;
   }
 
   async listCredentials(): Promise<CredentialSummary[]> {
-    const result = await this.pool
-      .request()
-      .query<Row>(`SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} ORDER BY updated_at DESC, customer_id, region`);
+    const result = await this.oneBatch(`SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} ORDER BY updated_at DESC, customer_id, region`);
     return result.recordset.map(toSummary);
   }
 
@@ -500,32 +518,27 @@ export class SqlServerStore implements CredentialStore {
     const { by, value } = credentialFilter(filter);
     if (by === 'customer') {
       if (!storable(() => customerIdParam(value))) return [];
-      const result = await this.pool
-        .request()
-        .input('customerId', sql.NVarChar(LIMITS.customerId), value)
-        .query<Row>(`SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} WHERE customer_id = @customerId ORDER BY customer_id, region`);
+      const result = await this.oneBatch(
+        `SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} WHERE customer_id = @customerId ORDER BY customer_id, region`,
+        { customerId: [sql.NVarChar(LIMITS.customerId), value] },
+      );
       return result.recordset.map(toSummary);
     }
     if (!storable(() => varchar('selling_partner_id', value, LIMITS.sellingPartnerId))) return [];
-    const result = await this.pool
-      .request()
-      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), value)
-      .query<Row>(
-        `SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} WHERE selling_partner_id = @sellingPartnerId ORDER BY customer_id, region`,
-      );
+    const result = await this.oneBatch(
+      `SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} WHERE selling_partner_id = @sellingPartnerId ORDER BY customer_id, region`,
+      { sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), value] },
+    );
     return result.recordset.map(toSummary);
   }
 
   async findCredential(customerId: string, region: Region): Promise<(CredentialSummary & CredentialSecrets) | undefined> {
     if (!storable(() => customerIdParam(customerId))) return undefined;
-    const result = await this.pool
-      .request()
-      .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-      .input('region', sql.VarChar(COLUMN.region), region)
-      .query<Row>(
-        `SELECT ${SUMMARY_COLUMNS}, lwa_refresh_token, spapi_oauth_code, mws_auth_token
-         FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region`,
-      );
+    const result = await this.oneBatch(
+      `SELECT ${SUMMARY_COLUMNS}, lwa_refresh_token, spapi_oauth_code, mws_auth_token
+       FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region`,
+      { customerId: [sql.NVarChar(LIMITS.customerId), customerId], region: [sql.VarChar(COLUMN.region), region] },
+    );
     const row = result.recordset[0];
     return row === undefined ? undefined : toCredential(row);
   }
@@ -533,14 +546,13 @@ export class SqlServerStore implements CredentialStore {
   async listAttempts(filter: { customerId?: string } = {}): Promise<AttemptRecord[]> {
     const { customerId } = filter;
     if (customerId === undefined) {
-      const result = await this.pool.request().query<Row>(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} ORDER BY attempt_id`);
+      const result = await this.oneBatch(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} ORDER BY attempt_id`);
       return result.recordset.map(toAttempt);
     }
     if (!storable(() => customerIdParam(customerId))) return [];
-    const result = await this.pool
-      .request()
-      .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-      .query<Row>(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} WHERE customer_id = @customerId ORDER BY attempt_id`);
+    const result = await this.oneBatch(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} WHERE customer_id = @customerId ORDER BY attempt_id`, {
+      customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+    });
     return result.recordset.map(toAttempt);
   }
 
@@ -552,17 +564,17 @@ export class SqlServerStore implements CredentialStore {
     const withinMs = expiringWithinMs(filter.expiringWithinDays);
     const { customerId } = filter;
     if (customerId !== undefined && !storable(() => customerIdParam(customerId))) return [];
-    const request = this.pool.request().input('now', sql.DateTime2(3), now);
+    const inputs: Record<string, BatchInput> = { now: [sql.DateTime2(3), now] };
     const conditions: string[] = [];
     if (customerId !== undefined) {
       conditions.push('s.customer_id = @customerId');
-      request.input('customerId', sql.NVarChar(LIMITS.customerId), customerId);
+      inputs['customerId'] = [sql.NVarChar(LIMITS.customerId), customerId];
     }
     if (withinMs !== undefined) {
       conditions.push('s.ms_left < @withinMs');
-      request.input('withinMs', sql.BigInt, withinMs);
+      inputs['withinMs'] = [sql.BigInt, withinMs];
     }
-    const result = await request.query<Row>(
+    const result = await this.oneBatch(
       `SELECT
          r.customer_id, r.region, r.marketplace, r.selling_partner_id, r.status, r.auth_requested_date, r.auth_granted_date,
          r.reauthorize_by, r.days_left, r.last_error, r.last_attempt_at, r.last_attempt_outcome, r.last_attempt_reason
@@ -588,6 +600,7 @@ export class SqlServerStore implements CredentialStore {
          ${conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`}
        ) AS r
        ORDER BY CASE WHEN r.days_left IS NULL THEN 1 ELSE 0 END, r.days_left, r.customer_id, r.region`,
+      inputs,
     );
     return result.recordset.map(toStatusRow);
   }
@@ -596,18 +609,19 @@ export class SqlServerStore implements CredentialStore {
     const limit = recentAttemptsLimit(filter.limit);
     const { customerId } = filter;
     if (customerId !== undefined && !storable(() => customerIdParam(customerId))) return [];
-    const request = this.pool.request().input('since', sql.DateTime2(3), filter.since).input('limit', sql.Int, limit);
-    if (customerId !== undefined) request.input('customerId', sql.NVarChar(LIMITS.customerId), customerId);
-    const result = await request.query<Row>(
+    const inputs: Record<string, BatchInput> = { since: [sql.DateTime2(3), filter.since], limit: [sql.Int, limit] };
+    if (customerId !== undefined) inputs['customerId'] = [sql.NVarChar(LIMITS.customerId), customerId];
+    const result = await this.oneBatch(
       `SELECT TOP (@limit) ${ATTEMPT_COLUMNS} FROM ${this.attempts}
        WHERE created_at >= @since${customerId === undefined ? '' : ' AND customer_id = @customerId'}
        ORDER BY created_at DESC, attempt_id DESC`,
+      inputs,
     );
     return result.recordset.map(toAttempt);
   }
 
   async ping(): Promise<void> {
-    await this.pool.request().query('SELECT 1 AS ok');
+    await this.oneBatch('SELECT 1 AS ok');
   }
 
   /** Closes the pool, which other stores opened with the same settings share, and forgets it. */
@@ -615,34 +629,24 @@ export class SqlServerStore implements CredentialStore {
     await closePool(this.pool);
   }
 
-  /** Another customer's row that is not authorized gives up the partner id (the unique index allows one holder). */
-  private async releasePartner(tx: sql.Transaction, sellingPartnerId: string, region: Region, customerId: string, now: Date): Promise<void> {
-    await tx
-      .request()
-      .input('now', sql.DateTime2(3), now)
-      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-      .input('region', sql.VarChar(COLUMN.region), region)
-      .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-      .query(
-        `UPDATE ${this.credentials} SET selling_partner_id = NULL, updated_at = @now
-         WHERE selling_partner_id = @sellingPartnerId AND region = @region AND customer_id <> @customerId AND status <> 'authorized'`,
-      );
+  /**
+   * The one round trip every method makes: `text` (one batch; a transaction, if any, written inside it) with typed
+   * inputs, on a connection from the pool. Never a client-side transaction (each of its steps is a round trip).
+   */
+  private async oneBatch(text: string, inputs: Readonly<Record<string, BatchInput>> = {}): Promise<sql.IResult<Row>> {
+    const request = this.pool.request();
+    for (const [name, [type, value]] of Object.entries(inputs)) request.input(name, type, value);
+    return request.query<Row>(text);
   }
 
-  /** Runs `work` in a transaction; a duplicate key on the partner index rolls it back and reads 'partner_conflict'. */
-  private async withPartnerGuard<T>(work: (tx: sql.Transaction) => Promise<T>): Promise<T | 'partner_conflict'> {
-    try {
-      return await this.inTransaction(work);
-    } catch (error) {
-      if (isUniqueViolation(error)) return 'partner_conflict';
-      throw error;
-    }
+  /**
+   * A statement (inside a batch) by which another customer's row that is not authorized gives up the partner id (the
+   * unique index allows one holder). Uses @sellingPartnerId, @region, @customerId, @now.
+   */
+  private releasePartnerSql(): string {
+    return `UPDATE ${this.credentials} SET selling_partner_id = NULL, updated_at = @now
+         WHERE selling_partner_id = @sellingPartnerId AND region = @region AND customer_id <> @customerId AND status <> 'authorized';`;
   }
-
-  private inTransaction<T>(work: (tx: sql.Transaction) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, work);
-  }
-
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -674,18 +678,45 @@ function affected(result: { rowsAffected: number[] }): number {
   return result.rowsAffected[0] ?? 0;
 }
 
-function errorNumbers(error: unknown): number[] {
-  if (typeof error !== 'object' || error === null) return [];
-  const numbers: number[] = [];
-  if ('number' in error && typeof error.number === 'number') numbers.push(error.number);
-  if ('originalError' in error) numbers.push(...errorNumbers(error.originalError));
-  if ('info' in error) numbers.push(...errorNumbers(error.info));
-  if ('precedingErrors' in error && Array.isArray(error.precedingErrors)) {
-    for (const preceding of error.precedingErrors) numbers.push(...errorNumbers(preceding));
-  }
-  return numbers;
+/** A batch's answer in its one SELECT: the `outcome` column of the first row, one of `allowed`. */
+function outcome<T extends string>(result: sql.IResult<Row>, allowed: readonly T[]): T {
+  const value: unknown = result.recordset?.[0]?.['outcome'];
+  const found = allowed.find((candidate) => candidate === value);
+  if (found === undefined) throw new Error(`the batch answered an unexpected outcome: ${String(value)}`);
+  return found;
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return errorNumbers(error).some((n) => UNIQUE_VIOLATIONS.has(n));
+/** A count the batch SELECTs (an INT; mssql hands back a number). */
+function wholeCount(value: unknown, column: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`the batch answered no ${column} count`);
+  return value;
+}
+
+/** An attempt's failure details as the inputs @reason, @lwaError, @lwaErrorDescription, clipped to their columns. */
+function failureInputs(failure: FailureDetails): Record<string, BatchInput> {
+  return {
+    reason: [sql.NVarChar(COLUMN.reason), clip(failure.reason, COLUMN.reason)],
+    lwaError: [sql.NVarChar(LIMITS.lwaError), clip(failure.lwaError, LIMITS.lwaError)],
+    lwaErrorDescription: [sql.NVarChar(LIMITS.lwaErrorDescription), clip(failure.lwaErrorDescription, LIMITS.lwaErrorDescription)],
+  };
+}
+
+/**
+ * `statements` as one transaction that answers `SELECT '<success>' AS outcome`, or, when the partner index refuses a
+ * write (duplicate key), rolls everything back and answers 'partner_conflict'. Any other error (e.g. THROW of
+ * MISSING_ROW_ERROR) rolls back and is rethrown to the caller.
+ */
+function partnerGuarded(success: string, statements: string): string {
+  return `SET XACT_ABORT ON;
+       BEGIN TRY
+         BEGIN TRANSACTION;
+         ${statements}
+         COMMIT TRANSACTION;
+         SELECT '${success}' AS outcome;
+       END TRY
+       BEGIN CATCH
+         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+         IF ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) THROW;
+         SELECT 'partner_conflict' AS outcome;
+       END CATCH;`;
 }
