@@ -57,13 +57,89 @@ export function listMigrationFiles(directory: string = join(packageRoot(), 'sql'
   });
 }
 
-/** The file's text for `schema`: `{{schema}}` replaced; a `GO` line is refused (each file is one batch). */
+/**
+ * The file's text for `schema`: `{{schema}}` replaced. Refused: a `GO` line (each file is one batch), and anything
+ * portabilityProblems names (each file must run on SQL Server 2016+ / Azure SQL and on Babelfish 4.3).
+ */
 export function renderMigration(text: string, schema: string): string {
   assertSchemaName(schema);
   if (/^\s*GO\s*(\d+\s*)?$/im.test(text)) throw new Error('a migration file must be one batch: remove the GO lines');
+  const problems = portabilityProblems(text);
+  if (problems.length > 0) throw new Error(`a migration file must run on SQL Server and Babelfish: ${problems.join('; ')}`);
   const rendered = text.replaceAll('{{schema}}', schema);
   if (rendered.includes('{{')) throw new Error('a migration file holds an unknown {{placeholder}}');
   return rendered;
+}
+
+/** Statements a migration may not use: Babelfish for PostgreSQL 4.3 lacks them, or the project's rules forbid them. */
+const FORBIDDEN: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\bWITH\s+(NO)?CHECK\s+ADD\b/i, 'WITH CHECK ADD (write ALTER TABLE ... ADD CONSTRAINT ...)'],
+  [/\bCREATE\s+OR\s+ALTER\b/i, 'CREATE OR ALTER (drop when OBJECT_ID finds it, then CREATE)'],
+  [/\bsys\s*\.\s*indexes\b/i, 'sys.indexes (create an index in the block that creates its table)'],
+  [/\bMERGE\b/i, 'MERGE'],
+  [
+    /\b(UPDLOCK|HOLDLOCK|ROWLOCK|NOLOCK|PAGLOCK|TABLOCKX?|XLOCK|READPAST|READUNCOMMITTED|REPEATABLEREAD|SERIALIZABLE|READCOMMITTEDLOCK)\b/i,
+    'a lock hint or isolation level (correctness rests on keys)',
+  ],
+];
+
+/**
+ * What keeps a migration's text from running the same on SQL Server 2016+ / Azure SQL and on Babelfish 4.3, as
+ * messages (empty: none). Comments are ignored, string literals are not (EXEC(N'...') runs them). Also refused: a
+ * CREATE INDEX outside a BEGIN ... END block that created a table before it, the only guard both servers answer
+ * alike (IF OBJECT_ID(table) IS NULL); Babelfish keeps index names its own way, so looking them up is no guard.
+ */
+export function portabilityProblems(text: string): string[] {
+  const { code, skeleton } = lexSql(text);
+  const problems = FORBIDDEN.filter(([pattern]) => pattern.test(code)).map(([, message]) => message);
+  // Blocks, on the text without strings: BEGIN/CASE open one, END closes one; BEGIN TRAN opens none.
+  const blocks: { createdTable: boolean }[] = [{ createdTable: false }];
+  const tokens = /\b(BEGIN\s+TRAN(?:SACTION)?|BEGIN|CASE|END|CREATE\s+TABLE|CREATE\s+(?:UNIQUE\s+)?(?:(?:NON)?CLUSTERED\s+)?INDEX)\b/gi;
+  for (const match of skeleton.matchAll(tokens)) {
+    const token = (match[1] ?? '').toUpperCase().replace(/\s+/g, ' ');
+    const top = blocks.at(-1);
+    if (token.startsWith('BEGIN TRAN')) continue;
+    if (token === 'BEGIN' || token === 'CASE') blocks.push({ createdTable: false });
+    else if (token === 'END') {
+      if (blocks.length > 1) blocks.pop();
+    } else if (token === 'CREATE TABLE') {
+      if (top !== undefined) top.createdTable = true;
+    } else if (blocks.length === 1 || top?.createdTable !== true) {
+      problems.push('CREATE INDEX outside the IF OBJECT_ID(...) IS NULL block that creates its table');
+    }
+  }
+  return problems;
+}
+
+/** `code`: the text without comments. `skeleton`: `code` with every string literal's content blanked. */
+function lexSql(text: string): { code: string; skeleton: string } {
+  let code = '';
+  let skeleton = '';
+  let i = 0;
+  while (i < text.length) {
+    const rest = text.slice(i, i + 2);
+    if (rest === '--') {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? text.length : end;
+    } else if (rest === '/*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end === -1 ? text.length : end + 2;
+      code += ' ';
+      skeleton += ' ';
+    } else if (text[i] === "'") {
+      // A literal runs to the next lone quote; '' inside it is an escaped quote.
+      let j = i + 1;
+      while (j < text.length && !(text[j] === "'" && text[j + 1] !== "'")) j += text[j] === "'" ? 2 : 1;
+      code += text.slice(i, j + 1);
+      skeleton += `'${' '.repeat(Math.max(0, j - i - 1))}'`;
+      i = j + 1;
+    } else {
+      code += text[i];
+      skeleton += text[i];
+      i += 1;
+    }
+  }
+  return { code, skeleton };
 }
 
 /**

@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { listMigrationFiles, portabilityProblems, renderMigration } from '../../src/store/migrations.js';
+
+/**
+ * sql/NNN_*.sql must run unchanged on SQL Server 2016+ / Azure SQL and on Babelfish for PostgreSQL 4.3, and hold to
+ * the project's rules (keys, not lock hints; no MERGE). No server here: the text is scanned. Whether the statements
+ * do what they should on a server is test/contract/sqlServer.test.ts's job (MSSQL_TEST_CONNECTION_STRING).
+ */
+const FILES = listMigrationFiles();
+
+describe('sql/*.sql', () => {
+  it('are there, numbered from 001', () => {
+    expect(FILES.map((f) => f.version.slice(0, 3)).slice(0, 4)).toEqual(['001', '002', '003', '004']);
+  });
+
+  it.each(FILES.map((f) => [f.version, f.path] as const))('%s uses only statements valid on SQL Server and Babelfish', (_version, path) => {
+    expect(portabilityProblems(readFileSync(path, 'utf8'))).toEqual([]);
+  });
+
+  it.each(FILES.map((f) => [f.version, f.path] as const))('%s renders as one batch for a schema', (_version, path) => {
+    const rendered = renderMigration(readFileSync(path, 'utf8'), 'spapi_test');
+    expect(rendered).toContain('[spapi_test].');
+    expect(rendered).not.toContain('{{');
+  });
+
+  it('create the three indexes the SQL Server suite expects, each once', () => {
+    const all = FILES.map((f) => readFileSync(f.path, 'utf8')).join('\n');
+    const indexes = [...all.matchAll(/CREATE\s+(?:UNIQUE\s+)?NONCLUSTERED\s+INDEX\s+(\w+)/gi)].map((m) => m[1]);
+    expect(indexes.sort()).toEqual(['ix_sp_api_auth_attempts_customer', 'ux_sp_api_auth_attempts_state', 'ux_sp_api_credentials_partner']);
+  });
+});
+
+describe('portabilityProblems', () => {
+  const table = `IF OBJECT_ID(N'[s].[t]', N'U') IS NULL
+BEGIN
+  CREATE TABLE [s].[t] (id INT NOT NULL, v VARCHAR(10) NULL);
+  CREATE UNIQUE NONCLUSTERED INDEX ux_t_v ON [s].[t] (v) WHERE v IS NOT NULL;
+END;`;
+
+  it('finds nothing in a table created with its index in one guarded block', () => {
+    expect(portabilityProblems(table)).toEqual([]);
+  });
+
+  it.each([
+    ['WITH CHECK ADD', 'ALTER TABLE [s].[t] WITH CHECK ADD CONSTRAINT ck_t CHECK (id > 0);'],
+    ['WITH NOCHECK ADD', 'ALTER TABLE [s].[t] WITH NOCHECK ADD CONSTRAINT ck_t CHECK (id > 0);'],
+    ['CREATE OR ALTER', "EXEC (N'CREATE OR ALTER VIEW [s].[v] AS SELECT 1 AS one');"],
+    ['sys.indexes', "IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'ux_t_v') PRINT 'x';"],
+    ['MERGE', 'MERGE [s].[t] AS t USING (SELECT 1 AS id) AS s ON t.id = s.id WHEN NOT MATCHED THEN INSERT (id) VALUES (s.id);'],
+    ['UPDLOCK', 'SELECT id FROM [s].[t] WITH (UPDLOCK, HOLDLOCK) WHERE id = 1;'],
+    ['NOLOCK', 'SELECT id FROM [s].[t] WITH (NOLOCK);'],
+    ['SERIALIZABLE', 'SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;'],
+  ])('refuses %s', (_name, statement) => {
+    expect(portabilityProblems(`${table}\n${statement}`)).toHaveLength(1);
+  });
+
+  it('refuses an index created outside the block that creates its table', () => {
+    const late = `${table}\nIF OBJECT_ID(N'[s].[t]', N'U') IS NOT NULL\nBEGIN\n  CREATE INDEX ix_t_id ON [s].[t] (id);\nEND;`;
+    expect(portabilityProblems(late)).toEqual(['CREATE INDEX outside the IF OBJECT_ID(...) IS NULL block that creates its table']);
+  });
+
+  it('refuses an unguarded index at the top of the file', () => {
+    expect(portabilityProblems('CREATE NONCLUSTERED INDEX ix_t_id ON [s].[t] (id);')).toHaveLength(1);
+  });
+
+  it('ignores the words in comments, where the headers explain them', () => {
+    expect(portabilityProblems(`-- no CREATE OR ALTER, no WITH CHECK ADD, no sys.indexes, no UPDLOCK, no MERGE\n/* SERIALIZABLE */\n${table}`)).toEqual([]);
+  });
+
+  it("reads CASE ... END inside a view's string as no block end", () => {
+    const view = `${table}\nEXEC (N'CREATE VIEW [s].[v] AS SELECT CASE WHEN id > 0 THEN ''a'' END AS x FROM [s].[t]');`;
+    expect(portabilityProblems(view)).toEqual([]);
+  });
+
+  it('makes renderMigration refuse the file, so db:migrate sends nothing', () => {
+    expect(() => renderMigration("EXEC (N'CREATE OR ALTER VIEW [{{schema}}].[v] AS SELECT 1 AS one');", 'dbo')).toThrow(/CREATE OR ALTER/);
+  });
+});
