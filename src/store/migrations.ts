@@ -2,7 +2,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sql from 'mssql';
-import { inTransaction } from './mssqlTransaction.js';
 
 /**
  * SQL Server schema migrations: `sql/NNN_name.sql`, applied in order, each once, each in its own transaction, and
@@ -145,55 +144,59 @@ function lexSql(text: string): { code: string; skeleton: string } {
 /**
  * Creates the schema and schema_migrations when missing, then applies each file not yet recorded, in its own
  * transaction together with its schema_migrations row. An application lock (per schema, held until commit)
- * serializes concurrent runners, e.g. two deployment slots. Returns the versions applied by this call.
+ * serializes concurrent runners, e.g. two deployment slots. Each step is ONE batch with its transaction inside the
+ * T-SQL (as in SqlServerStore): the file's text travels as a parameter and runs through sp_executesql, so it is
+ * compiled as a batch of its own and needs no quoting. Returns the versions applied by this call.
  */
 export async function applyMigrations(pool: sql.ConnectionPool, options: ApplyMigrationsOptions = {}): Promise<string[]> {
   const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
   const log = options.log ?? ((): void => undefined);
   const files = listMigrationFiles();
   const history = `[${schema}].[schema_migrations]`;
+  const lock = (request: sql.Request): sql.Request =>
+    request.input('lockResource', sql.NVarChar(255), `sp-api-seller-auth:migrations:${schema}`).input('lockTimeout', sql.Int, LOCK_TIMEOUT_MS);
 
-  await inTransaction(pool, async (tx) => {
-    await takeMigrationLock(tx, schema);
-    await tx
-      .request()
-      .input('schema', sql.NVarChar(128), schema)
-      .query(
-        `IF SCHEMA_ID(@schema) IS NULL
-         BEGIN
-           DECLARE @statement NVARCHAR(300) = N'CREATE SCHEMA ' + QUOTENAME(@schema);
-           EXEC sys.sp_executesql @statement;
-         END;`,
-      );
-    await tx.request().batch(
-      `IF OBJECT_ID(N'${history}', N'U') IS NULL
-       BEGIN
-         CREATE TABLE ${history} (
+  // The CREATE TABLE runs through sp_executesql too: it names a schema this same batch may have just created.
+  await lock(pool.request())
+    .input('schema', sql.NVarChar(128), schema)
+    .input('createHistory', sql.NVarChar(sql.MAX), `CREATE TABLE ${history} (
            version    VARCHAR(100) NOT NULL CONSTRAINT pk_schema_migrations PRIMARY KEY,
            applied_at DATETIME2(3) NOT NULL
-         );
-       END;`,
+         );`)
+    .query(
+      `SET XACT_ABORT ON;
+       BEGIN TRANSACTION;
+       ${TAKE_LOCK}
+       IF SCHEMA_ID(@schema) IS NULL
+       BEGIN
+         DECLARE @statement NVARCHAR(300) = N'CREATE SCHEMA ' + QUOTENAME(@schema);
+         EXEC sys.sp_executesql @statement;
+       END;
+       IF OBJECT_ID(N'${history}', N'U') IS NULL EXEC sys.sp_executesql @createHistory;
+       COMMIT TRANSACTION;`,
     );
-  });
 
   const applied: string[] = [];
   for (const file of files) {
     const text = renderMigration(readFileSync(file.path, 'utf8'), schema);
-    const done = await inTransaction(pool, async (tx) => {
-      await takeMigrationLock(tx, schema);
-      const recorded = await tx
-        .request()
-        .input('version', sql.VarChar(100), file.version)
-        .query<{ found: number }>(`SELECT 1 AS found FROM ${history} WHERE version = @version`);
-      if (recorded.recordset.length > 0) return false;
-      await tx.request().batch(text);
-      await tx
-        .request()
-        .input('version', sql.VarChar(100), file.version)
-        .query(`INSERT INTO ${history} (version, applied_at) VALUES (@version, SYSUTCDATETIME())`);
-      return true;
-    });
-    if (done) {
+    const result = await lock(pool.request())
+      .input('version', sql.VarChar(100), file.version)
+      .input('migration', sql.NVarChar(sql.MAX), text)
+      .query<{ applied: number }>(
+        `SET XACT_ABORT ON;
+         DECLARE @applied INT = 0;
+         BEGIN TRANSACTION;
+         ${TAKE_LOCK}
+         IF NOT EXISTS (SELECT 1 FROM ${history} WHERE version = @version)
+         BEGIN
+           EXEC sys.sp_executesql @migration;
+           INSERT INTO ${history} (version, applied_at) VALUES (@version, SYSUTCDATETIME());
+           SET @applied = 1;
+         END;
+         COMMIT TRANSACTION;
+         SELECT @applied AS applied;`,
+      );
+    if (result.recordset[0]?.applied === 1) {
       applied.push(file.version);
       log(`applied ${file.version} to schema ${schema}`);
     }
@@ -201,17 +204,10 @@ export async function applyMigrations(pool: sql.ConnectionPool, options: ApplyMi
   return applied;
 }
 
-async function takeMigrationLock(tx: sql.Transaction, schema: string): Promise<void> {
-  const result = await tx
-    .request()
-    .input('lockResource', sql.NVarChar(255), `sp-api-seller-auth:migrations:${schema}`)
-    .input('lockTimeout', sql.Int, LOCK_TIMEOUT_MS)
-    .query<{ status: number }>(
-      `DECLARE @status INT;
-       EXEC @status = sys.sp_getapplock @Resource = @lockResource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = @lockTimeout;
-       SELECT @status AS status;`,
-    );
-  const status = result.recordset[0]?.status;
-  if (status === undefined || status < 0) throw new Error(`could not take the migration lock (sp_getapplock returned ${String(status)})`);
-}
-
+/**
+ * Statements (inside a batch's transaction) that take the per-schema migration lock until commit, or THROW when
+ * sp_getapplock refuses (negative status: timeout, deadlock victim, error). Uses @lockResource and @lockTimeout.
+ */
+const TAKE_LOCK = `DECLARE @lockStatus INT;
+       EXEC @lockStatus = sys.sp_getapplock @Resource = @lockResource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = @lockTimeout;
+       IF @lockStatus < 0 THROW 50100, N'could not take the migration lock (sp_getapplock refused)', 1;`;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import type sql from 'mssql';
 import { describe, expect, it } from 'vitest';
-import { listMigrationFiles, portabilityProblems, renderMigration } from '../../src/store/migrations.js';
+import { applyMigrations, listMigrationFiles, portabilityProblems, renderMigration } from '../../src/store/migrations.js';
 
 /**
  * sql/NNN_*.sql must run unchanged on SQL Server 2016+ / Azure SQL and on Babelfish for PostgreSQL 4.3, and hold to
@@ -75,5 +76,53 @@ END;`;
 
   it('makes renderMigration refuse the file, so db:migrate sends nothing', () => {
     expect(() => renderMigration("EXEC (N'CREATE OR ALTER VIEW [{{schema}}].[v] AS SELECT 1 AS one');", 'dbo')).toThrow(/CREATE OR ALTER/);
+  });
+});
+
+/** A recording stand-in for the mssql pool: each request's inputs and text, answered with `applied`. */
+function recordingPool(applied: number): { pool: sql.ConnectionPool; sent: { text: string; inputs: Map<string, unknown> }[] } {
+  const sent: { text: string; inputs: Map<string, unknown> }[] = [];
+  const stand = {
+    request: () => {
+      const inputs = new Map<string, unknown>();
+      const request = {
+        input: (name: string, _type: unknown, value: unknown) => {
+          inputs.set(name, value);
+          return request;
+        },
+        query: (text: string) => {
+          sent.push({ text, inputs });
+          const recordset = [{ applied }];
+          return Promise.resolve({ recordset, recordsets: [recordset], rowsAffected: [] });
+        },
+      };
+      return request;
+    },
+  };
+  return { pool: stand as unknown as sql.ConnectionPool, sent };
+}
+
+describe('applyMigrations', () => {
+  it('sends one batch for the history table and one per file, each holding its transaction and the lock', async () => {
+    const { pool, sent } = recordingPool(1);
+    await applyMigrations(pool, { schema: 'spapi_test' });
+    expect(sent).toHaveLength(1 + FILES.length);
+    for (const { text } of sent) {
+      expect(text).toMatch(/SET XACT_ABORT ON;\s+(DECLARE @applied INT = 0;\s+)?BEGIN TRANSACTION;\s+DECLARE @lockStatus INT;\s+EXEC @lockStatus = sys.sp_getapplock/);
+      expect(text).toMatch(/COMMIT TRANSACTION;/);
+    }
+  });
+
+  it("passes each file's rendered text as a parameter, with its version", async () => {
+    const { pool, sent } = recordingPool(1);
+    await applyMigrations(pool, { schema: 'spapi_test' });
+    expect(sent.slice(1).map((s) => [s.inputs.get('version'), s.inputs.get('migration')])).toEqual(
+      FILES.map((f) => [f.version, renderMigration(readFileSync(f.path, 'utf8'), 'spapi_test')]),
+    );
+  });
+
+  it('returns the versions the batches say they applied, and none when every one was recorded already', async () => {
+    expect(await applyMigrations(recordingPool(1).pool, { schema: 'spapi_test' })).toEqual(FILES.map((f) => f.version));
+    expect(await applyMigrations(recordingPool(0).pool, { schema: 'spapi_test' })).toEqual([]);
   });
 });
