@@ -250,7 +250,7 @@ export class SqlServerStore implements CredentialStore {
       a.expectedSellingPartnerId === null ? null : varchar('expected_selling_partner_id', a.expectedSellingPartnerId, LIMITS.sellingPartnerId);
     await this.oneBatch(
       `SET XACT_ABORT ON;
-       DECLARE @try INT = 1, @done BIT = 0, @step VARCHAR(16);
+       DECLARE @try INT = 1, @done BIT = 0, @step VARCHAR(16) = '';
        WHILE @done = 0
        BEGIN
          BEGIN TRY
