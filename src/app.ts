@@ -3,9 +3,11 @@ import { AccessTokenCache } from './accessTokens/accessTokenCache.js';
 import { AccessTokenService } from './accessTokens/accessTokenService.js';
 import type { Clock, Logger, RandomSource } from './authorization/ports.js';
 import { describeError, systemClock } from './authorization/ports.js';
+import { UnknownStateLog } from './authorization/unknownStates.js';
 import { isRunningInAzure, loadSettings, type Environment, type SettingValues, type Settings } from './config/settings.js';
 import { consoleLogger } from './http/logging.js';
 import { TokenCipher } from './crypto/tokenCipher.js';
+import { sealPlainMwsTokens } from './crypto/reencryptSecrets.js';
 import { LwaClient, type RetryPolicy } from './lwa/lwaClient.js';
 import type { CredentialStore } from './store/credentialStore.js';
 import { openStore } from './store/openStore.js';
@@ -25,6 +27,8 @@ export interface Services {
   duplicateWaitMs: number;
   /** Per-process access tokens, seeded by the code exchange and filled by the access-token service. */
   tokenCache: AccessTokenCache;
+  /** Callbacks naming a state we never issued: counted and logged at a bounded rate, never stored. */
+  unknownStates: UnknownStateLog;
   accessTokens: AccessTokenService;
 }
 
@@ -90,6 +94,9 @@ export class App {
       ...(this.options.lwaRetry ? { retry: this.options.lwaRetry } : {}),
     });
     const cipher = new TokenCipher(settings.tokenKeys);
+    // The embedded store's schema step that seals MWS tokens cannot encrypt (it has no keys): its data step runs here,
+    // once per open, touching only plain values. SQL Server runs it in `npm run db:migrate`.
+    if (settings.store.kind === 'sqlite') await sealPlainMwsTokens(store, cipher, settings.tokenKeys.current.kid);
     const tokenCache = new AccessTokenCache(settings.accessTokenCacheSize, clock);
     return {
       settings,
@@ -100,6 +107,7 @@ export class App {
       random: this.options.random ?? cryptoRandom,
       duplicateWaitMs: this.options.duplicateWaitMs ?? 2 * settings.lwa.timeoutMs + 5_000,
       tokenCache,
+      unknownStates: new UnknownStateLog(clock),
       accessTokens: new AccessTokenService({ store, lwa, cipher, clock, logger: this.options.logger, cache: tokenCache }),
     };
   }

@@ -1,10 +1,13 @@
-import { CENTRAL_HOST_REGIONS, isRegion, type Region } from './marketplaces.js';
+import { CENTRAL_HOST_REGIONS, isRegion, type Marketplace, type Region } from './marketplaces.js';
 
 /**
  * `amazon_callback_uri` from the Login URI flow. We redirect the browser to it, so it must be Amazon's, or the Login
- * URI is an open redirect: https on a Seller/Vendor Central host of the marketplace table, whose host also tells the
- * region. In the sandbox (SELLER_CENTRAL_URL set), URIs under that base are accepted too, with the region as the
- * first path segment after it (`<base>/eu/apps/authorize/confirm`): one local host stands in for every region.
+ * URI is an open redirect: https on a Seller Central host of the marketplace table, whose host also tells the region
+ * (Vendor Central hosts are not on the list: Shipica's app is a seller app). In the sandbox (SELLER_CENTRAL_URL set),
+ * URIs under that base are accepted too, with the region as the first path segment after it
+ * (`<base>/eu/apps/authorize/confirm`): one local host stands in for every region.
+ *
+ * Amazon has also been seen sending a path only (`/apps/authorize/confirm/<app id>`): see resolvePathOnly.
  */
 export function amazonCallbackRegion(uri: string, sellerCentralUrl: string | undefined): Region | undefined {
   let url: URL;
@@ -20,6 +23,41 @@ export function amazonCallbackRegion(uri: string, sellerCentralUrl: string | und
   }
   if (url.protocol !== 'https:' || url.port !== '') return undefined;
   return CENTRAL_HOST_REGIONS.get(url.hostname);
+}
+
+/**
+ * A path with no scheme or host: one leading slash (never `//` or `/\`, which browsers read as another host), then
+ * printable ASCII other than a backslash, bounded.
+ */
+const PATH_ONLY = /^\/(?![/\\])[\x21-\x5b\x5d-\x7e]{0,2047}$/;
+
+export function isPathOnly(uri: string): boolean {
+  return PATH_ONLY.test(uri);
+}
+
+/**
+ * The Seller Central origin of a marketplace, from the marketplace table (or, in the sandbox, SELLER_CENTRAL_URL and
+ * the region's segment): never from input.
+ */
+export function sellerCentralBase(marketplace: Marketplace, sellerCentralUrl: string | undefined): string {
+  return sellerCentralUrl === undefined ? `https://${marketplace.sellerCentralHost}` : `${sellerCentralUrl}/${marketplace.region.toLowerCase()}`;
+}
+
+/**
+ * A path-only `amazon_callback_uri` resolved against the Seller Central of `marketplace`; undefined when it is not a
+ * plain path or would leave that origin.
+ */
+export function resolvePathOnly(path: string, marketplace: Marketplace, sellerCentralUrl: string | undefined): string | undefined {
+  if (!isPathOnly(path)) return undefined;
+  const base = sellerCentralBase(marketplace, sellerCentralUrl);
+  let resolved: URL;
+  try {
+    resolved = new URL(`${base}${path}`);
+  } catch {
+    return undefined;
+  }
+  const href = resolved.toString();
+  return resolved.origin === new URL(base).origin && href.startsWith(base) ? href : undefined;
 }
 
 /** `amazon_callback_uri?redirect_uri=…&amazon_state=…&state=…[&version=beta]`, keeping any query it already has. */

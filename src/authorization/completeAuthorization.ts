@@ -4,19 +4,31 @@ import type { AccessTokenCache } from '../accessTokens/accessTokenCache.js';
 import type { Settings } from '../config/settings.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
 import type { LwaFailure, LwaClient } from '../lwa/lwaClient.js';
-import { LIMITS, type AttemptRecord, type CredentialStore } from '../store/credentialStore.js';
+import { attemptOutcomeAt, LIMITS, type AttemptRecord, type CredentialStore } from '../store/credentialStore.js';
 import type { Region } from './marketplaces.js';
 import type { CallbackOutcome, FailureReason, RefusalReason } from './outcomes.js';
 import { isFailureReason } from './outcomes.js';
-import { SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
+import { isVendorId, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
 import { delay, describeError, type Clock, type Logger } from './ports.js';
 import { bindingCookieName, isWellFormedState, sha256Hex, STATE_PATTERN } from './state.js';
+import type { UnknownStateLog } from './unknownStates.js';
 
 /** LWA codes live 5 minutes; retries stop a minute short of that. */
 export const CODE_EXCHANGE_WINDOW_MS = 4 * 60 * 1000;
 
+/**
+ * When a consumed attempt must have its outcome written: the exchange's window, then the store retries, then a
+ * margin. Past it, a pending consumed attempt reads `interrupted` (the process died between the two).
+ */
+export function exchangeDeadline(consumedAt: Date, storeRetryMs: number): Date {
+  return new Date(consumedAt.getTime() + CODE_EXCHANGE_WINDOW_MS + storeRetryMs + 10_000);
+}
+
+/** How long after giving up on a write the attempt's storage_error outcome is still retried in the background. */
+const OUTCOME_RETRY_MS = 15 * 60 * 1000;
+
 export interface CompleteDeps {
-  settings: Pick<Settings, 'redirectUri'>;
+  settings: Pick<Settings, 'redirectUri' | 'storeRetryMs'>;
   store: CredentialStore;
   lwa: Pick<LwaClient, 'exchangeCode'>;
   cipher: TokenCipher;
@@ -26,6 +38,8 @@ export interface CompleteDeps {
   tokenCache?: Pick<AccessTokenCache, 'set'>;
   /** How long a duplicate callback waits for the first one's exchange to finish. */
   duplicateWaitMs: number;
+  /** Callbacks naming no state we issued: counted and logged at a bounded rate, never stored. */
+  unknownStates: UnknownStateLog;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -87,6 +101,8 @@ export async function completeAuthorization(deps: CompleteDeps, callback: Parsed
   }
 }
 
+type ConsumableAttempt = AttemptRecord & { customerId: string; region: Region };
+
 async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: CookieReader): Promise<CallbackOutcome> {
   const { store, clock } = deps;
   if (!callback.ok) {
@@ -99,47 +115,56 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
   if (attempt === undefined || attempt.customerId === null || attempt.region === null) {
     return refuse(deps, 'state_invalid', undefined, params.sellingPartnerId);
   }
-  if (!browserMatches(attempt, cookies(bindingCookieName(stateHash)))) {
-    return refuse(deps, 'browser_mismatch', attempt, params.sellingPartnerId);
-  }
+  const known: ConsumableAttempt = { ...attempt, customerId: attempt.customerId, region: attempt.region };
+  const sameBrowser = browserMatches(attempt, cookies(bindingCookieName(stateHash)));
   const codeHash = sha256Hex(params.code);
-  if (attempt.consumedAt !== null) return settleRepeat(deps, attempt, codeHash, params.sellingPartnerId);
+  if (attempt.consumedAt !== null) return settleRepeat(deps, known, { sameBrowser, codeHash, sellingPartnerId: params.sellingPartnerId });
 
+  // Expiry first: the cookie outlives the state, and "too late" is what happened whether or not it is still there.
   const now = clock.now();
   if (attempt.expiresAt === null || attempt.expiresAt.getTime() <= now.getTime()) {
     return refuse(deps, 'state_expired', attempt, params.sellingPartnerId);
   }
-  if (!(await store.consumeAttempt({ stateHash, now, sellingPartnerId: params.sellingPartnerId, codeHash }))) {
+  if (!sameBrowser) return refuse(deps, 'browser_mismatch', attempt, params.sellingPartnerId);
+  if (isVendorId(params.sellingPartnerId)) return refuse(deps, 'vendor_not_supported', attempt, params.sellingPartnerId);
+
+  const deadline = exchangeDeadline(now, deps.settings.storeRetryMs);
+  if (!(await store.consumeAttempt({ stateHash, now, sellingPartnerId: params.sellingPartnerId, codeHash, exchangeDeadline: deadline }))) {
     // Another request consumed it between our read and our update (or it expired just now): ask the store again.
     const current = await store.findAttemptByStateHash(stateHash);
-    if (current?.consumedAt != null) return settleRepeat(deps, current, codeHash, params.sellingPartnerId);
+    if (current?.consumedAt != null) return settleRepeat(deps, { ...current, customerId: known.customerId, region: known.region }, { sameBrowser, codeHash, sellingPartnerId: params.sellingPartnerId });
     return refuse(deps, 'state_expired', attempt, params.sellingPartnerId);
   }
-  return exchange(deps, { ...attempt, customerId: attempt.customerId, region: attempt.region }, params, now);
+  return exchange(deps, known, params, now);
 }
 
-async function exchange(
-  deps: CompleteDeps,
-  attempt: AttemptRecord & { customerId: string; region: Region },
-  params: CallbackParams,
-  now: Date,
-): Promise<CallbackOutcome> {
+async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: CallbackParams, now: Date): Promise<CallbackOutcome> {
   const { store, cipher, logger } = deps;
   const { customerId, region } = attempt;
   const marketplace = attempt.marketplace ?? '';
-  const fail = (reason: FailureReason, lwa?: LwaFailure): Promise<CallbackOutcome> => failAttempt(deps, attempt, reason, lwa);
+  const partner = params.sellingPartnerId;
+  const fail = (reason: FailureReason, lwa?: LwaFailure, partners?: { linked: string; returned: string; region: Region }): Promise<CallbackOutcome> =>
+    failAttempt(deps, attempt, reason, lwa, partners);
 
   // Login-URI flows name their seller up front: Amazon must return that one.
-  if (attempt.expectedSellingPartnerId !== null && attempt.expectedSellingPartnerId !== params.sellingPartnerId) return fail('partner_mismatch');
+  if (attempt.expectedSellingPartnerId !== null && attempt.expectedSellingPartnerId !== partner) return fail('partner_mismatch');
 
-  const owner = await store.findAuthorizedCustomer(params.sellingPartnerId, region);
+  // Switching a (customer, region) to another seller is explicit (ops unlink): a working token is never replaced by
+  // another seller's in passing.
+  const linked = (await store.listCredentialsFor({ customerId })).find((row) => row.region === region);
+  if (linked?.status === 'authorized' && linked.sellingPartnerId !== null && linked.sellingPartnerId !== partner) {
+    return fail('partner_changed', undefined, { linked: linked.sellingPartnerId, returned: partner, region });
+  }
+
+  const owner = await store.findAuthorizedCustomer(partner, region);
   if (owner !== undefined && owner !== customerId) return fail('partner_conflict');
 
   const recorded = await store.recordCallback({
     customerId,
     region,
-    sellingPartnerId: params.sellingPartnerId,
-    mwsAuthToken: params.mwsAuthToken,
+    sellingPartnerId: partner,
+    encryptedMwsAuthToken:
+      params.mwsAuthToken === undefined ? undefined : cipher.encrypt(params.mwsAuthToken, { column: 'mws_auth_token', customerId, region }),
     encryptedCode: cipher.encrypt(params.code, { column: 'spapi_oauth_code', customerId, region }),
     now,
   });
@@ -152,25 +177,39 @@ async function exchange(
   });
   if (!grant.ok) return fail(failureReasonFor(grant.failure), grant.failure);
 
-  const stored = await store.completeAuthorization({
-    attemptId: attempt.attemptId,
-    customerId,
-    region,
-    marketplace,
-    sellingPartnerId: params.sellingPartnerId,
-    encryptedRefreshToken: cipher.encrypt(grant.value.refreshToken, { column: 'lwa_refresh_token', customerId, region }),
-    now: deps.clock.now(),
-  });
-  if (stored === 'partner_conflict') return fail('partner_conflict');
+  // Amazon has issued a refresh token: from here nothing is awaited but its encryption and its write.
+  const encryptedRefreshToken = cipher.encrypt(grant.value.refreshToken, { column: 'lwa_refresh_token', customerId, region });
+  const stored = await withStoreRetry(deps, () =>
+    store.completeAuthorization({
+      attemptId: attempt.attemptId,
+      customerId,
+      region,
+      marketplace,
+      sellingPartnerId: partner,
+      encryptedRefreshToken,
+      now: deps.clock.now(),
+    }),
+  );
+  if (!stored.ok) {
+    logger.error('a refresh token Amazon issued could not be stored: the seller must authorize again', {
+      customerId,
+      region,
+      attemptId: attempt.attemptId,
+      error: describeError(stored.error),
+    });
+    endInBackground(deps, attempt, { reason: 'storage_error' });
+    return { kind: 'failed', reason: 'storage_error', marketplace: attempt.marketplace ?? undefined, lwaError: undefined };
+  }
+  if (stored.value === 'partner_conflict') return fail('partner_conflict');
   deps.tokenCache?.set({
     accessToken: grant.value.accessToken,
     expiresAt: new Date(now.getTime() + grant.value.expiresIn * 1000),
     customerId,
-    sellingPartnerId: params.sellingPartnerId,
+    sellingPartnerId: partner,
     region,
   });
-  logger.info('authorization succeeded', { customerId, region, marketplace, sellingPartnerId: params.sellingPartnerId });
-  return { kind: 'authorized', customerId, region, marketplace, sellingPartnerId: params.sellingPartnerId };
+  logger.info('authorization succeeded', { customerId, region, marketplace, sellingPartnerId: partner });
+  return { kind: 'authorized', customerId, region, marketplace, sellingPartnerId: partner };
 }
 
 function failureReasonFor(failure: LwaFailure): FailureReason {
@@ -185,11 +224,58 @@ function failureReasonFor(failure: LwaFailure): FailureReason {
   }
 }
 
+/**
+ * Runs a store write, retrying it with backoff while the store reports a transient failure (locked, busy, deadlock,
+ * lost connection), for up to STORE_RETRY_MS.
+ */
+async function withStoreRetry<T>(deps: CompleteDeps, write: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  const sleep = deps.sleep ?? delay;
+  const giveUpAt = Date.now() + deps.settings.storeRetryMs;
+  for (let pause = 25; ; pause = Math.min(pause * 2, 1_000)) {
+    try {
+      return { ok: true, value: await write() };
+    } catch (error) {
+      if (!deps.store.isTransientError(error) || Date.now() + pause > giveUpAt) return { ok: false, error };
+      await sleep(pause);
+    }
+  }
+}
+
+/**
+ * After the seller has been told, keeps trying to end the attempt as failed while the store stays unavailable, so
+ * the row and the ops view say what happened as soon as the store answers again (a process that dies meanwhile
+ * leaves the attempt to read `interrupted`).
+ */
+function endInBackground(deps: CompleteDeps, attempt: ConsumableAttempt, failure: { reason: FailureReason }): void {
+  const sleep = deps.sleep ?? delay;
+  const giveUpAt = Date.now() + OUTCOME_RETRY_MS;
+  void (async () => {
+    for (let pause = 100; ; pause = Math.min(pause * 2, 5_000)) {
+      try {
+        await deps.store.failAuthorization({ attemptId: attempt.attemptId, customerId: attempt.customerId, region: attempt.region, failure, now: deps.clock.now() });
+        return;
+      } catch (error) {
+        if (!deps.store.isTransientError(error) || Date.now() + pause > giveUpAt) {
+          deps.logger.error('the failed authorization could not be recorded; the attempt will read interrupted', {
+            customerId: attempt.customerId,
+            region: attempt.region,
+            attemptId: attempt.attemptId,
+            error: describeError(error),
+          });
+          return;
+        }
+        await sleep(pause);
+      }
+    }
+  })();
+}
+
 async function failAttempt(
   deps: CompleteDeps,
-  attempt: AttemptRecord & { customerId: string; region: Region },
+  attempt: ConsumableAttempt,
   reason: FailureReason,
   lwa: LwaFailure | undefined,
+  partners?: { linked: string; returned: string; region: Region },
 ): Promise<CallbackOutcome> {
   const { customerId, region } = attempt;
   const fields = { customerId, region, reason, lwaError: lwa?.error ?? null, status: lwa?.status ?? null, lwaAttempts: lwa?.attempts ?? null };
@@ -198,62 +284,73 @@ async function failAttempt(
   if (reason === 'lwa_client_error' && lwa?.kind !== 'invalid_client') {
     deps.logger.error('LWA refused the code exchange: check LWA_CLIENT_ID and that SPAPI_REDIRECT_URI is registered with Amazon', fields);
   } else deps.logger.warn('authorization failed', fields);
-  await deps.store.failAuthorization({
-    attemptId: attempt.attemptId,
-    customerId,
-    region,
-    failure: {
-      reason,
-      lwaError: lwa?.error?.slice(0, LIMITS.lwaError),
-      lwaErrorDescription: lwa?.description?.slice(0, LIMITS.lwaErrorDescription),
-    },
-    now: deps.clock.now(),
-  });
-  return { kind: 'failed', reason, marketplace: attempt.marketplace ?? undefined, lwaError: lwa?.error };
+  const failure = {
+    reason,
+    lwaError: lwa?.error?.slice(0, LIMITS.lwaError),
+    lwaErrorDescription: lwa?.description?.slice(0, LIMITS.lwaErrorDescription),
+  };
+  const written = await withStoreRetry(deps, () => deps.store.failAuthorization({ attemptId: attempt.attemptId, customerId, region, failure, now: deps.clock.now() }));
+  if (!written.ok) {
+    deps.logger.error('the failed authorization could not be recorded yet', { customerId, region, attemptId: attempt.attemptId, error: describeError(written.error) });
+    endInBackground(deps, attempt, failure);
+  }
+  return { kind: 'failed', reason, marketplace: attempt.marketplace ?? undefined, lwaError: lwa?.error, partners };
 }
 
 /**
- * A callback for a state that is already consumed. The same callback again (a reload, a double click, 50 at once)
- * gets the first one's result without a second exchange; anything else is a replay.
+ * A callback for a state that is already consumed. In another browser: only that the link was used (nothing about
+ * its outcome, never a failure). In the same browser (a reload, a double click, Back + Confirm): the attempt's own
+ * outcome, once its exchange has finished, without a second exchange; a different code is also recorded as a replay.
  */
-async function settleRepeat(deps: CompleteDeps, attempt: AttemptRecord, codeHash: string, sellingPartnerId: string): Promise<CallbackOutcome> {
-  if (attempt.codeHash !== codeHash) return refuse(deps, 'state_replayed', attempt, sellingPartnerId);
+async function settleRepeat(
+  deps: CompleteDeps,
+  attempt: ConsumableAttempt,
+  seen: { sameBrowser: boolean; codeHash: string; sellingPartnerId: string },
+): Promise<CallbackOutcome> {
+  const marketplace = attempt.marketplace ?? undefined;
+  if (!seen.sameBrowser) {
+    await refuse(deps, 'state_replayed', attempt, seen.sellingPartnerId);
+    return { kind: 'already_used', marketplace };
+  }
   const sleep = deps.sleep ?? delay;
   const waitUntil = Date.now() + deps.duplicateWaitMs;
   let current: AttemptRecord | undefined = attempt;
-  for (let pause = 25; current !== undefined && current.outcome === 'pending' && Date.now() < waitUntil; pause = Math.min(pause * 2, 500)) {
+  const open = (a: AttemptRecord | undefined): a is AttemptRecord => a !== undefined && attemptOutcomeAt(a, deps.clock.now()) === 'pending';
+  for (let pause = 25; open(current) && Date.now() < waitUntil; pause = Math.min(pause * 2, 500)) {
     await sleep(pause);
     current = await deps.store.findAttemptByStateHash(attempt.stateHash ?? '');
   }
-  const marketplace = attempt.marketplace ?? undefined;
-  if (current === undefined || current.outcome === 'pending') return { kind: 'in_progress', marketplace };
-  if (current.outcome === 'succeeded' && current.customerId !== null && current.region !== null && current.sellingPartnerId !== null) {
-    return {
-      kind: 'authorized',
-      customerId: current.customerId,
-      region: current.region,
-      marketplace: current.marketplace ?? '',
-      sellingPartnerId: current.sellingPartnerId,
-    };
+  if (attempt.codeHash !== seen.codeHash) await refuse(deps, 'state_replayed', attempt, seen.sellingPartnerId);
+  if (current === undefined) return { kind: 'interrupted', marketplace };
+  const outcome = attemptOutcomeAt(current, deps.clock.now());
+  if (outcome === 'pending') return { kind: 'in_progress', marketplace };
+  if (outcome === 'succeeded' && current.sellingPartnerId !== null) {
+    return { kind: 'authorized', customerId: attempt.customerId, region: attempt.region, marketplace: current.marketplace ?? '', sellingPartnerId: current.sellingPartnerId };
   }
-  const reason: FailureReason = isFailureReason(current.reason) ? current.reason : 'storage_error';
-  return { kind: 'failed', reason, marketplace, lwaError: current.lwaError ?? undefined };
+  if (outcome === 'failed') {
+    const reason: FailureReason = isFailureReason(current.reason) ? current.reason : 'storage_error';
+    return { kind: 'failed', reason, marketplace, lwaError: current.lwaError ?? undefined };
+  }
+  return { kind: 'interrupted', marketplace };
 }
 
+/**
+ * Refuses a callback. Tied to an attempt we issued, the refusal is recorded against it (at most
+ * MAX_REFUSALS_PER_ATTEMPT); naming no such attempt, it is only counted and logged at a bounded rate.
+ */
 async function refuse(
   deps: CompleteDeps,
   reason: RefusalReason,
   related: AttemptRecord | undefined,
   sellingPartnerId: string | undefined,
 ): Promise<CallbackOutcome> {
-  deps.logger.warn('authorization callback refused', {
-    reason,
-    customerId: related?.customerId ?? null,
-    region: related?.region ?? null,
-    attemptId: related?.attemptId ?? null,
-  });
+  if (related === undefined || related.customerId === null) {
+    deps.unknownStates.note(deps.logger, reason);
+    return { kind: 'refused', reason, marketplace: undefined };
+  }
+  deps.logger.warn('authorization callback refused', { reason, customerId: related.customerId, region: related.region, attemptId: related.attemptId });
   await deps.store.recordRefusedCallback({ related, sellingPartnerId, reason, now: deps.clock.now() });
-  return { kind: 'refused', reason, marketplace: related?.marketplace ?? undefined };
+  return { kind: 'refused', reason, marketplace: related.marketplace ?? undefined };
 }
 
 function browserMatches(attempt: AttemptRecord, cookie: string | undefined): boolean {

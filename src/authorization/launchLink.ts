@@ -145,13 +145,10 @@ function validAppstoreFields(fields: AppstoreFields): boolean {
 
 /**
  * Length in UTF-16 code units, which is what the NVARCHAR(64) column counts. No leading or trailing white space:
- * SQL Server compares 'a' and 'a ' as equal, so such ids could not be told apart there.
+ * SQL Server compares 'a' and 'a ' as equal, so such ids could not be told apart there. No control characters (Cc)
+ * and no format characters (Cf: bidi overrides such as U+202E, zero-width characters), which would make one id look
+ * like another in ops tables and pages.
  */
 export function isValidCustomerId(value: string): boolean {
-  return (
-    value.length > 0 &&
-    value.length <= MAX_CUSTOMER_ID_LENGTH &&
-    value === value.trim() &&
-    !/[\u0000-\u001f\u007f-\u009f]/.test(value)
-  );
+  return value.length > 0 && value.length <= MAX_CUSTOMER_ID_LENGTH && value === value.trim() && !/[\p{Cc}\p{Cf}]/u.test(value);
 }

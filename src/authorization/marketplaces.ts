@@ -60,11 +60,12 @@ export function findMarketplace(code: string): Marketplace | undefined {
  */
 const EU_COUNTRY_SELLER_CENTRAL_HOSTS = ['sellercentral.amazon.co.uk', 'sellercentral.amazon.de', 'sellercentral.amazon.fr', 'sellercentral.amazon.it', 'sellercentral.amazon.es'];
 
-/** Every Seller / Vendor Central host Amazon may send in `amazon_callback_uri`, with its region. */
+/**
+ * Every Seller Central host Amazon may send in `amazon_callback_uri`, with its region. Vendor Central hosts are left
+ * out: Shipica's app is a seller app, and a vendor's Login-URI request is refused (vendor_not_supported).
+ */
 export const CENTRAL_HOST_REGIONS: ReadonlyMap<string, Region> = new Map([
-  ...[...MARKETPLACES.values()].flatMap((m) =>
-    [m.sellerCentralHost, m.vendorCentralHost].filter((h): h is string => h !== undefined).map((h): [string, Region] => [h, m.region]),
-  ),
+  ...[...MARKETPLACES.values()].map((m): [string, Region] => [m.sellerCentralHost, m.region]),
   ...EU_COUNTRY_SELLER_CENTRAL_HOSTS.map((h): [string, Region] => [h, 'EU']),
 ]);
 

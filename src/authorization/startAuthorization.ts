@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.js';
 import type { CredentialStore, StartedFlow } from '../store/credentialStore.js';
-import { amazonCallbackRedirect, amazonCallbackRegion } from './amazonCallback.js';
+import { amazonCallbackRedirect, amazonCallbackRegion, isPathOnly, resolvePathOnly } from './amazonCallback.js';
+import { isVendorId } from './identifiers.js';
 import { buildConsentUrl } from './consentUrl.js';
 import { verifyLaunchLink, type LaunchLinkProblem } from './launchLink.js';
 import type { Region } from './marketplaces.js';
@@ -28,8 +29,15 @@ export interface BrowserBinding {
 
 export type StartOutcome =
   | { kind: 'redirect'; location: string; browserBinding: BrowserBinding }
-  | { kind: 'refused'; problem: LaunchLinkProblem | 'amazon_callback_invalid' }
+  | { kind: 'refused'; problem: LaunchLinkProblem | 'amazon_callback_invalid' | 'vendor_not_supported' }
+  | { kind: 'too_many_attempts' }
   | { kind: 'unavailable' };
+
+/**
+ * The browser-binding cookie outlives the state by this much, so a callback that comes too late is told so
+ * (state_expired) and a replay in the same browser is recognised as that browser.
+ */
+export const BINDING_COOKIE_EXTRA_SECONDS = 3600;
 
 /**
  * AuthorizeStart: verify oxWebApp's launch link, record the attempt and a pending row, and send the seller on:
@@ -59,8 +67,18 @@ export async function startAuthorization(deps: StartDeps, launchLink: URLSearchP
     return { kind: 'redirect', location, browserBinding: begun.browserBinding };
   }
 
-  // The Amazon host decides the region: a marketplace of another region cannot be what Amazon is asking about.
-  if (amazonCallbackRegion(appstore.amazonCallbackUri, settings.sellerCentralUrl) !== marketplace.region) {
+  if (isVendorId(appstore.sellingPartnerId)) {
+    logger.warn('launch link refused', { problem: 'vendor_not_supported', customerId });
+    return { kind: 'refused', problem: 'vendor_not_supported' };
+  }
+  // The Amazon host decides the region: a marketplace of another region cannot be what Amazon is asking about. A
+  // path-only URI (Amazon sends those too) is resolved against this marketplace's Seller Central.
+  const amazonCallbackUri = isPathOnly(appstore.amazonCallbackUri)
+    ? resolvePathOnly(appstore.amazonCallbackUri, marketplace, settings.sellerCentralUrl)
+    : amazonCallbackRegion(appstore.amazonCallbackUri, settings.sellerCentralUrl) === marketplace.region
+      ? appstore.amazonCallbackUri
+      : undefined;
+  if (amazonCallbackUri === undefined) {
     logger.warn('launch link refused', { problem: 'amazon_callback_invalid', customerId });
     return { kind: 'refused', problem: 'amazon_callback_invalid' };
   }
@@ -73,7 +91,7 @@ export async function startAuthorization(deps: StartDeps, launchLink: URLSearchP
   });
   if (begun.kind !== 'begun') return begun;
   const location = amazonCallbackRedirect({
-    amazonCallbackUri: appstore.amazonCallbackUri,
+    amazonCallbackUri,
     redirectUri: settings.redirectUri,
     amazonState: appstore.amazonState,
     state: begun.state,
@@ -97,14 +115,15 @@ export interface AttemptTarget {
 export async function beginAttempt(
   deps: StartDeps,
   target: AttemptTarget,
-): Promise<{ kind: 'begun'; state: string; browserBinding: BrowserBinding } | { kind: 'unavailable' }> {
+): Promise<{ kind: 'begun'; state: string; browserBinding: BrowserBinding } | { kind: 'too_many_attempts' } | { kind: 'unavailable' }> {
   const { settings, store, clock, random, logger } = deps;
   const now = clock.now();
   const state = newState(random);
   const stateHash = sha256Hex(state);
   const binding = newBrowserBinding(random);
+  let started: 'started' | 'too_many_open';
   try {
-    await store.startAuthorization({
+    started = await store.startAuthorization({
       ...target,
       stateHash,
       browserBindingHash: sha256Hex(binding),
@@ -115,10 +134,14 @@ export async function beginAttempt(
     logger.error('could not record the authorization attempt', { customerId: target.customerId, region: target.region, error: describeError(error) });
     return { kind: 'unavailable' };
   }
+  if (started === 'too_many_open') {
+    logger.warn('authorization not started: too many open attempts', { flow: target.flow, customerId: target.customerId, region: target.region });
+    return { kind: 'too_many_attempts' };
+  }
   logger.info('authorization started', { flow: target.flow, customerId: target.customerId, region: target.region, marketplace: target.marketplace });
   return {
     kind: 'begun',
     state,
-    browserBinding: { cookieName: bindingCookieName(stateHash), value: binding, maxAgeSeconds: settings.stateTtlSeconds },
+    browserBinding: { cookieName: bindingCookieName(stateHash), value: binding, maxAgeSeconds: settings.stateTtlSeconds + BINDING_COOKIE_EXTRA_SECONDS },
   };
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Settings } from '../config/settings.js';
-import { amazonCallbackRedirect, amazonCallbackRegion } from './amazonCallback.js';
-import { AMAZON_STATE_PATTERN, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
-import { defaultMarketplace, findMarketplace } from './marketplaces.js';
+import { amazonCallbackRedirect, amazonCallbackRegion, isPathOnly, resolvePathOnly } from './amazonCallback.js';
+import { AMAZON_STATE_PATTERN, isVendorId, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
+import { defaultMarketplace, findMarketplace, type Marketplace } from './marketplaces.js';
 import { describeError } from './ports.js';
 import { beginAttempt, type BrowserBinding, type StartDeps } from './startAuthorization.js';
 
@@ -19,8 +19,9 @@ export interface LoginDeps extends StartDeps {
 export type LoginOutcome =
   | { kind: 'redirect'; location: string; browserBinding: BrowserBinding }
   | { kind: 'identify'; location: string }
-  | { kind: 'start_from_shipica' }
-  | { kind: 'refused'; problem: 'login_request_invalid' | 'amazon_callback_invalid' }
+  | { kind: 'start_from_shipica'; why: 'unknown_seller' | 'ambiguous' }
+  | { kind: 'refused'; problem: 'login_request_invalid' | 'amazon_callback_invalid' | 'vendor_not_supported' }
+  | { kind: 'too_many_attempts' }
   | { kind: 'unavailable' };
 
 const loginQuery = z.object({
@@ -39,37 +40,55 @@ export async function startFromLoginUri(deps: LoginDeps, query: URLSearchParams)
     logger.warn('Login URI request refused', { problem: 'login_request_invalid' });
     return { kind: 'refused', problem: 'login_request_invalid' };
   }
-  const { amazon_callback_uri: amazonCallbackUri, amazon_state: amazonState, selling_partner_id: sellingPartnerId, version } = parsed.data;
-  const region = amazonCallbackRegion(amazonCallbackUri, settings.sellerCentralUrl);
-  if (region === undefined) {
+  const { amazon_callback_uri: sentCallbackUri, amazon_state: amazonState, selling_partner_id: sellingPartnerId, version } = parsed.data;
+  if (isVendorId(sellingPartnerId)) {
+    logger.warn('Login URI request refused', { problem: 'vendor_not_supported' });
+    return { kind: 'refused', problem: 'vendor_not_supported' };
+  }
+  const pathOnly = isPathOnly(sentCallbackUri);
+  const hostRegion = pathOnly ? undefined : amazonCallbackRegion(sentCallbackUri, settings.sellerCentralUrl);
+  if (!pathOnly && hostRegion === undefined) {
     logger.warn('Login URI request refused', { problem: 'amazon_callback_invalid' });
     return { kind: 'refused', problem: 'amazon_callback_invalid' };
   }
 
-  let linked;
+  let rows;
   try {
-    linked = (await deps.store.listCredentialsFor({ sellingPartnerId })).find((row) => row.region === region);
+    rows = (await deps.store.listCredentialsFor({ sellingPartnerId })).filter((row) => hostRegion === undefined || row.region === hostRegion);
   } catch (error) {
     logger.error('Login URI: store did not answer', { error: describeError(error) });
     return { kind: 'unavailable' };
   }
 
-  if (linked === undefined) {
-    if (settings.oxWebAppLinkUrl === undefined) return { kind: 'start_from_shipica' };
+  if (rows.length === 0) {
+    // Not linked (in that region): oxWebApp identifies the customer and comes back through a signed launch link,
+    // whose marketplace then also resolves a path-only amazon_callback_uri.
+    if (settings.oxWebAppLinkUrl === undefined) return { kind: 'start_from_shipica', why: 'unknown_seller' };
     const identify = new URL(settings.oxWebAppLinkUrl);
-    identify.searchParams.set('amazon_callback_uri', amazonCallbackUri);
+    identify.searchParams.set('amazon_callback_uri', sentCallbackUri);
     identify.searchParams.set('amazon_state', amazonState);
     identify.searchParams.set('selling_partner_id', sellingPartnerId);
     if (version !== undefined) identify.searchParams.set('version', version);
-    logger.info('Login URI: unknown seller sent to oxWebApp to log in', { region, sellingPartnerId });
+    logger.info('Login URI: unknown seller sent to oxWebApp to log in', { region: hostRegion ?? null, sellingPartnerId });
     return { kind: 'identify', location: identify.toString() };
   }
+  const [linked] = rows;
+  if (linked === undefined || rows.length > 1) {
+    // Linked in several regions and Amazon's address names none: which authorization is this? Ask for Shipica.
+    logger.warn('Login URI: path-only amazon_callback_uri for a seller linked in several regions', { sellingPartnerId });
+    return { kind: 'start_from_shipica', why: 'ambiguous' };
+  }
 
-  const marketplace = (linked.marketplace === null ? undefined : findMarketplace(linked.marketplace)) ?? defaultMarketplace(region);
+  const marketplace: Marketplace = (linked.marketplace === null ? undefined : findMarketplace(linked.marketplace)) ?? defaultMarketplace(linked.region);
+  const amazonCallbackUri = pathOnly ? resolvePathOnly(sentCallbackUri, marketplace, settings.sellerCentralUrl) : sentCallbackUri;
+  if (amazonCallbackUri === undefined) {
+    logger.warn('Login URI request refused', { problem: 'amazon_callback_invalid' });
+    return { kind: 'refused', problem: 'amazon_callback_invalid' };
+  }
   const begun = await beginAttempt(deps, {
     flow: 'reauthorize',
     customerId: linked.customerId,
-    region,
+    region: linked.region,
     marketplace: marketplace.code,
     expectedSellingPartnerId: sellingPartnerId,
   });

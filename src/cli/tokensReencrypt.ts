@@ -6,7 +6,8 @@ import { consoleLogger } from '../http/logging.js';
 import { isSandbox, sandboxEnvironment } from '../sandbox/sandboxSettings.js';
 
 /**
- * `npm run tokens:reencrypt`: re-encrypts every stored refresh token (and stored code) with the first key of
+ * `npm run tokens:reencrypt`: re-encrypts every stored refresh token (and stored code and MWS token, sealing a plain
+ * MWS token left by older code) with the first key of
  * TOKEN_ENCRYPTION_KEYS. Rotate by putting the new key first (`k2:…,k1:…`), deploying, running this, and only then
  * removing the old key. Settings as the app reads them (environment over local.settings.json; the sandbox's own
  * locally). Exit 1 when a row could not be re-encrypted (it is left as it was).
@@ -25,7 +26,7 @@ export async function tokensReencrypt(values: Record<string, string | undefined>
     const report = await reencryptSecrets(store, cipher, kid);
     for (const f of report.failed) print(`tokens:reencrypt: FAILED ${f.column} of customer ${f.customerId} (${f.region}): ${f.reason}; left as it was`);
     print(
-      `tokens:reencrypt: ${report.examined} envelopes examined, ${report.reencrypted} re-encrypted, ${report.alreadyCurrent} already under "${kid}", ` +
+      `tokens:reencrypt: ${report.examined} envelopes examined, ${report.reencrypted} re-encrypted, ${report.sealed} plain MWS tokens sealed, ${report.alreadyCurrent} already under "${kid}", ` +
         `${report.changedMeanwhile} changed meanwhile (left alone), ${report.failed.length} failed`,
     );
     return report.failed.length > 0 ? 1 : 0;

@@ -19,6 +19,7 @@ export const SETTING_NAMES = [
   'AUTH_RESULT_URL',
   'OXWEBAPP_LINK_URL',
   'ACCESS_TOKEN_CACHE_SIZE',
+  'STORE_RETRY_MS',
   'SQL_CONNECTION_STRING',
   'SQL_SERVER',
   'SQL_DATABASE',
@@ -62,6 +63,8 @@ export interface Settings {
   oxWebAppLinkUrl: string | undefined;
   /** How many (customer, region) access tokens one process keeps in memory. */
   accessTokenCacheSize: number;
+  /** How long the write that stores a refresh token LWA issued is retried on transient store failures (ms). */
+  storeRetryMs: number;
   store: StoreSettings;
 }
 
@@ -149,6 +152,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
   const authResultUrl = field('AUTH_RESULT_URL', z.string().pipe(url).optional());
   const oxWebAppLinkUrl = field('OXWEBAPP_LINK_URL', z.string().pipe(url).optional());
   const accessTokenCacheSize = field('ACCESS_TOKEN_CACHE_SIZE', integerSchema(1, 1_000_000, 10_000));
+  const storeRetryMs = field('STORE_RETRY_MS', integerSchema(0, 120_000, 30_000));
 
   const tokenKeys = field(
     'TOKEN_ENCRYPTION_KEYS',
@@ -174,6 +178,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
     launchLinkSecret === undefined ||
     stateTtlSeconds === undefined ||
     accessTokenCacheSize === undefined ||
+    storeRetryMs === undefined ||
     tokenKeys === undefined ||
     store === undefined
   ) {
@@ -193,6 +198,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
       authResultUrl,
       oxWebAppLinkUrl,
       accessTokenCacheSize,
+      storeRetryMs,
       store,
     },
   };

@@ -1,49 +1,71 @@
 import type { CredentialStore } from '../store/credentialStore.js';
-import { CipherError, TokenCipher, type SecretColumn } from './tokenCipher.js';
+import { CipherError, ENVELOPE_VERSION, TokenCipher, type SecretColumn } from './tokenCipher.js';
 
 /**
- * Key rotation: re-seals every stored secret envelope (refresh tokens and the codes kept on the rows) with the first
- * key of TOKEN_ENCRYPTION_KEYS. Row by row, each a compare-and-swap, so a run can be interrupted at any point and
- * run again: envelopes already under the current key are left alone, a row that fails is reported and left as it
- * was, and a row changed meanwhile (say, re-authorized) is not overwritten.
+ * Key rotation: re-seals every stored secret envelope (refresh tokens, the codes and MWS tokens kept on the rows) with
+ * the first key of TOKEN_ENCRYPTION_KEYS. Row by row, each a compare-and-swap, so a run can be interrupted at any
+ * point and run again: envelopes already under the current key are left alone, a row that fails is reported and left
+ * as it was, and a row changed meanwhile (say, re-authorized) is not overwritten. An MWS token stored in plain text
+ * (written before MWS tokens were sealed) is sealed on the way.
  */
 export interface ReencryptReport {
   examined: number;
   reencrypted: number;
+  /** Plain MWS tokens sealed for the first time. */
+  sealed: number;
   alreadyCurrent: number;
   changedMeanwhile: number;
   failed: Array<{ customerId: string; region: string; column: SecretColumn; reason: string }>;
 }
 
-const COLUMNS: ReadonlyArray<{ column: SecretColumn; field: 'lwaRefreshToken' | 'spapiOauthCode' }> = [
+const COLUMNS: ReadonlyArray<{ column: SecretColumn; field: 'lwaRefreshToken' | 'spapiOauthCode' | 'mwsAuthToken' }> = [
   { column: 'lwa_refresh_token', field: 'lwaRefreshToken' },
   { column: 'spapi_oauth_code', field: 'spapiOauthCode' },
+  { column: 'mws_auth_token', field: 'mwsAuthToken' },
 ];
 
-export async function reencryptSecrets(store: CredentialStore, cipher: TokenCipher, currentKid: string): Promise<ReencryptReport> {
-  const report: ReencryptReport = { examined: 0, reencrypted: 0, alreadyCurrent: 0, changedMeanwhile: 0, failed: [] };
+/** A value written before MWS tokens were sealed: Amazon's MWS tokens never start like an envelope. */
+export function isPlainMwsToken(value: string): boolean {
+  return !value.startsWith(`${ENVELOPE_VERSION}:`);
+}
+
+export async function reencryptSecrets(
+  store: CredentialStore,
+  cipher: TokenCipher,
+  currentKid: string,
+  options: { onlyPlain?: boolean } = {},
+): Promise<ReencryptReport> {
+  const report: ReencryptReport = { examined: 0, reencrypted: 0, sealed: 0, alreadyCurrent: 0, changedMeanwhile: 0, failed: [] };
   for (const row of await store.listSecretEnvelopes()) {
     for (const { column, field } of COLUMNS) {
-      const envelope = row[field];
-      if (envelope === null) continue;
+      const stored = row[field];
+      if (stored === null) continue;
+      const plain = column === 'mws_auth_token' && isPlainMwsToken(stored);
+      if (options.onlyPlain === true && !plain) continue;
       report.examined++;
-      if (TokenCipher.keyIdOf(envelope) === currentKid) {
+      if (!plain && TokenCipher.keyIdOf(stored) === currentKid) {
         report.alreadyCurrent++;
         continue;
       }
       const binding = { column, customerId: row.customerId, region: row.region };
       let replacement: string;
       try {
-        replacement = cipher.encrypt(cipher.decrypt(envelope, binding), binding);
+        replacement = cipher.encrypt(plain ? stored : cipher.decrypt(stored, binding), binding);
       } catch (error) {
         if (!(error instanceof CipherError)) throw error;
         report.failed.push({ customerId: row.customerId, region: row.region, column, reason: error.message });
         continue;
       }
-      const swapped = await store.replaceEnvelope({ customerId: row.customerId, region: row.region, column, expected: envelope, replacement });
-      if (swapped) report.reencrypted++;
-      else report.changedMeanwhile++;
+      const swapped = await store.replaceEnvelope({ customerId: row.customerId, region: row.region, column, expected: stored, replacement });
+      if (!swapped) report.changedMeanwhile++;
+      else if (plain) report.sealed++;
+      else report.reencrypted++;
     }
   }
   return report;
+}
+
+/** The data step of the schema change that seals MWS tokens: only plain values are touched. */
+export function sealPlainMwsTokens(store: CredentialStore, cipher: TokenCipher, currentKid: string): Promise<ReencryptReport> {
+  return reencryptSecrets(store, cipher, currentKid, { onlyPlain: true });
 }

@@ -21,7 +21,7 @@ export interface KeyRing {
   readonly byKid: ReadonlyMap<string, TokenKey>;
 }
 
-export type SecretColumn = 'lwa_refresh_token' | 'spapi_oauth_code';
+export type SecretColumn = 'lwa_refresh_token' | 'spapi_oauth_code' | 'mws_auth_token';
 
 export interface EnvelopeBinding {
   column: SecretColumn;

@@ -1,6 +1,7 @@
 import type { LaunchLinkProblem } from '../authorization/launchLink.js';
-import type { CallbackOutcome } from '../authorization/outcomes.js';
-import { html } from './html.js';
+import { lastFour } from '../authorization/identifiers.js';
+import { outcomeReason, type CallbackOutcome } from '../authorization/outcomes.js';
+import { html, type Html } from './html.js';
 import { htmlResponse } from './responses.js';
 import type { HttpResult } from './types.js';
 
@@ -20,26 +21,52 @@ const LAUNCH_LINK_TEXT: Record<LaunchLinkProblem, string> = {
   appstore_fields_invalid: 'The authorization link carries malformed Amazon Appstore details.',
 };
 
-export function launchLinkRefusedPage(problem: LaunchLinkProblem | 'amazon_callback_invalid'): HttpResult {
-  const what = problem === 'amazon_callback_invalid' ? 'The Amazon address in this link is not an Amazon Seller Central address of its marketplace.' : LAUNCH_LINK_TEXT[problem];
-  return errorPage(400, 'This authorization link cannot be used', what, START_AGAIN, problem);
+export function launchLinkRefusedPage(problem: LaunchLinkProblem | 'amazon_callback_invalid' | 'vendor_not_supported', back: ReturnLink): HttpResult {
+  const what =
+    problem === 'amazon_callback_invalid'
+      ? 'The Amazon address in this link is not an Amazon Seller Central address of its marketplace.'
+      : problem === 'vendor_not_supported'
+        ? VENDOR_TEXT
+        : LAUNCH_LINK_TEXT[problem];
+  return errorPage(400, 'This authorization link cannot be used', what, START_AGAIN, problem, back);
 }
 
-export function loginRefusedPage(problem: 'login_request_invalid' | 'amazon_callback_invalid'): HttpResult {
+const VENDOR_TEXT = 'This is an Amazon vendor account (Vendor Central). Shipica works with Amazon seller accounts (Seller Central).';
+
+export function loginRefusedPage(problem: 'login_request_invalid' | 'amazon_callback_invalid' | 'vendor_not_supported', back: ReturnLink): HttpResult {
   const what =
     problem === 'amazon_callback_invalid'
       ? 'This request did not come from Amazon Seller Central (its return address is not an Amazon one).'
-      : 'This request from Amazon is incomplete or malformed.';
-  return errorPage(400, 'Shipica cannot continue this request', what, 'Start again from Seller Central > Manage Your Apps, or from Shipica.', problem);
+      : problem === 'vendor_not_supported'
+        ? VENDOR_TEXT
+        : 'This request from Amazon is incomplete or malformed.';
+  const next = problem === 'vendor_not_supported' ? 'Sign in to Seller Central with your seller account and start again.' : 'Start again from Seller Central > Manage Your Apps, or from Shipica.';
+  return errorPage(400, 'Shipica cannot continue this request', what, next, problem, back);
 }
 
-export function startFromShipicaPage(): HttpResult {
+/** `ambiguous`: the seller is linked in several regions and Amazon's return address did not say which. */
+export function startFromShipicaPage(back: ReturnLink, why: 'unknown_seller' | 'ambiguous' = 'unknown_seller'): HttpResult {
+  const what =
+    why === 'ambiguous'
+      ? 'Shipica cannot tell from Amazon\'s request which region (North America, Europe, Far East) you are authorizing.'
+      : 'Shipica does not know this Amazon seller account yet.';
   return htmlResponse(
     200,
     'Connect Amazon from Shipica',
     html`<h1>Connect your Amazon account from Shipica</h1>
-<p>Shipica does not know this Amazon seller account yet.</p>
-<p>Log in to Shipica's web app and click "Authorize Shipica" there; Amazon will then ask you to confirm.</p>`,
+<p>${what}</p>
+<p>Log in to Shipica's web app and click "Authorize Shipica" there; Amazon will then ask you to confirm.</p>${backLink(back)}`,
+  );
+}
+
+export function tooManyAttemptsPage(back: ReturnLink): HttpResult {
+  return errorPage(
+    429,
+    'Too many authorizations in progress',
+    'Several authorizations of this account were started in the last few minutes and are still open.',
+    'Finish one of them, or wait ten minutes and start again from Shipica.',
+    'too_many_attempts',
+    back,
   );
 }
 
@@ -47,16 +74,21 @@ export function notConfiguredPage(): HttpResult {
   return errorPage(503, 'Authorization is unavailable', 'This service is not configured correctly right now.', 'Please try again later; Shipica has been notified.', 'not_configured');
 }
 
-export function startUnavailablePage(): HttpResult {
-  return errorPage(503, 'Authorization is unavailable', 'Shipica could not record the start of your authorization.', 'Please try again in a few minutes.', 'storage_error');
+export function startUnavailablePage(back: ReturnLink): HttpResult {
+  return errorPage(503, 'Authorization is unavailable', 'Shipica could not record the start of your authorization.', 'Please try again in a few minutes.', 'storage_error', back);
 }
 
-type OutcomeReason = Exclude<CallbackOutcome, { kind: 'authorized' }> extends infer O ? (O extends { reason: infer R } ? R : 'in_progress') : never;
+type OutcomeReason = ReturnType<typeof outcomeReason>;
 
-const CALLBACK_TEXT: Record<OutcomeReason, { status: number; what: string; next: string }> = {
+/** Where a dead end sends the seller back to: oxWebApp (OXWEBAPP_LINK_URL, else AUTH_RESULT_URL), when configured. */
+export type ReturnLink = string | undefined;
+
+const START_OVER = 'Start again from Shipica ("Authorize Shipica").';
+
+const CALLBACK_TEXT: Record<Exclude<OutcomeReason, 'partner_changed' | 'already_used'>, { status: number; what: string; next: string }> = {
   callback_invalid: { status: 400, what: "Amazon's reply was incomplete or malformed.", next: START_AGAIN },
   state_invalid: { status: 400, what: 'This reply does not belong to an authorization Shipica started.', next: START_AGAIN },
-  state_expired: { status: 400, what: 'The authorization took too long and has expired.', next: START_AGAIN },
+  state_expired: { status: 400, what: 'This took too long: the authorization expired before Amazon sent you back.', next: START_OVER },
   state_replayed: {
     status: 400,
     what: 'This authorization request has already been used.',
@@ -65,7 +97,12 @@ const CALLBACK_TEXT: Record<OutcomeReason, { status: number; what: string; next:
   browser_mismatch: {
     status: 400,
     what: 'The authorization must be finished in the same browser it was started in.',
-    next: 'If you already finished it in another browser, you are done. Otherwise, start again in this browser from Shipica or from Seller Central > Manage Your Apps.',
+    next: 'Start again in this browser from Shipica or from Seller Central > Manage Your Apps.',
+  },
+  vendor_not_supported: {
+    status: 400,
+    what: 'This is an Amazon vendor account (Vendor Central). Shipica works with Amazon seller accounts (Seller Central).',
+    next: 'Sign in to Seller Central with your seller account and start again from Shipica.',
   },
   partner_mismatch: {
     status: 409,
@@ -78,38 +115,77 @@ const CALLBACK_TEXT: Record<OutcomeReason, { status: number; what: string; next:
     next: 'Contact Shipica support to move the connection.',
   },
   code_rejected: { status: 400, what: 'Amazon did not accept the authorization (it may have expired or been used).', next: START_AGAIN },
-  lwa_unavailable: { status: 503, what: "Amazon's login service did not answer in time.", next: 'Please try again in a few minutes.' },
+  lwa_unavailable: {
+    status: 503,
+    what: "Amazon's login service did not answer in time, so this authorization could not be finished.",
+    next: `Please wait a few minutes, then ${START_OVER.charAt(0).toLowerCase()}${START_OVER.slice(1)}`,
+  },
   lwa_client_error: {
     status: 502,
     what: "Amazon refused Shipica's application credentials.",
-    next: 'Shipica has been notified. Please try again later.',
+    next: `Shipica has been notified. Please try again later: ${START_OVER}`,
   },
-  storage_error: { status: 503, what: 'Shipica could not save the authorization.', next: 'Please try again in a few minutes.' },
+  storage_error: {
+    status: 503,
+    what: 'Shipica could not save the authorization Amazon granted.',
+    next: `Shipica has been notified. Please ${START_OVER.charAt(0).toLowerCase()}${START_OVER.slice(1)}`,
+  },
   in_progress: { status: 409, what: 'This authorization is still being completed.', next: 'Reload this page in a moment.' },
+  interrupted: {
+    status: 409,
+    what: 'This authorization was interrupted before Shipica could finish it.',
+    next: START_OVER,
+  },
 };
 
-export function callbackPage(outcome: CallbackOutcome): HttpResult {
+export function callbackPage(outcome: CallbackOutcome, back: ReturnLink): HttpResult {
   if (outcome.kind === 'authorized') {
     return htmlResponse(
       200,
       'Shipica is authorized',
       html`<h1 class="ok">Shipica is authorized</h1>
 <p>Shipica can now work with your Amazon seller account <code>${outcome.sellingPartnerId}</code> in the ${outcome.region} region.</p>
-<p>You can close this window and return to Shipica.</p>`,
+<p>You can close this window and return to Shipica.</p>${backLink(back)}`,
     );
   }
-  const reason = outcome.kind === 'in_progress' ? 'in_progress' : outcome.reason;
-  const text = CALLBACK_TEXT[reason];
-  return errorPage(text.status, 'Shipica was not authorized', text.what, text.next, reason);
+  if (outcome.kind === 'already_used') {
+    // Another browser presented a state that was already used: neutral, and nothing about how that attempt ended.
+    return htmlResponse(
+      200,
+      'This authorization link was already used',
+      html`<h1>This authorization link was already used</h1>
+<p>If you finished authorizing Shipica, there is nothing more to do.</p>
+<p>Otherwise, ${START_OVER.charAt(0).toLowerCase()}${START_OVER.slice(1)}</p>${backLink(back)}
+<p><small>Reason: <code>already_used</code></small></p>`,
+    );
+  }
+  if (outcome.kind === 'failed' && outcome.reason === 'partner_changed' && outcome.partners !== undefined) {
+    const { linked, returned, region } = outcome.partners;
+    return errorPage(
+      409,
+      'Shipica was not authorized',
+      `This Shipica account is connected to the Amazon seller account ending in …${lastFour(linked)} in ${region}, and you just authorized the one ending in …${lastFour(returned)}.`,
+      `Your connection to …${lastFour(linked)} is unchanged and keeps working. To connect …${lastFour(returned)} instead, ask Shipica support to unlink the current account, then authorize again; or sign in to Seller Central as …${lastFour(linked)} and start again.`,
+      'partner_changed',
+      back,
+    );
+  }
+  const reason = outcomeReason(outcome);
+  const text = CALLBACK_TEXT[reason === 'partner_changed' || reason === 'already_used' ? 'state_replayed' : reason];
+  return errorPage(text.status, 'Shipica was not authorized', text.what, text.next, reason, back);
 }
 
-function errorPage(status: number, title: string, what: string, next: string, reason: string): HttpResult {
+function backLink(back: ReturnLink): Html {
+  return back === undefined ? html`` : html`<p><a class="button" href="${back}">Back to Shipica</a></p>`;
+}
+
+function errorPage(status: number, title: string, what: string, next: string, reason: string, back?: ReturnLink): HttpResult {
   return htmlResponse(
     status,
     title,
     html`<h1 class="err">${title}</h1>
 <p>${what}</p>
-<p>${next}</p>
+<p>${next}</p>${backLink(back)}
 <p><small>Reason: <code>${reason}</code></small></p>`,
   );
 }

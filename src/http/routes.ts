@@ -12,7 +12,16 @@ import { startFromLoginUri } from '../authorization/startFromLoginUri.js';
 import type { CredentialStatusRow } from '../store/credentialStore.js';
 import { isLoopbackHost } from '../config/settings.js';
 import type { App, Services } from '../app.js';
-import { callbackPage, launchLinkRefusedPage, loginRefusedPage, notConfiguredPage, startFromShipicaPage, startUnavailablePage } from './authorizationPages.js';
+import { outcomeReason } from '../authorization/outcomes.js';
+import {
+  callbackPage,
+  launchLinkRefusedPage,
+  loginRefusedPage,
+  notConfiguredPage,
+  startFromShipicaPage,
+  startUnavailablePage,
+  tooManyAttemptsPage,
+} from './authorizationPages.js';
 import { jsonError, jsonResponse, readCookie, redirect } from './responses.js';
 import type { AuthLevel, HttpMethod, HttpRequestLike, HttpResult } from './types.js';
 
@@ -75,13 +84,20 @@ function notConfiguredJson(): HttpResult {
   return jsonError(503, 'not_configured', 'The service is not configured correctly; see /api/health.');
 }
 
+/** Where every dead end offers the way back: oxWebApp's link when configured, else the result URL. */
+function returnLink(services: Services): string | undefined {
+  return services.settings.oxWebAppLinkUrl ?? services.settings.authResultUrl;
+}
+
 async function authorizeStart(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
   const outcome = await startAuthorization({ ...services, logger: log }, request.query);
   switch (outcome.kind) {
     case 'refused':
-      return launchLinkRefusedPage(outcome.problem);
+      return launchLinkRefusedPage(outcome.problem, returnLink(services));
+    case 'too_many_attempts':
+      return tooManyAttemptsPage(returnLink(services));
     case 'unavailable':
-      return startUnavailablePage();
+      return startUnavailablePage(returnLink(services));
     case 'redirect':
       return redirectBindingBrowser(outcome.location, outcome.browserBinding, request.url);
   }
@@ -91,11 +107,13 @@ async function appstoreLogin(request: HttpRequestLike, services: Services, log: 
   const outcome = await startFromLoginUri({ ...services, logger: log }, request.query);
   switch (outcome.kind) {
     case 'refused':
-      return loginRefusedPage(outcome.problem);
+      return loginRefusedPage(outcome.problem, returnLink(services));
+    case 'too_many_attempts':
+      return tooManyAttemptsPage(returnLink(services));
     case 'unavailable':
-      return startUnavailablePage();
+      return startUnavailablePage(returnLink(services));
     case 'start_from_shipica':
-      return startFromShipicaPage();
+      return startFromShipicaPage(returnLink(services), outcome.why);
     case 'identify':
       return redirect(outcome.location);
     case 'redirect':
@@ -159,14 +177,15 @@ async function lwaCallback(request: HttpRequestLike, services: Services, log: Lo
     (name) => readCookie(cookieHeader, name),
   );
   const resultUrl = services.settings.authResultUrl;
-  return resultUrl === undefined ? callbackPage(outcome) : redirect(resultRedirect(resultUrl, outcome));
+  return resultUrl === undefined ? callbackPage(outcome, returnLink(services)) : redirect(resultRedirect(resultUrl, outcome));
 }
 
 /** `AUTH_RESULT_URL?status=authorized|error&reason=…&marketplace=…` for oxWebApp to show in its own pages. */
 function resultRedirect(base: string, outcome: CallbackOutcome): string {
   const url = new URL(base);
-  url.searchParams.set('status', outcome.kind === 'authorized' ? 'authorized' : 'error');
-  if (outcome.kind !== 'authorized') url.searchParams.set('reason', outcome.kind === 'in_progress' ? 'in_progress' : outcome.reason);
+  // An already-used link seen from another browser is not an error: its outcome belongs to the browser that used it.
+  url.searchParams.set('status', outcome.kind === 'authorized' ? 'authorized' : outcome.kind === 'already_used' ? 'already_used' : 'error');
+  if (outcome.kind !== 'authorized') url.searchParams.set('reason', outcomeReason(outcome));
   if (outcome.marketplace) url.searchParams.set('marketplace', outcome.marketplace);
   return url.toString();
 }

@@ -113,8 +113,9 @@ ${account}
     const consentId = form.get('consent') ?? '';
     const found = pending.get(consentId);
     if (found === undefined) return amazonError('MD9000', 'This consent request has expired or was already answered.');
-    pending.delete(consentId);
+    // Like Amazon, Back + Confirm on the consent page answers again, with a new code for the same state.
     if (form.get('decision') !== 'confirm') {
+      pending.delete(consentId);
       return sandboxPage(
         'Authorization cancelled',
         html`<h1>Authorization cancelled</h1><p>You did not authorize Shipica. Nothing was shared. You can close this window.</p>`,

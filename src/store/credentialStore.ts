@@ -7,21 +7,85 @@ import type { SecretColumn } from '../crypto/tokenCipher.js';
  * Secret columns hold TokenCipher envelopes only: the store never sees a plain refresh token or code.
  */
 
-/** `revoked`: LWA refused the refresh token (invalid_grant): the seller removed the app or the authorization lapsed. */
-export const CREDENTIAL_STATUSES = ['pending', 'authorized', 'failed', 'revoked'] as const;
+/**
+ * The status of a credential row says what is true of the credential, never of an attempt in progress:
+ * `pending`: no authorization has completed yet (a row is created when the first attempt starts).
+ * `authorized`: a working refresh token is stored (read as `expired` once 365 days old: computed, never written).
+ * `failed`: the last authorization ended in failure and there is no working token.
+ * `revoked`: LWA refused the refresh token (invalid_grant): the seller removed the app or the authorization lapsed.
+ * `unlinked`: ops removed the link (`npm run ops -- unlink`), so the next authorization may bring another seller.
+ */
+export const CREDENTIAL_STATUSES = ['pending', 'authorized', 'failed', 'revoked', 'unlinked'] as const;
 export type CredentialStatus = (typeof CREDENTIAL_STATUSES)[number];
 
-export const ATTEMPT_OUTCOMES = ['pending', 'succeeded', 'failed', 'refused'] as const;
+/** What changes a status: outcomes only. Starting an attempt is not among them. */
+export type StatusEvent = 'succeeded' | 'failed' | 'revoked' | 'unlinked';
+
+/**
+ * Every status change there is; a pair not listed leaves the row as it was. A new row starts `pending`, and starting
+ * an attempt (website, Login URI or Appstore) never changes a status. Both stores build their SQL from this table
+ * (`statusCaseSql`) and the contract suite walks every (status x event) pair.
+ */
+export const STATUS_CHANGES: Readonly<Record<StatusEvent, Partial<Record<CredentialStatus, CredentialStatus>>>> = {
+  succeeded: { pending: 'authorized', authorized: 'authorized', failed: 'authorized', revoked: 'authorized', unlinked: 'authorized' },
+  // A failed authorization never takes a working token away: an authorized row stays authorized.
+  failed: { pending: 'failed', failed: 'failed', revoked: 'failed', unlinked: 'failed' },
+  revoked: { authorized: 'revoked' },
+  unlinked: { pending: 'unlinked', authorized: 'unlinked', failed: 'unlinked', revoked: 'unlinked', unlinked: 'unlinked' },
+};
+
+/** The status a row in `status` has after `event`. */
+export function nextStatus(status: CredentialStatus, event: StatusEvent): CredentialStatus {
+  return STATUS_CHANGES[event][status] ?? status;
+}
+
+/**
+ * `CASE status WHEN … THEN … ELSE status END` for one event, written from STATUS_CHANGES (constants only, never
+ * input), so the SQL of both stores and the table cannot disagree.
+ */
+export function statusCaseSql(event: StatusEvent, column = 'status'): string {
+  const pairs = Object.entries(STATUS_CHANGES[event]).filter(([from, to]) => from !== to);
+  if (pairs.length === 0) return column;
+  return `CASE ${column} ${pairs.map(([from, to]) => `WHEN '${from}' THEN '${to}'`).join(' ')} ELSE ${column} END`;
+}
+
+/** Outcomes as stored on an attempt row. */
+export const STORED_ATTEMPT_OUTCOMES = ['pending', 'succeeded', 'failed', 'refused'] as const;
+/**
+ * Outcomes as read: a pending attempt past its state's expiry that no callback consumed is `abandoned`; one consumed
+ * whose exchange never finished (the process died) is `interrupted` once its exchange deadline has passed. Both are
+ * computed from the row and the clock, never written, so no job is needed.
+ */
+export const ATTEMPT_OUTCOMES = [...STORED_ATTEMPT_OUTCOMES, 'abandoned', 'interrupted'] as const;
+export type StoredAttemptOutcome = (typeof STORED_ATTEMPT_OUTCOMES)[number];
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** The outcome an attempt reads as at `now` (see ATTEMPT_OUTCOMES). */
+export function attemptOutcomeAt(
+  attempt: Pick<AttemptRecord, 'outcome' | 'expiresAt' | 'consumedAt' | 'exchangeDeadline'>,
+  now: Date,
+): AttemptOutcome {
+  if (attempt.outcome !== 'pending') return attempt.outcome;
+  if (attempt.consumedAt === null) return attempt.expiresAt !== null && attempt.expiresAt.getTime() <= now.getTime() ? 'abandoned' : 'pending';
+  return attempt.exchangeDeadline !== null && attempt.exchangeDeadline.getTime() <= now.getTime() ? 'interrupted' : 'pending';
+}
+
+/** Refused callbacks recorded per attempt; more are logged and counted, not stored (the audit stays bounded). */
+export const MAX_REFUSALS_PER_ATTEMPT = 20;
+/** Attempts of one (customer, region) that may be open (unexpired, unconsumed) at once; more are refused. */
+export const MAX_OPEN_ATTEMPTS = 20;
 
 /**
  * `website`: started by AuthorizeStart from oxWebApp's button. `reauthorize`: Seller Central > Manage Your Apps >
  * Re-Authorize, entering through the Login URI for a seller we know. `appstore`: a first install from the Appstore,
  * entering through the Login URI and identified by oxWebApp. `callback`: a refused callback, recorded on a row of its
- * own. `refresh`: an access-token refresh that found the authorization revoked (the audit of that change).
+ * own. `refresh`: an access-token refresh that found the authorization revoked (the audit of that change). `ops`: an
+ * ops action on the row (`npm run ops -- unlink`).
  */
-export type AttemptFlow = 'website' | 'reauthorize' | 'appstore' | 'callback' | 'refresh';
+export type AttemptFlow = 'website' | 'reauthorize' | 'appstore' | 'callback' | 'refresh' | 'ops';
 export type StartedFlow = Extract<AttemptFlow, 'website' | 'reauthorize' | 'appstore'>;
+/** The flows that start an authorization: the ops view's "last attempt" is the newest of these for the row. */
+export const STARTED_FLOWS: readonly StartedFlow[] = ['website', 'reauthorize', 'appstore'];
 
 export interface NewAttempt {
   stateHash: string;
@@ -50,12 +114,17 @@ export interface AttemptRecord {
   createdAt: Date;
   expiresAt: Date | null;
   consumedAt: Date | null;
+  /** Set when the state is consumed: by then the exchange and the write of its outcome must have finished. */
+  exchangeDeadline: Date | null;
   completedAt: Date | null;
-  outcome: AttemptOutcome;
+  /** As stored; read it through attemptOutcomeAt for `abandoned` and `interrupted`. */
+  outcome: StoredAttemptOutcome;
   reason: string | null;
   lwaError: string | null;
   lwaErrorDescription: string | null;
   relatedAttemptId: number | null;
+  /** Refused callbacks recorded against this attempt (at most MAX_REFUSALS_PER_ATTEMPT). */
+  refusalCount: number;
 }
 
 /** A credential row without its secret columns: what pages, logs and ops may see. */
@@ -74,7 +143,7 @@ export interface CredentialSummary {
 }
 
 export interface CredentialSecrets {
-  /** TokenCipher envelopes, exactly as stored. */
+  /** TokenCipher envelopes, exactly as stored (a mws_auth_token written before envelopes existed may be plain). */
   lwaRefreshToken: string | null;
   spapiOauthCode: string | null;
   mwsAuthToken: string | null;
@@ -91,13 +160,16 @@ export interface AttemptConsumption {
   now: Date;
   sellingPartnerId: string;
   codeHash: string;
+  /** After this the attempt reads `interrupted` unless its outcome was written. */
+  exchangeDeadline: Date;
 }
 
 export interface CallbackRecord {
   customerId: string;
   region: Region;
   sellingPartnerId: string;
-  mwsAuthToken: string | undefined;
+  /** A TokenCipher envelope of the MWS token, when Amazon sent one (hybrid apps). */
+  encryptedMwsAuthToken: string | undefined;
   encryptedCode: string;
   now: Date;
 }
@@ -121,10 +193,32 @@ export interface FailedAuthorization {
 }
 
 export interface RefusedCallback {
-  related: AttemptRecord | undefined;
+  /** The attempt whose state the callback presented; a callback naming no known state is never stored. */
+  related: AttemptRecord;
   sellingPartnerId: string | undefined;
   reason: string;
   now: Date;
+}
+
+export interface Unlink {
+  customerId: string;
+  region: Region;
+  now: Date;
+}
+
+export type UnlinkResult =
+  | { kind: 'unlinked'; previousSellingPartnerId: string | null; previousStatus: CredentialStatus }
+  | { kind: 'not_found' };
+
+export interface AttemptPurge {
+  /** Ended attempts created before this are deleted. */
+  olderThan: Date;
+  /** Decides which pending attempts have ended (abandoned, interrupted). */
+  now: Date;
+  /** At most this many rows in one call (one statement). */
+  limit: number;
+  /** Count what would be deleted, delete nothing. */
+  dryRun: boolean;
 }
 
 export interface Revocation {
@@ -141,6 +235,7 @@ export interface SecretEnvelopes {
   region: Region;
   lwaRefreshToken: string | null;
   spapiOauthCode: string | null;
+  mwsAuthToken: string | null;
 }
 
 export interface EnvelopeReplacement {
@@ -171,7 +266,9 @@ export interface CredentialStatusRow {
   /** Whole days from now to reauthorize_by (negative once past); null when reauthorize_by is. */
   daysLeft: number | null;
   lastError: string | null;
+  /** The newest attempt STARTED for the row (website, reauthorize, appstore): refused callbacks never replace it. */
   lastAttemptAt: Date | null;
+  /** As read at `now`: abandoned and interrupted included. */
   lastAttemptOutcome: AttemptOutcome | null;
   lastAttemptReason: string | null;
 }
@@ -183,8 +280,13 @@ export interface StatusFilter {
 }
 
 export interface CredentialStore {
-  /** Inserts the attempt and upserts the (customer, region) row, in one transaction. An authorized row stays authorized. */
-  startAuthorization(attempt: NewAttempt): Promise<void>;
+  /**
+   * Inserts the attempt, in one transaction with the seed's step 1 for the signed flows (website, appstore): a
+   * `pending` row for (customer, region) when none exists, else only `auth_requested_date` (and updated_at). A
+   * `reauthorize` attempt (the anonymous Login URI) writes no credential column at all. No status ever changes here.
+   * 'too_many_open' (nothing written) when MAX_OPEN_ATTEMPTS attempts of that (customer, region) are still open.
+   */
+  startAuthorization(attempt: NewAttempt): Promise<'started' | 'too_many_open'>;
 
   findAttemptByStateHash(stateHash: string): Promise<AttemptRecord | undefined>;
 
@@ -205,14 +307,41 @@ export interface CredentialStore {
    */
   recordCallback(input: CallbackRecord): Promise<'recorded' | 'partner_conflict'>;
 
-  /** Stores the refresh token and marks the attempt succeeded, in one transaction: whole or not at all. */
+  /**
+   * Stores the refresh token, moves the status by STATUS_CHANGES.succeeded and marks the attempt succeeded, in one
+   * transaction: whole or not at all.
+   */
   completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict'>;
 
-  /** Ends a consumed attempt as failed; the row gets `last_error` and, unless authorized, status `failed`. */
+  /** Ends a consumed attempt as failed; the row gets `last_error` and moves by STATUS_CHANGES.failed. */
   failAuthorization(input: FailedAuthorization): Promise<void>;
 
-  /** A refused callback gets a row of its own; the attempt it names (if any) and every credential row stay as they were. */
-  recordRefusedCallback(input: RefusedCallback): Promise<void>;
+  /**
+   * A refused callback gets a row of its own, related to the attempt it names, while that attempt has fewer than
+   * MAX_REFUSALS_PER_ATTEMPT (counted on the attempt in the same statement). True when recorded. The attempt's
+   * outcome and every credential row stay as they were.
+   */
+  recordRefusedCallback(input: RefusedCallback): Promise<boolean>;
+
+  /**
+   * Ops: clears the link of (customer, region) (selling partner, refresh token, code and MWS token), moves the status
+   * by STATUS_CHANGES.unlinked and records an attempt (flow `ops`, outcome succeeded, reason `unlinked`, the previous
+   * seller), in one transaction.
+   */
+  unlinkCredential(input: Unlink): Promise<UnlinkResult>;
+
+  /**
+   * Deletes (or counts, on a dry run) up to `limit` ended attempts created before `olderThan`: any outcome but
+   * pending, or pending and abandoned/interrupted at `now`. Never a credential row, never the newest started attempt
+   * of a (customer, region). Returns how many; call again until it returns less than `limit`.
+   */
+  purgeAttempts(input: AttemptPurge): Promise<number>;
+
+  /**
+   * True for a failure that may pass if tried again shortly (the database locked or busy, a deadlock victim, a lock
+   * timeout, a dropped connection): the flow retries the write that stores a refresh token on these.
+   */
+  isTransientError(error: unknown): boolean;
 
   /**
    * Marks an authorized row `revoked` (last_error set) and records a `refresh` attempt (outcome failed, reason
@@ -221,7 +350,7 @@ export interface CredentialStore {
    */
   markRevoked(input: Revocation): Promise<boolean>;
 
-  /** Every row's secret envelopes, for key rotation (`npm run tokens:reencrypt`). */
+  /** Every row's secret envelopes, for key rotation (`npm run tokens:reencrypt`) and sealing legacy plain MWS tokens. */
   listSecretEnvelopes(): Promise<SecretEnvelopes[]>;
 
   /** Compare-and-swap of one envelope: true when the column still held `expected` and now holds `replacement`. */
@@ -248,9 +377,12 @@ export interface CredentialStore {
 export const LIMITS = {
   customerId: 64,
   sellingPartnerId: 64,
+  /** The MWS token as Amazon sends it; stored as an envelope of up to encryptedMwsAuthToken characters. */
   mwsAuthToken: 256,
+  encryptedMwsAuthToken: 1024,
   encryptedCode: 1024,
-  encryptedRefreshToken: 4000,
+  /** VARCHAR(8000): LWA documents tokens of up to 2048 bytes; the longest accepted token's envelope must fit. */
+  encryptedRefreshToken: 8000,
   lastError: 1000,
   lwaError: 64,
   lwaErrorDescription: 500,

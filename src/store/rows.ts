@@ -1,5 +1,15 @@
 import type { Region } from '../authorization/marketplaces.js';
-import type { AttemptRecord, CredentialSecrets, CredentialStatusRow, CredentialSummary } from './credentialStore.js';
+import {
+  ATTEMPT_OUTCOMES,
+  CREDENTIAL_STATUSES,
+  STORED_ATTEMPT_OUTCOMES,
+  type AttemptFlow,
+  type AttemptRecord,
+  type CredentialSecrets,
+  type CredentialStatusRow,
+  type CredentialSummary,
+} from './credentialStore.js';
+import { isRegion } from '../authorization/marketplaces.js';
 
 /**
  * Row → record mapping shared by both stores. Drivers differ only in spelling: SQLite hands back dates as ISO
@@ -28,14 +38,32 @@ function wholeNumber(v: unknown, column: string): number | null {
   return n;
 }
 
+/**
+ * A closed value read from a row: a value this code does not know (a row written by newer code) fails loudly, naming
+ * the column, rather than passing on as an unknown status.
+ */
+function oneOf<T extends string>(allowed: readonly T[], v: unknown, column: string): T {
+  if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+  throw new Error(`${column} holds a value this code does not know`);
+}
+
+function region(v: unknown, column = 'region'): Region {
+  if (typeof v === 'string' && isRegion(v)) return v;
+  throw new Error(`${column} holds a value this code does not know`);
+}
+
+const nullableRegion = (v: unknown): Region | null => (v === null || v === undefined ? null : region(v));
+
+const FLOWS: readonly AttemptFlow[] = ['website', 'reauthorize', 'appstore', 'callback', 'refresh', 'ops'];
+
 /** Expects a `has_refresh_token` column: the summary never carries the token itself. */
 export function toSummary(row: Row): CredentialSummary {
   return {
     customerId: String(row['customer_id']),
-    region: row['region'] as Region,
+    region: region(row['region']),
     marketplace: text(row['marketplace']),
     sellingPartnerId: text(row['selling_partner_id']),
-    status: row['status'] as CredentialSummary['status'],
+    status: oneOf(CREDENTIAL_STATUSES, row['status'], 'status'),
     lastError: text(row['last_error']),
     authRequestedDate: date(row['auth_requested_date']),
     authGrantedDate: date(row['auth_granted_date']),
@@ -62,9 +90,9 @@ export function toAttempt(row: Row): AttemptRecord {
     attemptId,
     stateHash: text(row['state_hash']),
     browserBindingHash: text(row['browser_binding_hash']),
-    flow: row['flow'] as AttemptRecord['flow'],
+    flow: oneOf(FLOWS, row['flow'], 'flow'),
     customerId: text(row['customer_id']),
-    region: text(row['region']) as Region | null,
+    region: nullableRegion(row['region']),
     marketplace: text(row['marketplace']),
     sellingPartnerId: text(row['selling_partner_id']),
     expectedSellingPartnerId: text(row['expected_selling_partner_id']),
@@ -72,12 +100,14 @@ export function toAttempt(row: Row): AttemptRecord {
     createdAt: requiredDate(row['created_at'], 'created_at'),
     expiresAt: date(row['expires_at']),
     consumedAt: date(row['consumed_at']),
+    exchangeDeadline: date(row['exchange_deadline']),
     completedAt: date(row['completed_at']),
-    outcome: row['outcome'] as AttemptRecord['outcome'],
+    outcome: oneOf(STORED_ATTEMPT_OUTCOMES, row['outcome'], 'outcome'),
     reason: text(row['reason']),
     lwaError: text(row['lwa_error']),
     lwaErrorDescription: text(row['lwa_error_description']),
     relatedAttemptId: wholeNumber(row['related_attempt_id'], 'related_attempt_id'),
+    refusalCount: wholeNumber(row['refusal_count'], 'refusal_count') ?? 0,
   };
 }
 
@@ -86,17 +116,17 @@ export function toAttempt(row: Row): AttemptRecord {
 export function toStatusRow(row: Row): CredentialStatusRow {
   return {
     customerId: String(row['customer_id']),
-    region: row['region'] as Region,
+    region: region(row['region']),
     marketplace: text(row['marketplace']),
     sellingPartnerId: text(row['selling_partner_id']),
-    status: row['status'] as CredentialStatusRow['status'],
+    status: oneOf([...CREDENTIAL_STATUSES, 'expired'] as const, row['status'], 'status'),
     authRequestedDate: date(row['auth_requested_date']),
     authGrantedDate: date(row['auth_granted_date']),
     reauthorizeBy: date(row['reauthorize_by']),
     daysLeft: wholeNumber(row['days_left'], 'days_left'),
     lastError: text(row['last_error']),
     lastAttemptAt: date(row['last_attempt_at']),
-    lastAttemptOutcome: text(row['last_attempt_outcome']) as CredentialStatusRow['lastAttemptOutcome'],
+    lastAttemptOutcome: row['last_attempt_outcome'] === null || row['last_attempt_outcome'] === undefined ? null : oneOf(ATTEMPT_OUTCOMES, row['last_attempt_outcome'], 'last_attempt_outcome'),
     lastAttemptReason: text(row['last_attempt_reason']),
   };
 }

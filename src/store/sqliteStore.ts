@@ -6,6 +6,13 @@ import type { SecretColumn } from '../crypto/tokenCipher.js';
 import {
   formatLastError,
   LIMITS,
+  MAX_OPEN_ATTEMPTS,
+  MAX_REFUSALS_PER_ATTEMPT,
+  STARTED_FLOWS,
+  statusCaseSql,
+  type AttemptPurge,
+  type Unlink,
+  type UnlinkResult,
   type AttemptConsumption,
   type AttemptRecord,
   type CallbackRecord,
@@ -191,8 +198,120 @@ FROM (
 ) AS m;
 `;
 
+/**
+ * Version 4, as sql/005_truthful_record.sql does for SQL Server:
+ * (1) sp_api_credentials is rebuilt (V2's procedure; the view is dropped first and created again below, since
+ *     RENAME checks the views that name the table): status may be 'unlinked' (ops unlink); lwa_refresh_token holds up
+ *     to 8000 characters (the envelope of the longest token the LWA client accepts); mws_auth_token holds an envelope
+ *     (up to 1024) instead of the plain token. Plain MWS tokens already stored are sealed by the app when it opens a
+ *     SQLite store, and by `npm run tokens:reencrypt` / `npm run db:migrate` (the store has no keys).
+ * (2) sp_api_auth_attempts gains exchange_deadline (set when the state is consumed; a pending attempt past it reads
+ *     'interrupted') and refusal_count (refused callbacks recorded against the attempt, at most 20). Attempts that old
+ *     code consumed and never finished get a deadline 10 minutes after consumption, so they read 'interrupted' too.
+ *     An index on created_at serves the purge and the recent-attempts listing.
+ * (3) The view: the last attempt is the newest one STARTED for the row (website, reauthorize, appstore), so refused
+ *     callbacks, revocation audits and ops actions never replace it; its outcome reads 'abandoned' (pending, never
+ *     consumed, past expires_at) or 'interrupted' (pending, consumed, past exchange_deadline) by SQLite's clock, and
+ *     the view also shows that attempt's expires_at and exchange_deadline, from which listCredentialStatus recomputes
+ *     the outcome for the caller's clock.
+ */
+const SCHEMA_V4 = `
+DROP VIEW sp_api_credentials_status;
+
+CREATE TABLE sp_api_credentials_v4 (
+  customer_id            TEXT NOT NULL CHECK (length(customer_id) BETWEEN 1 AND 64),
+  region                 TEXT NOT NULL CHECK (region IN ('NA', 'EU', 'FE')),
+  marketplace            TEXT NULL,
+  selling_partner_id     TEXT NULL CHECK (length(selling_partner_id) <= 64),
+  mws_auth_token         TEXT NULL CHECK (length(mws_auth_token) <= 1024),
+  spapi_oauth_code       TEXT NULL CHECK (length(spapi_oauth_code) <= 1024),
+  lwa_refresh_token      TEXT NULL CHECK (length(lwa_refresh_token) <= 8000),
+  status                 TEXT NOT NULL CHECK (status IN ('pending', 'authorized', 'failed', 'revoked', 'unlinked')),
+  last_error             TEXT NULL,
+  auth_requested_date    TEXT NULL,
+  auth_granted_date      TEXT NULL,
+  lwa_refresh_token_date TEXT NULL,
+  updated_at             TEXT NOT NULL,
+  PRIMARY KEY (customer_id, region)
+);
+INSERT INTO sp_api_credentials_v4
+  (customer_id, region, marketplace, selling_partner_id, mws_auth_token, spapi_oauth_code, lwa_refresh_token, status,
+   last_error, auth_requested_date, auth_granted_date, lwa_refresh_token_date, updated_at)
+SELECT
+   customer_id, region, marketplace, selling_partner_id, mws_auth_token, spapi_oauth_code, lwa_refresh_token, status,
+   last_error, auth_requested_date, auth_granted_date, lwa_refresh_token_date, updated_at
+FROM sp_api_credentials;
+DROP TABLE sp_api_credentials;
+ALTER TABLE sp_api_credentials_v4 RENAME TO sp_api_credentials;
+CREATE UNIQUE INDEX ux_sp_api_credentials_partner
+  ON sp_api_credentials (selling_partner_id, region) WHERE selling_partner_id IS NOT NULL;
+
+ALTER TABLE sp_api_auth_attempts ADD COLUMN exchange_deadline TEXT NULL;
+ALTER TABLE sp_api_auth_attempts ADD COLUMN refusal_count INTEGER NOT NULL DEFAULT 0 CHECK (refusal_count >= 0);
+UPDATE sp_api_auth_attempts
+  SET exchange_deadline = strftime('%Y-%m-%dT%H:%M:%fZ', consumed_at, '+10 minutes')
+  WHERE outcome = 'pending' AND consumed_at IS NOT NULL;
+CREATE INDEX ix_sp_api_auth_attempts_created ON sp_api_auth_attempts (created_at);
+
+CREATE VIEW sp_api_credentials_status AS
+SELECT
+  customer_id,
+  region,
+  marketplace,
+  selling_partner_id,
+  CASE WHEN ms_left < 0 THEN 'expired' ELSE status END AS status,
+  auth_requested_date,
+  auth_granted_date,
+  reauthorize_by,
+  CASE
+    WHEN ms_left IS NULL THEN NULL
+    WHEN ms_left >= 0 THEN ms_left / 86400000
+    ELSE -((86399999 - ms_left) / 86400000)
+  END AS days_left,
+  last_error,
+  last_attempt_at,
+  CASE
+    WHEN last_attempt_outcome = 'pending' AND last_attempt_exchange_deadline IS NULL AND last_attempt_expires_at <= clock_now THEN 'abandoned'
+    WHEN last_attempt_outcome = 'pending' AND last_attempt_exchange_deadline <= clock_now THEN 'interrupted'
+    ELSE last_attempt_outcome
+  END AS last_attempt_outcome,
+  last_attempt_reason,
+  last_attempt_expires_at,
+  last_attempt_exchange_deadline
+FROM (
+  SELECT
+    d.*,
+    CAST(round((julianday(d.reauthorize_by) - julianday(d.clock_now)) * 86400000) AS INTEGER) AS ms_left
+  FROM (
+    SELECT
+      c.customer_id,
+      c.region,
+      c.marketplace,
+      c.selling_partner_id,
+      c.status,
+      c.auth_requested_date,
+      c.auth_granted_date,
+      CASE WHEN c.status = 'authorized' THEN strftime('%Y-%m-%dT%H:%M:%fZ', c.auth_granted_date, '+365 days') END AS reauthorize_by,
+      strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS clock_now,
+      c.last_error,
+      a.created_at AS last_attempt_at,
+      a.outcome AS last_attempt_outcome,
+      a.reason AS last_attempt_reason,
+      a.expires_at AS last_attempt_expires_at,
+      a.exchange_deadline AS last_attempt_exchange_deadline
+    FROM sp_api_credentials AS c
+    LEFT JOIN sp_api_auth_attempts AS a ON a.attempt_id = (
+      SELECT l.attempt_id FROM sp_api_auth_attempts AS l
+      WHERE l.customer_id = c.customer_id AND l.region = c.region AND l.flow IN ('website', 'reauthorize', 'appstore')
+      ORDER BY l.created_at DESC, l.attempt_id DESC
+      LIMIT 1
+    )
+  ) AS d
+) AS m;
+`;
+
 /** The steps, in order: a file at user_version v needs SCHEMA[v] onwards. */
-const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 /** The user_version of a file this code has opened. */
 export const SQLITE_SCHEMA_VERSION = SCHEMA.length;
@@ -219,9 +338,12 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
+    // Opening may wait for another process's migration. Afterwards requests wait only briefly: better-sqlite3 waits
+    // for a lock synchronously, holding the event loop, so the flow retries (isTransientError) asynchronously instead.
     db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     migrate(db);
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   } catch (error) {
     db.close();
     throw error;
@@ -230,12 +352,20 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
 }
 
 const iso = (d: Date): string => d.toISOString();
+const BUSY_TIMEOUT_MS = 200;
 
 export class SqliteStore implements CredentialStore {
   constructor(private readonly db: BetterSqlite3.Database) {}
 
-  async startAuthorization(a: NewAttempt): Promise<void> {
-    this.db.transaction(() => {
+  async startAuthorization(a: NewAttempt): Promise<'started' | 'too_many_open'> {
+    return this.db.transaction((): 'started' | 'too_many_open' => {
+      const open = this.db
+        .prepare(
+          `SELECT COUNT(*) AS n FROM sp_api_auth_attempts
+           WHERE customer_id = ? AND region = ? AND outcome = 'pending' AND consumed_at IS NULL AND expires_at > ?`,
+        )
+        .get(a.customerId, a.region, iso(a.createdAt)) as Row;
+      if (Number(open['n']) >= MAX_OPEN_ATTEMPTS) return 'too_many_open';
       this.db
         .prepare(
           `INSERT INTO sp_api_auth_attempts
@@ -254,17 +384,18 @@ export class SqliteStore implements CredentialStore {
           iso(a.createdAt),
           iso(a.expiresAt),
         );
+      // The anonymous Login URI writes no credential column; the signed flows note the request (the seed's step 1).
+      if (a.flow === 'reauthorize') return 'started';
       this.db
         .prepare(
           `INSERT INTO sp_api_credentials (customer_id, region, marketplace, status, auth_requested_date, updated_at)
            VALUES (?, ?, ?, 'pending', ?, ?)
            ON CONFLICT (customer_id, region) DO UPDATE SET
              auth_requested_date = excluded.auth_requested_date,
-             updated_at = excluded.updated_at,
-             marketplace = CASE WHEN status = 'authorized' THEN marketplace ELSE excluded.marketplace END,
-             status = CASE WHEN status = 'authorized' THEN status ELSE 'pending' END`,
+             updated_at = excluded.updated_at`,
         )
         .run(a.customerId, a.region, a.marketplace, iso(a.createdAt), iso(a.createdAt));
+      return 'started';
     })();
   }
 
@@ -276,10 +407,10 @@ export class SqliteStore implements CredentialStore {
   async consumeAttempt(input: AttemptConsumption): Promise<boolean> {
     const result = this.db
       .prepare(
-        `UPDATE sp_api_auth_attempts SET consumed_at = ?, selling_partner_id = ?, code_hash = ?
+        `UPDATE sp_api_auth_attempts SET consumed_at = ?, selling_partner_id = ?, code_hash = ?, exchange_deadline = ?
          WHERE state_hash = ? AND consumed_at IS NULL AND expires_at > ?`,
       )
-      .run(iso(input.now), input.sellingPartnerId, input.codeHash, input.stateHash, iso(input.now));
+      .run(iso(input.now), input.sellingPartnerId, input.codeHash, iso(input.exchangeDeadline), input.stateHash, iso(input.now));
     return result.changes === 1;
   }
 
@@ -302,7 +433,7 @@ export class SqliteStore implements CredentialStore {
              updated_at = ?
            WHERE customer_id = ? AND region = ?`,
         )
-        .run(input.sellingPartnerId, input.mwsAuthToken ?? null, input.encryptedCode, iso(input.now), input.customerId, input.region);
+        .run(input.sellingPartnerId, input.encryptedMwsAuthToken ?? null, input.encryptedCode, iso(input.now), input.customerId, input.region);
       return 'recorded' as const;
     });
   }
@@ -314,7 +445,7 @@ export class SqliteStore implements CredentialStore {
       const updated = this.db
         .prepare(
           `UPDATE sp_api_credentials SET
-             selling_partner_id = ?, marketplace = ?, lwa_refresh_token = ?, status = 'authorized', last_error = NULL,
+             selling_partner_id = ?, marketplace = ?, lwa_refresh_token = ?, status = ${statusCaseSql('succeeded')}, last_error = NULL,
              auth_granted_date = ?, lwa_refresh_token_date = ?, updated_at = ?
            WHERE customer_id = ? AND region = ?`,
         )
@@ -339,31 +470,81 @@ export class SqliteStore implements CredentialStore {
       this.db
         .prepare(
           `UPDATE sp_api_credentials SET
-             status = CASE WHEN status = 'authorized' THEN status ELSE 'failed' END, last_error = ?, updated_at = ?
+             status = ${statusCaseSql('failed')}, last_error = ?, updated_at = ?
            WHERE customer_id = ? AND region = ?`,
         )
         .run(formatLastError(input.failure), now, input.customerId, input.region);
     })();
   }
 
-  async recordRefusedCallback(input: RefusedCallback): Promise<void> {
+  async recordRefusedCallback(input: RefusedCallback): Promise<boolean> {
     const r = input.related;
-    this.db
-      .prepare(
-        `INSERT INTO sp_api_auth_attempts
-           (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
-         VALUES ('callback', ?, ?, ?, ?, ?, ?, 'refused', ?, ?)`,
-      )
-      .run(
-        r?.customerId ?? null,
-        r?.region ?? null,
-        r?.marketplace ?? null,
-        input.sellingPartnerId ?? null,
-        iso(input.now),
-        iso(input.now),
-        input.reason,
-        r?.attemptId ?? null,
-      );
+    return this.db.transaction(() => {
+      // The count on the attempt bounds the audit: one conditional UPDATE decides whether this one is recorded.
+      const counted = this.db
+        .prepare(`UPDATE sp_api_auth_attempts SET refusal_count = refusal_count + 1 WHERE attempt_id = ? AND refusal_count < ?`)
+        .run(r.attemptId, MAX_REFUSALS_PER_ATTEMPT);
+      if (counted.changes !== 1) return false;
+      this.db
+        .prepare(
+          `INSERT INTO sp_api_auth_attempts
+             (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
+           VALUES ('callback', ?, ?, ?, ?, ?, ?, 'refused', ?, ?)`,
+        )
+        .run(r.customerId, r.region, r.marketplace, input.sellingPartnerId ?? null, iso(input.now), iso(input.now), input.reason, r.attemptId);
+      return true;
+    })();
+  }
+
+  async unlinkCredential(input: Unlink): Promise<UnlinkResult> {
+    const now = iso(input.now);
+    return this.db.transaction((): UnlinkResult => {
+      const before = this.db
+        .prepare('SELECT status, selling_partner_id, marketplace FROM sp_api_credentials WHERE customer_id = ? AND region = ?')
+        .get(input.customerId, input.region) as Row | undefined;
+      if (before === undefined) return { kind: 'not_found' };
+      this.db
+        .prepare(
+          `UPDATE sp_api_credentials SET
+             selling_partner_id = NULL, lwa_refresh_token = NULL, spapi_oauth_code = NULL, mws_auth_token = NULL,
+             status = ${statusCaseSql('unlinked')}, last_error = NULL, updated_at = ?
+           WHERE customer_id = ? AND region = ?`,
+        )
+        .run(now, input.customerId, input.region);
+      const previousSellingPartnerId = text(before['selling_partner_id']);
+      this.db
+        .prepare(
+          `INSERT INTO sp_api_auth_attempts
+             (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
+           VALUES ('ops', ?, ?, ?, ?, ?, ?, 'succeeded', 'unlinked')`,
+        )
+        .run(input.customerId, input.region, text(before['marketplace']), previousSellingPartnerId, now, now);
+      return { kind: 'unlinked', previousSellingPartnerId, previousStatus: toSummary({ ...before, customer_id: input.customerId, region: input.region, updated_at: now }).status };
+    })();
+  }
+
+  async purgeAttempts(input: AttemptPurge): Promise<number> {
+    const params = { olderThan: iso(input.olderThan), now: iso(input.now), limit: purgeLimit(input.limit) };
+    const victims = `
+      SELECT a.attempt_id FROM sp_api_auth_attempts AS a
+      WHERE a.created_at < @olderThan
+        AND (a.outcome <> 'pending'
+             OR (a.exchange_deadline IS NULL AND a.expires_at <= @now)
+             OR a.exchange_deadline <= @now)
+        AND NOT (a.flow IN (${STARTED_FLOW_LIST}) AND a.attempt_id = (
+          SELECT l.attempt_id FROM sp_api_auth_attempts AS l
+          WHERE l.customer_id = a.customer_id AND l.region = a.region AND l.flow IN (${STARTED_FLOW_LIST})
+          ORDER BY l.created_at DESC, l.attempt_id DESC LIMIT 1))
+      ORDER BY a.created_at, a.attempt_id
+      LIMIT @limit`;
+    if (input.dryRun) return Number((this.db.prepare(`SELECT COUNT(*) AS n FROM (${victims})`).get(params) as Row)['n']);
+    return this.db.prepare(`DELETE FROM sp_api_auth_attempts WHERE attempt_id IN (${victims})`).run(params).changes;
+  }
+
+  isTransientError(error: unknown): boolean {
+    // SQLITE_BUSY (another connection holds the write lock past busy_timeout) and SQLITE_LOCKED, with their
+    // extended codes (SQLITE_BUSY_SNAPSHOT, …).
+    return error instanceof Error && 'code' in error && typeof error.code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(error.code);
   }
 
   async markRevoked(input: Revocation): Promise<boolean> {
@@ -372,7 +553,7 @@ export class SqliteStore implements CredentialStore {
       // One conditional UPDATE decides; RETURNING hands back the row's marketplace and partner for the audit row.
       const revoked = this.db
         .prepare(
-          `UPDATE sp_api_credentials SET status = 'revoked', last_error = ?, updated_at = ?
+          `UPDATE sp_api_credentials SET status = ${statusCaseSql('revoked')}, last_error = ?, updated_at = ?
            WHERE customer_id = ? AND region = ? AND status = 'authorized' AND lwa_refresh_token = ?
            RETURNING marketplace, selling_partner_id`,
         )
@@ -404,8 +585,8 @@ export class SqliteStore implements CredentialStore {
   async listSecretEnvelopes(): Promise<SecretEnvelopes[]> {
     const rows = this.db
       .prepare(
-        `SELECT customer_id, region, lwa_refresh_token, spapi_oauth_code FROM sp_api_credentials
-         WHERE lwa_refresh_token IS NOT NULL OR spapi_oauth_code IS NOT NULL
+        `SELECT customer_id, region, lwa_refresh_token, spapi_oauth_code, mws_auth_token FROM sp_api_credentials
+         WHERE lwa_refresh_token IS NOT NULL OR spapi_oauth_code IS NOT NULL OR mws_auth_token IS NOT NULL
          ORDER BY customer_id, region`,
       )
       .all() as Row[];
@@ -414,6 +595,7 @@ export class SqliteStore implements CredentialStore {
       region: row['region'] as Region,
       lwaRefreshToken: text(row['lwa_refresh_token']),
       spapiOauthCode: text(row['spapi_oauth_code']),
+      mwsAuthToken: text(row['mws_auth_token']),
     }));
   }
 
@@ -486,12 +668,20 @@ export class SqliteStore implements CredentialStore {
                WHEN ms_left >= 0 THEN ms_left / 86400000
                ELSE -((86399999 - ms_left) / 86400000)
              END AS days_left,
-             last_error, last_attempt_at, last_attempt_outcome, last_attempt_reason
+             last_error, last_attempt_at,
+             CASE
+               WHEN view_outcome NOT IN ('pending', 'abandoned', 'interrupted') THEN view_outcome
+               WHEN last_attempt_exchange_deadline IS NULL AND last_attempt_expires_at <= @now THEN 'abandoned'
+               WHEN last_attempt_exchange_deadline <= @now THEN 'interrupted'
+               ELSE 'pending'
+             END AS last_attempt_outcome,
+             last_attempt_reason
            FROM (
              SELECT
                v.customer_id, v.region, v.marketplace, v.selling_partner_id, v.status AS view_status,
                v.auth_requested_date, v.auth_granted_date, v.reauthorize_by, v.last_error,
-               v.last_attempt_at, v.last_attempt_outcome, v.last_attempt_reason,
+               v.last_attempt_at, v.last_attempt_outcome AS view_outcome, v.last_attempt_reason,
+               v.last_attempt_expires_at, v.last_attempt_exchange_deadline,
                CAST(round((julianday(v.reauthorize_by) - julianday(@now)) * 86400000) AS INTEGER) AS ms_left
              FROM sp_api_credentials_status AS v
            )
@@ -557,12 +747,21 @@ const REPLACE_ENVELOPE: Readonly<Record<SecretColumn, string>> = {
     WHERE customer_id = ? AND region = ? AND lwa_refresh_token = ?`,
   spapi_oauth_code: `UPDATE sp_api_credentials SET spapi_oauth_code = ?
     WHERE customer_id = ? AND region = ? AND spapi_oauth_code = ?`,
+  mws_auth_token: `UPDATE sp_api_credentials SET mws_auth_token = ?
+    WHERE customer_id = ? AND region = ? AND mws_auth_token = ?`,
 };
 
-/** Refuses, at run time too, anything but the two secret columns. */
+/** Refuses, at run time too, anything but the secret columns. */
 function secretColumn(column: string): SecretColumn {
-  if (column === 'lwa_refresh_token' || column === 'spapi_oauth_code') return column;
-  throw new Error('replaceEnvelope: column must be lwa_refresh_token or spapi_oauth_code');
+  if (column === 'lwa_refresh_token' || column === 'spapi_oauth_code' || column === 'mws_auth_token') return column;
+  throw new Error('replaceEnvelope: column must be lwa_refresh_token, spapi_oauth_code or mws_auth_token');
+}
+
+const STARTED_FLOW_LIST = STARTED_FLOWS.map((flow) => `'${flow}'`).join(', ');
+
+function purgeLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) throw new Error('purge limit must be a whole number from 1 to 100000');
+  return limit;
 }
 
 /** Exactly one of customerId / sellingPartnerId, as a string (other keys, e.g. a region, are ignored). */

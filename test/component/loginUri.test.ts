@@ -114,7 +114,7 @@ describe('AppstoreLogin guards', () => {
     expect(`${to.origin}${to.pathname}`).toBe('https://sellercentral-europe.amazon.com/apps/authorize/confirm/amzn1.sp.solution.x');
     expect([...to.searchParams.keys()]).toEqual(['lang', 'redirect_uri', 'amazon_state', 'state']);
     expect(to.searchParams.get('amazon_state')).toBe('amzn-state|1');
-    expect(res.setCookies[0]).toMatch(/^spapi_auth_[0-9a-f]{16}=.+; max-age=600; path=\/api; samesite=lax; httponly$/);
+    expect(res.setCookies[0]).toMatch(/^spapi_auth_[0-9a-f]{16}=.+; max-age=4200; path=\/api; samesite=lax; httponly$/);
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
   });
 

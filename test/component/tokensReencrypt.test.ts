@@ -46,7 +46,7 @@ describe('tokens:reencrypt', () => {
 
     const first = await run(`${NEW},${OLD}`);
     expect(first.code).toBe(0);
-    expect(first.lines.at(-1)).toBe('tokens:reencrypt: 4 envelopes examined, 4 re-encrypted, 0 already under "new", 0 changed meanwhile (left alone), 0 failed');
+    expect(first.lines.at(-1)).toBe('tokens:reencrypt: 4 envelopes examined, 4 re-encrypted, 0 plain MWS tokens sealed, 0 already under "new", 0 changed meanwhile (left alone), 0 failed');
 
     const after = await store.listSecretEnvelopes();
     expect(after.every((r) => r.lwaRefreshToken?.startsWith('v1:new:') && r.spapiOauthCode?.startsWith('v1:new:'))).toBe(true);
@@ -56,7 +56,7 @@ describe('tokens:reencrypt', () => {
 
     const second = await run(`${NEW},${OLD}`);
     expect(second.code).toBe(0);
-    expect(second.lines.at(-1)).toBe('tokens:reencrypt: 4 envelopes examined, 0 re-encrypted, 4 already under "new", 0 changed meanwhile (left alone), 0 failed');
+    expect(second.lines.at(-1)).toBe('tokens:reencrypt: 4 envelopes examined, 0 re-encrypted, 0 plain MWS tokens sealed, 4 already under "new", 0 changed meanwhile (left alone), 0 failed');
     expect(second.lines.join('\n')).not.toContain(plain[0]);
   });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CookieClient } from '../support/cookieClient.js';
 import { APPLICATION_ID, startHarness, withParam, type Harness } from '../support/harness.js';
@@ -30,7 +31,7 @@ describe('AuthorizeStart', () => {
 
     expect(res.setCookies).toHaveLength(1);
     const cookie = [...client.jar.values()][0];
-    expect(cookie).toMatchObject({ path: '/api', httpOnly: true, sameSite: 'lax', maxAge: 600, secure: false });
+    expect(cookie).toMatchObject({ path: '/api', httpOnly: true, sameSite: 'lax', maxAge: 4200, secure: false });
     expect(cookie?.name).toMatch(/^spapi_auth_[0-9a-f]{16}$/);
 
     const { store } = await h.services();
@@ -117,12 +118,18 @@ describe('LWACallback', () => {
     expect(attempts.map((a) => [a.outcome, a.reason])).toEqual([['succeeded', null]]);
   });
 
-  it('records mws_auth_token when Amazon sends it', async () => {
+  it('records mws_auth_token when Amazon sends it, sealed like the code: never in plain text in the store file', async () => {
     const client = new CookieClient();
     const callback = await h.approve(client, '42');
-    expect((await client.get(withParam(callback, 'mws_auth_token', 'amzn.mws.4ea38b7b-f563-7709-4bae-87aeaEXAMPLE'))).status).toBe(200);
-    const { store } = await h.services();
-    expect((await store.findCredential('42', 'NA'))?.mwsAuthToken).toBe('amzn.mws.4ea38b7b-f563-7709-4bae-87aeaEXAMPLE');
+    const mws = 'amzn.mws.4ea38b7b-f563-7709-4bae-87aeaEXAMPLE';
+    expect((await client.get(withParam(callback, 'mws_auth_token', mws))).status).toBe(200);
+    const { store, cipher } = await h.services();
+    const stored = (await store.findCredential('42', 'NA'))?.mwsAuthToken ?? '';
+    expect(stored).toMatch(/^v1:test1:/);
+    expect(cipher.decrypt(stored, { column: 'mws_auth_token', customerId: '42', region: 'NA' })).toBe(mws);
+    const file = ['', '-wal'].map((suffix) => readFileSync(`${String(h.values['LOCAL_DB_PATH'])}${suffix}`, 'latin1')).join('');
+    expect(file).not.toContain(mws);
+    expect(file).not.toContain('4ea38b7b');
   });
 
   it('shows success again on reload without a second exchange', async () => {
@@ -148,15 +155,16 @@ describe('LWACallback', () => {
     expect(attempts).toHaveLength(1);
   });
 
-  describe('refusals: a clear page, the attempt recorded, no exchange, the row as it was', () => {
-    async function expectRefused(res: { status: number; body: string }, reason: string, before: unknown): Promise<void> {
+  describe('refusals: a clear page, the attempt recorded (when it names one), no exchange, the row as it was', () => {
+    /** `recorded: false`: the callback names no attempt we issued, so nothing is stored (the audit stays bounded). */
+    async function expectRefused(res: { status: number; body: string }, reason: string, before: unknown, recorded = true): Promise<void> {
       expect(res.status).toBe(400);
       expect(res.body).toContain(`<code>${reason}</code>`);
       expect(codeRequests()).toBe(0);
       const { store } = await h.services();
       expect(await store.listCredentials()).toEqual(before);
       const refused = (await store.listAttempts()).filter((a) => a.flow === 'callback');
-      expect(refused.map((a) => a.reason)).toEqual([reason]);
+      expect(refused.map((a) => a.reason)).toEqual(recorded ? [reason] : []);
     }
     const rows = async () => (await h.services()).store.listCredentials();
 
@@ -164,7 +172,7 @@ describe('LWACallback', () => {
       const client = new CookieClient();
       const callback = await h.approve(client, '42');
       const before = await rows();
-      await expectRefused(await client.get(withParam(callback, 'state', 'B'.repeat(43))), 'state_invalid', before);
+      await expectRefused(await client.get(withParam(callback, 'state', 'B'.repeat(43))), 'state_invalid', before, false);
     });
 
     it('browser cookie missing (another browser)', async () => {
@@ -190,38 +198,57 @@ describe('LWACallback', () => {
     });
 
     it.each([
-      ['missing code', (u: string) => withParam(u, 'spapi_oauth_code', undefined)],
-      ['missing selling_partner_id', (u: string) => withParam(u, 'selling_partner_id', undefined)],
-      ['missing state', (u: string) => withParam(u, 'state', undefined)],
-      ['oversized code', (u: string) => withParam(u, 'spapi_oauth_code', 'A'.repeat(513))],
-      ['malformed selling_partner_id', (u: string) => withParam(u, 'selling_partner_id', 'A1<script>')],
-      ['repeated code', (u: string) => `${u}&spapi_oauth_code=second`],
-    ])('%s', async (_name, mangle) => {
+      ['missing code', (u: string) => withParam(u, 'spapi_oauth_code', undefined), true],
+      ['missing selling_partner_id', (u: string) => withParam(u, 'selling_partner_id', undefined), true],
+      ['missing state', (u: string) => withParam(u, 'state', undefined), false],
+      ['oversized code', (u: string) => withParam(u, 'spapi_oauth_code', 'A'.repeat(513)), true],
+      ['malformed selling_partner_id', (u: string) => withParam(u, 'selling_partner_id', 'A1<script>'), true],
+      ['repeated code', (u: string) => `${u}&spapi_oauth_code=second`, true],
+    ])('%s', async (_name, mangle, recorded) => {
       const client = new CookieClient();
       const callback = await h.approve(client, '42');
       const before = await rows();
-      await expectRefused(await client.get(mangle(callback)), 'callback_invalid', before);
+      await expectRefused(await client.get(mangle(callback)), 'callback_invalid', before, recorded);
     });
 
-    it('state already consumed, with another code (replay)', async () => {
+    it('a vendor id (amzn1.vg.…) is understood and refused as vendor_not_supported, with no exchange', async () => {
+      const client = new CookieClient();
+      const callback = await h.approve(client, '42');
+      const before = await rows();
+      await expectRefused(await client.get(withParam(callback, 'selling_partner_id', 'amzn1.vg.1234567')), 'vendor_not_supported', before);
+    });
+  });
+
+  describe('a state that was already used', () => {
+    const rows = async () => (await h.services()).store.listCredentials();
+
+    it('Back + Confirm after success, in the same browser (another code): the success page again, no second exchange', async () => {
       const client = new CookieClient();
       const callback = await h.approve(client, '42');
       expect((await client.get(callback)).status).toBe(200);
       const before = await rows();
       const replay = await client.get(withParam(callback, 'spapi_oauth_code', 'ANanothercode'));
-      expect(replay.status).toBe(400);
-      expect(replay.body).toContain('<code>state_replayed</code>');
+      expect(replay.status).toBe(200);
+      expect(replay.body).toContain('Shipica is authorized');
       expect(codeRequests()).toBe(1);
       expect(await rows()).toEqual(before);
+      // The replay is audited against the attempt, but the ops view's last attempt is still the success.
+      const { store } = await h.services();
+      const [status] = await store.listCredentialStatus({ customerId: '42' }, h.clock.now());
+      expect([status?.lastAttemptOutcome, status?.lastAttemptReason]).toEqual(['succeeded', null]);
+      expect((await store.listAttempts()).filter((a) => a.flow === 'callback').map((a) => a.reason)).toEqual(['state_replayed']);
     });
 
-    it('a succeeded callback replayed in a browser without the cookie', async () => {
+    it('in another browser: a neutral "already used" page (200, never a red failure), no exchange, nothing about its outcome', async () => {
       const client = new CookieClient();
       const callback = await h.approve(client, '42');
       expect((await client.get(callback)).status).toBe(200);
       const replay = await new CookieClient().get(callback);
-      expect(replay.status).toBe(400);
-      expect(replay.body).toContain('<code>browser_mismatch</code>');
+      expect(replay.status).toBe(200);
+      expect(replay.body).toContain('This authorization link was already used');
+      expect(replay.body).toContain('there is nothing more to do');
+      expect(replay.body).not.toContain('class="err"');
+      expect(replay.body).not.toContain('A1SANDBOXSELLER1');
       expect(codeRequests()).toBe(1);
     });
   });
@@ -327,9 +354,15 @@ describe('LWACallback', () => {
     expect(ok.status).toBe(302);
     expect(ok.location).toBe('https://app.shipica.example/amazon/authorized?from=spapi&status=authorized&marketplace=CA');
 
-    const refused = await new CookieClient().get(callback);
-    expect(refused.status).toBe(302);
-    expect(refused.location).toBe('https://app.shipica.example/amazon/authorized?from=spapi&status=error&reason=browser_mismatch&marketplace=CA');
+    const used = await new CookieClient().get(callback);
+    expect(used.status).toBe(302);
+    expect(used.location).toBe('https://app.shipica.example/amazon/authorized?from=spapi&status=already_used&reason=already_used&marketplace=CA');
+
+    const other = new CookieClient();
+    const late = await h.approve(other, '43', { marketplace: 'CA', sellingPartnerId: 'A2SANDBOXSELLER2' });
+    h.clock.advance(601_000);
+    const expired = await other.get(late);
+    expect(expired.location).toBe('https://app.shipica.example/amazon/authorized?from=spapi&status=error&reason=state_expired&marketplace=CA');
   });
 });
 

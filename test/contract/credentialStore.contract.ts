@@ -5,6 +5,7 @@ import type { SecretColumn } from '../../src/crypto/tokenCipher.js';
 import {
   formatLastError,
   LIMITS,
+  MAX_REFUSALS_PER_ATTEMPT,
   REAUTHORIZE_AFTER_DAYS,
   type AttemptRecord,
   type CredentialSecrets,
@@ -14,6 +15,13 @@ import {
   type FailureDetails,
   type NewAttempt,
   type StartedFlow,
+  type StatusEvent,
+  attemptOutcomeAt,
+  CREDENTIAL_STATUSES,
+  MAX_OPEN_ATTEMPTS,
+  nextStatus,
+  STATUS_CHANGES,
+  type CredentialStatus,
 } from '../../src/store/credentialStore.js';
 
 /**
@@ -30,7 +38,10 @@ export interface OpenedStore {
 
 const T0 = new Date('2025-03-01T10:00:00.000Z');
 const at = (seconds: number): Date => new Date(T0.getTime() + seconds * 1000);
+const later = (d: Date, ms: number): Date => new Date(d.getTime() + ms);
 const TTL_SECONDS = 600;
+/** How long after consumption an unfinished attempt reads as still in progress (the flow sets it). */
+const EXCHANGE_WINDOW_MS = 5 * 60 * 1000;
 
 const SUMMARY_KEYS = [
   'authGrantedDate',
@@ -54,6 +65,7 @@ const ATTEMPT_KEYS = [
   'consumedAt',
   'createdAt',
   'customerId',
+  'exchangeDeadline',
   'expectedSellingPartnerId',
   'expiresAt',
   'flow',
@@ -62,6 +74,7 @@ const ATTEMPT_KEYS = [
   'marketplace',
   'outcome',
   'reason',
+  'refusalCount',
   'region',
   'relatedAttemptId',
   'sellingPartnerId',
@@ -144,7 +157,13 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
     }
 
     async function consume(attempt: NewAttempt, sellingPartnerId: string, now: Date = at(10)): Promise<boolean> {
-      return store.consumeAttempt({ stateHash: attempt.stateHash, now, sellingPartnerId, codeHash: sha256(`code-${attempt.stateHash}`) });
+      return store.consumeAttempt({
+        stateHash: attempt.stateHash,
+        now,
+        sellingPartnerId,
+        codeHash: sha256(`code-${attempt.stateHash}`),
+        exchangeDeadline: new Date(now.getTime() + EXCHANGE_WINDOW_MS),
+      });
     }
 
     async function record(
@@ -157,7 +176,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         customerId,
         region,
         sellingPartnerId,
-        mwsAuthToken: options.mws,
+        encryptedMwsAuthToken: options.mws,
         encryptedCode: options.code ?? envelope(120, 'c'),
         now: options.now ?? at(20),
       });
@@ -223,12 +242,14 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           createdAt: T0.toISOString(),
           expiresAt: at(TTL_SECONDS).toISOString(),
           consumedAt: null,
+          exchangeDeadline: null,
           completedAt: null,
           outcome: 'pending',
           reason: null,
           lwaError: null,
           lwaErrorDescription: null,
           relatedAttemptId: null,
+          refusalCount: 0,
         });
 
         const cred = await credential('cust-1');
@@ -254,18 +275,20 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.findAttemptByStateHash(newHash())).toBeUndefined();
       });
 
-      it('a second start of a pending or failed row makes it pending again with the new marketplace and date', async () => {
+      it('a second start changes no status: a failed row stays failed, with its marketplace; only auth_requested_date moves', async () => {
         const first = await start('cust-1', 'EU', { marketplace: 'DE' });
         expect(await consume(first.attempt, 'APARTNER1')).toBe(true);
         await store.failAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-1', region: 'EU', failure: { reason: 'code_rejected' }, now: at(30) });
-        expect((await credential('cust-1', 'EU')).status).toBe('failed');
+        const failed = await credential('cust-1', 'EU');
+        expect(failed.status).toBe('failed');
 
         await start('cust-1', 'EU', { marketplace: 'FR', now: at(100) });
         const cred = await credential('cust-1', 'EU');
-        expect(cred.status).toBe('pending');
-        expect(cred.marketplace).toBe('FR');
-        expect(iso(cred.authRequestedDate)).toBe(at(100).toISOString());
-        expect(iso(cred.updatedAt)).toBe(at(100).toISOString());
+        expect({ ...cred, authRequestedDate: iso(cred.authRequestedDate), updatedAt: iso(cred.updatedAt) }).toEqual({
+          ...failed,
+          authRequestedDate: at(100).toISOString(),
+          updatedAt: at(100).toISOString(),
+        });
         expect((await store.listCredentials()).length).toBe(1);
         expect((await store.listAttempts({ customerId: 'cust-1' })).length).toBe(2);
       });
@@ -315,7 +338,9 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect([re.record.flow, re.record.expectedSellingPartnerId, re.record.sellingPartnerId]).toEqual(['reauthorize', 'APARTNER1', null]);
         expect([app.record.flow, app.record.expectedSellingPartnerId]).toEqual(['appstore', longest]);
         expect([web.record.flow, web.record.expectedSellingPartnerId]).toEqual(['website', null]);
-        expect((await credential('cust-1')).status).toBe('pending');
+        // The anonymous Login URI writes no credential column: no row appears for a reauthorize attempt.
+        expect(await store.findCredential('cust-1', 'NA')).toBeUndefined();
+        expect((await credential('cust-2', 'EU')).status).toBe('pending');
 
         // Consuming records the seller the callback named beside the expected one; neither overwrites the other.
         expect(await consume(re.attempt, 'APARTNER9', at(10))).toBe(true);
@@ -383,7 +408,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const other = await start('cust-2');
         const results = await Promise.all(
           Array.from({ length: 50 }, (_, i) =>
-            store.consumeAttempt({ stateHash: attempt.stateHash, now: at(10), sellingPartnerId: `APARTNER${i}`, codeHash: sha256(`code-${i}`) }),
+            store.consumeAttempt({ stateHash: attempt.stateHash, now: at(10), sellingPartnerId: `APARTNER${i}`, codeHash: sha256(`code-${i}`), exchangeDeadline: at(310) }),
           ),
         );
         expect(results.filter((r) => r === true)).toHaveLength(1);
@@ -405,7 +430,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const expiresAt = at(TTL_SECONDS);
         expect(await consume(attempt, 'APARTNER1', expiresAt)).toBe(false);
         expect(await consume(attempt, 'APARTNER1', new Date(expiresAt.getTime() + 1))).toBe(false);
-        expect(await store.consumeAttempt({ stateHash: newHash(), now: at(10), sellingPartnerId: 'APARTNER1', codeHash: newHash() })).toBe(false);
+        expect(await store.consumeAttempt({ stateHash: newHash(), now: at(10), sellingPartnerId: 'APARTNER1', codeHash: newHash(), exchangeDeadline: at(310) })).toBe(false);
         const untouched = await attemptById(row.attemptId);
         expect(untouched.consumedAt).toBeNull();
         expect(untouched.sellingPartnerId).toBeNull();
@@ -738,16 +763,16 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
     // ---- recordRefusedCallback ------------------------------------------------------------------------------
 
     describe('recordRefusedCallback', () => {
-      it('inserts a refused callback row naming the related attempt, and changes nothing else', async () => {
+      it('inserts a refused callback row naming the related attempt, counts it there, and changes nothing else', async () => {
         const { attempt, record: related } = await start('cust-1', 'EU', { marketplace: 'IT' });
         expect(await consume(attempt, 'APARTNER1')).toBe(true);
         expect(await record('cust-1', 'EU', 'APARTNER1')).toBe('recorded');
         const relatedBefore = await attemptById(related.attemptId);
         const credBefore = await credential('cust-1', 'EU');
 
-        await store.recordRefusedCallback({ related: relatedBefore, sellingPartnerId: 'APARTNER9', reason: 'browser_mismatch', now: at(300) });
+        expect(await store.recordRefusedCallback({ related: relatedBefore, sellingPartnerId: 'APARTNER9', reason: 'browser_mismatch', now: at(300) })).toBe(true);
 
-        expect(await attemptById(related.attemptId)).toEqual(relatedBefore);
+        expect(await attemptById(related.attemptId)).toEqual({ ...relatedBefore, refusalCount: 1 });
         expect(await credential('cust-1', 'EU')).toEqual(credBefore);
         const attempts = await store.listAttempts({ customerId: 'cust-1' });
         expect(attempts).toHaveLength(2);
@@ -768,43 +793,44 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           createdAt: at(300).toISOString(),
           expiresAt: null,
           consumedAt: null,
+          exchangeDeadline: null,
           completedAt: at(300).toISOString(),
           outcome: 'refused',
           reason: 'browser_mismatch',
           lwaError: null,
           lwaErrorDescription: null,
           relatedAttemptId: related.attemptId,
+          refusalCount: 0,
         });
       });
 
-      it('records refused callbacks that name no attempt, several of them (no state hash)', async () => {
-        await store.recordRefusedCallback({ related: undefined, sellingPartnerId: undefined, reason: 'state_unknown', now: at(1) });
-        await store.recordRefusedCallback({ related: undefined, sellingPartnerId: 'APARTNER1', reason: 'state_unknown', now: at(2) });
-        const all = await store.listAttempts();
-        expect(all).toHaveLength(2);
-        for (const row of all) {
-          expect(row.flow).toBe('callback');
-          expect(row.outcome).toBe('refused');
-          expect(row.customerId).toBeNull();
-          expect(row.region).toBeNull();
-          expect(row.marketplace).toBeNull();
-          expect(row.relatedAttemptId).toBeNull();
-          expect(row.stateHash).toBeNull();
-        }
-        expect(all.map((a) => a.sellingPartnerId)).toEqual([null, 'APARTNER1']);
-        expect(await store.listCredentials()).toEqual([]);
+      it(`records at most ${MAX_REFUSALS_PER_ATTEMPT} refusals per attempt, also when they arrive at once`, async () => {
+        const { record: related } = await start('cust-1', 'NA');
+        const other = await start('cust-2', 'NA');
+        const results = await Promise.all(
+          Array.from({ length: MAX_REFUSALS_PER_ATTEMPT + 15 }, (_, i) =>
+            store.recordRefusedCallback({ related, sellingPartnerId: 'APARTNER1', reason: 'browser_mismatch', now: at(10 + i) }),
+          ),
+        );
+        expect(results.filter((r) => r)).toHaveLength(MAX_REFUSALS_PER_ATTEMPT);
+        expect(await store.recordRefusedCallback({ related, sellingPartnerId: undefined, reason: 'state_expired', now: at(100) })).toBe(false);
+        const refusals = (await store.listAttempts()).filter((a) => a.relatedAttemptId === related.attemptId);
+        expect(refusals).toHaveLength(MAX_REFUSALS_PER_ATTEMPT);
+        expect((await attemptById(related.attemptId)).refusalCount).toBe(MAX_REFUSALS_PER_ATTEMPT);
+        // Another attempt's budget is its own.
+        expect(await store.recordRefusedCallback({ related: other.record, sellingPartnerId: undefined, reason: 'state_expired', now: at(100) })).toBe(true);
       });
     });
 
     // ---- limits ---------------------------------------------------------------------------------------------
 
     describe('column limits', () => {
-      it('round-trips a 4000-character refresh token envelope and every other value at its limit', async () => {
+      it(`round-trips a ${LIMITS.encryptedRefreshToken}-character refresh token envelope and every other value at its limit`, async () => {
         const customerId = 'c'.repeat(LIMITS.customerId);
         const partner = 'A'.repeat(LIMITS.sellingPartnerId);
         const token = envelope(LIMITS.encryptedRefreshToken, 'T');
         const code = envelope(LIMITS.encryptedCode, 'C');
-        const mws = 'm'.repeat(LIMITS.mwsAuthToken);
+        const mws = envelope(LIMITS.encryptedMwsAuthToken, 'M');
         const { attempt, record: row } = await start(customerId);
         expect(await consume(attempt, partner)).toBe(true);
         expect(await record(customerId, 'NA', partner, { code, mws })).toBe('recorded');
@@ -822,7 +848,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const cred = await credential(customerId);
         expect(cred.customerId).toBe(customerId);
         expect(cred.lwaRefreshToken).toBe(token);
-        expect(cred.lwaRefreshToken).toHaveLength(4000);
+        expect(cred.lwaRefreshToken).toHaveLength(LIMITS.encryptedRefreshToken);
         expect(cred.spapiOauthCode).toBe(code);
         expect(cred.mwsAuthToken).toBe(mws);
         expect(cred.sellingPartnerId).toBe(partner);
@@ -850,7 +876,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         ).rejects.toThrow();
         await expect(record('cust-1', 'NA', 'APARTNER1', { code: envelope(LIMITS.encryptedCode + 1) })).rejects.toThrow();
         await expect(record('cust-1', 'NA', 'A'.repeat(LIMITS.sellingPartnerId + 1))).rejects.toThrow();
-        await expect(record('cust-1', 'NA', 'APARTNER1', { mws: 'm'.repeat(LIMITS.mwsAuthToken + 1) })).rejects.toThrow();
+        await expect(record('cust-1', 'NA', 'APARTNER1', { mws: envelope(LIMITS.encryptedMwsAuthToken + 1) })).rejects.toThrow();
         expect(await credential('cust-1')).toEqual(before);
         expect((await attemptById(row.attemptId)).outcome).toBe('pending');
       });
@@ -959,12 +985,14 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           createdAt: at(5000).toISOString(),
           expiresAt: null,
           consumedAt: null,
+          exchangeDeadline: null,
           completedAt: at(5000).toISOString(),
           outcome: 'failed',
           reason: 'authorization_revoked',
           lwaError: 'invalid_grant',
           lwaErrorDescription: REVOKED.lwaErrorDescription,
           relatedAttemptId: null,
+          refusalCount: 0,
         });
 
         // 'revoked' and 'refresh' read back through every listing.
@@ -1003,7 +1031,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
         expect(await revoke('cust-1', 'NA', token)).toBe(true);
         await start('cust-1', 'NA', { now: at(6000) });
-        expect((await credential('cust-1')).status).toBe('pending');
+        expect((await credential('cust-1')).status).toBe('revoked');
         const failed = await start('cust-2', 'NA', { now: at(6100) });
         expect(await consume(failed.attempt, 'APARTNER2', at(6110))).toBe(true);
         await store.failAuthorization({ attemptId: failed.record.attemptId, customerId: 'cust-2', region: 'NA', failure: { reason: 'code_rejected' }, now: at(6120) });
@@ -1039,14 +1067,16 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect((await credential('cust-2')).lastError).toBe('authorization_revoked');
       });
 
-      it('a revoked row is restarted by startAuthorization and can be authorized again', async () => {
+      it('a revoked row stays revoked when an attempt starts, and can be authorized again', async () => {
         const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
         expect(await revoke('cust-1', 'NA', token)).toBe(true);
 
         await start('cust-1', 'NA', { marketplace: 'MX', now: at(6000) });
+        await start('cust-1', 'NA', { flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1', now: at(6001) });
         const restarted = await credential('cust-1');
-        expect(restarted.status).toBe('pending');
-        expect(restarted.marketplace).toBe('MX');
+        expect(restarted.status).toBe('revoked');
+        expect(restarted.marketplace).toBe('US');
+        expect(restarted.lwaRefreshToken).toBe(token);
         expect(iso(restarted.authRequestedDate)).toBe(at(6000).toISOString());
         expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
 
@@ -1124,13 +1154,19 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         // Binary order, as the identifier columns compare: upper case first.
         expect(list.map(rowKey)).toEqual(['Cust-y/FE', 'cust-a/EU', 'cust-a/NA', 'cust-c/FE']);
         for (const entry of list) {
-          expect(Object.keys(entry).sort()).toEqual(['customerId', 'lwaRefreshToken', 'region', 'spapiOauthCode']);
+          expect(Object.keys(entry).sort()).toEqual(['customerId', 'lwaRefreshToken', 'mwsAuthToken', 'region', 'spapiOauthCode']);
           const row = await credential(entry.customerId, entry.region);
-          expect(entry).toEqual({ customerId: row.customerId, region: row.region, lwaRefreshToken: row.lwaRefreshToken, spapiOauthCode: row.spapiOauthCode });
+          expect(entry).toEqual({
+            customerId: row.customerId,
+            region: row.region,
+            lwaRefreshToken: row.lwaRefreshToken,
+            spapiOauthCode: row.spapiOauthCode,
+            mwsAuthToken: row.mwsAuthToken,
+          });
         }
         expect(list[2]?.lwaRefreshToken).toBe(aNa.token);
         expect(list[1]?.lwaRefreshToken).toBe(aEu.token);
-        expect(list[3]).toEqual({ customerId: 'cust-c', region: 'FE', lwaRefreshToken: null, spapiOauthCode: code });
+        expect(list[3]).toEqual({ customerId: 'cust-c', region: 'FE', lwaRefreshToken: null, spapiOauthCode: code, mwsAuthToken: 'amzn.mws.c' });
       });
     });
 
@@ -1351,7 +1387,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           marketplace: 'US',
           sellingPartnerId: 'APARTNER1',
           status: 'authorized',
-          authRequestedDate: A_RETRY,
+          // The re-authorization came through the anonymous Login URI, which writes no credential column.
+          authRequestedDate: plus(GRANTED.a, -30_000),
           authGrantedDate: GRANTED.a,
           reauthorizeBy: plus(NOW, 355 * DAY_MS),
           daysLeft: 355,
@@ -1387,7 +1424,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           daysLeft: null,
           lastError: null,
           lastAttemptAt: A_EU,
-          lastAttemptOutcome: 'pending',
+          // Started an hour ago with a 10-minute state, never called back.
+          lastAttemptOutcome: 'abandoned',
           lastAttemptReason: null,
         });
         expect(find('cust-d/NA')).toMatchObject({
@@ -1400,18 +1438,19 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           lastAttemptOutcome: 'failed',
           lastAttemptReason: 'code_rejected',
         });
-        // Revoked: granted once, but no deadline any more; its last attempt is the refresh that found it revoked.
+        // Revoked: granted once, but no deadline any more. Its last attempt is still the authorization that succeeded:
+        // the refresh that found it revoked is an audit row, not an attempt started for the row.
         expect(find('cust-e/NA')).toMatchObject({
           status: 'revoked',
           authGrantedDate: GRANTED.e,
           reauthorizeBy: null,
           daysLeft: null,
           lastError: formatLastError(REVOKED),
-          lastAttemptAt: before(5 * DAY_MS),
-          lastAttemptOutcome: 'failed',
-          lastAttemptReason: 'authorization_revoked',
+          lastAttemptAt: plus(GRANTED.e, -30_000),
+          lastAttemptOutcome: 'succeeded',
+          lastAttemptReason: null,
         });
-        expect(find('cust-c/FE')).toMatchObject({ status: 'pending', marketplace: 'JP', reauthorizeBy: null, daysLeft: null, lastAttemptOutcome: 'pending' });
+        expect(find('cust-c/FE')).toMatchObject({ status: 'pending', marketplace: 'JP', reauthorizeBy: null, daysLeft: null, lastAttemptOutcome: 'abandoned' });
         for (const [key, granted] of [['cust-0/FE', GRANTED.zero], ['cust-f/NA', GRANTED.f], ['cust-g/NA', GRANTED.g], ['cust-h/NA', GRANTED.h]] as const) {
           expect([find(key).authGrantedDate, find(key).reauthorizeBy]).toEqual([granted, deadline(granted)]);
         }
@@ -1498,9 +1537,35 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await last('NA')).toEqual([at(100).toISOString(), 'failed', 'code_rejected']);
         expect(await last('EU')).toEqual([at(900).toISOString(), 'pending', null]);
 
-        // Same created_at as the failed one, a higher id: it is the newest now.
-        await start('cust-x', 'NA', { now: at(100) });
-        expect(await last('NA')).toEqual([at(100).toISOString(), 'pending', null]);
+        // Same created_at as the failed one, a higher id: it is the newest now (and, 900 s later, abandoned).
+        const newest = await start('cust-x', 'NA', { now: at(100) });
+        expect(await last('NA')).toEqual([at(100).toISOString(), 'abandoned', null]);
+
+        // Refusals, revocation audits and ops actions are not attempts started for the row: they never replace it.
+        await store.recordRefusedCallback({ related: newest.record, sellingPartnerId: 'APARTNER1', reason: 'state_replayed', now: at(950) });
+        expect(await last('NA')).toEqual([at(100).toISOString(), 'abandoned', null]);
+      });
+
+      it('reads a pending last attempt as abandoned once its state expired unused, and as interrupted past its exchange deadline', async () => {
+        const waiting = await start('cust-w', 'NA', { now: at(0) });
+        const crashed = await start('cust-k', 'NA', { now: at(0) });
+        expect(await consume(crashed.attempt, 'APARTNER1', at(10))).toBe(true);
+        const outcome = async (customerId: string, now: Date) =>
+          (await store.listCredentialStatus({ customerId }, now)).map((r) => r.lastAttemptOutcome);
+
+        expect(await outcome('cust-w', at(TTL_SECONDS - 1))).toEqual(['pending']);
+        expect(await outcome('cust-w', at(TTL_SECONDS))).toEqual(['abandoned']);
+        expect(await outcome('cust-k', at(200))).toEqual(['pending']);
+        expect(await outcome('cust-k', new Date(at(10).getTime() + EXCHANGE_WINDOW_MS - 1))).toEqual(['pending']);
+        expect(await outcome('cust-k', new Date(at(10).getTime() + EXCHANGE_WINDOW_MS))).toEqual(['interrupted']);
+        // Nothing was written: the same rows read as pending at an earlier clock, and attemptOutcomeAt agrees.
+        expect(await outcome('cust-w', at(1))).toEqual(['pending']);
+        const rows = await store.listAttempts();
+        expect(rows.map((a) => a.outcome)).toEqual(['pending', 'pending']);
+        expect(rows.map((a) => attemptOutcomeAt(a, at(10_000)))).toEqual(['abandoned', 'interrupted']);
+        expect(waiting.record.outcome).toBe('pending');
+        // The credential rows stay pending: an abandoned attempt is not an outcome of the credential.
+        expect((await store.listCredentialStatus({}, at(10_000))).map((r) => r.status)).toEqual(['pending', 'pending']);
       });
     });
 
@@ -1512,20 +1577,21 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         await start('cust-2', 'EU', { now: at(100) });
         await start('cust-1', 'EU', { now: at(200) });
         await start('cust-3', 'FE', { now: at(200) });
-        await store.recordRefusedCallback({ related: undefined, sellingPartnerId: 'APARTNER1', reason: 'state_unknown', now: at(300) });
+        const relatedTo = await start('cust-9', 'NA', { now: at(0) });
+        expect(await store.recordRefusedCallback({ related: relatedTo.record, sellingPartnerId: 'APARTNER1', reason: 'state_replayed', now: at(300) })).toBe(true);
         const ids = new Map((await store.listAttempts()).map((a) => [a.attemptId, a]));
         const show = (list: AttemptRecord[]) => list.map((a) => `${a.customerId ?? '-'}/${a.region ?? '-'}@${(a.createdAt.getTime() - T0.getTime()) / 1000}`);
 
         const recent = await store.listRecentAttempts({ since: at(100) });
-        expect(show(recent)).toEqual(['-/-@300', 'cust-3/FE@200', 'cust-1/EU@200', 'cust-2/EU@100']);
+        expect(show(recent)).toEqual(['cust-9/NA@300', 'cust-3/FE@200', 'cust-1/EU@200', 'cust-2/EU@100']);
         for (const attempt of recent) {
           expect(Object.keys(attempt).sort()).toEqual(ATTEMPT_KEYS);
           expect(attempt).toEqual(ids.get(attempt.attemptId));
         }
-        expect(show(await store.listRecentAttempts({ since: new Date(at(100).getTime() + 1) }))).toEqual(['-/-@300', 'cust-3/FE@200', 'cust-1/EU@200']);
-        expect(show(await store.listRecentAttempts({ since: at(100), limit: 2 }))).toEqual(['-/-@300', 'cust-3/FE@200']);
-        expect(show(await store.listRecentAttempts({ since: at(100), limit: 1 }))).toEqual(['-/-@300']);
-        expect(show(await store.listRecentAttempts({ since: T0 }))).toHaveLength(5);
+        expect(show(await store.listRecentAttempts({ since: new Date(at(100).getTime() + 1) }))).toEqual(['cust-9/NA@300', 'cust-3/FE@200', 'cust-1/EU@200']);
+        expect(show(await store.listRecentAttempts({ since: at(100), limit: 2 }))).toEqual(['cust-9/NA@300', 'cust-3/FE@200']);
+        expect(show(await store.listRecentAttempts({ since: at(100), limit: 1 }))).toEqual(['cust-9/NA@300']);
+        expect(show(await store.listRecentAttempts({ since: T0 }))).toHaveLength(6);
         expect(show(await store.listRecentAttempts({ since: T0, customerId: 'cust-1' }))).toEqual(['cust-1/EU@200', 'cust-1/NA@0']);
         expect(show(await store.listRecentAttempts({ since: at(100), customerId: 'cust-1' }))).toEqual(['cust-1/EU@200']);
         expect(show(await store.listRecentAttempts({ since: T0, customerId: 'cust-1', limit: 1 }))).toEqual(['cust-1/EU@200']);
@@ -1534,17 +1600,220 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       });
 
       it('returns at most 200 by default, and refuses a limit that is not a positive whole number', async () => {
-        for (let i = 0; i < 201; i += 1) {
-          await store.recordRefusedCallback({ related: undefined, sellingPartnerId: undefined, reason: `r${i}`, now: at(i) });
-        }
+        for (let i = 0; i < 201; i += 1) await start(`c${i}`, 'NA', { now: at(i) });
         const recent = await store.listRecentAttempts({ since: T0 });
         expect(recent).toHaveLength(200);
-        expect(recent[0]?.reason).toBe('r200');
-        expect(recent.at(-1)?.reason).toBe('r1');
+        expect(recent[0]?.customerId).toBe('c200');
+        expect(recent.at(-1)?.customerId).toBe('c1');
         expect(await store.listRecentAttempts({ since: T0, limit: 500 })).toHaveLength(201);
         for (const limit of [0, -1, 1.5, Number.NaN]) {
           await expect(store.listRecentAttempts({ since: T0, limit })).rejects.toThrow();
         }
+      });
+    });
+
+    // ---- the status table -----------------------------------------------------------------------------------
+
+    describe('STATUS_CHANGES, walked pair by pair', () => {
+      let seq = 0;
+      /** A fresh (customer, NA) row in `status`, made through the interface; returns the working envelope if any. */
+      async function rowIn(status: CredentialStatus): Promise<{ customerId: string; token: string | undefined }> {
+        seq += 1;
+        const customerId = `walk-${seq}`;
+        const partner = `AWALK${seq}`;
+        const begin = at(seq * 1000);
+        switch (status) {
+          case 'pending':
+            await start(customerId, 'NA', { now: begin });
+            return { customerId, token: undefined };
+          case 'authorized':
+            return { customerId, token: (await authorize(customerId, 'NA', partner, { start: begin })).token };
+          case 'failed': {
+            const { attempt, record: row } = await start(customerId, 'NA', { now: begin });
+            expect(await consume(attempt, partner, later(begin, 10_000))).toBe(true);
+            await store.failAuthorization({ attemptId: row.attemptId, customerId, region: 'NA', failure: { reason: 'code_rejected' }, now: later(begin, 20_000) });
+            return { customerId, token: undefined };
+          }
+          case 'revoked': {
+            const { token } = await authorize(customerId, 'NA', partner, { start: begin });
+            expect(await store.markRevoked({ customerId, region: 'NA', expectedRefreshToken: token, failure: REVOKED, now: later(begin, 60_000) })).toBe(true);
+            return { customerId, token };
+          }
+          case 'unlinked': {
+            await authorize(customerId, 'NA', partner, { start: begin });
+            expect((await store.unlinkCredential({ customerId, region: 'NA', now: later(begin, 60_000) })).kind).toBe('unlinked');
+            return { customerId, token: undefined };
+          }
+        }
+      }
+
+      const events = ['started', ...(Object.keys(STATUS_CHANGES) as StatusEvent[])] as const;
+      for (const from of CREDENTIAL_STATUSES) {
+        for (const event of events) {
+          const to = event === 'started' ? from : nextStatus(from, event);
+          it(`${from} + ${event} → ${to}`, async () => {
+            const { customerId, token } = await rowIn(from);
+            expect((await credential(customerId)).status).toBe(from);
+            const when = at(seq * 1000 + 500);
+            switch (event) {
+              case 'started':
+                await start(customerId, 'NA', { now: when });
+                await start(customerId, 'NA', { now: later(when, 1), flow: 'reauthorize', expectedSellingPartnerId: 'AWALKX' });
+                break;
+              case 'succeeded':
+                await authorize(customerId, 'NA', `ANEW${seq}`, { start: when });
+                break;
+              case 'failed': {
+                const { attempt, record: row } = await start(customerId, 'NA', { now: when });
+                expect(await consume(attempt, `AWALK${seq}`, later(when, 10_000))).toBe(true);
+                await store.failAuthorization({ attemptId: row.attemptId, customerId, region: 'NA', failure: { reason: 'lwa_unavailable' }, now: later(when, 20_000) });
+                break;
+              }
+              case 'revoked':
+                // Only a row holding a working envelope can be revoked; every other row is left as it was.
+                await store.markRevoked({ customerId, region: 'NA', expectedRefreshToken: token ?? envelope(100), failure: REVOKED, now: when });
+                break;
+              case 'unlinked':
+                expect((await store.unlinkCredential({ customerId, region: 'NA', now: when })).kind).toBe('unlinked');
+                break;
+            }
+            expect((await credential(customerId)).status).toBe(to);
+          });
+        }
+      }
+    });
+
+    // ---- unlinkCredential -----------------------------------------------------------------------------------
+
+    describe('unlinkCredential', () => {
+      it('clears the seller and every secret, records an ops attempt, and frees the seller for the next authorization', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1', { marketplace: 'CA' });
+        expect(await record('cust-1', 'NA', 'APARTNER1', { now: at(40), mws: envelope(200, 'm') })).toBe('recorded');
+        const other = await authorize('cust-2', 'EU', 'APARTNER9', { start: at(50) });
+        const untouched = await credential('cust-2', 'EU');
+
+        expect(await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(100) })).toEqual({
+          kind: 'unlinked',
+          previousSellingPartnerId: 'APARTNER1',
+          previousStatus: 'authorized',
+        });
+        const cred = await credential('cust-1');
+        expect([cred.status, cred.sellingPartnerId, cred.lwaRefreshToken, cred.spapiOauthCode, cred.mwsAuthToken, cred.hasRefreshToken]).toEqual([
+          'unlinked',
+          null,
+          null,
+          null,
+          null,
+          false,
+        ]);
+        expect(iso(cred.updatedAt)).toBe(at(100).toISOString());
+        const audit = (await store.listAttempts({ customerId: 'cust-1' })).at(-1);
+        expect([audit?.flow, audit?.outcome, audit?.reason, audit?.sellingPartnerId, audit?.region, iso(audit?.createdAt)]).toEqual([
+          'ops',
+          'succeeded',
+          'unlinked',
+          'APARTNER1',
+          'NA',
+          at(100).toISOString(),
+        ]);
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+        expect(await credential('cust-2', 'EU')).toEqual(untouched);
+        expect(other.token).toBe(untouched.lwaRefreshToken);
+
+        // Another seller may now be authorized for cust-1, and APARTNER1 for another customer.
+        await authorize('cust-1', 'NA', 'APARTNER7', { start: at(200) });
+        await authorize('cust-3', 'NA', 'APARTNER1', { start: at(300) });
+        expect(await store.findAuthorizedCustomer('APARTNER7', 'NA')).toBe('cust-1');
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-3');
+      });
+
+      it('answers not_found for a row that does not exist, writing nothing', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const before = await store.listAttempts();
+        expect(await store.unlinkCredential({ customerId: 'cust-1', region: 'EU', now: at(100) })).toEqual({ kind: 'not_found' });
+        expect(await store.unlinkCredential({ customerId: 'CUST-1', region: 'NA', now: at(100) })).toEqual({ kind: 'not_found' });
+        expect(await store.listAttempts()).toEqual(before);
+        expect((await credential('cust-1')).status).toBe('authorized');
+      });
+    });
+
+    // ---- open attempts --------------------------------------------------------------------------------------
+
+    describe(`at most ${MAX_OPEN_ATTEMPTS} open attempts per customer and region`, () => {
+      it('refuses one more while that many are open, writing nothing; expired, consumed and other rows do not count', async () => {
+        for (let i = 0; i < MAX_OPEN_ATTEMPTS; i += 1) await start('cust-1', 'NA', { now: at(i) });
+        const before = await credential('cust-1');
+        const refused: NewAttempt = {
+          stateHash: newHash(),
+          browserBindingHash: newHash(),
+          flow: 'website',
+          expectedSellingPartnerId: null,
+          customerId: 'cust-1',
+          region: 'NA',
+          marketplace: 'US',
+          createdAt: at(100),
+          expiresAt: at(700),
+        };
+        expect(await store.startAuthorization(refused)).toBe('too_many_open');
+        expect(await store.findAttemptByStateHash(refused.stateHash)).toBeUndefined();
+        expect(await credential('cust-1')).toEqual(before);
+        expect(await store.startAuthorization({ ...refused, flow: 'reauthorize' })).toBe('too_many_open');
+        // Another region, another customer: their own budget.
+        expect(await store.startAuthorization({ ...refused, region: 'EU' })).toBe('started');
+        expect(await store.startAuthorization({ ...refused, stateHash: newHash(), customerId: 'cust-2' })).toBe('started');
+        // Once the first one's state has expired (at(600)), there is room again.
+        expect(await store.startAuthorization({ ...refused, stateHash: newHash(), createdAt: at(600), expiresAt: at(1200) })).toBe('started');
+      });
+    });
+
+    // ---- purgeAttempts --------------------------------------------------------------------------------------
+
+    describe('purgeAttempts', () => {
+      it('deletes ended attempts older than the cut-off, never an open one, never the last started attempt of a row, never a credential', async () => {
+        const old = at(0);
+        const cutoff = at(100_000);
+        const now = at(200_000);
+        // cust-1: an old failure, then an old success (its last started attempt), a refusal of it, then revoked.
+        const failed = await start('cust-1', 'NA', { now: old });
+        expect(await consume(failed.attempt, 'APARTNER1', at(10))).toBe(true);
+        await store.failAuthorization({ attemptId: failed.record.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'code_rejected' }, now: at(20) });
+        const ok = await authorize('cust-1', 'NA', 'APARTNER1', { start: at(1000) });
+        expect(await store.recordRefusedCallback({ related: ok.attempt, sellingPartnerId: undefined, reason: 'state_replayed', now: at(2000) })).toBe(true);
+        expect(await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: ok.token, failure: REVOKED, now: at(3000) })).toBe(true);
+        // cust-2: an old abandoned attempt, then a newer abandoned one (its last), both before the cut-off.
+        await start('cust-2', 'EU', { now: at(100) });
+        const lastOfTwo = await start('cust-2', 'EU', { now: at(5000) });
+        // cust-3: an attempt consumed long ago whose exchange never finished (interrupted), superseded later.
+        const crashed = await start('cust-3', 'FE', { now: at(200) });
+        expect(await consume(crashed.attempt, 'APARTNER3', at(210))).toBe(true);
+        const lastOfThree = await start('cust-3', 'FE', { now: at(150_000) });
+        // cust-4: an attempt before the cut-off, superseded by one after it that is still open at `now`.
+        await start('cust-4', 'NA', { now: at(300) });
+        const open = await start('cust-4', 'NA', { now: at(199_900) });
+        const credentialsBefore = await store.listCredentials();
+
+        const dry = await store.purgeAttempts({ olderThan: cutoff, now, limit: 1000, dryRun: true });
+        expect(dry).toBe(6);
+        expect(await store.listAttempts()).toHaveLength(10);
+
+        expect(await store.purgeAttempts({ olderThan: cutoff, now, limit: 4, dryRun: false })).toBe(4);
+        expect(await store.purgeAttempts({ olderThan: cutoff, now, limit: 4, dryRun: false })).toBe(2);
+        expect(await store.purgeAttempts({ olderThan: cutoff, now, limit: 4, dryRun: false })).toBe(0);
+
+        const ids = (list: number[]) => [...list].sort((a, b) => a - b);
+        expect(ids((await store.listAttempts()).map((a) => a.attemptId))).toEqual(
+          ids([ok.attempt.attemptId, lastOfTwo.record.attemptId, lastOfThree.record.attemptId, open.record.attemptId]),
+        );
+        expect(await store.listCredentials()).toEqual(credentialsBefore);
+        expect(await store.purgeAttempts({ olderThan: at(10 ** 9), now: at(10 ** 9), limit: 1000, dryRun: true })).toBe(0);
+      });
+
+      it('keeps an attempt still open at `now`, however old the cut-off, and refuses a bad limit', async () => {
+        const waiting = await start('cust-1', 'NA', { now: at(0) });
+        await start('cust-1', 'NA', { now: at(1) });
+        expect(await store.purgeAttempts({ olderThan: at(100), now: at(10), limit: 10, dryRun: false })).toBe(0);
+        expect(await store.findAttemptByStateHash(waiting.attempt.stateHash)).toBeDefined();
+        for (const limit of [0, -1, 1.5]) await expect(store.purgeAttempts({ olderThan: at(100), now: at(10), limit, dryRun: true })).rejects.toThrow();
       });
     });
 

@@ -216,7 +216,7 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
     await screenshot(page, 'appstore-first-install');
   });
 
-  it('a callback replayed in a second browser context (no cookie) is refused: browser_mismatch, no second exchange', async () => {
+  it('a callback replayed in a second browser context (no cookie) gets a neutral "already used" page, no second exchange', async () => {
     const a = await open();
     expect((await authorizeOnWebsite(a.page)).status).toBe(200);
     const callback = a.page.url();
@@ -227,17 +227,24 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
 
     const b = await open();
     const replay = await b.page.goto(callback);
-    expect(replay?.status()).toBe(400);
-    expect(await b.page.locator('h1').innerText()).toBe('Shipica was not authorized');
+    expect(replay?.status()).toBe(200);
+    expect(await b.page.locator('h1').innerText()).toBe('This authorization link was already used');
     const text = await visibleText(b.page);
-    expect(text).toContain('The authorization must be finished in the same browser it was started in.');
-    expect(text).toContain('Reason: browser_mismatch');
-    expect(await b.page.locator('code').innerText()).toBe('browser_mismatch');
+    expect(text).toContain('If you finished authorizing Shipica, there is nothing more to do.');
+    expect(await b.page.locator('h1.err').count()).toBe(0);
 
     expect(codeRequests()).toBe(1);
     expect(await store.findCredential('42', 'NA')).toEqual(before);
-    expect((await store.listAttempts()).filter((x) => x.flow === 'callback').map((x) => x.reason)).toEqual(['browser_mismatch']);
+    expect((await store.listAttempts()).filter((x) => x.flow === 'callback').map((x) => x.reason)).toEqual(['state_replayed']);
 
+    // Back + Confirm in the first browser (Amazon issues a new code for the same state): the success page again.
+    await a.page.goBack();
+    const again = await confirm(a.page);
+    expect(again.status).toBe(200);
+    expect(await a.page.locator('h1').innerText()).toBe('Shipica is authorized');
+    expect(codeRequests()).toBe(1);
+    const [status] = await store.listCredentialStatus({ customerId: '42' }, new Date());
+    expect([status?.status, status?.lastAttemptOutcome]).toEqual(['authorized', 'succeeded']);
     await screenshot(b.page, 'callback-replay-other-browser');
   });
 });

@@ -49,6 +49,7 @@ describe('loadSettings: valid sets', () => {
       stateTtlSeconds: 600,
       authResultUrl: undefined,
       accessTokenCacheSize: 10000,
+      storeRetryMs: 30000,
       store: { kind: 'sqlite', path: '.data/local.sqlite' },
     });
     expect(DEFAULT_LWA_TOKEN_URL).toBe('https://api.amazon.com/auth/o2/token');
