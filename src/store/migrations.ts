@@ -82,18 +82,25 @@ const FORBIDDEN: ReadonlyArray<readonly [RegExp, string]> = [
   ],
 ];
 
+/** Why a CREATE INDEX is refused where it stands (see portabilityProblems). */
+export const UNGUARDED_INDEX =
+  'CREATE INDEX outside a block that creates its table or adds a column (IF OBJECT_ID(...) IS NULL / IF COL_LENGTH(...) IS NULL)';
+
 /**
  * What keeps a migration's text from running the same on SQL Server 2016+ / Azure SQL and on Babelfish 4.3, as
  * messages (empty: none). Comments are ignored, string literals are not (EXEC(N'...') runs them). Also refused: a
- * CREATE INDEX outside a BEGIN ... END block that created a table before it, the only guard both servers answer
- * alike (IF OBJECT_ID(table) IS NULL); Babelfish keeps index names its own way, so looking them up is no guard.
+ * CREATE INDEX outside a BEGIN ... END block that, before it, created a table (guarded by IF OBJECT_ID(table) IS NULL)
+ * or added a column (ALTER TABLE ... ADD column, guarded by IF COL_LENGTH(table, column) IS NULL): the guards both
+ * servers answer alike, so the index is created exactly when the block runs once. Babelfish keeps index names its own
+ * way, so looking them up is no guard.
  */
 export function portabilityProblems(text: string): string[] {
   const { code, skeleton } = lexSql(text);
   const problems = FORBIDDEN.filter(([pattern]) => pattern.test(code)).map(([, message]) => message);
   // Blocks, on the text without strings: BEGIN/CASE open one, END closes one; BEGIN TRAN opens none.
   const blocks: { createdTable: boolean }[] = [{ createdTable: false }];
-  const tokens = /\b(BEGIN\s+TRAN(?:SACTION)?|BEGIN|CASE|END|CREATE\s+TABLE|CREATE\s+(?:UNIQUE\s+)?(?:(?:NON)?CLUSTERED\s+)?INDEX)\b/gi;
+  const tokens =
+    /\b(BEGIN\s+TRAN(?:SACTION)?|BEGIN|CASE|END|CREATE\s+TABLE|ALTER\s+TABLE\s+[^\s;]+\s+ADD\s+(?!CONSTRAINT\b)\w+|CREATE\s+(?:UNIQUE\s+)?(?:(?:NON)?CLUSTERED\s+)?INDEX)\b/gi;
   for (const match of skeleton.matchAll(tokens)) {
     const token = (match[1] ?? '').toUpperCase().replace(/\s+/g, ' ');
     const top = blocks.at(-1);
@@ -101,10 +108,11 @@ export function portabilityProblems(text: string): string[] {
     if (token === 'BEGIN' || token === 'CASE') blocks.push({ createdTable: false });
     else if (token === 'END') {
       if (blocks.length > 1) blocks.pop();
-    } else if (token === 'CREATE TABLE') {
+    } else if (token === 'CREATE TABLE' || token.startsWith('ALTER TABLE')) {
+      // A table created, or a column added, in this block: an index created after it here is created once.
       if (top !== undefined) top.createdTable = true;
     } else if (blocks.length === 1 || top?.createdTable !== true) {
-      problems.push('CREATE INDEX outside the IF OBJECT_ID(...) IS NULL block that creates its table');
+      problems.push(UNGUARDED_INDEX);
     }
   }
   return problems;

@@ -3,8 +3,14 @@ import type { Region } from '../authorization/marketplaces.js';
 import type { StoreSettings } from '../config/settings.js';
 import type { SecretColumn } from '../crypto/tokenCipher.js';
 import {
+  CREDENTIAL_STATUSES,
   formatLastError,
   LIMITS,
+  MAX_OPEN_ATTEMPTS,
+  MAX_REFUSALS_PER_ATTEMPT,
+  STARTED_FLOWS,
+  statusCaseSql,
+  type AttemptPurge,
   type AttemptConsumption,
   type AttemptRecord,
   type CallbackRecord,
@@ -21,6 +27,8 @@ import {
   type NewAttempt,
   type SecretEnvelopes,
   type StatusFilter,
+  type Unlink,
+  type UnlinkResult,
 } from './credentialStore.js';
 import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toStatusRow, toSummary, type Row } from './rows.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
@@ -232,48 +240,66 @@ export class SqlServerStore implements CredentialStore {
         WHERE customer_id = @customerId AND region = @region
           AND spapi_oauth_code = @expected COLLATE Latin1_General_100_BIN2
           AND DATALENGTH(spapi_oauth_code) = DATALENGTH(@expected)`,
+      mws_auth_token: `UPDATE ${this.credentials} SET mws_auth_token = @replacement
+        WHERE customer_id = @customerId AND region = @region
+          AND mws_auth_token = @expected COLLATE Latin1_General_100_BIN2
+          AND DATALENGTH(mws_auth_token) = DATALENGTH(@expected)`,
     };
   }
 
   /**
-   * INSERT the attempt, then UPDATE the (customer, region) row or INSERT it when missing, in one transaction. When a
+   * Counts the open attempts of (customer, region) and answers 'too_many_open' (writing nothing) at
+   * MAX_OPEN_ATTEMPTS; else INSERTs the attempt and, for the signed flows (not 'reauthorize'), UPDATEs the row's
+   * auth_requested_date and updated_at or INSERTs a 'pending' row when missing, in one transaction. When a
    * concurrent start inserts the row between our UPDATE and INSERT, our INSERT waits for it and fails with a
    * duplicate key once it commits: the whole transaction (XACT_ABORT doomed it) is rolled back and run again, and
    * its UPDATE now finds the row. Any other error (a duplicate state hash included) rolls back and is rethrown.
+   * The count reads committed rows (READ COMMITTED SNAPSHOT), so starts racing each other may each pass it: the
+   * bound is exact for sequential starts and off by at most the number of concurrent ones.
    */
-  async startAuthorization(a: NewAttempt): Promise<void> {
+  async startAuthorization(a: NewAttempt): Promise<'started' | 'too_many_open'> {
     const customerId = customerIdParam(a.customerId);
     const stateHash = varchar('state_hash', a.stateHash, COLUMN.hash);
     const bindingHash = varchar('browser_binding_hash', a.browserBindingHash, COLUMN.hash);
     const marketplace = varchar('marketplace', a.marketplace, COLUMN.marketplace);
     const expectedSellingPartnerId =
       a.expectedSellingPartnerId === null ? null : varchar('expected_selling_partner_id', a.expectedSellingPartnerId, LIMITS.sellingPartnerId);
-    await this.oneBatch(
+    const result = await this.oneBatch(
       `SET XACT_ABORT ON;
-       DECLARE @try INT = 1, @done BIT = 0, @step VARCHAR(16) = '';
+       DECLARE @try INT = 1, @done BIT = 0, @step VARCHAR(16) = '', @outcome VARCHAR(16) = 'started';
        WHILE @done = 0
        BEGIN
          BEGIN TRY
            BEGIN TRANSACTION;
-           SET @step = 'attempt';
-           INSERT INTO ${this.attempts}
-             (state_hash, browser_binding_hash, flow, expected_selling_partner_id, customer_id, region, marketplace, created_at,
-              expires_at, outcome)
-           VALUES (@stateHash, @bindingHash, @flow, @expectedSellingPartnerId, @customerId, @region, @marketplace, @now,
-              @expiresAt, 'pending');
-           SET @step = 'update';
-           -- In an UPDATE's SET list every column reference reads the row as it was before the statement.
-           UPDATE ${this.credentials} SET
-             auth_requested_date = @now,
-             updated_at = @now,
-             marketplace = CASE WHEN status = 'authorized' THEN marketplace ELSE @marketplace END,
-             status = CASE WHEN status = 'authorized' THEN status ELSE 'pending' END
-           WHERE customer_id = @customerId AND region = @region;
-           IF @@ROWCOUNT = 0
+           SET @step = 'count';
+           SET @outcome = 'started';
+           IF (SELECT COUNT(*) FROM ${this.attempts}
+               WHERE customer_id = @customerId AND region = @region AND outcome = 'pending' AND consumed_at IS NULL
+                 AND expires_at > @now) >= @maxOpen
            BEGIN
-             SET @step = 'insert';
-             INSERT INTO ${this.credentials} (customer_id, region, marketplace, status, auth_requested_date, updated_at)
-             VALUES (@customerId, @region, @marketplace, 'pending', @now, @now);
+             SET @outcome = 'too_many_open';
+           END
+           ELSE
+           BEGIN
+             SET @step = 'attempt';
+             INSERT INTO ${this.attempts}
+               (state_hash, browser_binding_hash, flow, expected_selling_partner_id, customer_id, region, marketplace, created_at,
+                expires_at, outcome)
+             VALUES (@stateHash, @bindingHash, @flow, @expectedSellingPartnerId, @customerId, @region, @marketplace, @now,
+                @expiresAt, 'pending');
+             -- The anonymous Login URI writes no credential column; the signed flows note the request, never a status.
+             IF @flow <> 'reauthorize'
+             BEGIN
+               SET @step = 'update';
+               UPDATE ${this.credentials} SET auth_requested_date = @now, updated_at = @now
+               WHERE customer_id = @customerId AND region = @region;
+               IF @@ROWCOUNT = 0
+               BEGIN
+                 SET @step = 'insert';
+                 INSERT INTO ${this.credentials} (customer_id, region, marketplace, status, auth_requested_date, updated_at)
+                 VALUES (@customerId, @region, @marketplace, 'pending', @now, @now);
+               END;
+             END;
            END;
            COMMIT TRANSACTION;
            SET @done = 1;
@@ -283,7 +309,8 @@ export class SqlServerStore implements CredentialStore {
            IF @step <> 'insert' OR ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) OR @try >= ${START_TRIES} THROW;
            SET @try = @try + 1;
          END CATCH;
-       END;`,
+       END;
+       SELECT @outcome AS outcome;`,
       {
         stateHash: [sql.VarChar(COLUMN.hash), stateHash],
         bindingHash: [sql.VarChar(COLUMN.hash), bindingHash],
@@ -294,8 +321,10 @@ export class SqlServerStore implements CredentialStore {
         marketplace: [sql.VarChar(COLUMN.marketplace), marketplace],
         now: [sql.DateTime2(3), a.createdAt],
         expiresAt: [sql.DateTime2(3), a.expiresAt],
+        maxOpen: [sql.Int, MAX_OPEN_ATTEMPTS],
       },
     );
+    return outcome(result, ['started', 'too_many_open'] as const);
   }
 
   async findAttemptByStateHash(stateHash: string): Promise<AttemptRecord | undefined> {
@@ -312,11 +341,13 @@ export class SqlServerStore implements CredentialStore {
     const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
     const codeHash = varchar('code_hash', input.codeHash, COLUMN.hash);
     const result = await this.oneBatch(
-      `UPDATE ${this.attempts} SET consumed_at = @now, selling_partner_id = @sellingPartnerId, code_hash = @codeHash
+      `UPDATE ${this.attempts} SET
+         consumed_at = @now, selling_partner_id = @sellingPartnerId, code_hash = @codeHash, exchange_deadline = @exchangeDeadline
        WHERE state_hash = @stateHash AND consumed_at IS NULL AND expires_at > @now`,
       {
         stateHash: [sql.VarChar(COLUMN.hash), input.stateHash],
         now: [sql.DateTime2(3), input.now],
+        exchangeDeadline: [sql.DateTime2(3), input.exchangeDeadline],
         sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
         codeHash: [sql.VarChar(COLUMN.hash), codeHash],
       },
@@ -337,7 +368,8 @@ export class SqlServerStore implements CredentialStore {
   async recordCallback(input: CallbackRecord): Promise<'recorded' | 'partner_conflict'> {
     const customerId = customerIdParam(input.customerId);
     const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
-    const mwsAuthToken = input.mwsAuthToken === undefined ? null : nvarchar('mws_auth_token', input.mwsAuthToken, LIMITS.mwsAuthToken);
+    const mwsAuthToken =
+      input.encryptedMwsAuthToken === undefined ? null : varchar('mws_auth_token', input.encryptedMwsAuthToken, LIMITS.encryptedMwsAuthToken);
     const encryptedCode = varchar('spapi_oauth_code', input.encryptedCode, LIMITS.encryptedCode);
     const result = await this.oneBatch(
       partnerGuarded(
@@ -352,7 +384,7 @@ export class SqlServerStore implements CredentialStore {
       ),
       {
         sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
-        mwsAuthToken: [sql.NVarChar(LIMITS.mwsAuthToken), mwsAuthToken],
+        mwsAuthToken: [sql.VarChar(LIMITS.encryptedMwsAuthToken), mwsAuthToken],
         encryptedCode: [sql.VarChar(LIMITS.encryptedCode), encryptedCode],
         now: [sql.DateTime2(3), input.now],
         customerId: [sql.NVarChar(LIMITS.customerId), customerId],
@@ -375,7 +407,7 @@ export class SqlServerStore implements CredentialStore {
         `${this.releasePartnerSql()}
          UPDATE ${this.credentials} SET
            selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
-           status = 'authorized', last_error = NULL,
+           status = ${statusCaseSql('succeeded')}, last_error = NULL,
            auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
          WHERE customer_id = @customerId AND region = @region;
          IF @@ROWCOUNT <> 1 THROW ${MISSING_ROW_ERROR}, N'credential row missing for a consumed attempt', 1;
@@ -405,7 +437,7 @@ export class SqlServerStore implements CredentialStore {
          completed_at = @now
        WHERE attempt_id = @attemptId;
        UPDATE ${this.credentials} SET
-         status = CASE WHEN status = 'authorized' THEN status ELSE 'failed' END, last_error = @lastError, updated_at = @now
+         status = ${statusCaseSql('failed')}, last_error = @lastError, updated_at = @now
        WHERE customer_id = @customerId AND region = @region;
        COMMIT TRANSACTION;`,
       {
@@ -419,24 +451,121 @@ export class SqlServerStore implements CredentialStore {
     );
   }
 
-  async recordRefusedCallback(input: RefusedCallback): Promise<void> {
+  /**
+   * One conditional UPDATE of the related attempt's refusal_count decides (it takes the row's lock, so two refusals
+   * never both pass the bound); the refusal row is INSERTed only when it counted one, in the same transaction.
+   */
+  async recordRefusedCallback(input: RefusedCallback): Promise<boolean> {
     const r = input.related;
+    const relatedAttemptId = attemptIdParam(r.attemptId);
     const sellingPartnerId =
       input.sellingPartnerId === undefined ? null : varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
-    await this.oneBatch(
-      `INSERT INTO ${this.attempts}
-         (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
-       VALUES ('callback', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'refused', @reason, @relatedAttemptId)`,
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @recorded INT = 0;
+       BEGIN TRANSACTION;
+       UPDATE ${this.attempts} SET refusal_count = refusal_count + 1
+       WHERE attempt_id = @relatedAttemptId AND refusal_count < @maxRefusals;
+       IF @@ROWCOUNT = 1
+       BEGIN
+         INSERT INTO ${this.attempts}
+           (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
+         VALUES ('callback', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'refused', @reason, @relatedAttemptId);
+         SET @recorded = 1;
+       END;
+       COMMIT TRANSACTION;
+       SELECT @recorded AS recorded;`,
       {
-        customerId: [sql.NVarChar(LIMITS.customerId), r?.customerId ?? null],
-        region: [sql.VarChar(COLUMN.region), r?.region ?? null],
-        marketplace: [sql.VarChar(COLUMN.marketplace), r?.marketplace ?? null],
+        customerId: [sql.NVarChar(LIMITS.customerId), r.customerId],
+        region: [sql.VarChar(COLUMN.region), r.region],
+        marketplace: [sql.VarChar(COLUMN.marketplace), r.marketplace],
         sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
         now: [sql.DateTime2(3), input.now],
         reason: [sql.NVarChar(COLUMN.reason), clip(input.reason, COLUMN.reason)],
-        relatedAttemptId: [sql.BigInt, r === undefined ? null : attemptIdParam(r.attemptId)],
+        relatedAttemptId: [sql.BigInt, relatedAttemptId],
+        maxRefusals: [sql.Int, MAX_REFUSALS_PER_ATTEMPT],
       },
     );
+    const recorded = wholeCount(result.recordset[0]?.['recorded'], 'recorded');
+    if (recorded > 1) throw new Error('recordRefusedCallback counted more than one attempt');
+    return recorded === 1;
+  }
+
+  /**
+   * The UPDATE clears the link and hands back the row as it was (OUTPUT deleted.*, into a table variable), from which
+   * the audit row is written and the answer read, in one transaction: no row, no audit, 'not_found'.
+   */
+  async unlinkCredential(input: Unlink): Promise<UnlinkResult> {
+    if (!storable(() => customerIdParam(input.customerId))) return { kind: 'not_found' };
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @before TABLE (status VARCHAR(16) NOT NULL, selling_partner_id VARCHAR(64) NULL, marketplace VARCHAR(2) NULL);
+       BEGIN TRANSACTION;
+       UPDATE ${this.credentials} SET
+         selling_partner_id = NULL, lwa_refresh_token = NULL, spapi_oauth_code = NULL, mws_auth_token = NULL,
+         status = ${statusCaseSql('unlinked')}, last_error = NULL, updated_at = @now
+       OUTPUT deleted.status, deleted.selling_partner_id, deleted.marketplace INTO @before (status, selling_partner_id, marketplace)
+       WHERE customer_id = @customerId AND region = @region;
+       INSERT INTO ${this.attempts}
+         (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
+       SELECT 'ops', @customerId, @region, marketplace, selling_partner_id, @now, @now, 'succeeded', 'unlinked' FROM @before;
+       COMMIT TRANSACTION;
+       SELECT status AS previous_status, selling_partner_id AS previous_selling_partner_id FROM @before;`,
+      {
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), input.customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+      },
+    );
+    const rows = result.recordset;
+    const [row] = rows;
+    if (row === undefined) return { kind: 'not_found' };
+    if (rows.length > 1) throw new Error('unlinkCredential matched more than one credential row');
+    const previousStatus = CREDENTIAL_STATUSES.find((status) => status === row['previous_status']);
+    if (previousStatus === undefined) throw new Error('previous status holds a value this code does not know');
+    return { kind: 'unlinked', previousSellingPartnerId: text(row['previous_selling_partner_id']), previousStatus };
+  }
+
+  /**
+   * One statement: the victims (SqliteStore's rule, oldest first, TOP (@limit)) as a CTE, deleted or counted.
+   */
+  async purgeAttempts(input: AttemptPurge): Promise<number> {
+    const inputs: Record<string, BatchInput> = {
+      olderThan: [sql.DateTime2(3), input.olderThan],
+      now: [sql.DateTime2(3), input.now],
+      limit: [sql.Int, purgeLimit(input.limit)],
+    };
+    const victims = `WITH victims AS (
+         SELECT TOP (@limit) a.attempt_id FROM ${this.attempts} AS a
+         WHERE a.created_at < @olderThan
+           AND (a.outcome <> 'pending'
+                OR (a.exchange_deadline IS NULL AND a.expires_at <= @now)
+                OR a.exchange_deadline <= @now)
+           AND NOT (a.flow IN (${STARTED_FLOW_LIST}) AND a.attempt_id = (
+             SELECT TOP (1) l.attempt_id FROM ${this.attempts} AS l
+             WHERE l.customer_id = a.customer_id AND l.region = a.region AND l.flow IN (${STARTED_FLOW_LIST})
+             ORDER BY l.created_at DESC, l.attempt_id DESC))
+         ORDER BY a.created_at, a.attempt_id
+       )`;
+    if (input.dryRun) {
+      const result = await this.oneBatch(`${victims} SELECT COUNT(*) AS victims FROM victims;`, inputs);
+      return wholeCount(result.recordset[0]?.['victims'], 'victims');
+    }
+    const result = await this.oneBatch(
+      `${victims} DELETE FROM ${this.attempts} WHERE attempt_id IN (SELECT attempt_id FROM victims);`,
+      inputs,
+    );
+    return affected(result);
+  }
+
+  /**
+   * A deadlock victim (1205), a lock request timeout (1222), Azure SQL's transient numbers (database busy, moving or
+   * being brought online, resource limits, login to a database not yet available), and a lost connection or a request
+   * timeout (mssql/tedious codes). Looks through mssql's wrappers (originalError, info, precedingErrors, cause).
+   */
+  isTransientError(error: unknown): boolean {
+    const { numbers, codes } = errorDetails(error);
+    return numbers.some((n) => TRANSIENT_ERROR_NUMBERS.has(n)) || codes.some((c) => TRANSIENT_ERROR_CODES.has(c));
   }
 
   /**
@@ -451,7 +580,7 @@ export class SqlServerStore implements CredentialStore {
       `SET XACT_ABORT ON;
        DECLARE @revoked INT;
        BEGIN TRANSACTION;
-       UPDATE ${this.credentials} SET status = 'revoked', last_error = @lastError, updated_at = @now
+       UPDATE ${this.credentials} SET status = ${statusCaseSql('revoked')}, last_error = @lastError, updated_at = @now
        WHERE customer_id = @customerId AND region = @region AND status = 'authorized'
          AND lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2
          AND DATALENGTH(lwa_refresh_token) = DATALENGTH(@expected);
@@ -481,8 +610,8 @@ export class SqlServerStore implements CredentialStore {
 
   async listSecretEnvelopes(): Promise<SecretEnvelopes[]> {
     const result = await this.oneBatch(
-      `SELECT customer_id, region, lwa_refresh_token, spapi_oauth_code FROM ${this.credentials}
-       WHERE lwa_refresh_token IS NOT NULL OR spapi_oauth_code IS NOT NULL
+      `SELECT customer_id, region, lwa_refresh_token, spapi_oauth_code, mws_auth_token FROM ${this.credentials}
+       WHERE lwa_refresh_token IS NOT NULL OR spapi_oauth_code IS NOT NULL OR mws_auth_token IS NOT NULL
        ORDER BY customer_id, region`,
     );
     return result.recordset.map((row) => ({
@@ -490,13 +619,14 @@ export class SqlServerStore implements CredentialStore {
       region: row['region'] as Region,
       lwaRefreshToken: text(row['lwa_refresh_token']),
       spapiOauthCode: text(row['spapi_oauth_code']),
+      mwsAuthToken: text(row['mws_auth_token']),
     }));
   }
 
   /** Leaves updated_at alone: re-encrypting an envelope does not change the authorization. */
   async replaceEnvelope(input: EnvelopeReplacement): Promise<boolean> {
     const column = secretColumn(input.column);
-    const max = column === 'lwa_refresh_token' ? LIMITS.encryptedRefreshToken : LIMITS.encryptedCode;
+    const max = ENVELOPE_LIMITS[column];
     const replacement = varchar(column, input.replacement, max);
     if (!storable(() => customerIdParam(input.customerId))) return false;
     if (!storable(() => varchar(column, input.expected, max))) return false;
@@ -557,8 +687,9 @@ export class SqlServerStore implements CredentialStore {
   }
 
   /**
-   * Reads the view sql/004_ops_view.sql creates (its rules: columns, reauthorize_by, last attempt) and recomputes
-   * status and days_left for the caller's `now` (@now) instead of SYSUTCDATETIME(): the same expressions as the view.
+   * Reads the view sql/005_truthful_record.sql creates (its rules: columns, reauthorize_by, last attempt) and
+   * recomputes status, days_left and last_attempt_outcome for the caller's `now` (@now) instead of SYSUTCDATETIME():
+   * the same expressions as the view (and as SqliteStore.listCredentialStatus).
    */
   async listCredentialStatus(filter: StatusFilter, now: Date): Promise<CredentialStatusRow[]> {
     const withinMs = expiringWithinMs(filter.expiringWithinDays);
@@ -588,12 +719,20 @@ export class SqlServerStore implements CredentialStore {
              WHEN s.ms_left >= 0 THEN s.ms_left / 86400000
              ELSE -((86399999 - s.ms_left) / 86400000)
            END AS INT) AS days_left,
-           s.last_error, s.last_attempt_at, s.last_attempt_outcome, s.last_attempt_reason
+           s.last_error, s.last_attempt_at,
+           CAST(CASE
+             WHEN s.view_outcome NOT IN ('pending', 'abandoned', 'interrupted') THEN s.view_outcome
+             WHEN s.last_attempt_exchange_deadline IS NULL AND s.last_attempt_expires_at <= @now THEN 'abandoned'
+             WHEN s.last_attempt_exchange_deadline <= @now THEN 'interrupted'
+             ELSE 'pending'
+           END AS VARCHAR(16)) AS last_attempt_outcome,
+           s.last_attempt_reason
          FROM (
            SELECT
              v.customer_id, v.region, v.marketplace, v.selling_partner_id, v.status AS view_status,
              v.auth_requested_date, v.auth_granted_date, v.reauthorize_by, v.last_error,
-             v.last_attempt_at, v.last_attempt_outcome, v.last_attempt_reason,
+             v.last_attempt_at, v.last_attempt_outcome AS view_outcome, v.last_attempt_reason,
+             v.last_attempt_expires_at, v.last_attempt_exchange_deadline,
              DATEDIFF_BIG(millisecond, @now, v.reauthorize_by) AS ms_left
            FROM ${this.statusView} AS v
          ) AS s
@@ -656,13 +795,64 @@ const SUMMARY_COLUMNS = `customer_id, region, marketplace, selling_partner_id, s
   CAST(CASE WHEN lwa_refresh_token IS NULL THEN 0 ELSE 1 END AS BIT) AS has_refresh_token`;
 
 const ATTEMPT_COLUMNS = `attempt_id, state_hash, browser_binding_hash, flow, customer_id, region, marketplace,
-  selling_partner_id, expected_selling_partner_id, code_hash, created_at, expires_at, consumed_at, completed_at, outcome, reason, lwa_error,
-  lwa_error_description, related_attempt_id`;
+  selling_partner_id, expected_selling_partner_id, code_hash, created_at, expires_at, consumed_at, exchange_deadline, completed_at,
+  outcome, reason, lwa_error, lwa_error_description, related_attempt_id, refusal_count`;
 
-/** Refuses, at run time too, anything but the two secret columns. */
+/** Refuses, at run time too, anything but the secret columns. */
 function secretColumn(column: string): SecretColumn {
-  if (column === 'lwa_refresh_token' || column === 'spapi_oauth_code') return column;
-  throw new Error('replaceEnvelope: column must be lwa_refresh_token or spapi_oauth_code');
+  if (column === 'lwa_refresh_token' || column === 'spapi_oauth_code' || column === 'mws_auth_token') return column;
+  throw new Error('replaceEnvelope: column must be lwa_refresh_token, spapi_oauth_code or mws_auth_token');
+}
+
+/** The length of each envelope column (sql/005_truthful_record.sql). */
+const ENVELOPE_LIMITS: Readonly<Record<SecretColumn, number>> = {
+  lwa_refresh_token: LIMITS.encryptedRefreshToken,
+  spapi_oauth_code: LIMITS.encryptedCode,
+  mws_auth_token: LIMITS.encryptedMwsAuthToken,
+};
+
+const STARTED_FLOW_LIST = STARTED_FLOWS.map((flow) => `'${flow}'`).join(', ');
+
+function purgeLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) throw new Error('purge limit must be a whole number from 1 to 100000');
+  return limit;
+}
+
+/**
+ * SQL Server error numbers worth one more try: 1205 deadlock victim, 1222 lock request timeout; Azure SQL's
+ * transient errors: 40613 database not currently available, 40197 service error processing the request (failover),
+ * 40501 service busy, 49918/49919/49920 not enough resources / too many operations, 4060 cannot open the database,
+ * 4221 login timed out waiting for the secondary replica.
+ */
+const TRANSIENT_ERROR_NUMBERS: ReadonlySet<number> = new Set([1205, 1222, 40613, 40197, 40501, 49918, 49919, 49920, 4060, 4221]);
+
+/**
+ * mssql/tedious codes of a connection lost or never made in time: ConnectionError ESOCKET (with the socket's
+ * ECONNRESET underneath), ECONNRESET, ECONNCLOSED (the pool's connection was closed), ETIMEOUT (a connect or a
+ * request that timed out; XACT_ABORT ON rolls the batch's transaction back when tedious cancels it).
+ */
+const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set(['ESOCKET', 'ECONNRESET', 'ECONNCLOSED', 'ETIMEOUT']);
+
+/**
+ * The `number`s and `code`s of an error and of the errors mssql wraps in it (originalError, info, precedingErrors,
+ * cause), depth-bounded so a cycle cannot loop.
+ */
+function errorDetails(error: unknown, depth = 0): { numbers: number[]; codes: string[] } {
+  const found = { numbers: [] as number[], codes: [] as string[] };
+  if (typeof error !== 'object' || error === null || depth > 5) return found;
+  if ('number' in error && typeof error.number === 'number') found.numbers.push(error.number);
+  if ('code' in error && typeof error.code === 'string') found.codes.push(error.code);
+  const nested: unknown[] = [];
+  if ('originalError' in error) nested.push(error.originalError);
+  if ('info' in error) nested.push(error.info);
+  if ('cause' in error) nested.push(error.cause);
+  if ('precedingErrors' in error && Array.isArray(error.precedingErrors)) nested.push(...(error.precedingErrors as unknown[]));
+  for (const inner of nested) {
+    const more = errorDetails(inner, depth + 1);
+    found.numbers.push(...more.numbers);
+    found.codes.push(...more.codes);
+  }
+  return found;
 }
 
 /** Exactly one of customerId / sellingPartnerId, as a string (other keys, e.g. a region, are ignored). */

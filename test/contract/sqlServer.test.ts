@@ -64,6 +64,7 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
            WHERE SCHEMA_NAME(t.schema_id) = @schema AND i.name IS NOT NULL ORDER BY i.name`,
         );
       expect(indexes.recordset.map((i) => [i.name, i.is_unique, i.has_filter])).toEqual([
+        ['ix_sp_api_auth_attempts_created', false, false],
         ['ix_sp_api_auth_attempts_customer', false, false],
         ['pk_schema_migrations', true, false],
         ['pk_sp_api_auth_attempts', true, false],

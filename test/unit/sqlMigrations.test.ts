@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type sql from 'mssql';
 import { describe, expect, it } from 'vitest';
-import { applyMigrations, listMigrationFiles, portabilityProblems, renderMigration } from '../../src/store/migrations.js';
+import { applyMigrations, listMigrationFiles, portabilityProblems, renderMigration, UNGUARDED_INDEX } from '../../src/store/migrations.js';
 
 /**
  * sql/NNN_*.sql must run unchanged on SQL Server 2016+ / Azure SQL and on Babelfish for PostgreSQL 4.3, and hold to
@@ -12,7 +12,7 @@ const FILES = listMigrationFiles();
 
 describe('sql/*.sql', () => {
   it('are there, numbered from 001', () => {
-    expect(FILES.map((f) => f.version.slice(0, 3)).slice(0, 4)).toEqual(['001', '002', '003', '004']);
+    expect(FILES.map((f) => f.version.slice(0, 3)).slice(0, 5)).toEqual(['001', '002', '003', '004', '005']);
   });
 
   it.each(FILES.map((f) => [f.version, f.path] as const))('%s uses only statements valid on SQL Server and Babelfish', (_version, path) => {
@@ -25,11 +25,17 @@ describe('sql/*.sql', () => {
     expect(rendered).not.toContain('{{');
   });
 
-  it('create the three indexes the SQL Server suite expects, each once', () => {
+  it('create the four indexes the SQL Server suite expects, each once', () => {
     const all = FILES.map((f) => readFileSync(f.path, 'utf8')).join('\n');
     const indexes = [...all.matchAll(/CREATE\s+(?:UNIQUE\s+)?NONCLUSTERED\s+INDEX\s+(\w+)/gi)].map((m) => m[1]);
-    expect(indexes.sort()).toEqual(['ix_sp_api_auth_attempts_customer', 'ux_sp_api_auth_attempts_state', 'ux_sp_api_credentials_partner']);
+    expect(indexes.sort()).toEqual([
+      'ix_sp_api_auth_attempts_created',
+      'ix_sp_api_auth_attempts_customer',
+      'ux_sp_api_auth_attempts_state',
+      'ux_sp_api_credentials_partner',
+    ]);
   });
+
 });
 
 describe('portabilityProblems', () => {
@@ -58,7 +64,22 @@ END;`;
 
   it('refuses an index created outside the block that creates its table', () => {
     const late = `${table}\nIF OBJECT_ID(N'[s].[t]', N'U') IS NOT NULL\nBEGIN\n  CREATE INDEX ix_t_id ON [s].[t] (id);\nEND;`;
-    expect(portabilityProblems(late)).toEqual(['CREATE INDEX outside the IF OBJECT_ID(...) IS NULL block that creates its table']);
+    expect(portabilityProblems(late)).toEqual([UNGUARDED_INDEX]);
+  });
+
+  it('finds nothing in an index created in the block that adds a column, after the column', () => {
+    const added = `${table}\nIF COL_LENGTH(N'[s].[t]', N'w') IS NULL\nBEGIN\n  ALTER TABLE [s].[t]\n    ADD w INT NULL;\n  CREATE NONCLUSTERED INDEX ix_t_w ON [s].[t] (w);\nEND;`;
+    expect(portabilityProblems(added)).toEqual([]);
+  });
+
+  it('refuses an index in a block that only adds a constraint', () => {
+    const constraint = `${table}\nIF OBJECT_ID(N'ck_t', N'C') IS NULL\nBEGIN\n  ALTER TABLE [s].[t] ADD CONSTRAINT ck_t CHECK (id > 0);\n  CREATE NONCLUSTERED INDEX ix_t_id ON [s].[t] (id);\nEND;`;
+    expect(portabilityProblems(constraint)).toEqual([UNGUARDED_INDEX]);
+  });
+
+  it('refuses an index created before the column is added in its block', () => {
+    const early = `${table}\nIF COL_LENGTH(N'[s].[t]', N'w') IS NULL\nBEGIN\n  CREATE NONCLUSTERED INDEX ix_t_id ON [s].[t] (id);\n  ALTER TABLE [s].[t] ADD w INT NULL;\nEND;`;
+    expect(portabilityProblems(early)).toEqual([UNGUARDED_INDEX]);
   });
 
   it('refuses an unguarded index at the top of the file', () => {
