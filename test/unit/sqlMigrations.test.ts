@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type sql from 'mssql';
 import { describe, expect, it } from 'vitest';
+import { sealMwsTokensStep } from '../../src/cli/dbMigrate.js';
+import type { CredentialStore } from '../../src/store/credentialStore.js';
 import { applyMigrations, listMigrationFiles, portabilityProblems, renderMigration, UNGUARDED_INDEX } from '../../src/store/migrations.js';
+import { openSqliteStore } from '../../src/store/sqliteStore.js';
 
 /**
  * sql/NNN_*.sql must run unchanged on SQL Server 2016+ / Azure SQL and on Babelfish for PostgreSQL 4.3, and hold to
@@ -145,5 +148,58 @@ describe('applyMigrations', () => {
   it('returns the versions the batches say they applied, and none when every one was recorded already', async () => {
     expect(await applyMigrations(recordingPool(1).pool, { schema: 'spapi_test' })).toEqual(FILES.map((f) => f.version));
     expect(await applyMigrations(recordingPool(0).pool, { schema: 'spapi_test' })).toEqual([]);
+  });
+});
+
+describe('db:migrate sealing plain MWS tokens (sealMwsTokensStep)', () => {
+  const KEYS = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+  const PLAIN = 'amzn.mws.4ea38b7b-f563-7709-4bae-87aeaEXAMPLE';
+
+  /** A SQLite store holding one row whose MWS token was stored plain, as code before 005 did. */
+  async function storeWithPlainToken(): Promise<CredentialStore> {
+    const store = await openSqliteStore(':memory:');
+    const now = new Date('2025-03-01T10:00:00.000Z');
+    await store.startAuthorization({
+      stateHash: 'a'.repeat(64),
+      browserBindingHash: 'b'.repeat(64),
+      flow: 'website',
+      expectedSellingPartnerId: null,
+      customerId: 'cust-1',
+      region: 'NA',
+      marketplace: 'US',
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + 600_000),
+    });
+    await store.recordCallback({ customerId: 'cust-1', region: 'NA', sellingPartnerId: 'AP1', encryptedMwsAuthToken: PLAIN, encryptedCode: 'v1:x', now });
+    return store;
+  }
+
+  it('seals a plain MWS token with the first configured key', async () => {
+    const store = await storeWithPlainToken();
+    const lines: string[] = [];
+    expect(await sealMwsTokensStep(store, KEYS, (line) => lines.push(line))).toBe(0);
+    const sealed = (await store.findCredential('cust-1', 'NA'))?.mwsAuthToken ?? '';
+    expect(sealed.startsWith('v1:k1:')).toBe(true);
+    expect(lines.join('\n')).toContain('1 plain MWS tokens sealed with key "k1"');
+    expect(lines.join('\n')).not.toContain(PLAIN);
+    await store.close();
+  });
+
+  it('without keys leaves the token plain and says that tokens:reencrypt must run', async () => {
+    const store = await storeWithPlainToken();
+    const lines: string[] = [];
+    expect(await sealMwsTokensStep(store, undefined, (line) => lines.push(line))).toBe(0);
+    expect((await store.findCredential('cust-1', 'NA'))?.mwsAuthToken).toBe(PLAIN);
+    expect(lines).toEqual([expect.stringMatching(/^db:migrate: 1 plain MWS tokens stored .*npm run tokens:reencrypt/)]);
+    await store.close();
+  });
+
+  it('with keys that do not parse seals nothing and exits 1', async () => {
+    const store = await storeWithPlainToken();
+    const lines: string[] = [];
+    expect(await sealMwsTokensStep(store, 'k1:short', (line) => lines.push(line))).toBe(1);
+    expect((await store.findCredential('cust-1', 'NA'))?.mwsAuthToken).toBe(PLAIN);
+    expect(lines.join('\n')).not.toContain('k1:short');
+    await store.close();
   });
 });
