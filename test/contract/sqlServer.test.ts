@@ -75,6 +75,27 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
     });
   });
 
+  describe('005_truthful_record', () => {
+    it('widens the envelope columns to VARCHAR(8000) / VARCHAR(1024) and adds the two attempt columns', async () => {
+      if (admin === undefined) throw new Error('no admin pool');
+      const columns = await admin
+        .request()
+        .input('schema', sql.NVarChar(128), schema)
+        .query<{ TABLE_NAME: string; COLUMN_NAME: string; DATA_TYPE: string; CHARACTER_MAXIMUM_LENGTH: number | null; IS_NULLABLE: string }>(
+          `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS
+           WHERE TABLE_SCHEMA = @schema
+             AND COLUMN_NAME IN ('lwa_refresh_token', 'mws_auth_token', 'exchange_deadline', 'refusal_count')
+           ORDER BY TABLE_NAME, COLUMN_NAME`,
+        );
+      expect(columns.recordset.map((c) => [c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.CHARACTER_MAXIMUM_LENGTH, c.IS_NULLABLE])).toEqual([
+        ['sp_api_auth_attempts', 'exchange_deadline', 'datetime2', null, 'YES'],
+        ['sp_api_auth_attempts', 'refusal_count', 'int', null, 'NO'],
+        ['sp_api_credentials', 'lwa_refresh_token', 'varchar', 8000, 'YES'],
+        ['sp_api_credentials', 'mws_auth_token', 'varchar', 1024, 'YES'],
+      ]);
+    });
+  });
+
   describeStoreContract('SqlServerStore', async () => {
     if (admin === undefined) throw new Error('no admin pool');
     const cleaner = admin;
