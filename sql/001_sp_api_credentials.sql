@@ -4,7 +4,9 @@
 -- and indexes as the SQLite SCHEMA in src/store/sqliteStore.ts; the contract suite (test/contract) pins both.
 -- How it runs: src/store/migrations.ts (npm run db:migrate) replaces {{schema}} with the target schema (dbo in
 -- production), runs this file as ONE batch inside a transaction and records it in schema_migrations. The file is
--- also idempotent (each object is created only when missing), so running it by hand twice is harmless.
+-- also idempotent (the table and its index are created together, only while the table is missing), so running it by
+-- hand twice is harmless. Written for both SQL Server 2016+ / Azure SQL and Babelfish for PostgreSQL 4.3: the index
+-- is guarded by its table's OBJECT_ID, not by a sys.indexes name lookup (Babelfish keeps index names its own way).
 -- Notes: dates are UTC (DATETIME2(3), the app writes JS Dates with useUTC). Identifier columns are BIN2 so they
 -- compare exactly as in SQLite (case-sensitive: the token envelope is bound to the exact customer_id). The filtered
 -- unique index lets one row per region hold a selling partner and needs ANSI_NULLS and QUOTED_IDENTIFIER ON (set
@@ -33,13 +35,7 @@ BEGIN
     CONSTRAINT ck_sp_api_credentials_region CHECK (region IN ('NA', 'EU', 'FE')),
     CONSTRAINT ck_sp_api_credentials_status CHECK (status IN ('pending', 'authorized', 'failed'))
   );
-END;
 
-IF NOT EXISTS (
-  SELECT 1 FROM sys.indexes
-  WHERE name = N'ux_sp_api_credentials_partner' AND object_id = OBJECT_ID(N'[{{schema}}].[sp_api_credentials]')
-)
-BEGIN
   CREATE UNIQUE NONCLUSTERED INDEX ux_sp_api_credentials_partner
     ON [{{schema}}].[sp_api_credentials] (selling_partner_id, region)
     WHERE selling_partner_id IS NOT NULL;

@@ -4,7 +4,9 @@
 -- state be found and consumed once (a single conditional UPDATE), while refused callbacks, which have no state,
 -- keep NULL there. Same table, columns and indexes as the SQLite SCHEMA in src/store/sqliteStore.ts.
 -- How it runs: src/store/migrations.ts replaces {{schema}} with the target schema (dbo in production), runs this
--- file as ONE batch inside a transaction and records it in schema_migrations; idempotent when run by hand.
+-- file as ONE batch inside a transaction and records it in schema_migrations; idempotent when run by hand (the table
+-- and its indexes are created together, only while the table is missing: no sys.indexes name lookup, as Babelfish for
+-- PostgreSQL keeps index names its own way; valid on SQL Server 2016+ / Azure SQL and Babelfish 4.3).
 -- Notes: dates are UTC (DATETIME2(3)). Lengths match LIMITS in src/store/credentialStore.ts (hashes are 64 hex
 -- characters). related_attempt_id has no foreign key, as in SQLite. Filtered index: ANSI_NULLS and
 -- QUOTED_IDENTIFIER must be ON (set below; with sqlcmd also pass -I).
@@ -36,23 +38,11 @@ BEGIN
     CONSTRAINT ck_sp_api_auth_attempts_flow CHECK (flow IN ('website', 'callback')),
     CONSTRAINT ck_sp_api_auth_attempts_outcome CHECK (outcome IN ('pending', 'succeeded', 'failed', 'refused'))
   );
-END;
 
-IF NOT EXISTS (
-  SELECT 1 FROM sys.indexes
-  WHERE name = N'ux_sp_api_auth_attempts_state' AND object_id = OBJECT_ID(N'[{{schema}}].[sp_api_auth_attempts]')
-)
-BEGIN
   CREATE UNIQUE NONCLUSTERED INDEX ux_sp_api_auth_attempts_state
     ON [{{schema}}].[sp_api_auth_attempts] (state_hash)
     WHERE state_hash IS NOT NULL;
-END;
 
-IF NOT EXISTS (
-  SELECT 1 FROM sys.indexes
-  WHERE name = N'ix_sp_api_auth_attempts_customer' AND object_id = OBJECT_ID(N'[{{schema}}].[sp_api_auth_attempts]')
-)
-BEGIN
   CREATE NONCLUSTERED INDEX ix_sp_api_auth_attempts_customer
     ON [{{schema}}].[sp_api_auth_attempts] (customer_id, region, created_at);
 END;

@@ -7,9 +7,12 @@
 -- How it runs: src/store/migrations.ts replaces {{schema}} with the target schema (dbo in production), runs this
 -- file as ONE batch inside a transaction and records it in schema_migrations. Idempotent when run by hand: a
 -- constraint is dropped only while its definition lacks the new value, and added only while it is missing.
--- Notes: SQL Server stores the definition normalized (e.g. ([status]='revoked' OR [status]='failed' OR ...)), so the
--- test looks for the quoted value, not for the IN list. The new constraints are added WITH CHECK: every existing row
--- holds one of the old values, which the new lists keep, so validation passes and the constraints stay trusted.
+-- Notes: SQL Server stores the definition normalized (e.g. ([status]='revoked' OR [status]='failed' OR ...)), and
+-- Babelfish for PostgreSQL may render it in a form of its own, so the test looks for the quoted value, not for the IN
+-- list; were it ever not to match, the constraint would only be dropped and added again: the same end state.
+-- Statements valid on SQL Server 2016+ / Azure SQL and Babelfish 4.3: a plain ALTER TABLE ... ADD CONSTRAINT, not
+-- WITH CHECK ADD; a new constraint is checked against the existing rows all the same, and every existing row holds one
+-- of the old values, which the new lists keep, so the constraint is trusted.
 SET ANSI_NULLS ON;
 SET QUOTED_IDENTIFIER ON;
 
@@ -30,7 +33,7 @@ IF NOT EXISTS (
     AND parent_object_id = OBJECT_ID(N'[{{schema}}].[sp_api_credentials]')
 )
 BEGIN
-  ALTER TABLE [{{schema}}].[sp_api_credentials] WITH CHECK
+  ALTER TABLE [{{schema}}].[sp_api_credentials]
     ADD CONSTRAINT ck_sp_api_credentials_status CHECK (status IN ('pending', 'authorized', 'failed', 'revoked'));
 END;
 
@@ -51,6 +54,6 @@ IF NOT EXISTS (
     AND parent_object_id = OBJECT_ID(N'[{{schema}}].[sp_api_auth_attempts]')
 )
 BEGIN
-  ALTER TABLE [{{schema}}].[sp_api_auth_attempts] WITH CHECK
+  ALTER TABLE [{{schema}}].[sp_api_auth_attempts]
     ADD CONSTRAINT ck_sp_api_auth_attempts_flow CHECK (flow IN ('website', 'callback', 'refresh'));
 END;

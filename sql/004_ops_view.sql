@@ -10,8 +10,12 @@
 -- How it runs: src/store/migrations.ts replaces {{schema}} with the target schema (dbo in production), runs this
 -- file as ONE batch inside a transaction and records it in schema_migrations. Idempotent when run by hand: the column
 -- is added only while missing, the constraint is dropped only while its definition lacks 'appstore' and added only
--- while missing, and the view is CREATE OR ALTER (SQL Server 2016 SP1 or later; Azure SQL).
--- Notes: CREATE OR ALTER VIEW must be the first statement of its batch, so it runs through EXEC (a batch of its own,
+-- while missing, and the view is dropped when present and created again.
+-- Notes: statements valid on SQL Server 2016+ / Azure SQL and Babelfish for PostgreSQL 4.3, so no CREATE OR ALTER
+-- VIEW and no WITH CHECK ADD: IF OBJECT_ID(view) IS NOT NULL DROP VIEW, then CREATE VIEW; a plain
+-- ALTER TABLE ... ADD CONSTRAINT, checked against existing rows all the same (see 003 on the definition test).
+-- Dropping the view drops permissions granted on it by name; the app reads through db_datareader, which is
+-- unaffected. CREATE VIEW must be the first statement of its batch, so it runs through EXEC (a batch of its own,
 -- compiled when it runs, i.e. after the column was added: a static statement naming the new column would fail to
 -- compile with this batch). The view reads SYSUTCDATETIME(); SqlServerStore.listCredentialStatus selects from the
 -- view but recomputes status and days_left with the caller's @now (same expressions), so the app's clock decides
@@ -46,13 +50,18 @@ IF NOT EXISTS (
     AND parent_object_id = OBJECT_ID(N'[{{schema}}].[sp_api_auth_attempts]')
 )
 BEGIN
-  ALTER TABLE [{{schema}}].[sp_api_auth_attempts] WITH CHECK
+  ALTER TABLE [{{schema}}].[sp_api_auth_attempts]
     ADD CONSTRAINT ck_sp_api_auth_attempts_flow CHECK (flow IN ('website', 'reauthorize', 'appstore', 'callback', 'refresh'));
 END;
 
--- The ops view. Inside the string, quotes are doubled.
+-- The ops view, made afresh. Inside the string, quotes are doubled.
+IF OBJECT_ID(N'[{{schema}}].[sp_api_credentials_status]', N'V') IS NOT NULL
+BEGIN
+  DROP VIEW [{{schema}}].[sp_api_credentials_status];
+END;
+
 EXEC (N'
-CREATE OR ALTER VIEW [{{schema}}].[sp_api_credentials_status] AS
+CREATE VIEW [{{schema}}].[sp_api_credentials_status] AS
 SELECT
   c.customer_id,
   c.region,

@@ -1,12 +1,18 @@
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readLocalSettingValues } from '../config/localSettings.js';
 import { loadStoreSettings, type StoreSettings } from '../config/settings.js';
+import { isPlainMwsToken, sealPlainMwsTokens } from '../crypto/reencryptSecrets.js';
+import { parseKeyRing, TokenCipher } from '../crypto/tokenCipher.js';
+import type { CredentialStore } from '../store/credentialStore.js';
 import { applyMigrations, assertSchemaName, DEFAULT_SCHEMA, listMigrationFiles } from '../store/migrations.js';
 
 /**
  * `npm run db:migrate [-- --schema NAME]`: applies sql/NNN_*.sql to the SQL Server the app is configured for, with
- * the app's own rules for the SQL settings (environment over local.settings.json). Production runs it on deploy;
- * the app never migrates. Messages never include the connection string (it may hold a password).
+ * the app's own rules for the SQL settings (environment over local.settings.json), then seals the plain MWS tokens
+ * older code stored (the data step of sql/005_truthful_record.sql, which the database cannot do: it has no keys).
+ * Production runs it on deploy; the app never migrates. Messages never include the connection string (it may hold a
+ * password) nor any key or token.
  */
 async function main(): Promise<number> {
   let settings: StoreSettings | undefined;
@@ -24,7 +30,7 @@ async function main(): Promise<number> {
       return 0;
     }
     const total = listMigrationFiles().length;
-    const { getPool, closePool } = await import('../store/sqlServerStore.js');
+    const { getPool, closePool, SqlServerStore } = await import('../store/sqlServerStore.js');
     const pool = await getPool(settings);
     try {
       const applied = await applyMigrations(pool, { schema, log: (line) => console.log(`db:migrate: ${line}`) });
@@ -33,14 +39,46 @@ async function main(): Promise<number> {
           ? `db:migrate: schema ${schema} is up to date (${total} migrations already applied).`
           : `db:migrate: applied ${applied.length} of ${total} migrations to schema ${schema}.`,
       );
+      // The store shares the pool; the finally below closes it once.
+      const store = new SqlServerStore(pool, { schema });
+      return await sealMwsTokensStep(store, readLocalSettingValues().values['TOKEN_ENCRYPTION_KEYS'], (line) => console.log(line));
     } finally {
       await closePool(pool).catch(() => undefined);
     }
-    return 0;
   } catch (error) {
     console.error(`db:migrate failed: ${redact(error instanceof Error ? error.message : String(error), settings)}`);
     return 1;
   }
+}
+
+/**
+ * After the SQL files: seals every plain MWS token with the first key of TOKEN_ENCRYPTION_KEYS (`rawKeys`, as
+ * configured for the app). Without keys here it only counts the plain tokens and, when there are any, says that
+ * `npm run tokens:reencrypt` must run with the app's settings. Exit code: 1 when the keys are not valid or a token
+ * could not be sealed (it is left as it was), else 0. Lines name customers and counts, never a token or key.
+ */
+export async function sealMwsTokensStep(store: CredentialStore, rawKeys: string | undefined, print: (line: string) => void): Promise<number> {
+  if (rawKeys === undefined || rawKeys.trim() === '') {
+    const plain = (await store.listSecretEnvelopes()).filter((row) => row.mwsAuthToken !== null && isPlainMwsToken(row.mwsAuthToken)).length;
+    print(
+      plain === 0
+        ? 'db:migrate: no plain MWS tokens stored.'
+        : `db:migrate: ${plain} plain MWS tokens stored and TOKEN_ENCRYPTION_KEYS is not configured here: run \`npm run tokens:reencrypt\` with the app's settings to seal them.`,
+    );
+    return 0;
+  }
+  const ring = parseKeyRing(rawKeys);
+  if (!ring.ok) {
+    print(`db:migrate: TOKEN_ENCRYPTION_KEYS ${ring.problem} Plain MWS tokens were not sealed.`);
+    return 1;
+  }
+  const kid = ring.keys.current.kid;
+  const report = await sealPlainMwsTokens(store, new TokenCipher(ring.keys), kid);
+  for (const f of report.failed) print(`db:migrate: FAILED to seal ${f.column} of customer ${f.customerId} (${f.region}): ${f.reason}; left as it was`);
+  print(
+    `db:migrate: ${report.sealed} plain MWS tokens sealed with key "${kid}", ${report.changedMeanwhile} changed meanwhile (left alone), ${report.failed.length} failed.`,
+  );
+  return report.failed.length > 0 ? 1 : 0;
 }
 
 /** Removes the connection string and any password in it from a message, in case a driver ever echoes them. */
@@ -54,4 +92,6 @@ export function redact(message: string, settings: StoreSettings | undefined): st
   return secrets.reduce((text, secret) => text.split(secret).join('***'), message);
 }
 
-process.exitCode = await main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await main();
+}

@@ -2,7 +2,6 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sql from 'mssql';
-import { inTransaction } from './mssqlTransaction.js';
 
 /**
  * SQL Server schema migrations: `sql/NNN_name.sql`, applied in order, each once, each in its own transaction, and
@@ -57,67 +56,155 @@ export function listMigrationFiles(directory: string = join(packageRoot(), 'sql'
   });
 }
 
-/** The file's text for `schema`: `{{schema}}` replaced; a `GO` line is refused (each file is one batch). */
+/**
+ * The file's text for `schema`: `{{schema}}` replaced. Refused: a `GO` line (each file is one batch), and anything
+ * portabilityProblems names (each file must run on SQL Server 2016+ / Azure SQL and on Babelfish 4.3).
+ */
 export function renderMigration(text: string, schema: string): string {
   assertSchemaName(schema);
   if (/^\s*GO\s*(\d+\s*)?$/im.test(text)) throw new Error('a migration file must be one batch: remove the GO lines');
+  const problems = portabilityProblems(text);
+  if (problems.length > 0) throw new Error(`a migration file must run on SQL Server and Babelfish: ${problems.join('; ')}`);
   const rendered = text.replaceAll('{{schema}}', schema);
   if (rendered.includes('{{')) throw new Error('a migration file holds an unknown {{placeholder}}');
   return rendered;
 }
 
+/** Statements a migration may not use: Babelfish for PostgreSQL 4.3 lacks them, or the project's rules forbid them. */
+const FORBIDDEN: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\bWITH\s+(NO)?CHECK\s+ADD\b/i, 'WITH CHECK ADD (write ALTER TABLE ... ADD CONSTRAINT ...)'],
+  [/\bCREATE\s+OR\s+ALTER\b/i, 'CREATE OR ALTER (drop when OBJECT_ID finds it, then CREATE)'],
+  [/\bsys\s*\.\s*indexes\b/i, 'sys.indexes (create an index in the block that creates its table)'],
+  [/\bMERGE\b/i, 'MERGE'],
+  [
+    /\b(UPDLOCK|HOLDLOCK|ROWLOCK|NOLOCK|PAGLOCK|TABLOCKX?|XLOCK|READPAST|READUNCOMMITTED|REPEATABLEREAD|SERIALIZABLE|READCOMMITTEDLOCK)\b/i,
+    'a lock hint or isolation level (correctness rests on keys)',
+  ],
+];
+
+/** Why a CREATE INDEX is refused where it stands (see portabilityProblems). */
+export const UNGUARDED_INDEX =
+  'CREATE INDEX outside a block that creates its table or adds a column (IF OBJECT_ID(...) IS NULL / IF COL_LENGTH(...) IS NULL)';
+
+/**
+ * What keeps a migration's text from running the same on SQL Server 2016+ / Azure SQL and on Babelfish 4.3, as
+ * messages (empty: none). Comments are ignored, string literals are not (EXEC(N'...') runs them). Also refused: a
+ * CREATE INDEX outside a BEGIN ... END block that, before it, created a table (guarded by IF OBJECT_ID(table) IS NULL)
+ * or added a column (ALTER TABLE ... ADD column, guarded by IF COL_LENGTH(table, column) IS NULL): the guards both
+ * servers answer alike, so the index is created exactly when the block runs once. Babelfish keeps index names its own
+ * way, so looking them up is no guard.
+ */
+export function portabilityProblems(text: string): string[] {
+  const { code, skeleton } = lexSql(text);
+  const problems = FORBIDDEN.filter(([pattern]) => pattern.test(code)).map(([, message]) => message);
+  // Blocks, on the text without strings: BEGIN/CASE open one, END closes one; BEGIN TRAN opens none.
+  const blocks: { createdTable: boolean }[] = [{ createdTable: false }];
+  const tokens =
+    /\b(BEGIN\s+TRAN(?:SACTION)?|BEGIN|CASE|END|CREATE\s+TABLE|ALTER\s+TABLE\s+[^\s;]+\s+ADD\s+(?!CONSTRAINT\b)\w+|CREATE\s+(?:UNIQUE\s+)?(?:(?:NON)?CLUSTERED\s+)?INDEX)\b/gi;
+  for (const match of skeleton.matchAll(tokens)) {
+    const token = (match[1] ?? '').toUpperCase().replace(/\s+/g, ' ');
+    const top = blocks.at(-1);
+    if (token.startsWith('BEGIN TRAN')) continue;
+    if (token === 'BEGIN' || token === 'CASE') blocks.push({ createdTable: false });
+    else if (token === 'END') {
+      if (blocks.length > 1) blocks.pop();
+    } else if (token === 'CREATE TABLE' || token.startsWith('ALTER TABLE')) {
+      // A table created, or a column added, in this block: an index created after it here is created once.
+      if (top !== undefined) top.createdTable = true;
+    } else if (blocks.length === 1 || top?.createdTable !== true) {
+      problems.push(UNGUARDED_INDEX);
+    }
+  }
+  return problems;
+}
+
+/** `code`: the text without comments. `skeleton`: `code` with every string literal's content blanked. */
+function lexSql(text: string): { code: string; skeleton: string } {
+  let code = '';
+  let skeleton = '';
+  let i = 0;
+  while (i < text.length) {
+    const rest = text.slice(i, i + 2);
+    if (rest === '--') {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? text.length : end;
+    } else if (rest === '/*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end === -1 ? text.length : end + 2;
+      code += ' ';
+      skeleton += ' ';
+    } else if (text[i] === "'") {
+      // A literal runs to the next lone quote; '' inside it is an escaped quote.
+      let j = i + 1;
+      while (j < text.length && !(text[j] === "'" && text[j + 1] !== "'")) j += text[j] === "'" ? 2 : 1;
+      code += text.slice(i, j + 1);
+      skeleton += `'${' '.repeat(Math.max(0, j - i - 1))}'`;
+      i = j + 1;
+    } else {
+      code += text[i];
+      skeleton += text[i];
+      i += 1;
+    }
+  }
+  return { code, skeleton };
+}
+
 /**
  * Creates the schema and schema_migrations when missing, then applies each file not yet recorded, in its own
  * transaction together with its schema_migrations row. An application lock (per schema, held until commit)
- * serializes concurrent runners, e.g. two deployment slots. Returns the versions applied by this call.
+ * serializes concurrent runners, e.g. two deployment slots. Each step is ONE batch with its transaction inside the
+ * T-SQL (as in SqlServerStore): the file's text travels as a parameter and runs through sp_executesql, so it is
+ * compiled as a batch of its own and needs no quoting. Returns the versions applied by this call.
  */
 export async function applyMigrations(pool: sql.ConnectionPool, options: ApplyMigrationsOptions = {}): Promise<string[]> {
   const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
   const log = options.log ?? ((): void => undefined);
   const files = listMigrationFiles();
   const history = `[${schema}].[schema_migrations]`;
+  const lock = (request: sql.Request): sql.Request =>
+    request.input('lockResource', sql.NVarChar(255), `sp-api-seller-auth:migrations:${schema}`).input('lockTimeout', sql.Int, LOCK_TIMEOUT_MS);
 
-  await inTransaction(pool, async (tx) => {
-    await takeMigrationLock(tx, schema);
-    await tx
-      .request()
-      .input('schema', sql.NVarChar(128), schema)
-      .query(
-        `IF SCHEMA_ID(@schema) IS NULL
-         BEGIN
-           DECLARE @statement NVARCHAR(300) = N'CREATE SCHEMA ' + QUOTENAME(@schema);
-           EXEC sys.sp_executesql @statement;
-         END;`,
-      );
-    await tx.request().batch(
-      `IF OBJECT_ID(N'${history}', N'U') IS NULL
-       BEGIN
-         CREATE TABLE ${history} (
+  // The CREATE TABLE runs through sp_executesql too: it names a schema this same batch may have just created.
+  await lock(pool.request())
+    .input('schema', sql.NVarChar(128), schema)
+    .input('createHistory', sql.NVarChar(sql.MAX), `CREATE TABLE ${history} (
            version    VARCHAR(100) NOT NULL CONSTRAINT pk_schema_migrations PRIMARY KEY,
            applied_at DATETIME2(3) NOT NULL
-         );
-       END;`,
+         );`)
+    .query(
+      `SET XACT_ABORT ON;
+       BEGIN TRANSACTION;
+       ${TAKE_LOCK}
+       IF SCHEMA_ID(@schema) IS NULL
+       BEGIN
+         DECLARE @statement NVARCHAR(300) = N'CREATE SCHEMA ' + QUOTENAME(@schema);
+         EXEC sys.sp_executesql @statement;
+       END;
+       IF OBJECT_ID(N'${history}', N'U') IS NULL EXEC sys.sp_executesql @createHistory;
+       COMMIT TRANSACTION;`,
     );
-  });
 
   const applied: string[] = [];
   for (const file of files) {
     const text = renderMigration(readFileSync(file.path, 'utf8'), schema);
-    const done = await inTransaction(pool, async (tx) => {
-      await takeMigrationLock(tx, schema);
-      const recorded = await tx
-        .request()
-        .input('version', sql.VarChar(100), file.version)
-        .query<{ found: number }>(`SELECT 1 AS found FROM ${history} WHERE version = @version`);
-      if (recorded.recordset.length > 0) return false;
-      await tx.request().batch(text);
-      await tx
-        .request()
-        .input('version', sql.VarChar(100), file.version)
-        .query(`INSERT INTO ${history} (version, applied_at) VALUES (@version, SYSUTCDATETIME())`);
-      return true;
-    });
-    if (done) {
+    const result = await lock(pool.request())
+      .input('version', sql.VarChar(100), file.version)
+      .input('migration', sql.NVarChar(sql.MAX), text)
+      .query<{ applied: number }>(
+        `SET XACT_ABORT ON;
+         DECLARE @applied INT = 0;
+         BEGIN TRANSACTION;
+         ${TAKE_LOCK}
+         IF NOT EXISTS (SELECT 1 FROM ${history} WHERE version = @version)
+         BEGIN
+           EXEC sys.sp_executesql @migration;
+           INSERT INTO ${history} (version, applied_at) VALUES (@version, SYSUTCDATETIME());
+           SET @applied = 1;
+         END;
+         COMMIT TRANSACTION;
+         SELECT @applied AS applied;`,
+      );
+    if (result.recordset[0]?.applied === 1) {
       applied.push(file.version);
       log(`applied ${file.version} to schema ${schema}`);
     }
@@ -125,17 +212,10 @@ export async function applyMigrations(pool: sql.ConnectionPool, options: ApplyMi
   return applied;
 }
 
-async function takeMigrationLock(tx: sql.Transaction, schema: string): Promise<void> {
-  const result = await tx
-    .request()
-    .input('lockResource', sql.NVarChar(255), `sp-api-seller-auth:migrations:${schema}`)
-    .input('lockTimeout', sql.Int, LOCK_TIMEOUT_MS)
-    .query<{ status: number }>(
-      `DECLARE @status INT;
-       EXEC @status = sys.sp_getapplock @Resource = @lockResource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = @lockTimeout;
-       SELECT @status AS status;`,
-    );
-  const status = result.recordset[0]?.status;
-  if (status === undefined || status < 0) throw new Error(`could not take the migration lock (sp_getapplock returned ${String(status)})`);
-}
-
+/**
+ * Statements (inside a batch's transaction) that take the per-schema migration lock until commit, or THROW when
+ * sp_getapplock refuses (negative status: timeout, deadlock victim, error). Uses @lockResource and @lockTimeout.
+ */
+const TAKE_LOCK = `DECLARE @lockStatus INT;
+       EXEC @lockStatus = sys.sp_getapplock @Resource = @lockResource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = @lockTimeout;
+       IF @lockStatus < 0 THROW 50100, N'could not take the migration lock (sp_getapplock refused)', 1;`;

@@ -3,8 +3,14 @@ import type { Region } from '../authorization/marketplaces.js';
 import type { StoreSettings } from '../config/settings.js';
 import type { SecretColumn } from '../crypto/tokenCipher.js';
 import {
+  CREDENTIAL_STATUSES,
   formatLastError,
   LIMITS,
+  MAX_OPEN_ATTEMPTS,
+  MAX_REFUSALS_PER_ATTEMPT,
+  STARTED_FLOWS,
+  statusCaseSql,
+  type AttemptPurge,
   type AttemptConsumption,
   type AttemptRecord,
   type CallbackRecord,
@@ -21,29 +27,47 @@ import {
   type NewAttempt,
   type SecretEnvelopes,
   type StatusFilter,
+  type Unlink,
+  type UnlinkResult,
 } from './credentialStore.js';
 import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toStatusRow, toSummary, type Row } from './rows.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
-import { inTransaction } from './mssqlTransaction.js';
 
 /**
  * The production store: Azure SQL / SQL Server through mssql (tedious), same behaviour as SqliteStore (the contract
  * suite in test/contract runs against both). Tables come from sql/*.sql (`npm run db:migrate`); this class never
- * creates them. Every statement is parameterized with an explicit type. Correctness rests on keys and
- * single-statement conditional updates, not on lock hints or isolation levels: the attempt is consumed by one
- * conditional UPDATE, the (customer, region) row is upserted as UPDATE → INSERT → (duplicate key) UPDATE, and the
- * filtered unique index on (selling_partner_id, region) turns a partner held by another authorized row into a
- * duplicate-key error, mapped to 'partner_conflict'. No MERGE.
+ * creates them. Every statement is parameterized with an explicit type.
  *
- * The duplicate-key retry inside a transaction relies on XACT_ABORT OFF, tedious's default
- * (`abortTransactionOnError: false`): the failed INSERT ends only that statement, not the transaction.
+ * Every method is ONE round trip: one batch through `oneBatch` (text + typed inputs), its transaction, if it needs
+ * one, written inside the T-SQL (`SET XACT_ABORT ON; BEGIN TRANSACTION; ... COMMIT TRANSACTION;`), its answer read
+ * from the batch's one SELECT (a status column) or from rowsAffected. Adding a method = one batch + one mapping.
+ *
+ * Correctness rests on keys and single-statement conditional updates, never on lock hints or isolation levels (Azure
+ * SQL runs READ COMMITTED SNAPSHOT; Babelfish ignores hints); no MERGE. The attempt is consumed by one conditional
+ * UPDATE; the (customer, region) row is upserted as UPDATE, then INSERT when no row was there, the whole transaction
+ * tried again when a concurrent start inserted that row first (duplicate key); the filtered unique index on
+ * (selling_partner_id, region) turns a partner held by another authorized row into a duplicate key, which the batch's
+ * CATCH rolls back and answers as 'partner_conflict'.
+ *
+ * XACT_ABORT ON: any error dooms the transaction, so a CATCH can only roll back (never carry on), and a client
+ * timeout cannot leave a transaction open on a pooled connection. Parameterized batches run through sp_executesql,
+ * so the SET lasts for that batch only. No SET NOCOUNT ON: rowsAffected is how single statements answer.
  */
 
 export type SqlServerSettings = Extract<StoreSettings, { kind: 'mssql' | 'mssql-managed-identity' }>;
 
 
-/** SQL Server error numbers for a duplicate key: unique constraint (2627) and unique index (2601). */
-const UNIQUE_VIOLATIONS: ReadonlySet<number> = new Set([2627, 2601]);
+/** SQL Server error numbers for a duplicate key, as a T-SQL list: unique constraint (2627) and unique index (2601). */
+const DUPLICATE_KEY_ERRORS = '2601, 2627';
+
+/** How often startAuthorization's batch runs its transaction: a lost insert race needs one more run, never two. */
+const START_TRIES = 3;
+
+/** The user error number completeAuthorization's batch THROWs when the credential row is missing. */
+const MISSING_ROW_ERROR = 50001;
+
+/** One typed parameter of a batch: its SQL type and value. */
+type BatchInput = readonly [type: (() => sql.ISqlType) | sql.ISqlType, value: unknown];
 
 /** Lengths of the columns that LIMITS does not name (see sql/*.sql). */
 const COLUMN = {
@@ -78,6 +102,18 @@ function parseServer(value: string): { server: string; port: number | undefined 
 }
 
 /**
+ * mssql validates a connection on every acquire from the pool; its default (`true`) sends `SELECT 1` first, an extra
+ * round trip per store call. 'socket' checks tedious's login state and socket instead (mssql 12,
+ * lib/tedious/connection-pool.js `_poolValidate`); a dead connection still fails its request and is replaced.
+ */
+export const VALIDATE_CONNECTION = 'socket' as const;
+
+/** SQL_CONNECTION_STRING as a pool config: parsed by mssql's own parser (as `new ConnectionPool(string)` would). */
+export function connectionStringConfig(connectionString: string): sql.config {
+  return { ...sql.ConnectionPool.parseConnectionString(connectionString), validateConnection: VALIDATE_CONNECTION };
+}
+
+/**
  * Managed identity through tedious's `azure-active-directory-default` (DefaultAzureCredential: the app's managed
  * identity in Azure, with `clientId` selecting a user-assigned one; a developer's `az login` locally).
  */
@@ -92,7 +128,13 @@ export function managedIdentityConfig(settings: Extract<SqlServerSettings, { kin
       options: settings.clientId === undefined ? {} : { clientId: settings.clientId },
     },
     options: { encrypt: true, trustServerCertificate: false },
+    validateConnection: VALIDATE_CONNECTION,
   };
+}
+
+/** The pool config for either kind of SQL Server settings. */
+export function poolConfig(settings: SqlServerSettings): sql.config {
+  return settings.kind === 'mssql' ? connectionStringConfig(settings.connectionString) : managedIdentityConfig(settings);
 }
 
 /**
@@ -103,8 +145,7 @@ export async function getPool(settings: SqlServerSettings): Promise<sql.Connecti
   const key = poolKey(settings);
   const cached = pools.get(key);
   if (cached !== undefined) return cached.ready;
-  const pool =
-    settings.kind === 'mssql' ? new sql.ConnectionPool(settings.connectionString) : new sql.ConnectionPool(managedIdentityConfig(settings));
+  const pool = new sql.ConnectionPool(poolConfig(settings));
   // mssql emits 'error' when a connection cannot be acquired; the request that asked for it fails with the same
   // error, so the event only needs a listener (without one, Node would end the process).
   pool.on('error', () => undefined);
@@ -199,75 +240,98 @@ export class SqlServerStore implements CredentialStore {
         WHERE customer_id = @customerId AND region = @region
           AND spapi_oauth_code = @expected COLLATE Latin1_General_100_BIN2
           AND DATALENGTH(spapi_oauth_code) = DATALENGTH(@expected)`,
+      mws_auth_token: `UPDATE ${this.credentials} SET mws_auth_token = @replacement
+        WHERE customer_id = @customerId AND region = @region
+          AND mws_auth_token = @expected COLLATE Latin1_General_100_BIN2
+          AND DATALENGTH(mws_auth_token) = DATALENGTH(@expected)`,
     };
   }
 
-  async startAuthorization(a: NewAttempt): Promise<void> {
+  /**
+   * Counts the open attempts of (customer, region) and answers 'too_many_open' (writing nothing) at
+   * MAX_OPEN_ATTEMPTS; else INSERTs the attempt and, for the signed flows (not 'reauthorize'), UPDATEs the row's
+   * auth_requested_date and updated_at or INSERTs a 'pending' row when missing, in one transaction. When a
+   * concurrent start inserts the row between our UPDATE and INSERT, our INSERT waits for it and fails with a
+   * duplicate key once it commits: the whole transaction (XACT_ABORT doomed it) is rolled back and run again, and
+   * its UPDATE now finds the row. Any other error (a duplicate state hash included) rolls back and is rethrown.
+   * The count reads committed rows (READ COMMITTED SNAPSHOT), so starts racing each other may each pass it: the
+   * bound is exact for sequential starts and off by at most the number of concurrent ones.
+   */
+  async startAuthorization(a: NewAttempt): Promise<'started' | 'too_many_open'> {
     const customerId = customerIdParam(a.customerId);
     const stateHash = varchar('state_hash', a.stateHash, COLUMN.hash);
     const bindingHash = varchar('browser_binding_hash', a.browserBindingHash, COLUMN.hash);
     const marketplace = varchar('marketplace', a.marketplace, COLUMN.marketplace);
     const expectedSellingPartnerId =
       a.expectedSellingPartnerId === null ? null : varchar('expected_selling_partner_id', a.expectedSellingPartnerId, LIMITS.sellingPartnerId);
-    await this.inTransaction(async (tx) => {
-      await tx
-        .request()
-        .input('stateHash', sql.VarChar(COLUMN.hash), stateHash)
-        .input('bindingHash', sql.VarChar(COLUMN.hash), bindingHash)
-        .input('flow', sql.VarChar(COLUMN.flow), a.flow)
-        .input('expectedSellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), expectedSellingPartnerId)
-        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-        .input('region', sql.VarChar(COLUMN.region), a.region)
-        .input('marketplace', sql.VarChar(COLUMN.marketplace), marketplace)
-        .input('createdAt', sql.DateTime2(3), a.createdAt)
-        .input('expiresAt', sql.DateTime2(3), a.expiresAt)
-        .query(
-          `INSERT INTO ${this.attempts}
-             (state_hash, browser_binding_hash, flow, expected_selling_partner_id, customer_id, region, marketplace, created_at,
-              expires_at, outcome)
-           VALUES (@stateHash, @bindingHash, @flow, @expectedSellingPartnerId, @customerId, @region, @marketplace, @createdAt,
-              @expiresAt, 'pending')`,
-        );
-
-      const credentialParams = (request: sql.Request): sql.Request =>
-        request
-          .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-          .input('region', sql.VarChar(COLUMN.region), a.region)
-          .input('marketplace', sql.VarChar(COLUMN.marketplace), marketplace)
-          .input('now', sql.DateTime2(3), a.createdAt);
-      // In an UPDATE's SET list every column reference reads the row as it was before the statement.
-      const update = async (): Promise<number> =>
-        affected(
-          await credentialParams(tx.request()).query(
-            `UPDATE ${this.credentials} SET
-               auth_requested_date = @now,
-               updated_at = @now,
-               marketplace = CASE WHEN status = 'authorized' THEN marketplace ELSE @marketplace END,
-               status = CASE WHEN status = 'authorized' THEN status ELSE 'pending' END
-             WHERE customer_id = @customerId AND region = @region`,
-          ),
-        );
-
-      if ((await update()) === 1) return;
-      try {
-        await credentialParams(tx.request()).query(
-          `INSERT INTO ${this.credentials} (customer_id, region, marketplace, status, auth_requested_date, updated_at)
-           VALUES (@customerId, @region, @marketplace, 'pending', @now, @now)`,
-        );
-      } catch (error) {
-        // Another transaction inserted the row between our UPDATE and INSERT and has committed: update it.
-        if (!isUniqueViolation(error)) throw error;
-        if ((await update()) !== 1) throw new Error('credential row neither inserted nor updated');
-      }
-    });
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @try INT = 1, @done BIT = 0, @step VARCHAR(16) = '', @outcome VARCHAR(16) = 'started';
+       WHILE @done = 0
+       BEGIN
+         BEGIN TRY
+           BEGIN TRANSACTION;
+           SET @step = 'count';
+           SET @outcome = 'started';
+           IF (SELECT COUNT(*) FROM ${this.attempts}
+               WHERE customer_id = @customerId AND region = @region AND outcome = 'pending' AND consumed_at IS NULL
+                 AND expires_at > @now) >= @maxOpen
+           BEGIN
+             SET @outcome = 'too_many_open';
+           END
+           ELSE
+           BEGIN
+             SET @step = 'attempt';
+             INSERT INTO ${this.attempts}
+               (state_hash, browser_binding_hash, flow, expected_selling_partner_id, customer_id, region, marketplace, created_at,
+                expires_at, outcome)
+             VALUES (@stateHash, @bindingHash, @flow, @expectedSellingPartnerId, @customerId, @region, @marketplace, @now,
+                @expiresAt, 'pending');
+             -- The anonymous Login URI writes no credential column; the signed flows note the request, never a status.
+             IF @flow <> 'reauthorize'
+             BEGIN
+               SET @step = 'update';
+               UPDATE ${this.credentials} SET auth_requested_date = @now, updated_at = @now
+               WHERE customer_id = @customerId AND region = @region;
+               IF @@ROWCOUNT = 0
+               BEGIN
+                 SET @step = 'insert';
+                 INSERT INTO ${this.credentials} (customer_id, region, marketplace, status, auth_requested_date, updated_at)
+                 VALUES (@customerId, @region, @marketplace, 'pending', @now, @now);
+               END;
+             END;
+           END;
+           COMMIT TRANSACTION;
+           SET @done = 1;
+         END TRY
+         BEGIN CATCH
+           IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+           IF @step <> 'insert' OR ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) OR @try >= ${START_TRIES} THROW;
+           SET @try = @try + 1;
+         END CATCH;
+       END;
+       SELECT @outcome AS outcome;`,
+      {
+        stateHash: [sql.VarChar(COLUMN.hash), stateHash],
+        bindingHash: [sql.VarChar(COLUMN.hash), bindingHash],
+        flow: [sql.VarChar(COLUMN.flow), a.flow],
+        expectedSellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), expectedSellingPartnerId],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+        region: [sql.VarChar(COLUMN.region), a.region],
+        marketplace: [sql.VarChar(COLUMN.marketplace), marketplace],
+        now: [sql.DateTime2(3), a.createdAt],
+        expiresAt: [sql.DateTime2(3), a.expiresAt],
+        maxOpen: [sql.Int, MAX_OPEN_ATTEMPTS],
+      },
+    );
+    return outcome(result, ['started', 'too_many_open'] as const);
   }
 
   async findAttemptByStateHash(stateHash: string): Promise<AttemptRecord | undefined> {
     if (!storable(() => varchar('state_hash', stateHash, COLUMN.hash))) return undefined;
-    const result = await this.pool
-      .request()
-      .input('stateHash', sql.VarChar(COLUMN.hash), stateHash)
-      .query<Row>(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} WHERE state_hash = @stateHash`);
+    const result = await this.oneBatch(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} WHERE state_hash = @stateHash`, {
+      stateHash: [sql.VarChar(COLUMN.hash), stateHash],
+    });
     const row = result.recordset[0];
     return row === undefined ? undefined : toAttempt(row);
   }
@@ -276,192 +340,278 @@ export class SqlServerStore implements CredentialStore {
     if (!storable(() => varchar('state_hash', input.stateHash, COLUMN.hash))) return false;
     const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
     const codeHash = varchar('code_hash', input.codeHash, COLUMN.hash);
-    const result = await this.pool
-      .request()
-      .input('stateHash', sql.VarChar(COLUMN.hash), input.stateHash)
-      .input('now', sql.DateTime2(3), input.now)
-      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-      .input('codeHash', sql.VarChar(COLUMN.hash), codeHash)
-      .query(
-        `UPDATE ${this.attempts} SET consumed_at = @now, selling_partner_id = @sellingPartnerId, code_hash = @codeHash
-         WHERE state_hash = @stateHash AND consumed_at IS NULL AND expires_at > @now`,
-      );
+    const result = await this.oneBatch(
+      `UPDATE ${this.attempts} SET
+         consumed_at = @now, selling_partner_id = @sellingPartnerId, code_hash = @codeHash, exchange_deadline = @exchangeDeadline
+       WHERE state_hash = @stateHash AND consumed_at IS NULL AND expires_at > @now`,
+      {
+        stateHash: [sql.VarChar(COLUMN.hash), input.stateHash],
+        now: [sql.DateTime2(3), input.now],
+        exchangeDeadline: [sql.DateTime2(3), input.exchangeDeadline],
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
+        codeHash: [sql.VarChar(COLUMN.hash), codeHash],
+      },
+    );
     return affected(result) === 1;
   }
 
   async findAuthorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined> {
     if (!storable(() => varchar('selling_partner_id', sellingPartnerId, LIMITS.sellingPartnerId))) return undefined;
-    const result = await this.pool
-      .request()
-      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-      .input('region', sql.VarChar(COLUMN.region), region)
-      .query<Row>(
-        `SELECT customer_id FROM ${this.credentials}
-         WHERE selling_partner_id = @sellingPartnerId AND region = @region AND status = 'authorized'`,
-      );
+    const result = await this.oneBatch(
+      `SELECT customer_id FROM ${this.credentials}
+       WHERE selling_partner_id = @sellingPartnerId AND region = @region AND status = 'authorized'`,
+      { sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId], region: [sql.VarChar(COLUMN.region), region] },
+    );
     return text(result.recordset[0]?.['customer_id']) ?? undefined;
   }
 
   async recordCallback(input: CallbackRecord): Promise<'recorded' | 'partner_conflict'> {
     const customerId = customerIdParam(input.customerId);
     const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
-    const mwsAuthToken = input.mwsAuthToken === undefined ? null : nvarchar('mws_auth_token', input.mwsAuthToken, LIMITS.mwsAuthToken);
+    const mwsAuthToken =
+      input.encryptedMwsAuthToken === undefined ? null : varchar('mws_auth_token', input.encryptedMwsAuthToken, LIMITS.encryptedMwsAuthToken);
     const encryptedCode = varchar('spapi_oauth_code', input.encryptedCode, LIMITS.encryptedCode);
-    return this.withPartnerGuard(async (tx) => {
-      await this.releasePartner(tx, sellingPartnerId, input.region, customerId, input.now);
-      await tx
-        .request()
-        .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-        .input('mwsAuthToken', sql.NVarChar(LIMITS.mwsAuthToken), mwsAuthToken)
-        .input('encryptedCode', sql.VarChar(LIMITS.encryptedCode), encryptedCode)
-        .input('now', sql.DateTime2(3), input.now)
-        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-        .input('region', sql.VarChar(COLUMN.region), input.region)
-        .query(
-          `UPDATE ${this.credentials} SET
-             selling_partner_id = CASE WHEN status = 'authorized' THEN selling_partner_id ELSE @sellingPartnerId END,
-             mws_auth_token = COALESCE(@mwsAuthToken, mws_auth_token),
-             spapi_oauth_code = @encryptedCode,
-             updated_at = @now
-           WHERE customer_id = @customerId AND region = @region`,
-        );
-      return 'recorded' as const;
-    });
+    const result = await this.oneBatch(
+      partnerGuarded(
+        'recorded',
+        `${this.releasePartnerSql()}
+         UPDATE ${this.credentials} SET
+           selling_partner_id = CASE WHEN status = 'authorized' THEN selling_partner_id ELSE @sellingPartnerId END,
+           mws_auth_token = COALESCE(@mwsAuthToken, mws_auth_token),
+           spapi_oauth_code = @encryptedCode,
+           updated_at = @now
+         WHERE customer_id = @customerId AND region = @region;`,
+      ),
+      {
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
+        mwsAuthToken: [sql.VarChar(LIMITS.encryptedMwsAuthToken), mwsAuthToken],
+        encryptedCode: [sql.VarChar(LIMITS.encryptedCode), encryptedCode],
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+      },
+    );
+    return outcome(result, ['recorded', 'partner_conflict'] as const);
   }
 
+  /** Throws (after rolling back: nothing released, the attempt still pending) when the credential row is missing. */
   async completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict'> {
     const attemptId = attemptIdParam(input.attemptId);
     const customerId = customerIdParam(input.customerId);
     const marketplace = varchar('marketplace', input.marketplace, COLUMN.marketplace);
     const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
     const refreshToken = varchar('lwa_refresh_token', input.encryptedRefreshToken, LIMITS.encryptedRefreshToken);
-    return this.withPartnerGuard(async (tx) => {
-      await this.releasePartner(tx, sellingPartnerId, input.region, customerId, input.now);
-      const updated = await tx
-        .request()
-        .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-        .input('marketplace', sql.VarChar(COLUMN.marketplace), marketplace)
-        .input('refreshToken', sql.VarChar(LIMITS.encryptedRefreshToken), refreshToken)
-        .input('now', sql.DateTime2(3), input.now)
-        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-        .input('region', sql.VarChar(COLUMN.region), input.region)
-        .query(
-          `UPDATE ${this.credentials} SET
-             selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
-             status = 'authorized', last_error = NULL,
-             auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
-           WHERE customer_id = @customerId AND region = @region`,
-        );
-      if (affected(updated) !== 1) throw new Error('credential row missing for a consumed attempt');
-      await tx
-        .request()
-        .input('now', sql.DateTime2(3), input.now)
-        .input('attemptId', sql.BigInt, attemptId)
-        .query(`UPDATE ${this.attempts} SET outcome = 'succeeded', reason = NULL, completed_at = @now WHERE attempt_id = @attemptId`);
-      return 'stored' as const;
-    });
+    const result = await this.oneBatch(
+      partnerGuarded(
+        'stored',
+        `${this.releasePartnerSql()}
+         UPDATE ${this.credentials} SET
+           selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
+           status = ${statusCaseSql('succeeded')}, last_error = NULL,
+           auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
+         WHERE customer_id = @customerId AND region = @region;
+         IF @@ROWCOUNT <> 1 THROW ${MISSING_ROW_ERROR}, N'credential row missing for a consumed attempt', 1;
+         UPDATE ${this.attempts} SET outcome = 'succeeded', reason = NULL, completed_at = @now WHERE attempt_id = @attemptId;`,
+      ),
+      {
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
+        marketplace: [sql.VarChar(COLUMN.marketplace), marketplace],
+        refreshToken: [sql.VarChar(LIMITS.encryptedRefreshToken), refreshToken],
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+        attemptId: [sql.BigInt, attemptId],
+      },
+    );
+    return outcome(result, ['stored', 'partner_conflict'] as const);
   }
 
   async failAuthorization(input: FailedAuthorization): Promise<void> {
     const attemptId = attemptIdParam(input.attemptId);
     const customerId = customerIdParam(input.customerId);
-    await this.inTransaction(async (tx) => {
-      await tx
-        .request()
-        .input('reason', sql.NVarChar(COLUMN.reason), clip(input.failure.reason, COLUMN.reason))
-        .input('lwaError', sql.NVarChar(LIMITS.lwaError), clip(input.failure.lwaError, LIMITS.lwaError))
-        .input('lwaErrorDescription', sql.NVarChar(LIMITS.lwaErrorDescription), clip(input.failure.lwaErrorDescription, LIMITS.lwaErrorDescription))
-        .input('now', sql.DateTime2(3), input.now)
-        .input('attemptId', sql.BigInt, attemptId)
-        .query(
-          `UPDATE ${this.attempts} SET
-             outcome = 'failed', reason = @reason, lwa_error = @lwaError, lwa_error_description = @lwaErrorDescription,
-             completed_at = @now
-           WHERE attempt_id = @attemptId`,
-        );
-      await tx
-        .request()
-        .input('lastError', sql.NVarChar(LIMITS.lastError), formatLastError(input.failure))
-        .input('now', sql.DateTime2(3), input.now)
-        .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-        .input('region', sql.VarChar(COLUMN.region), input.region)
-        .query(
-          `UPDATE ${this.credentials} SET
-             status = CASE WHEN status = 'authorized' THEN status ELSE 'failed' END, last_error = @lastError, updated_at = @now
-           WHERE customer_id = @customerId AND region = @region`,
-        );
-    });
+    await this.oneBatch(
+      `SET XACT_ABORT ON;
+       BEGIN TRANSACTION;
+       UPDATE ${this.attempts} SET
+         outcome = 'failed', reason = @reason, lwa_error = @lwaError, lwa_error_description = @lwaErrorDescription,
+         completed_at = @now
+       WHERE attempt_id = @attemptId;
+       UPDATE ${this.credentials} SET
+         status = ${statusCaseSql('failed')}, last_error = @lastError, updated_at = @now
+       WHERE customer_id = @customerId AND region = @region;
+       COMMIT TRANSACTION;`,
+      {
+        ...failureInputs(input.failure),
+        lastError: [sql.NVarChar(LIMITS.lastError), formatLastError(input.failure)],
+        now: [sql.DateTime2(3), input.now],
+        attemptId: [sql.BigInt, attemptId],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+      },
+    );
   }
 
-  async recordRefusedCallback(input: RefusedCallback): Promise<void> {
+  /**
+   * One conditional UPDATE of the related attempt's refusal_count decides (it takes the row's lock, so two refusals
+   * never both pass the bound); the refusal row is INSERTed only when it counted one, in the same transaction.
+   */
+  async recordRefusedCallback(input: RefusedCallback): Promise<boolean> {
     const r = input.related;
+    const relatedAttemptId = attemptIdParam(r.attemptId);
     const sellingPartnerId =
       input.sellingPartnerId === undefined ? null : varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
-    await this.pool
-      .request()
-      .input('customerId', sql.NVarChar(LIMITS.customerId), r?.customerId ?? null)
-      .input('region', sql.VarChar(COLUMN.region), r?.region ?? null)
-      .input('marketplace', sql.VarChar(COLUMN.marketplace), r?.marketplace ?? null)
-      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-      .input('now', sql.DateTime2(3), input.now)
-      .input('reason', sql.NVarChar(COLUMN.reason), clip(input.reason, COLUMN.reason))
-      .input('relatedAttemptId', sql.BigInt, r === undefined ? null : attemptIdParam(r.attemptId))
-      .query(
-        `INSERT INTO ${this.attempts}
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @recorded INT = 0;
+       BEGIN TRANSACTION;
+       UPDATE ${this.attempts} SET refusal_count = refusal_count + 1
+       WHERE attempt_id = @relatedAttemptId AND refusal_count < @maxRefusals;
+       IF @@ROWCOUNT = 1
+       BEGIN
+         INSERT INTO ${this.attempts}
            (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
-         VALUES ('callback', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'refused', @reason, @relatedAttemptId)`,
-      );
+         VALUES ('callback', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'refused', @reason, @relatedAttemptId);
+         SET @recorded = 1;
+       END;
+       COMMIT TRANSACTION;
+       SELECT @recorded AS recorded;`,
+      {
+        customerId: [sql.NVarChar(LIMITS.customerId), r.customerId],
+        region: [sql.VarChar(COLUMN.region), r.region],
+        marketplace: [sql.VarChar(COLUMN.marketplace), r.marketplace],
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
+        now: [sql.DateTime2(3), input.now],
+        reason: [sql.NVarChar(COLUMN.reason), clip(input.reason, COLUMN.reason)],
+        relatedAttemptId: [sql.BigInt, relatedAttemptId],
+        maxRefusals: [sql.Int, MAX_REFUSALS_PER_ATTEMPT],
+      },
+    );
+    const recorded = wholeCount(result.recordset[0]?.['recorded'], 'recorded');
+    if (recorded > 1) throw new Error('recordRefusedCallback counted more than one attempt');
+    return recorded === 1;
   }
 
+  /**
+   * The UPDATE clears the link and hands back the row as it was (OUTPUT deleted.*, into a table variable), from which
+   * the audit row is written and the answer read, in one transaction: no row, no audit, 'not_found'.
+   */
+  async unlinkCredential(input: Unlink): Promise<UnlinkResult> {
+    if (!storable(() => customerIdParam(input.customerId))) return { kind: 'not_found' };
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @before TABLE (status VARCHAR(16) NOT NULL, selling_partner_id VARCHAR(64) NULL, marketplace VARCHAR(2) NULL);
+       BEGIN TRANSACTION;
+       UPDATE ${this.credentials} SET
+         selling_partner_id = NULL, lwa_refresh_token = NULL, spapi_oauth_code = NULL, mws_auth_token = NULL,
+         status = ${statusCaseSql('unlinked')}, last_error = NULL, updated_at = @now
+       OUTPUT deleted.status, deleted.selling_partner_id, deleted.marketplace INTO @before (status, selling_partner_id, marketplace)
+       WHERE customer_id = @customerId AND region = @region;
+       INSERT INTO ${this.attempts}
+         (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
+       SELECT 'ops', @customerId, @region, marketplace, selling_partner_id, @now, @now, 'succeeded', 'unlinked' FROM @before;
+       COMMIT TRANSACTION;
+       SELECT status AS previous_status, selling_partner_id AS previous_selling_partner_id FROM @before;`,
+      {
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), input.customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+      },
+    );
+    const rows = result.recordset;
+    const [row] = rows;
+    if (row === undefined) return { kind: 'not_found' };
+    if (rows.length > 1) throw new Error('unlinkCredential matched more than one credential row');
+    const previousStatus = CREDENTIAL_STATUSES.find((status) => status === row['previous_status']);
+    if (previousStatus === undefined) throw new Error('previous status holds a value this code does not know');
+    return { kind: 'unlinked', previousSellingPartnerId: text(row['previous_selling_partner_id']), previousStatus };
+  }
+
+  /**
+   * One statement: the victims (SqliteStore's rule, oldest first, TOP (@limit)) as a CTE, deleted or counted.
+   */
+  async purgeAttempts(input: AttemptPurge): Promise<number> {
+    const inputs: Record<string, BatchInput> = {
+      olderThan: [sql.DateTime2(3), input.olderThan],
+      now: [sql.DateTime2(3), input.now],
+      limit: [sql.Int, purgeLimit(input.limit)],
+    };
+    const victims = `WITH victims AS (
+         SELECT TOP (@limit) a.attempt_id FROM ${this.attempts} AS a
+         WHERE a.created_at < @olderThan
+           AND (a.outcome <> 'pending'
+                OR (a.exchange_deadline IS NULL AND a.expires_at <= @now)
+                OR a.exchange_deadline <= @now)
+           AND NOT (a.flow IN (${STARTED_FLOW_LIST}) AND a.attempt_id = (
+             SELECT TOP (1) l.attempt_id FROM ${this.attempts} AS l
+             WHERE l.customer_id = a.customer_id AND l.region = a.region AND l.flow IN (${STARTED_FLOW_LIST})
+             ORDER BY l.created_at DESC, l.attempt_id DESC))
+         ORDER BY a.created_at, a.attempt_id
+       )`;
+    if (input.dryRun) {
+      const result = await this.oneBatch(`${victims} SELECT COUNT(*) AS victims FROM victims;`, inputs);
+      return wholeCount(result.recordset[0]?.['victims'], 'victims');
+    }
+    const result = await this.oneBatch(
+      `${victims} DELETE FROM ${this.attempts} WHERE attempt_id IN (SELECT attempt_id FROM victims);`,
+      inputs,
+    );
+    return affected(result);
+  }
+
+  /**
+   * A deadlock victim (1205), a lock request timeout (1222), Azure SQL's transient numbers (database busy, moving or
+   * being brought online, resource limits, login to a database not yet available), and a lost connection or a request
+   * timeout (mssql/tedious codes). Looks through mssql's wrappers (originalError, info, precedingErrors, cause).
+   */
+  isTransientError(error: unknown): boolean {
+    const { numbers, codes } = errorDetails(error);
+    return numbers.some((n) => TRANSIENT_ERROR_NUMBERS.has(n)) || codes.some((c) => TRANSIENT_ERROR_CODES.has(c));
+  }
+
+  /**
+   * One conditional UPDATE decides (compare-and-swap on the exact envelope); the audit row copies marketplace and
+   * partner from the row that UPDATE just changed (the key, inside the same transaction), and only when it did.
+   */
   async markRevoked(input: Revocation): Promise<boolean> {
     // A row that could not have been stored cannot be authorized with that envelope: nothing to mark.
     if (!storable(() => customerIdParam(input.customerId))) return false;
     if (!storable(() => varchar('lwa_refresh_token', input.expectedRefreshToken, LIMITS.encryptedRefreshToken))) return false;
-    return this.inTransaction(async (tx) => {
-      // One conditional UPDATE decides; OUTPUT reads the row's marketplace and partner in that same statement.
-      const revoked = await tx
-        .request()
-        .input('lastError', sql.NVarChar(LIMITS.lastError), formatLastError(input.failure))
-        .input('now', sql.DateTime2(3), input.now)
-        .input('customerId', sql.NVarChar(LIMITS.customerId), input.customerId)
-        .input('region', sql.VarChar(COLUMN.region), input.region)
-        .input('expected', sql.VarChar(LIMITS.encryptedRefreshToken), input.expectedRefreshToken)
-        .query<Row>(
-          `UPDATE ${this.credentials} SET status = 'revoked', last_error = @lastError, updated_at = @now
-           OUTPUT inserted.marketplace, inserted.selling_partner_id
-           WHERE customer_id = @customerId AND region = @region AND status = 'authorized'
-             AND lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2
-             AND DATALENGTH(lwa_refresh_token) = DATALENGTH(@expected)`,
-        );
-      const rows: Row[] = revoked.recordset ?? [];
-      if (rows.length > 1) throw new Error('markRevoked matched more than one credential row');
-      const [row] = rows;
-      if (row === undefined) return false;
-      await tx
-        .request()
-        .input('customerId', sql.NVarChar(LIMITS.customerId), input.customerId)
-        .input('region', sql.VarChar(COLUMN.region), input.region)
-        .input('marketplace', sql.VarChar(COLUMN.marketplace), text(row['marketplace']))
-        .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), text(row['selling_partner_id']))
-        .input('now', sql.DateTime2(3), input.now)
-        .input('reason', sql.NVarChar(COLUMN.reason), clip(input.failure.reason, COLUMN.reason))
-        .input('lwaError', sql.NVarChar(LIMITS.lwaError), clip(input.failure.lwaError, LIMITS.lwaError))
-        .input('lwaErrorDescription', sql.NVarChar(LIMITS.lwaErrorDescription), clip(input.failure.lwaErrorDescription, LIMITS.lwaErrorDescription))
-        .query(
-          `INSERT INTO ${this.attempts}
-             (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason,
-              lwa_error, lwa_error_description)
-           VALUES ('refresh', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'failed', @reason,
-              @lwaError, @lwaErrorDescription)`,
-        );
-      return true;
-    });
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @revoked INT;
+       BEGIN TRANSACTION;
+       UPDATE ${this.credentials} SET status = ${statusCaseSql('revoked')}, last_error = @lastError, updated_at = @now
+       WHERE customer_id = @customerId AND region = @region AND status = 'authorized'
+         AND lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2
+         AND DATALENGTH(lwa_refresh_token) = DATALENGTH(@expected);
+       SET @revoked = @@ROWCOUNT;
+       IF @revoked = 1
+         INSERT INTO ${this.attempts}
+           (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason,
+            lwa_error, lwa_error_description)
+         SELECT 'refresh', customer_id, region, marketplace, selling_partner_id, @now, @now, 'failed', @reason,
+            @lwaError, @lwaErrorDescription
+         FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region;
+       COMMIT TRANSACTION;
+       SELECT @revoked AS revoked;`,
+      {
+        ...failureInputs(input.failure),
+        lastError: [sql.NVarChar(LIMITS.lastError), formatLastError(input.failure)],
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), input.customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+        expected: [sql.VarChar(LIMITS.encryptedRefreshToken), input.expectedRefreshToken],
+      },
+    );
+    const revoked = wholeCount(result.recordset[0]?.['revoked'], 'revoked');
+    if (revoked > 1) throw new Error('markRevoked matched more than one credential row');
+    return revoked === 1;
   }
 
   async listSecretEnvelopes(): Promise<SecretEnvelopes[]> {
-    const result = await this.pool.request().query<Row>(
-      `SELECT customer_id, region, lwa_refresh_token, spapi_oauth_code FROM ${this.credentials}
-       WHERE lwa_refresh_token IS NOT NULL OR spapi_oauth_code IS NOT NULL
+    const result = await this.oneBatch(
+      `SELECT customer_id, region, lwa_refresh_token, spapi_oauth_code, mws_auth_token FROM ${this.credentials}
+       WHERE lwa_refresh_token IS NOT NULL OR spapi_oauth_code IS NOT NULL OR mws_auth_token IS NOT NULL
        ORDER BY customer_id, region`,
     );
     return result.recordset.map((row) => ({
@@ -469,30 +619,28 @@ export class SqlServerStore implements CredentialStore {
       region: row['region'] as Region,
       lwaRefreshToken: text(row['lwa_refresh_token']),
       spapiOauthCode: text(row['spapi_oauth_code']),
+      mwsAuthToken: text(row['mws_auth_token']),
     }));
   }
 
   /** Leaves updated_at alone: re-encrypting an envelope does not change the authorization. */
   async replaceEnvelope(input: EnvelopeReplacement): Promise<boolean> {
     const column = secretColumn(input.column);
-    const max = column === 'lwa_refresh_token' ? LIMITS.encryptedRefreshToken : LIMITS.encryptedCode;
+    const max = ENVELOPE_LIMITS[column];
     const replacement = varchar(column, input.replacement, max);
     if (!storable(() => customerIdParam(input.customerId))) return false;
     if (!storable(() => varchar(column, input.expected, max))) return false;
-    const result = await this.pool
-      .request()
-      .input('replacement', sql.VarChar(max), replacement)
-      .input('customerId', sql.NVarChar(LIMITS.customerId), input.customerId)
-      .input('region', sql.VarChar(COLUMN.region), input.region)
-      .input('expected', sql.VarChar(max), input.expected)
-      .query(this.replaceEnvelopeSql[column]);
+    const result = await this.oneBatch(this.replaceEnvelopeSql[column], {
+      replacement: [sql.VarChar(max), replacement],
+      customerId: [sql.NVarChar(LIMITS.customerId), input.customerId],
+      region: [sql.VarChar(COLUMN.region), input.region],
+      expected: [sql.VarChar(max), input.expected],
+    });
     return affected(result) === 1;
   }
 
   async listCredentials(): Promise<CredentialSummary[]> {
-    const result = await this.pool
-      .request()
-      .query<Row>(`SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} ORDER BY updated_at DESC, customer_id, region`);
+    const result = await this.oneBatch(`SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} ORDER BY updated_at DESC, customer_id, region`);
     return result.recordset.map(toSummary);
   }
 
@@ -500,32 +648,27 @@ export class SqlServerStore implements CredentialStore {
     const { by, value } = credentialFilter(filter);
     if (by === 'customer') {
       if (!storable(() => customerIdParam(value))) return [];
-      const result = await this.pool
-        .request()
-        .input('customerId', sql.NVarChar(LIMITS.customerId), value)
-        .query<Row>(`SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} WHERE customer_id = @customerId ORDER BY customer_id, region`);
+      const result = await this.oneBatch(
+        `SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} WHERE customer_id = @customerId ORDER BY customer_id, region`,
+        { customerId: [sql.NVarChar(LIMITS.customerId), value] },
+      );
       return result.recordset.map(toSummary);
     }
     if (!storable(() => varchar('selling_partner_id', value, LIMITS.sellingPartnerId))) return [];
-    const result = await this.pool
-      .request()
-      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), value)
-      .query<Row>(
-        `SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} WHERE selling_partner_id = @sellingPartnerId ORDER BY customer_id, region`,
-      );
+    const result = await this.oneBatch(
+      `SELECT ${SUMMARY_COLUMNS} FROM ${this.credentials} WHERE selling_partner_id = @sellingPartnerId ORDER BY customer_id, region`,
+      { sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), value] },
+    );
     return result.recordset.map(toSummary);
   }
 
   async findCredential(customerId: string, region: Region): Promise<(CredentialSummary & CredentialSecrets) | undefined> {
     if (!storable(() => customerIdParam(customerId))) return undefined;
-    const result = await this.pool
-      .request()
-      .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-      .input('region', sql.VarChar(COLUMN.region), region)
-      .query<Row>(
-        `SELECT ${SUMMARY_COLUMNS}, lwa_refresh_token, spapi_oauth_code, mws_auth_token
-         FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region`,
-      );
+    const result = await this.oneBatch(
+      `SELECT ${SUMMARY_COLUMNS}, lwa_refresh_token, spapi_oauth_code, mws_auth_token
+       FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region`,
+      { customerId: [sql.NVarChar(LIMITS.customerId), customerId], region: [sql.VarChar(COLUMN.region), region] },
+    );
     const row = result.recordset[0];
     return row === undefined ? undefined : toCredential(row);
   }
@@ -533,36 +676,36 @@ export class SqlServerStore implements CredentialStore {
   async listAttempts(filter: { customerId?: string } = {}): Promise<AttemptRecord[]> {
     const { customerId } = filter;
     if (customerId === undefined) {
-      const result = await this.pool.request().query<Row>(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} ORDER BY attempt_id`);
+      const result = await this.oneBatch(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} ORDER BY attempt_id`);
       return result.recordset.map(toAttempt);
     }
     if (!storable(() => customerIdParam(customerId))) return [];
-    const result = await this.pool
-      .request()
-      .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-      .query<Row>(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} WHERE customer_id = @customerId ORDER BY attempt_id`);
+    const result = await this.oneBatch(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} WHERE customer_id = @customerId ORDER BY attempt_id`, {
+      customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+    });
     return result.recordset.map(toAttempt);
   }
 
   /**
-   * Reads the view sql/004_ops_view.sql creates (its rules: columns, reauthorize_by, last attempt) and recomputes
-   * status and days_left for the caller's `now` (@now) instead of SYSUTCDATETIME(): the same expressions as the view.
+   * Reads the view sql/005_truthful_record.sql creates (its rules: columns, reauthorize_by, last attempt) and
+   * recomputes status, days_left and last_attempt_outcome for the caller's `now` (@now) instead of SYSUTCDATETIME():
+   * the same expressions as the view (and as SqliteStore.listCredentialStatus).
    */
   async listCredentialStatus(filter: StatusFilter, now: Date): Promise<CredentialStatusRow[]> {
     const withinMs = expiringWithinMs(filter.expiringWithinDays);
     const { customerId } = filter;
     if (customerId !== undefined && !storable(() => customerIdParam(customerId))) return [];
-    const request = this.pool.request().input('now', sql.DateTime2(3), now);
+    const inputs: Record<string, BatchInput> = { now: [sql.DateTime2(3), now] };
     const conditions: string[] = [];
     if (customerId !== undefined) {
       conditions.push('s.customer_id = @customerId');
-      request.input('customerId', sql.NVarChar(LIMITS.customerId), customerId);
+      inputs['customerId'] = [sql.NVarChar(LIMITS.customerId), customerId];
     }
     if (withinMs !== undefined) {
       conditions.push('s.ms_left < @withinMs');
-      request.input('withinMs', sql.BigInt, withinMs);
+      inputs['withinMs'] = [sql.BigInt, withinMs];
     }
-    const result = await request.query<Row>(
+    const result = await this.oneBatch(
       `SELECT
          r.customer_id, r.region, r.marketplace, r.selling_partner_id, r.status, r.auth_requested_date, r.auth_granted_date,
          r.reauthorize_by, r.days_left, r.last_error, r.last_attempt_at, r.last_attempt_outcome, r.last_attempt_reason
@@ -576,18 +719,27 @@ export class SqlServerStore implements CredentialStore {
              WHEN s.ms_left >= 0 THEN s.ms_left / 86400000
              ELSE -((86399999 - s.ms_left) / 86400000)
            END AS INT) AS days_left,
-           s.last_error, s.last_attempt_at, s.last_attempt_outcome, s.last_attempt_reason
+           s.last_error, s.last_attempt_at,
+           CAST(CASE
+             WHEN s.view_outcome NOT IN ('pending', 'abandoned', 'interrupted') THEN s.view_outcome
+             WHEN s.last_attempt_exchange_deadline IS NULL AND s.last_attempt_expires_at <= @now THEN 'abandoned'
+             WHEN s.last_attempt_exchange_deadline <= @now THEN 'interrupted'
+             ELSE 'pending'
+           END AS VARCHAR(16)) AS last_attempt_outcome,
+           s.last_attempt_reason
          FROM (
            SELECT
              v.customer_id, v.region, v.marketplace, v.selling_partner_id, v.status AS view_status,
              v.auth_requested_date, v.auth_granted_date, v.reauthorize_by, v.last_error,
-             v.last_attempt_at, v.last_attempt_outcome, v.last_attempt_reason,
+             v.last_attempt_at, v.last_attempt_outcome AS view_outcome, v.last_attempt_reason,
+             v.last_attempt_expires_at, v.last_attempt_exchange_deadline,
              DATEDIFF_BIG(millisecond, @now, v.reauthorize_by) AS ms_left
            FROM ${this.statusView} AS v
          ) AS s
          ${conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`}
        ) AS r
        ORDER BY CASE WHEN r.days_left IS NULL THEN 1 ELSE 0 END, r.days_left, r.customer_id, r.region`,
+      inputs,
     );
     return result.recordset.map(toStatusRow);
   }
@@ -596,18 +748,19 @@ export class SqlServerStore implements CredentialStore {
     const limit = recentAttemptsLimit(filter.limit);
     const { customerId } = filter;
     if (customerId !== undefined && !storable(() => customerIdParam(customerId))) return [];
-    const request = this.pool.request().input('since', sql.DateTime2(3), filter.since).input('limit', sql.Int, limit);
-    if (customerId !== undefined) request.input('customerId', sql.NVarChar(LIMITS.customerId), customerId);
-    const result = await request.query<Row>(
+    const inputs: Record<string, BatchInput> = { since: [sql.DateTime2(3), filter.since], limit: [sql.Int, limit] };
+    if (customerId !== undefined) inputs['customerId'] = [sql.NVarChar(LIMITS.customerId), customerId];
+    const result = await this.oneBatch(
       `SELECT TOP (@limit) ${ATTEMPT_COLUMNS} FROM ${this.attempts}
        WHERE created_at >= @since${customerId === undefined ? '' : ' AND customer_id = @customerId'}
        ORDER BY created_at DESC, attempt_id DESC`,
+      inputs,
     );
     return result.recordset.map(toAttempt);
   }
 
   async ping(): Promise<void> {
-    await this.pool.request().query('SELECT 1 AS ok');
+    await this.oneBatch('SELECT 1 AS ok');
   }
 
   /** Closes the pool, which other stores opened with the same settings share, and forgets it. */
@@ -615,34 +768,24 @@ export class SqlServerStore implements CredentialStore {
     await closePool(this.pool);
   }
 
-  /** Another customer's row that is not authorized gives up the partner id (the unique index allows one holder). */
-  private async releasePartner(tx: sql.Transaction, sellingPartnerId: string, region: Region, customerId: string, now: Date): Promise<void> {
-    await tx
-      .request()
-      .input('now', sql.DateTime2(3), now)
-      .input('sellingPartnerId', sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId)
-      .input('region', sql.VarChar(COLUMN.region), region)
-      .input('customerId', sql.NVarChar(LIMITS.customerId), customerId)
-      .query(
-        `UPDATE ${this.credentials} SET selling_partner_id = NULL, updated_at = @now
-         WHERE selling_partner_id = @sellingPartnerId AND region = @region AND customer_id <> @customerId AND status <> 'authorized'`,
-      );
+  /**
+   * The one round trip every method makes: `text` (one batch; a transaction, if any, written inside it) with typed
+   * inputs, on a connection from the pool. Never a client-side transaction (each of its steps is a round trip).
+   */
+  private async oneBatch(text: string, inputs: Readonly<Record<string, BatchInput>> = {}): Promise<sql.IResult<Row>> {
+    const request = this.pool.request();
+    for (const [name, [type, value]] of Object.entries(inputs)) request.input(name, type, value);
+    return request.query<Row>(text);
   }
 
-  /** Runs `work` in a transaction; a duplicate key on the partner index rolls it back and reads 'partner_conflict'. */
-  private async withPartnerGuard<T>(work: (tx: sql.Transaction) => Promise<T>): Promise<T | 'partner_conflict'> {
-    try {
-      return await this.inTransaction(work);
-    } catch (error) {
-      if (isUniqueViolation(error)) return 'partner_conflict';
-      throw error;
-    }
+  /**
+   * A statement (inside a batch) by which another customer's row that is not authorized gives up the partner id (the
+   * unique index allows one holder). Uses @sellingPartnerId, @region, @customerId, @now.
+   */
+  private releasePartnerSql(): string {
+    return `UPDATE ${this.credentials} SET selling_partner_id = NULL, updated_at = @now
+         WHERE selling_partner_id = @sellingPartnerId AND region = @region AND customer_id <> @customerId AND status <> 'authorized';`;
   }
-
-  private inTransaction<T>(work: (tx: sql.Transaction) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, work);
-  }
-
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -652,13 +795,64 @@ const SUMMARY_COLUMNS = `customer_id, region, marketplace, selling_partner_id, s
   CAST(CASE WHEN lwa_refresh_token IS NULL THEN 0 ELSE 1 END AS BIT) AS has_refresh_token`;
 
 const ATTEMPT_COLUMNS = `attempt_id, state_hash, browser_binding_hash, flow, customer_id, region, marketplace,
-  selling_partner_id, expected_selling_partner_id, code_hash, created_at, expires_at, consumed_at, completed_at, outcome, reason, lwa_error,
-  lwa_error_description, related_attempt_id`;
+  selling_partner_id, expected_selling_partner_id, code_hash, created_at, expires_at, consumed_at, exchange_deadline, completed_at,
+  outcome, reason, lwa_error, lwa_error_description, related_attempt_id, refusal_count`;
 
-/** Refuses, at run time too, anything but the two secret columns. */
+/** Refuses, at run time too, anything but the secret columns. */
 function secretColumn(column: string): SecretColumn {
-  if (column === 'lwa_refresh_token' || column === 'spapi_oauth_code') return column;
-  throw new Error('replaceEnvelope: column must be lwa_refresh_token or spapi_oauth_code');
+  if (column === 'lwa_refresh_token' || column === 'spapi_oauth_code' || column === 'mws_auth_token') return column;
+  throw new Error('replaceEnvelope: column must be lwa_refresh_token, spapi_oauth_code or mws_auth_token');
+}
+
+/** The length of each envelope column (sql/005_truthful_record.sql). */
+const ENVELOPE_LIMITS: Readonly<Record<SecretColumn, number>> = {
+  lwa_refresh_token: LIMITS.encryptedRefreshToken,
+  spapi_oauth_code: LIMITS.encryptedCode,
+  mws_auth_token: LIMITS.encryptedMwsAuthToken,
+};
+
+const STARTED_FLOW_LIST = STARTED_FLOWS.map((flow) => `'${flow}'`).join(', ');
+
+function purgeLimit(limit: number): number {
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) throw new Error('purge limit must be a whole number from 1 to 100000');
+  return limit;
+}
+
+/**
+ * SQL Server error numbers worth one more try: 1205 deadlock victim, 1222 lock request timeout; Azure SQL's
+ * transient errors: 40613 database not currently available, 40197 service error processing the request (failover),
+ * 40501 service busy, 49918/49919/49920 not enough resources / too many operations, 4060 cannot open the database,
+ * 4221 login timed out waiting for the secondary replica.
+ */
+const TRANSIENT_ERROR_NUMBERS: ReadonlySet<number> = new Set([1205, 1222, 40613, 40197, 40501, 49918, 49919, 49920, 4060, 4221]);
+
+/**
+ * mssql/tedious codes of a connection lost or never made in time: ConnectionError ESOCKET (with the socket's
+ * ECONNRESET underneath), ECONNRESET, ECONNCLOSED (the pool's connection was closed), ETIMEOUT (a connect or a
+ * request that timed out; XACT_ABORT ON rolls the batch's transaction back when tedious cancels it).
+ */
+const TRANSIENT_ERROR_CODES: ReadonlySet<string> = new Set(['ESOCKET', 'ECONNRESET', 'ECONNCLOSED', 'ETIMEOUT']);
+
+/**
+ * The `number`s and `code`s of an error and of the errors mssql wraps in it (originalError, info, precedingErrors,
+ * cause), depth-bounded so a cycle cannot loop.
+ */
+function errorDetails(error: unknown, depth = 0): { numbers: number[]; codes: string[] } {
+  const found = { numbers: [] as number[], codes: [] as string[] };
+  if (typeof error !== 'object' || error === null || depth > 5) return found;
+  if ('number' in error && typeof error.number === 'number') found.numbers.push(error.number);
+  if ('code' in error && typeof error.code === 'string') found.codes.push(error.code);
+  const nested: unknown[] = [];
+  if ('originalError' in error) nested.push(error.originalError);
+  if ('info' in error) nested.push(error.info);
+  if ('cause' in error) nested.push(error.cause);
+  if ('precedingErrors' in error && Array.isArray(error.precedingErrors)) nested.push(...(error.precedingErrors as unknown[]));
+  for (const inner of nested) {
+    const more = errorDetails(inner, depth + 1);
+    found.numbers.push(...more.numbers);
+    found.codes.push(...more.codes);
+  }
+  return found;
 }
 
 /** Exactly one of customerId / sellingPartnerId, as a string (other keys, e.g. a region, are ignored). */
@@ -674,18 +868,45 @@ function affected(result: { rowsAffected: number[] }): number {
   return result.rowsAffected[0] ?? 0;
 }
 
-function errorNumbers(error: unknown): number[] {
-  if (typeof error !== 'object' || error === null) return [];
-  const numbers: number[] = [];
-  if ('number' in error && typeof error.number === 'number') numbers.push(error.number);
-  if ('originalError' in error) numbers.push(...errorNumbers(error.originalError));
-  if ('info' in error) numbers.push(...errorNumbers(error.info));
-  if ('precedingErrors' in error && Array.isArray(error.precedingErrors)) {
-    for (const preceding of error.precedingErrors) numbers.push(...errorNumbers(preceding));
-  }
-  return numbers;
+/** A batch's answer in its one SELECT: the `outcome` column of the first row, one of `allowed`. */
+function outcome<T extends string>(result: sql.IResult<Row>, allowed: readonly T[]): T {
+  const value: unknown = result.recordset?.[0]?.['outcome'];
+  const found = allowed.find((candidate) => candidate === value);
+  if (found === undefined) throw new Error(`the batch answered an unexpected outcome: ${String(value)}`);
+  return found;
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  return errorNumbers(error).some((n) => UNIQUE_VIOLATIONS.has(n));
+/** A count the batch SELECTs (an INT; mssql hands back a number). */
+function wholeCount(value: unknown, column: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`the batch answered no ${column} count`);
+  return value;
+}
+
+/** An attempt's failure details as the inputs @reason, @lwaError, @lwaErrorDescription, clipped to their columns. */
+function failureInputs(failure: FailureDetails): Record<string, BatchInput> {
+  return {
+    reason: [sql.NVarChar(COLUMN.reason), clip(failure.reason, COLUMN.reason)],
+    lwaError: [sql.NVarChar(LIMITS.lwaError), clip(failure.lwaError, LIMITS.lwaError)],
+    lwaErrorDescription: [sql.NVarChar(LIMITS.lwaErrorDescription), clip(failure.lwaErrorDescription, LIMITS.lwaErrorDescription)],
+  };
+}
+
+/**
+ * `statements` as one transaction that answers `SELECT '<success>' AS outcome`, or, when the partner index refuses a
+ * write (duplicate key), rolls everything back and answers 'partner_conflict'. Any other error (e.g. THROW of
+ * MISSING_ROW_ERROR) rolls back and is rethrown to the caller.
+ */
+function partnerGuarded(success: string, statements: string): string {
+  return `SET XACT_ABORT ON;
+       BEGIN TRY
+         BEGIN TRANSACTION;
+         ${statements}
+         COMMIT TRANSACTION;
+         SELECT '${success}' AS outcome;
+       END TRY
+       BEGIN CATCH
+         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+         IF ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) THROW;
+         SELECT 'partner_conflict' AS outcome;
+       END CATCH;`;
 }

@@ -64,12 +64,34 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
            WHERE SCHEMA_NAME(t.schema_id) = @schema AND i.name IS NOT NULL ORDER BY i.name`,
         );
       expect(indexes.recordset.map((i) => [i.name, i.is_unique, i.has_filter])).toEqual([
+        ['ix_sp_api_auth_attempts_created', false, false],
         ['ix_sp_api_auth_attempts_customer', false, false],
         ['pk_schema_migrations', true, false],
         ['pk_sp_api_auth_attempts', true, false],
         ['pk_sp_api_credentials', true, false],
         ['ux_sp_api_auth_attempts_state', true, true],
         ['ux_sp_api_credentials_partner', true, true],
+      ]);
+    });
+  });
+
+  describe('005_truthful_record', () => {
+    it('widens the envelope columns to VARCHAR(8000) / VARCHAR(1024) and adds the two attempt columns', async () => {
+      if (admin === undefined) throw new Error('no admin pool');
+      const columns = await admin
+        .request()
+        .input('schema', sql.NVarChar(128), schema)
+        .query<{ TABLE_NAME: string; COLUMN_NAME: string; DATA_TYPE: string; CHARACTER_MAXIMUM_LENGTH: number | null; IS_NULLABLE: string }>(
+          `SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS
+           WHERE TABLE_SCHEMA = @schema
+             AND COLUMN_NAME IN ('lwa_refresh_token', 'mws_auth_token', 'exchange_deadline', 'refusal_count')
+           ORDER BY TABLE_NAME, COLUMN_NAME`,
+        );
+      expect(columns.recordset.map((c) => [c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.CHARACTER_MAXIMUM_LENGTH, c.IS_NULLABLE])).toEqual([
+        ['sp_api_auth_attempts', 'exchange_deadline', 'datetime2', null, 'YES'],
+        ['sp_api_auth_attempts', 'refusal_count', 'int', null, 'NO'],
+        ['sp_api_credentials', 'lwa_refresh_token', 'varchar', 8000, 'YES'],
+        ['sp_api_credentials', 'mws_auth_token', 'varchar', 1024, 'YES'],
       ]);
     });
   });
