@@ -106,13 +106,26 @@ UPDATE [{{schema}}].[sp_api_auth_attempts]
     ON [{{schema}}].[sp_api_auth_attempts] (created_at);
 END;
 
--- sp_api_auth_attempts.refusal_count: existing rows get the default, 0
+-- sp_api_auth_attempts.refusal_count: existing rows start from the refused callbacks old code recorded against them
+-- (so the bound of 20 counts those too); the others from the default, 0.
 IF COL_LENGTH(N'[{{schema}}].[sp_api_auth_attempts]', N'refusal_count') IS NULL
 BEGIN
   ALTER TABLE [{{schema}}].[sp_api_auth_attempts]
     ADD refusal_count INT NOT NULL
       CONSTRAINT df_sp_api_auth_attempts_refusal_count DEFAULT 0
       CONSTRAINT ck_sp_api_auth_attempts_refusal_count CHECK (refusal_count >= 0);
+
+  EXEC (N'
+UPDATE a
+  SET refusal_count = r.refused
+  FROM [{{schema}}].[sp_api_auth_attempts] AS a
+  JOIN (
+    SELECT related_attempt_id, COUNT(*) AS refused
+    FROM [{{schema}}].[sp_api_auth_attempts]
+    WHERE flow = ''callback'' AND outcome = ''refused'' AND related_attempt_id IS NOT NULL
+    GROUP BY related_attempt_id
+  ) AS r ON r.related_attempt_id = a.attempt_id;
+');
 END;
 
 -- The ops view, made afresh. Inside the string, quotes are doubled.

@@ -721,6 +721,7 @@ export class SqlServerStore implements CredentialStore {
            END AS INT) AS days_left,
            s.last_error, s.last_attempt_at,
            CAST(CASE
+             WHEN s.view_outcome IS NULL THEN NULL
              WHEN s.view_outcome NOT IN ('pending', 'abandoned', 'interrupted') THEN s.view_outcome
              WHEN s.last_attempt_exchange_deadline IS NULL AND s.last_attempt_expires_at <= @now THEN 'abandoned'
              WHEN s.last_attempt_exchange_deadline <= @now THEN 'interrupted'
