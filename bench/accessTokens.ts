@@ -233,7 +233,7 @@ async function seedAuthorization(services: Services, sandbox: SandboxLwa, redire
   });
   const attempt = await store.findAttemptByStateHash(stateHash);
   if (attempt === undefined) throw new Error('started attempt not found');
-  if (!(await store.consumeAttempt({ stateHash, now: new Date(now.getTime() + 1), sellingPartnerId: SELLING_PARTNER_ID, codeHash: sha256(code) }))) {
+  if (!(await store.consumeAttempt({ stateHash, now: new Date(now.getTime() + 1), sellingPartnerId: SELLING_PARTNER_ID, codeHash: sha256(code), exchangeDeadline: new Date(now.getTime() + 600_000) }))) {
     throw new Error('attempt could not be consumed');
   }
   const stored = await store.completeAuthorization({
