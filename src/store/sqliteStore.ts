@@ -363,6 +363,11 @@ export async function openSqliteStore(path: string): Promise<SqliteStore> {
 const iso = (d: Date): string => d.toISOString();
 const BUSY_TIMEOUT_MS = 200;
 
+/**
+ * Every write transaction is IMMEDIATE: it takes the write lock when it begins, so a busy file makes it wait
+ * (busy_timeout) and then fail as transient. A deferred one that reads before it writes would instead fail at once,
+ * without waiting, whenever another connection wrote in between (SQLITE_BUSY_SNAPSHOT).
+ */
 export class SqliteStore implements CredentialStore {
   constructor(private readonly db: BetterSqlite3.Database) {}
 
@@ -405,7 +410,7 @@ export class SqliteStore implements CredentialStore {
         )
         .run(a.customerId, a.region, a.marketplace, iso(a.createdAt), iso(a.createdAt));
       return 'started';
-    })();
+    }).immediate();
   }
 
   async findAttemptByStateHash(stateHash: string): Promise<AttemptRecord | undefined> {
@@ -483,7 +488,7 @@ export class SqliteStore implements CredentialStore {
            WHERE customer_id = ? AND region = ?`,
         )
         .run(formatLastError(input.failure), now, input.customerId, input.region);
-    })();
+    }).immediate();
   }
 
   async recordRefusedCallback(input: RefusedCallback): Promise<boolean> {
@@ -502,7 +507,7 @@ export class SqliteStore implements CredentialStore {
         )
         .run(r.customerId, r.region, r.marketplace, input.sellingPartnerId ?? null, iso(input.now), iso(input.now), input.reason, r.attemptId);
       return true;
-    })();
+    }).immediate();
   }
 
   async unlinkCredential(input: Unlink): Promise<UnlinkResult> {
@@ -529,7 +534,7 @@ export class SqliteStore implements CredentialStore {
         )
         .run(input.customerId, input.region, text(before['marketplace']), previousSellingPartnerId, now, now);
       return { kind: 'unlinked', previousSellingPartnerId, previousStatus: toSummary({ ...before, customer_id: input.customerId, region: input.region, updated_at: now }).status };
-    })();
+    }).immediate();
   }
 
   async purgeAttempts(input: AttemptPurge): Promise<number> {
@@ -588,7 +593,7 @@ export class SqliteStore implements CredentialStore {
           clip(input.failure.lwaErrorDescription, LIMITS.lwaErrorDescription),
         );
       return true;
-    })();
+    }).immediate();
   }
 
   async listSecretEnvelopes(): Promise<SecretEnvelopes[]> {
@@ -742,7 +747,7 @@ export class SqliteStore implements CredentialStore {
 
   private withPartnerGuard<T>(work: () => T): T | 'partner_conflict' {
     try {
-      return this.db.transaction(work)();
+      return this.db.transaction(work).immediate();
     } catch (error) {
       if (isUniqueViolation(error)) return 'partner_conflict';
       throw error;
