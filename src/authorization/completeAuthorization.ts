@@ -135,7 +135,15 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
     if (current?.consumedAt != null) return settleRepeat(deps, { ...current, customerId: known.customerId, region: known.region }, { sameBrowser, codeHash, sellingPartnerId: params.sellingPartnerId });
     return refuse(deps, 'state_expired', attempt, params.sellingPartnerId);
   }
-  return exchange(deps, known, params, now);
+  try {
+    return await exchange(deps, known, params, now);
+  } catch (error) {
+    // The state is consumed: an error that escapes here (the store failing before the exchange) must still end the
+    // attempt, or it stays pending and every reload of the page says "reload in a moment".
+    deps.logger.error('authorization callback could not reach the store', { customerId: known.customerId, region: known.region, attemptId: known.attemptId, error: describeError(error) });
+    endInBackground(deps, known, { reason: 'storage_error' });
+    return { kind: 'failed', reason: 'storage_error', marketplace: known.marketplace ?? undefined, lwaError: undefined };
+  }
 }
 
 async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: CallbackParams, now: Date): Promise<CallbackOutcome> {
@@ -159,16 +167,15 @@ async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: 
   const owner = await store.findAuthorizedCustomer(partner, region);
   if (owner !== undefined && owner !== customerId) return fail('partner_conflict');
 
-  const recorded = await store.recordCallback({
-    customerId,
-    region,
-    sellingPartnerId: partner,
-    encryptedMwsAuthToken:
-      params.mwsAuthToken === undefined ? undefined : cipher.encrypt(params.mwsAuthToken, { column: 'mws_auth_token', customerId, region }),
-    encryptedCode: cipher.encrypt(params.code, { column: 'spapi_oauth_code', customerId, region }),
-    now,
-  });
-  if (recorded === 'partner_conflict') return fail('partner_conflict');
+  const encryptedMwsAuthToken =
+    params.mwsAuthToken === undefined ? undefined : cipher.encrypt(params.mwsAuthToken, { column: 'mws_auth_token', customerId, region });
+  const encryptedCode = cipher.encrypt(params.code, { column: 'spapi_oauth_code', customerId, region });
+  // The code is unspent and lives 5 minutes: a store that is briefly locked is waited out, not a reason to lose it.
+  const recorded = await withStoreRetry(deps, () =>
+    store.recordCallback({ customerId, region, sellingPartnerId: partner, encryptedMwsAuthToken, encryptedCode, now }),
+  );
+  if (!recorded.ok) throw recorded.error;
+  if (recorded.value === 'partner_conflict') return fail('partner_conflict');
 
   const grant = await deps.lwa.exchangeCode({
     code: params.code,
