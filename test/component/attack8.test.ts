@@ -134,3 +134,18 @@ describe("a caller's mistake in the path", () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
   });
 });
+
+describe('the store failing under an access-token request', () => {
+  it('is answered as JSON 503 with Retry-After (what a calling process can parse), not an HTML error page', async () => {
+    h = await startHarness();
+    await authorize('42');
+    await beforeNext('listCredentialsFor', () => {
+      throw new Error('connection lost');
+    });
+    const res = await api.request(`${h.origin}/api/customers/42/access-token?region=NA&refresh=true`, { method: 'POST' });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'storage_unavailable' });
+    expect(res.headers.get('retry-after')).not.toBeNull();
+  });
+});
