@@ -118,6 +118,11 @@ export class AccessTokenCache {
     trim(this.soleRegions, 2 * this.capacity);
   }
 
+  /** The requester is no longer authorized in exactly one region (as read from the store just now). */
+  forgetSoleRegion(kind: RequesterKind, id: string): void {
+    this.soleRegions.delete(requesterKey(kind, id));
+  }
+
   /** True when this process set or deleted the (customer, region) entry after the change number `since`. */
   changedSince(customerId: string, region: Region, since: number): boolean {
     return (this.lastChange.get(customerKey(customerId, region)) ?? -1) > since;

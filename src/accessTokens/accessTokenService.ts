@@ -84,7 +84,9 @@ export class AccessTokenService {
       const hit = this.fromMemory(request);
       if (hit !== undefined) {
         if (this.deps.clock.now().getTime() - hit.checkedAt < this.recheckMs) return { ok: true, token: hit.token };
-        if (await this.recheck(hit)) return { ok: true, token: hit.token };
+        // A region-less hit came through the one region remembered for the requester: it is re-resolved (lookUp),
+        // so another instance's authorization in a second region is seen within the recheck interval too.
+        if (request.region !== undefined && (await this.recheck(hit))) return { ok: true, token: hit.token };
       }
     }
     const key = JSON.stringify(['customerId' in request ? ['c', request.customerId] : ['s', request.sellingPartnerId], request.region ?? null, Boolean(request.forceRefresh)]);
@@ -159,6 +161,10 @@ export class AccessTokenService {
     const where = request.region === undefined ? '' : ` in ${request.region}`;
     const authorized = rows.filter((r) => r.status === 'authorized');
     const [only] = authorized;
+    if (request.region === undefined && authorized.length !== 1) {
+      const [kind, id] = 'customerId' in request ? (['c', request.customerId] as const) : (['s', request.sellingPartnerId] as const);
+      this.deps.cache.forgetSoleRegion(kind, id);
+    }
     if (authorized.length > 1) {
       const regions = authorized.map((r) => r.region).join(', ');
       return fail('region_required', `${who} is authorized in ${regions}: name one with ?region=${authorized.map((r) => r.region).join('|')}.`);

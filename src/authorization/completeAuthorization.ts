@@ -172,16 +172,15 @@ async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: 
   const owner = await store.findAuthorizedCustomer(partner, region);
   if (owner !== undefined && owner !== customerId) return fail('partner_conflict');
 
-  const recorded = await store.recordCallback({
-    customerId,
-    region,
-    sellingPartnerId: partner,
-    encryptedMwsAuthToken:
-      params.mwsAuthToken === undefined ? undefined : cipher.encrypt(params.mwsAuthToken, { column: 'mws_auth_token', customerId, region }),
-    encryptedCode: cipher.encrypt(params.code, { column: 'spapi_oauth_code', customerId, region }),
-    now,
-  });
-  if (recorded === 'partner_conflict') return fail('partner_conflict');
+  const encryptedMwsAuthToken =
+    params.mwsAuthToken === undefined ? undefined : cipher.encrypt(params.mwsAuthToken, { column: 'mws_auth_token', customerId, region });
+  const encryptedCode = cipher.encrypt(params.code, { column: 'spapi_oauth_code', customerId, region });
+  // The code is unspent and lives 5 minutes: a store that is briefly locked is waited out, not a reason to lose it.
+  const recorded = await withStoreRetry(deps, () =>
+    store.recordCallback({ customerId, region, sellingPartnerId: partner, encryptedMwsAuthToken, encryptedCode, now }),
+  );
+  if (!recorded.ok) throw recorded.error;
+  if (recorded.value === 'partner_conflict') return fail('partner_conflict');
 
   const grant = await deps.lwa.exchangeCode({
     code: params.code,
@@ -214,6 +213,12 @@ async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: 
     return { kind: 'failed', reason: 'storage_error', marketplace: attempt.marketplace ?? undefined, lwaError: undefined };
   }
   if (stored.value === 'partner_conflict') return fail('partner_conflict');
+  if (stored.value === 'partner_changed') {
+    // Another attempt authorized another seller for this row while this one was exchanging: the first kept it.
+    const now = (await store.listCredentialsFor({ customerId })).find((row) => row.region === region);
+    logger.warn('a refresh token Amazon issued was not stored: the row was authorized for another seller meanwhile', { customerId, region, attemptId: attempt.attemptId });
+    return fail('partner_changed', undefined, { linked: now?.sellingPartnerId ?? '', returned: partner, region });
+  }
   deps.tokenCache?.set(
     {
       accessToken: grant.value.accessToken,

@@ -100,9 +100,18 @@ function toRequest(req: IncomingMessage, url: URL, params: Record<string, string
     method: (req.method ?? 'GET').toUpperCase(),
     url: url.toString(),
     headers,
-    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, decodeURIComponent(v)])),
+    params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, decodeSegment(v)])),
     text: () => (body ??= readBody(req)),
   };
+}
+
+/** A malformed escape (`%E0%A4%A`) is the caller's mistake: kept as sent, the route's own checks answer it (never a 500). */
+function decodeSegment(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

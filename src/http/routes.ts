@@ -196,16 +196,16 @@ const refreshQuery = z.enum(['true', 'false']).optional();
 const customerIdParam = z.string().refine(isValidCustomerId);
 const sellingPartnerIdParam = z.string().regex(SELLING_PARTNER_ID_PATTERN);
 
-async function customerAccessToken(request: HttpRequestLike, services: Services): Promise<HttpResult> {
+async function customerAccessToken(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
   const customerId = customerIdParam.safeParse(request.params['customerId']);
   if (!customerId.success) return jsonError(400, 'invalid_request', 'customerId must be 1-64 characters without control characters or edge spaces.');
-  return accessTokenResponse(request, services, (region) => ({ customerId: customerId.data, region }));
+  return accessTokenResponse(request, services, log, (region) => ({ customerId: customerId.data, region }));
 }
 
-async function sellerAccessToken(request: HttpRequestLike, services: Services): Promise<HttpResult> {
+async function sellerAccessToken(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
   const sellingPartnerId = sellingPartnerIdParam.safeParse(request.params['sellingPartnerId']);
   if (!sellingPartnerId.success) return jsonError(400, 'invalid_request', 'sellingPartnerId must be 1-64 letters and digits.');
-  return accessTokenResponse(request, services, (region) => ({ sellingPartnerId: sellingPartnerId.data, region }));
+  return accessTokenResponse(request, services, log, (region) => ({ sellingPartnerId: sellingPartnerId.data, region }));
 }
 
 const ACCESS_TOKEN_STATUS: Record<AccessTokenErrorCode, number> = {
@@ -220,6 +220,7 @@ const ACCESS_TOKEN_STATUS: Record<AccessTokenErrorCode, number> = {
 async function accessTokenResponse(
   request: HttpRequestLike,
   services: Services,
+  log: Logger,
   target: (region: Region | undefined) => AccessTokenRequest,
 ): Promise<HttpResult> {
   const query = queryOf(request);
@@ -229,7 +230,14 @@ async function accessTokenResponse(
   }
   const refresh = refreshQuery.safeParse(query.get('refresh') ?? undefined);
   if (!refresh.success || query.getAll('refresh').length > 1) return jsonError(400, 'invalid_request', 'refresh must be true or false.');
-  const result = await services.accessTokens.get({ ...target(region.data), forceRefresh: refresh.data === 'true' });
+  let result: Awaited<ReturnType<typeof services.accessTokens.get>>;
+  try {
+    result = await services.accessTokens.get({ ...target(region.data), forceRefresh: refresh.data === 'true' });
+  } catch (error) {
+    // Callers are Shipica's processes: a store outage is a JSON answer they can parse and retry, not an HTML page.
+    log.error('access token: store did not answer', { error: describeError(error) });
+    return jsonError(503, 'storage_unavailable', 'The credential store did not answer; retry shortly.', { 'Retry-After': '5' });
+  }
   if (!result.ok) {
     const headers: Record<string, string> = result.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(result.retryAfterSeconds) };
     return jsonError(ACCESS_TOKEN_STATUS[result.error], result.error, result.message, headers);

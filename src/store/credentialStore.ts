@@ -309,9 +309,11 @@ export interface CredentialStore {
 
   /**
    * Stores the refresh token, moves the status by STATUS_CHANGES.succeeded and marks the attempt succeeded, in one
-   * transaction: whole or not at all.
+   * transaction: whole or not at all. 'partner_changed' (nothing written) when the row is authorized for another
+   * seller by then (two attempts with two sellers racing: the first to finish keeps the row); 'partner_conflict' when
+   * another customer's authorized row holds this seller.
    */
-  completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict'>;
+  completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict' | 'partner_changed'>;
 
   /** Ends a consumed attempt as failed; the row gets `last_error` and moves by STATUS_CHANGES.failed. */
   failAuthorization(input: FailedAuthorization): Promise<void>;

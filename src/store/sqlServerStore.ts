@@ -65,6 +65,10 @@ const START_TRIES = 3;
 
 /** The user error number completeAuthorization's batch THROWs when the credential row is missing. */
 const MISSING_ROW_ERROR = 50001;
+/** Raised inside completeAuthorization's batch when the row is authorized for another seller: mapped to 'partner_changed'. */
+const PARTNER_CHANGED_ERROR = 50002;
+/** Raised there when another customer's authorized row holds the seller (THROW takes only numbers from 50000): 'partner_conflict'. */
+const PARTNER_HELD_ERROR = 50003;
 
 /** One typed parameter of a batch: its SQL type and value. */
 type BatchInput = readonly [type: (() => sql.ISqlType) | sql.ISqlType, value: unknown];
@@ -395,7 +399,7 @@ export class SqlServerStore implements CredentialStore {
   }
 
   /** Throws (after rolling back: nothing released, the attempt still pending) when the credential row is missing. */
-  async completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict'> {
+  async completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict' | 'partner_changed'> {
     const attemptId = attemptIdParam(input.attemptId);
     const customerId = customerIdParam(input.customerId);
     const marketplace = varchar('marketplace', input.marketplace, COLUMN.marketplace);
@@ -409,8 +413,22 @@ export class SqlServerStore implements CredentialStore {
            selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
            status = ${statusCaseSql('succeeded')}, last_error = NULL,
            auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
-         WHERE customer_id = @customerId AND region = @region;
-         IF @@ROWCOUNT <> 1 THROW ${MISSING_ROW_ERROR}, N'credential row missing for a consumed attempt', 1;
+         WHERE customer_id = @customerId AND region = @region
+           AND NOT (status = 'authorized' AND selling_partner_id IS NOT NULL AND selling_partner_id <> @sellingPartnerId);
+         IF @@ROWCOUNT <> 1
+         BEGIN
+           -- Authorized meanwhile for another seller (another attempt finished first): switching is explicit.
+           IF EXISTS (SELECT 1 FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region)
+           BEGIN
+             -- Another customer's claim on this seller is reported first, as the unique index would.
+             IF EXISTS (
+               SELECT 1 FROM ${this.credentials}
+               WHERE selling_partner_id = @sellingPartnerId AND region = @region AND customer_id <> @customerId AND status = 'authorized'
+             ) THROW ${PARTNER_HELD_ERROR}, N'selling partner held by another authorized customer', 1;
+             THROW ${PARTNER_CHANGED_ERROR}, N'credential row is authorized for another seller', 1;
+           END;
+           THROW ${MISSING_ROW_ERROR}, N'credential row missing for a consumed attempt', 1;
+         END;
          UPDATE ${this.attempts} SET outcome = 'succeeded', reason = NULL, completed_at = @now WHERE attempt_id = @attemptId;`,
       ),
       {
@@ -423,7 +441,7 @@ export class SqlServerStore implements CredentialStore {
         attemptId: [sql.BigInt, attemptId],
       },
     );
-    return outcome(result, ['stored', 'partner_conflict'] as const);
+    return outcome(result, ['stored', 'partner_conflict', 'partner_changed'] as const);
   }
 
   async failAuthorization(input: FailedAuthorization): Promise<void> {
@@ -907,7 +925,8 @@ function partnerGuarded(success: string, statements: string): string {
        END TRY
        BEGIN CATCH
          IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
-         IF ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) THROW;
-         SELECT 'partner_conflict' AS outcome;
+         IF ERROR_NUMBER() = ${PARTNER_CHANGED_ERROR} SELECT 'partner_changed' AS outcome;
+         ELSE IF ERROR_NUMBER() IN (${DUPLICATE_KEY_ERRORS}, ${PARTNER_HELD_ERROR}) SELECT 'partner_conflict' AS outcome;
+         ELSE THROW;
        END CATCH;`;
 }

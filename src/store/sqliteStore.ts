@@ -452,9 +452,21 @@ export class SqliteStore implements CredentialStore {
     });
   }
 
-  async completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict'> {
+  async completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict' | 'partner_changed'> {
     return this.withPartnerGuard(() => {
       const now = iso(input.now);
+      // The transaction holds the write lock: nothing changes the row between this read and the update.
+      const current = this.db
+        .prepare('SELECT status, selling_partner_id FROM sp_api_credentials WHERE customer_id = ? AND region = ?')
+        .get(input.customerId, input.region) as Row | undefined;
+      const linked = text(current?.['selling_partner_id']);
+      if (current?.['status'] === 'authorized' && linked !== null && linked !== input.sellingPartnerId) {
+        // Another customer's claim on this seller is the first thing to report, as before.
+        const owned = this.db
+          .prepare(`SELECT 1 FROM sp_api_credentials WHERE selling_partner_id = ? AND region = ? AND customer_id <> ? AND status = 'authorized'`)
+          .get(input.sellingPartnerId, input.region, input.customerId);
+        return owned === undefined ? ('partner_changed' as const) : ('partner_conflict' as const);
+      }
       this.releasePartner(input.sellingPartnerId, input.region, input.customerId, input.now);
       const updated = this.db
         .prepare(

@@ -175,10 +175,15 @@ describe('a cached access token', () => {
       h.clock.advance(RECHECK_SECONDS * 1000);
       const results = await Promise.all(Array.from({ length: 50 }, (_, i) => post(paths[i % paths.length] ?? '')));
       expect(results.map((r) => json(r)['access_token'])).toEqual(Array(50).fill(before));
-      expect(Object.fromEntries(calls.byMethod)).toEqual({ findCredential: 1 });
+      // Without a region the requester's rows are read again too (at most once per requester), so a second region
+      // authorized by another instance is seen within the interval.
+      const { findCredential, listCredentialsFor = 0, ...others } = Object.fromEntries(calls.byMethod);
+      expect({ findCredential, others }).toEqual({ findCredential: 1, others: {} });
+      expect(listCredentialsFor).toBeLessThanOrEqual(shape === 'without a region' ? paths.length : 0);
+      const afterRecheck = calls.total();
 
       await thousandRequests(paths);
-      expect(calls.total()).toBe(1);
+      expect(calls.total()).toBe(afterRecheck);
       expect(refreshCalls()).toBe(0);
     });
   }

@@ -1612,6 +1612,33 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       });
     });
 
+    describe('completeAuthorization never replaces a seller in passing', () => {
+      it('answers partner_changed, writing nothing, when the row was authorized for another seller meanwhile', async () => {
+        // Two attempts, two sellers: the first to finish keeps the row.
+        const first = await start('cust-1', 'NA', { now: at(0) });
+        const second = await start('cust-1', 'NA', { now: at(1) });
+        expect(await consume(first.attempt, 'APARTNER1', at(10))).toBe(true);
+        expect(await consume(second.attempt, 'APARTNER2', at(11))).toBe(true);
+        const token = envelope(2800, 'f');
+        expect(
+          await store.completeAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-1', region: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: token, now: at(20) }),
+        ).toBe('stored');
+        const before = await credential('cust-1');
+        expect(
+          await store.completeAuthorization({ attemptId: second.record.attemptId, customerId: 'cust-1', region: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER2', encryptedRefreshToken: envelope(2800, 's'), now: at(21) }),
+        ).toBe('partner_changed');
+        expect(await credential('cust-1')).toEqual(before);
+        expect((await attemptById(second.record.attemptId)).outcome).toBe('pending');
+        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBeUndefined();
+        // The same seller re-authorizing replaces the token as before.
+        const third = await start('cust-1', 'NA', { now: at(30) });
+        expect(await consume(third.attempt, 'APARTNER1', at(31))).toBe(true);
+        expect(
+          await store.completeAuthorization({ attemptId: third.record.attemptId, customerId: 'cust-1', region: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: envelope(2800, 't'), now: at(40) }),
+        ).toBe('stored');
+      });
+    });
+
     // ---- the status table -----------------------------------------------------------------------------------
 
     describe('STATUS_CHANGES, walked pair by pair', () => {
@@ -1661,7 +1688,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
                 await start(customerId, 'NA', { now: later(when, 1), flow: 'reauthorize', expectedSellingPartnerId: 'AWALKX' });
                 break;
               case 'succeeded':
-                await authorize(customerId, 'NA', `ANEW${seq}`, { start: when });
+                // An authorized row is re-authorized by its own seller; the others may bring a new one.
+                await authorize(customerId, 'NA', from === 'authorized' ? `AWALK${seq}` : `ANEW${seq}`, { start: when });
                 break;
               case 'failed': {
                 const { attempt, record: row } = await start(customerId, 'NA', { now: when });

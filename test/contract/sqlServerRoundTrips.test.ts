@@ -504,12 +504,24 @@ describe('SqlServerStore: the T-SQL that decides', () => {
     for (const method of ['recordCallback', 'completeAuthorization'] as const) {
       const text = await textOf(method);
       const catchBlock = text.slice(text.indexOf('BEGIN CATCH'));
-      expect(catchBlock).toMatch(/IF XACT_STATE\(\) <> 0 ROLLBACK TRANSACTION;\s+IF ERROR_NUMBER\(\) NOT IN \(2601, 2627\) THROW;\s+SELECT 'partner_conflict' AS outcome;/);
+      expect(catchBlock).toMatch(
+        /IF XACT_STATE\(\) <> 0 ROLLBACK TRANSACTION;\s+IF ERROR_NUMBER\(\) = 50002 SELECT 'partner_changed' AS outcome;\s+ELSE IF ERROR_NUMBER\(\) IN \(2601, 2627, 50003\) SELECT 'partner_conflict' AS outcome;\s+ELSE THROW;/,
+      );
     }
   });
 
   it('completeAuthorization throws (so rolls back) when no credential row was updated', async () => {
-    expect(await textOf('completeAuthorization')).toMatch(/IF @@ROWCOUNT <> 1 THROW 50001,/);
+    expect(await textOf('completeAuthorization')).toMatch(/THROW 50001, N'credential row missing for a consumed attempt'/);
+  });
+
+  it("completeAuthorization never replaces another seller's authorized row: the update is conditional, and 50002 reads partner_changed", async () => {
+    const text = await textOf('completeAuthorization');
+    expect(text).toMatch(/AND NOT \(status = 'authorized' AND selling_partner_id IS NOT NULL AND selling_partner_id <> @sellingPartnerId\);\s+IF @@ROWCOUNT <> 1/);
+    expect(text).toMatch(/IF EXISTS \(SELECT 1 FROM \[dbo\]\.\[sp_api_credentials\] WHERE customer_id = @customerId AND region = @region\)\s+BEGIN/);
+    expect(text).toMatch(/customer_id <> @customerId AND status = 'authorized'\s+\) THROW 50003,[^;]+;\s+THROW 50002,/);
+    const { store } = storeWith({ recordset: [{ outcome: 'partner_changed' }] });
+    const input = { attemptId: 1, customerId: 'c', region: 'EU' as const, marketplace: 'DE', sellingPartnerId: 'AP', encryptedRefreshToken: 'v1:t', now: T0 };
+    expect(await store.completeAuthorization(input)).toBe('partner_changed');
   });
 
   it('markRevoked compares the envelope binary and length-exact, and writes the audit row only when it revoked one', async () => {
