@@ -9,8 +9,9 @@
 --     minutes after consumption, so they read 'interrupted' too. An index on created_at serves the purge
 --     (`npm run ops -- purge`) and the recent-attempts listing.
 -- (3) the ops view sp_api_credentials_status: the last attempt is the newest one STARTED for the row (website,
---     reauthorize, appstore; by created_at, then attempt_id), so refused callbacks, revocation audits and ops actions
---     never replace it; its outcome reads 'abandoned' (pending, no exchange deadline, past expires_at) or
+--     appstore, and reauthorize once a callback consumed it: the Login URI is anonymous, and an unanswered request
+--     there must not hide a real outcome; by created_at, then attempt_id), so refused callbacks, revocation audits
+--     and ops actions never replace it; its outcome reads 'abandoned' (pending, no exchange deadline, past expires_at) or
 --     'interrupted' (pending, past exchange_deadline) by SYSUTCDATETIME(), and the view also shows that attempt's
 --     expires_at and exchange_deadline, from which SqlServerStore.listCredentialStatus recomputes the outcome with
 --     the caller's @now.
@@ -165,7 +166,8 @@ CROSS APPLY (
 OUTER APPLY (
   SELECT TOP (1) a.created_at, a.outcome, a.reason, a.expires_at, a.exchange_deadline
   FROM [{{schema}}].[sp_api_auth_attempts] AS a
-  WHERE a.customer_id = c.customer_id AND a.region = c.region AND a.flow IN (''website'', ''reauthorize'', ''appstore'')
+  WHERE a.customer_id = c.customer_id AND a.region = c.region
+    AND (a.flow IN (''website'', ''appstore'') OR (a.flow = ''reauthorize'' AND a.consumed_at IS NOT NULL))
   ORDER BY a.created_at DESC, a.attempt_id DESC
 ) AS l;
 ');

@@ -85,7 +85,7 @@ export type ReturnLink = string | undefined;
 
 const START_OVER = 'Start again from Shipica ("Authorize Shipica").';
 
-const CALLBACK_TEXT: Record<Exclude<OutcomeReason, 'partner_changed' | 'already_used'>, { status: number; what: string; next: string }> = {
+const CALLBACK_TEXT: Record<Exclude<OutcomeReason, 'already_used'>, { status: number; what: string; next: string }> = {
   callback_invalid: { status: 400, what: "Amazon's reply was incomplete or malformed.", next: START_AGAIN },
   state_invalid: { status: 400, what: 'This reply does not belong to an authorization Shipica started.', next: START_AGAIN },
   state_expired: { status: 400, what: 'This took too long: the authorization expired before Amazon sent you back.', next: START_OVER },
@@ -113,6 +113,12 @@ const CALLBACK_TEXT: Record<Exclude<OutcomeReason, 'partner_changed' | 'already_
     status: 409,
     what: 'This Amazon seller account is already connected to a different Shipica account.',
     next: 'Contact Shipica support to move the connection.',
+  },
+  // A reload of the partner_changed page (the seller ids are only known to the request that refused it).
+  partner_changed: {
+    status: 409,
+    what: 'You authorized a different Amazon seller account than the one this Shipica account is connected to.',
+    next: 'Your current connection is unchanged and keeps working. To connect the other account instead, ask Shipica support to unlink the current one, then authorize again.',
   },
   code_rejected: { status: 400, what: 'Amazon did not accept the authorization (it may have expired or been used).', next: START_AGAIN },
   lwa_unavailable: {
@@ -171,7 +177,7 @@ export function callbackPage(outcome: CallbackOutcome, back: ReturnLink): HttpRe
     );
   }
   const reason = outcomeReason(outcome);
-  const text = CALLBACK_TEXT[reason === 'partner_changed' || reason === 'already_used' ? 'state_replayed' : reason];
+  const text = CALLBACK_TEXT[reason === 'already_used' ? 'state_replayed' : reason];
   return errorPage(text.status, 'Shipica was not authorized', text.what, text.next, reason, back);
 }
 

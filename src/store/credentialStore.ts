@@ -72,7 +72,11 @@ export function attemptOutcomeAt(
 
 /** Refused callbacks recorded per attempt; more are logged and counted, not stored (the audit stays bounded). */
 export const MAX_REFUSALS_PER_ATTEMPT = 20;
-/** Attempts of one (customer, region) that may be open (unexpired, unconsumed) at once; more are refused. */
+/**
+ * Attempts of one (customer, region) that may be open (unexpired, unconsumed) at once; more are refused. Counted
+ * apart for the anonymous Login URI (`reauthorize`) and for the signed flows (website, appstore), so anyone who knows
+ * a seller id cannot lock the seller out of authorizing from Shipica.
+ */
 export const MAX_OPEN_ATTEMPTS = 20;
 
 /**
@@ -84,7 +88,11 @@ export const MAX_OPEN_ATTEMPTS = 20;
  */
 export type AttemptFlow = 'website' | 'reauthorize' | 'appstore' | 'callback' | 'refresh' | 'ops';
 export type StartedFlow = Extract<AttemptFlow, 'website' | 'reauthorize' | 'appstore'>;
-/** The flows that start an authorization: the ops view's "last attempt" is the newest of these for the row. */
+/**
+ * The flows that start an authorization. The ops view's "last attempt" is the newest of these for the row, a
+ * `reauthorize` attempt counting only once a callback consumed it: the Login URI is anonymous, and an unanswered
+ * request there must not hide a real outcome.
+ */
 export const STARTED_FLOWS: readonly StartedFlow[] = ['website', 'reauthorize', 'appstore'];
 
 export interface NewAttempt {
@@ -284,7 +292,8 @@ export interface CredentialStore {
    * Inserts the attempt, in one transaction with the seed's step 1 for the signed flows (website, appstore): a
    * `pending` row for (customer, region) when none exists, else only `auth_requested_date` (and updated_at). A
    * `reauthorize` attempt (the anonymous Login URI) writes no credential column at all. No status ever changes here.
-   * 'too_many_open' (nothing written) when MAX_OPEN_ATTEMPTS attempts of that (customer, region) are still open.
+   * 'too_many_open' (nothing written) when MAX_OPEN_ATTEMPTS attempts of that (customer, region) are still open
+   * (anonymous `reauthorize` attempts and signed ones counted apart).
    */
   startAuthorization(attempt: NewAttempt): Promise<'started' | 'too_many_open'>;
 

@@ -8,7 +8,6 @@ import {
   LIMITS,
   MAX_OPEN_ATTEMPTS,
   MAX_REFUSALS_PER_ATTEMPT,
-  STARTED_FLOWS,
   statusCaseSql,
   type AttemptPurge,
   type AttemptConsumption,
@@ -279,7 +278,9 @@ export class SqlServerStore implements CredentialStore {
            SET @outcome = 'started';
            IF (SELECT COUNT(*) FROM ${this.attempts}
                WHERE customer_id = @customerId AND region = @region AND outcome = 'pending' AND consumed_at IS NULL
-                 AND expires_at > @now) >= @maxOpen
+                 AND expires_at > @now
+                 -- Anonymous Login-URI attempts and signed ones are counted apart.
+                 AND CASE WHEN flow = 'reauthorize' THEN 1 ELSE 0 END = CASE WHEN @flow = 'reauthorize' THEN 1 ELSE 0 END) >= @maxOpen
            BEGIN
              SET @outcome = 'too_many_open';
            END
@@ -559,9 +560,9 @@ export class SqlServerStore implements CredentialStore {
            AND (a.outcome <> 'pending'
                 OR (a.exchange_deadline IS NULL AND a.expires_at <= @now)
                 OR a.exchange_deadline <= @now)
-           AND NOT (a.flow IN (${STARTED_FLOW_LIST}) AND a.attempt_id = (
+           AND NOT (a.attempt_id = (
              SELECT TOP (1) l.attempt_id FROM ${this.attempts} AS l
-             WHERE l.customer_id = a.customer_id AND l.region = a.region AND l.flow IN (${STARTED_FLOW_LIST})
+             WHERE l.customer_id = a.customer_id AND l.region = a.region AND ${LAST_ATTEMPT_FLOWS}
              ORDER BY l.created_at DESC, l.attempt_id DESC))
          ORDER BY a.created_at, a.attempt_id
        )`;
@@ -830,7 +831,8 @@ const ENVELOPE_LIMITS: Readonly<Record<SecretColumn, number>> = {
   mws_auth_token: LIMITS.encryptedMwsAuthToken,
 };
 
-const STARTED_FLOW_LIST = STARTED_FLOWS.map((flow) => `'${flow}'`).join(', ');
+/** Which attempts may be a row's "last attempt", as the view decides it (see STARTED_FLOWS). */
+const LAST_ATTEMPT_FLOWS = `(l.flow IN ('website', 'appstore') OR (l.flow = 'reauthorize' AND l.consumed_at IS NOT NULL))`;
 
 function purgeLimit(limit: number): number {
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) throw new Error('purge limit must be a whole number from 1 to 100000');

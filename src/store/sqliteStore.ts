@@ -8,7 +8,6 @@ import {
   LIMITS,
   MAX_OPEN_ATTEMPTS,
   MAX_REFUSALS_PER_ATTEMPT,
-  STARTED_FLOWS,
   statusCaseSql,
   type AttemptPurge,
   type Unlink,
@@ -210,7 +209,8 @@ FROM (
  *     code consumed and never finished get a deadline 10 minutes after consumption, so they read 'interrupted' too;
  *     refusal_count starts as the refused callbacks old code recorded against the attempt.
  *     An index on created_at serves the purge and the recent-attempts listing.
- * (3) The view: the last attempt is the newest one STARTED for the row (website, reauthorize, appstore), so refused
+ * (3) The view: the last attempt is the newest one STARTED for the row (website, appstore, and reauthorize once a
+ *     callback consumed it: the Login URI is anonymous, and an unanswered request there must not hide an outcome), so refused
  *     callbacks, revocation audits and ops actions never replace it; its outcome reads 'abandoned' (pending, never
  *     consumed, past expires_at) or 'interrupted' (pending, consumed, past exchange_deadline) by SQLite's clock, and
  *     the view also shows that attempt's expires_at and exchange_deadline, from which listCredentialStatus recomputes
@@ -308,7 +308,8 @@ FROM (
     FROM sp_api_credentials AS c
     LEFT JOIN sp_api_auth_attempts AS a ON a.attempt_id = (
       SELECT l.attempt_id FROM sp_api_auth_attempts AS l
-      WHERE l.customer_id = c.customer_id AND l.region = c.region AND l.flow IN ('website', 'reauthorize', 'appstore')
+      WHERE l.customer_id = c.customer_id AND l.region = c.region
+        AND (l.flow IN ('website', 'appstore') OR (l.flow = 'reauthorize' AND l.consumed_at IS NOT NULL))
       ORDER BY l.created_at DESC, l.attempt_id DESC
       LIMIT 1
     )
@@ -376,9 +377,10 @@ export class SqliteStore implements CredentialStore {
       const open = this.db
         .prepare(
           `SELECT COUNT(*) AS n FROM sp_api_auth_attempts
-           WHERE customer_id = ? AND region = ? AND outcome = 'pending' AND consumed_at IS NULL AND expires_at > ?`,
+           WHERE customer_id = ? AND region = ? AND outcome = 'pending' AND consumed_at IS NULL AND expires_at > ?
+             AND (flow = 'reauthorize') = (? = 'reauthorize')`,
         )
-        .get(a.customerId, a.region, iso(a.createdAt)) as Row;
+        .get(a.customerId, a.region, iso(a.createdAt), a.flow) as Row;
       if (Number(open['n']) >= MAX_OPEN_ATTEMPTS) return 'too_many_open';
       this.db
         .prepare(
@@ -557,9 +559,9 @@ export class SqliteStore implements CredentialStore {
         AND (a.outcome <> 'pending'
              OR (a.exchange_deadline IS NULL AND a.expires_at <= @now)
              OR a.exchange_deadline <= @now)
-        AND NOT (a.flow IN (${STARTED_FLOW_LIST}) AND a.attempt_id = (
+        AND NOT (a.attempt_id = (
           SELECT l.attempt_id FROM sp_api_auth_attempts AS l
-          WHERE l.customer_id = a.customer_id AND l.region = a.region AND l.flow IN (${STARTED_FLOW_LIST})
+          WHERE l.customer_id = a.customer_id AND l.region = a.region AND ${LAST_ATTEMPT_FLOWS}
           ORDER BY l.created_at DESC, l.attempt_id DESC LIMIT 1))
       ORDER BY a.created_at, a.attempt_id
       LIMIT @limit`;
@@ -787,7 +789,8 @@ function secretColumn(column: string): SecretColumn {
   throw new Error('replaceEnvelope: column must be lwa_refresh_token, spapi_oauth_code or mws_auth_token');
 }
 
-const STARTED_FLOW_LIST = STARTED_FLOWS.map((flow) => `'${flow}'`).join(', ');
+/** Which attempts may be a row's "last attempt" (as the view decides it; see STARTED_FLOWS). */
+const LAST_ATTEMPT_FLOWS = `(l.flow IN ('website', 'appstore') OR (l.flow = 'reauthorize' AND l.consumed_at IS NOT NULL))`;
 
 function purgeLimit(limit: number): number {
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) throw new Error('purge limit must be a whole number from 1 to 100000');

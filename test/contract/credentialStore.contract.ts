@@ -1785,7 +1785,13 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.startAuthorization(refused)).toBe('too_many_open');
         expect(await store.findAttemptByStateHash(refused.stateHash)).toBeUndefined();
         expect(await credential('cust-1')).toEqual(before);
-        expect(await store.startAuthorization({ ...refused, flow: 'reauthorize' })).toBe('too_many_open');
+        // The anonymous Login URI has a budget of its own: it can neither use up the signed flows' nor be used up by them.
+        expect(await store.startAuthorization({ ...refused, flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' })).toBe('started');
+        for (let i = 1; i < MAX_OPEN_ATTEMPTS; i += 1) {
+          expect(await store.startAuthorization({ ...refused, stateHash: newHash(), flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' })).toBe('started');
+        }
+        expect(await store.startAuthorization({ ...refused, stateHash: newHash(), flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' })).toBe('too_many_open');
+        refused.stateHash = newHash();
         // Another region, another customer: their own budget.
         expect(await store.startAuthorization({ ...refused, region: 'EU' })).toBe('started');
         expect(await store.startAuthorization({ ...refused, stateHash: newHash(), customerId: 'cust-2' })).toBe('started');

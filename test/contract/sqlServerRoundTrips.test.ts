@@ -535,7 +535,7 @@ describe('SqlServerStore: the T-SQL that decides', () => {
     await store.startAuthorization(NEW_ATTEMPT);
     const sent = pool.sent[0];
     expect(sent?.text).toMatch(
-      /IF \(SELECT COUNT\(\*\) FROM \[dbo\]\.\[sp_api_auth_attempts\]\s+WHERE customer_id = @customerId AND region = @region AND outcome = 'pending' AND consumed_at IS NULL\s+AND expires_at > @now\) >= @maxOpen\s+BEGIN\s+SET @outcome = 'too_many_open';\s+END\s+ELSE\s+BEGIN\s+SET @step = 'attempt';\s+INSERT INTO/,
+      /IF \(SELECT COUNT\(\*\) FROM \[dbo\]\.\[sp_api_auth_attempts\]\s+WHERE customer_id = @customerId AND region = @region AND outcome = 'pending' AND consumed_at IS NULL\s+AND expires_at > @now\s+-- [^\n]*\s+AND CASE WHEN flow = 'reauthorize' THEN 1 ELSE 0 END = CASE WHEN @flow = 'reauthorize' THEN 1 ELSE 0 END\) >= @maxOpen\s+BEGIN\s+SET @outcome = 'too_many_open';\s+END\s+ELSE\s+BEGIN\s+SET @step = 'attempt';\s+INSERT INTO/,
     );
     expect(sent?.text).toMatch(/SELECT @outcome AS outcome;$/);
     expect(sent?.inputs.get('maxOpen')).toBe(MAX_OPEN_ATTEMPTS);
@@ -600,7 +600,7 @@ describe('SqlServerStore: the T-SQL that decides', () => {
     expect(sent?.text).toMatch(/^WITH victims AS \(\s+SELECT TOP \(@limit\) a\.attempt_id FROM/);
     expect(sent?.text).toMatch(/OR \(a\.exchange_deadline IS NULL AND a\.expires_at <= @now\)\s+OR a\.exchange_deadline <= @now\)/);
     expect(sent?.text).toMatch(
-      /AND NOT \(a\.flow IN \('website', 'reauthorize', 'appstore'\) AND a\.attempt_id = \(\s+SELECT TOP \(1\) l\.attempt_id .*\s+WHERE l\.customer_id = a\.customer_id AND l\.region = a\.region AND l\.flow IN \('website', 'reauthorize', 'appstore'\)\s+ORDER BY l\.created_at DESC, l\.attempt_id DESC\)\)/,
+      /AND NOT \(a\.attempt_id = \(\s+SELECT TOP \(1\) l\.attempt_id .*\s+WHERE l\.customer_id = a\.customer_id AND l\.region = a\.region AND \(l\.flow IN \('website', 'appstore'\) OR \(l\.flow = 'reauthorize' AND l\.consumed_at IS NOT NULL\)\)\s+ORDER BY l\.created_at DESC, l\.attempt_id DESC\)\)/,
     );
     expect(sent?.text).toMatch(/DELETE FROM \[dbo\]\.\[sp_api_auth_attempts\] WHERE attempt_id IN \(SELECT attempt_id FROM victims\);$/);
     expect(sent?.inputs.get('limit')).toBe(500);
