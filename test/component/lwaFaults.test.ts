@@ -187,6 +187,9 @@ describe('LWA asks us to wait', () => {
     });
     expect(res.status).toBe(503);
     expect(res.body).toContain('<code>lwa_unavailable</code>');
+    // The state is used up: trying again from this page can never work, so the page says to start again.
+    expect(res.body).toContain('start again from Shipica');
+    expect(res.body).not.toContain('Please try again in a few minutes.');
     expect(codeRequests(harness)).toBe(2);
     expect(await row(harness)).toMatchObject({ status: 'failed', lastError: 'lwa_unavailable' });
   });

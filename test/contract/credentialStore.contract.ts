@@ -23,6 +23,8 @@ import {
   STATUS_CHANGES,
   type CredentialStatus,
 } from '../../src/store/credentialStore.js';
+import { TokenCipher } from '../../src/crypto/tokenCipher.js';
+import { MAX_REFRESH_TOKEN_LENGTH } from '../../src/lwa/lwaClient.js';
 
 /**
  * The behaviour the authorization flow relies on, pinned for every CredentialStore (SQLite, SQL Server). Each test
@@ -853,6 +855,18 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(cred.mwsAuthToken).toBe(mws);
         expect(cred.sellingPartnerId).toBe(partner);
         expect((await attemptById(row.attemptId)).sellingPartnerId).toBe(partner);
+      });
+
+      it('stores and gives back the longest refresh token the LWA client accepts, sealed with the longest key id', async () => {
+        const cipher = new TokenCipher({ current: { kid: 'k'.repeat(32), key: Buffer.alloc(32, 7) }, byKid: new Map([['k'.repeat(32), { kid: 'k'.repeat(32), key: Buffer.alloc(32, 7) }]]) });
+        const longest = `Atzr|${'x'.repeat(MAX_REFRESH_TOKEN_LENGTH - 5)}`;
+        expect(longest).toHaveLength(MAX_REFRESH_TOKEN_LENGTH);
+        const sealed = cipher.encrypt(longest, { column: 'lwa_refresh_token', customerId: 'cust-long', region: 'EU' });
+        expect(sealed.length).toBeLessThanOrEqual(LIMITS.encryptedRefreshToken);
+        await authorize('cust-long', 'EU', 'APARTNER1', { token: sealed });
+        const stored = (await credential('cust-long', 'EU')).lwaRefreshToken ?? '';
+        expect(stored).toBe(sealed);
+        expect(cipher.decrypt(stored, { column: 'lwa_refresh_token', customerId: 'cust-long', region: 'EU' })).toBe(longest);
       });
 
       it('refuses values past the limits and leaves the rows as they were', async () => {
