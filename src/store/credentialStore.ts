@@ -89,11 +89,14 @@ export const MAX_OPEN_ATTEMPTS = 20;
 export type AttemptFlow = 'website' | 'reauthorize' | 'appstore' | 'callback' | 'refresh' | 'ops';
 export type StartedFlow = Extract<AttemptFlow, 'website' | 'reauthorize' | 'appstore'>;
 /**
- * The flows that start an authorization. The ops view's "last attempt" is the newest of these for the row, a
- * `reauthorize` attempt counting only once a callback consumed it: the Login URI is anonymous, and an unanswered
- * request there must not hide a real outcome.
+ * Which attempts may be a row's "last attempt" (the ops view, and the attempts purge always keeps): the newest of
+ * the STARTED flows, a `reauthorize` attempt counting only once a callback consumed it, since the Login URI is
+ * anonymous and an unanswered request there must not hide a real outcome. An SQL condition on an attempts alias,
+ * written from constants only; the views in the migrations spell out the same rule.
  */
-export const STARTED_FLOWS: readonly StartedFlow[] = ['website', 'reauthorize', 'appstore'];
+export function lastAttemptConditionSql(alias: string): string {
+  return `(${alias}.flow IN ('website', 'appstore') OR (${alias}.flow = 'reauthorize' AND ${alias}.consumed_at IS NOT NULL))`;
+}
 
 export interface NewAttempt {
   stateHash: string;

@@ -9,6 +9,7 @@ import {
   MAX_OPEN_ATTEMPTS,
   MAX_REFUSALS_PER_ATTEMPT,
   statusCaseSql,
+  lastAttemptConditionSql,
   type AttemptPurge,
   type AttemptConsumption,
   type AttemptRecord,
@@ -562,7 +563,7 @@ export class SqlServerStore implements CredentialStore {
                 OR a.exchange_deadline <= @now)
            AND NOT (a.attempt_id = (
              SELECT TOP (1) l.attempt_id FROM ${this.attempts} AS l
-             WHERE l.customer_id = a.customer_id AND l.region = a.region AND ${LAST_ATTEMPT_FLOWS}
+             WHERE l.customer_id = a.customer_id AND l.region = a.region AND ${lastAttemptConditionSql('l')}
              ORDER BY l.created_at DESC, l.attempt_id DESC))
          ORDER BY a.created_at, a.attempt_id
        )`;
@@ -831,8 +832,6 @@ const ENVELOPE_LIMITS: Readonly<Record<SecretColumn, number>> = {
   mws_auth_token: LIMITS.encryptedMwsAuthToken,
 };
 
-/** Which attempts may be a row's "last attempt", as the view decides it (see STARTED_FLOWS). */
-const LAST_ATTEMPT_FLOWS = `(l.flow IN ('website', 'appstore') OR (l.flow = 'reauthorize' AND l.consumed_at IS NOT NULL))`;
 
 function purgeLimit(limit: number): number {
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) throw new Error('purge limit must be a whole number from 1 to 100000');

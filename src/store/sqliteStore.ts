@@ -9,6 +9,7 @@ import {
   MAX_OPEN_ATTEMPTS,
   MAX_REFUSALS_PER_ATTEMPT,
   statusCaseSql,
+  lastAttemptConditionSql,
   type AttemptPurge,
   type Unlink,
   type UnlinkResult,
@@ -561,7 +562,7 @@ export class SqliteStore implements CredentialStore {
              OR a.exchange_deadline <= @now)
         AND NOT (a.attempt_id = (
           SELECT l.attempt_id FROM sp_api_auth_attempts AS l
-          WHERE l.customer_id = a.customer_id AND l.region = a.region AND ${LAST_ATTEMPT_FLOWS}
+          WHERE l.customer_id = a.customer_id AND l.region = a.region AND ${lastAttemptConditionSql('l')}
           ORDER BY l.created_at DESC, l.attempt_id DESC LIMIT 1))
       ORDER BY a.created_at, a.attempt_id
       LIMIT @limit`;
@@ -789,8 +790,6 @@ function secretColumn(column: string): SecretColumn {
   throw new Error('replaceEnvelope: column must be lwa_refresh_token, spapi_oauth_code or mws_auth_token');
 }
 
-/** Which attempts may be a row's "last attempt" (as the view decides it; see STARTED_FLOWS). */
-const LAST_ATTEMPT_FLOWS = `(l.flow IN ('website', 'appstore') OR (l.flow = 'reauthorize' AND l.consumed_at IS NOT NULL))`;
 
 function purgeLimit(limit: number): number {
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) throw new Error('purge limit must be a whole number from 1 to 100000');
