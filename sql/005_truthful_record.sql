@@ -30,9 +30,12 @@
 -- the batch. mws_auth_token goes from NVARCHAR to VARCHAR: Amazon's MWS tokens (amzn.mws.<uuid>) and envelopes are
 -- ASCII. The envelope columns keep the database's default collation, as in 001 (ALTER COLUMN without COLLATE), and
 -- stay NULL. The view is dropped first, before the columns change, and created last; it names its columns, never a
--- secret one.
+-- secret one. ALTER COLUMN names no NULL: Babelfish before 5.x refuses NULL / NOT NULL there (babelfish_extensions
+-- issues #228, #2771; AWS "T-SQL differences in Babelfish"), and SQL Server takes the nullability of a column whose
+-- ALTER COLUMN names none from ANSI_NULL_DFLT_ON, set ON below (tedious's default too; Babelfish accepts only ON).
 SET ANSI_NULLS ON;
 SET QUOTED_IDENTIFIER ON;
+SET ANSI_NULL_DFLT_ON ON;
 
 IF OBJECT_ID(N'[{{schema}}].[sp_api_credentials_status]', N'V') IS NOT NULL
 BEGIN
@@ -63,12 +66,12 @@ END;
 -- sp_api_credentials: envelope columns wide enough
 IF COL_LENGTH(N'[{{schema}}].[sp_api_credentials]', N'lwa_refresh_token') < 8000
 BEGIN
-  ALTER TABLE [{{schema}}].[sp_api_credentials] ALTER COLUMN lwa_refresh_token VARCHAR(8000) NULL;
+  ALTER TABLE [{{schema}}].[sp_api_credentials] ALTER COLUMN lwa_refresh_token VARCHAR(8000);
 END;
 
 IF COL_LENGTH(N'[{{schema}}].[sp_api_credentials]', N'mws_auth_token') < 1024
 BEGIN
-  ALTER TABLE [{{schema}}].[sp_api_credentials] ALTER COLUMN mws_auth_token VARCHAR(1024) NULL;
+  ALTER TABLE [{{schema}}].[sp_api_credentials] ALTER COLUMN mws_auth_token VARCHAR(1024);
 END;
 
 -- sp_api_auth_attempts.flow: + 'ops'

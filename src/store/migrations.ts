@@ -76,6 +76,9 @@ const FORBIDDEN: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bCREATE\s+OR\s+ALTER\b/i, 'CREATE OR ALTER (drop when OBJECT_ID finds it, then CREATE)'],
   [/\bsys\s*\.\s*indexes\b/i, 'sys.indexes (create an index in the block that creates its table)'],
   [/\bMERGE\b/i, 'MERGE'],
+  // Babelfish 4.x refuses NULL / NOT NULL in ALTER COLUMN (babelfish_extensions #2771): state nothing there and set
+  // ANSI_NULL_DFLT_ON ON (see 005).
+  [/\bALTER\s+COLUMN\b[^;]*?\bNULL\b/i, 'NULL or NOT NULL in ALTER COLUMN (write SET ANSI_NULL_DFLT_ON ON; and ALTER COLUMN c type)'],
   [
     /\b(UPDLOCK|HOLDLOCK|ROWLOCK|NOLOCK|PAGLOCK|TABLOCKX?|XLOCK|READPAST|READUNCOMMITTED|REPEATABLEREAD|SERIALIZABLE|READCOMMITTEDLOCK)\b/i,
     'a lock hint or isolation level (correctness rests on keys)',
@@ -154,7 +157,8 @@ function lexSql(text: string): { code: string; skeleton: string } {
  * transaction together with its schema_migrations row. An application lock (per schema, held until commit)
  * serializes concurrent runners, e.g. two deployment slots. Each step is ONE batch with its transaction inside the
  * T-SQL (as in SqlServerStore): the file's text travels as a parameter and runs through sp_executesql, so it is
- * compiled as a batch of its own and needs no quoting. Returns the versions applied by this call.
+ * compiled as a batch of its own and needs no quoting; a file that fails, even to compile, is rolled back, rethrown
+ * and not recorded (ROLLBACK_AND_RETHROW). Returns the versions applied by this call.
  */
 export async function applyMigrations(pool: sql.ConnectionPool, options: ApplyMigrationsOptions = {}): Promise<string[]> {
   const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
@@ -173,15 +177,18 @@ export async function applyMigrations(pool: sql.ConnectionPool, options: ApplyMi
          );`)
     .query(
       `SET XACT_ABORT ON;
-       BEGIN TRANSACTION;
-       ${TAKE_LOCK}
-       IF SCHEMA_ID(@schema) IS NULL
-       BEGIN
-         DECLARE @statement NVARCHAR(300) = N'CREATE SCHEMA ' + QUOTENAME(@schema);
-         EXEC sys.sp_executesql @statement;
-       END;
-       IF OBJECT_ID(N'${history}', N'U') IS NULL EXEC sys.sp_executesql @createHistory;
-       COMMIT TRANSACTION;`,
+       BEGIN TRY
+         BEGIN TRANSACTION;
+         ${TAKE_LOCK}
+         IF SCHEMA_ID(@schema) IS NULL
+         BEGIN
+           DECLARE @statement NVARCHAR(300) = N'CREATE SCHEMA ' + QUOTENAME(@schema);
+           EXEC sys.sp_executesql @statement;
+         END;
+         IF OBJECT_ID(N'${history}', N'U') IS NULL EXEC sys.sp_executesql @createHistory;
+         COMMIT TRANSACTION;
+       END TRY
+       ${ROLLBACK_AND_RETHROW}`,
     );
 
   const applied: string[] = [];
@@ -193,15 +200,18 @@ export async function applyMigrations(pool: sql.ConnectionPool, options: ApplyMi
       .query<{ applied: number }>(
         `SET XACT_ABORT ON;
          DECLARE @applied INT = 0;
-         BEGIN TRANSACTION;
-         ${TAKE_LOCK}
-         IF NOT EXISTS (SELECT 1 FROM ${history} WHERE version = @version)
-         BEGIN
-           EXEC sys.sp_executesql @migration;
-           INSERT INTO ${history} (version, applied_at) VALUES (@version, SYSUTCDATETIME());
-           SET @applied = 1;
-         END;
-         COMMIT TRANSACTION;
+         BEGIN TRY
+           BEGIN TRANSACTION;
+           ${TAKE_LOCK}
+           IF NOT EXISTS (SELECT 1 FROM ${history} WHERE version = @version)
+           BEGIN
+             EXEC sys.sp_executesql @migration;
+             INSERT INTO ${history} (version, applied_at) VALUES (@version, SYSUTCDATETIME());
+             SET @applied = 1;
+           END;
+           COMMIT TRANSACTION;
+         END TRY
+         ${ROLLBACK_AND_RETHROW}
          SELECT @applied AS applied;`,
       );
     if (result.recordset[0]?.applied === 1) {
@@ -211,6 +221,18 @@ export async function applyMigrations(pool: sql.ConnectionPool, options: ApplyMi
   }
   return applied;
 }
+
+/**
+ * The CATCH of a migration batch. XACT_ABORT alone does not stop a batch when the text run through sp_executesql (or
+ * an EXEC inside it) fails to COMPILE (a syntax error, a statement naming a column this batch adds, a statement
+ * Babelfish does not know): that scope ends, the caller carries on, and without TRY the INSERT into schema_migrations
+ * and the COMMIT would still run, recording a migration that did not apply. Inside TRY any such error lands here:
+ * rolled back (the transaction is doomed), then rethrown to the client. `;` before THROW: else it reads as a savepoint name.
+ */
+const ROLLBACK_AND_RETHROW = `BEGIN CATCH
+           IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+           THROW;
+         END CATCH;`;
 
 /**
  * Statements (inside a batch's transaction) that take the per-schema migration lock until commit, or THROW when

@@ -28,6 +28,17 @@ describe('sql/*.sql', () => {
     expect(rendered).not.toContain('{{');
   });
 
+  it('widen a column only after SET ANSI_NULL_DFLT_ON ON, so a column altered without NULL stays nullable', () => {
+    for (const file of FILES) {
+      const text = readFileSync(file.path, 'utf8').replace(/--[^\n]*/g, '');
+      const alter = text.search(/\bALTER\s+COLUMN\b/i);
+      if (alter === -1) continue;
+      const setting = text.search(/SET ANSI_NULL_DFLT_ON ON;/);
+      expect(setting, file.version).toBeGreaterThan(-1);
+      expect(setting, file.version).toBeLessThan(alter);
+    }
+  });
+
   it('create the four indexes the SQL Server suite expects, each once', () => {
     const all = FILES.map((f) => readFileSync(f.path, 'utf8')).join('\n');
     const indexes = [...all.matchAll(/CREATE\s+(?:UNIQUE\s+)?NONCLUSTERED\s+INDEX\s+(\w+)/gi)].map((m) => m[1]);
@@ -61,6 +72,8 @@ END;`;
     ['UPDLOCK', 'SELECT id FROM [s].[t] WITH (UPDLOCK, HOLDLOCK) WHERE id = 1;'],
     ['NOLOCK', 'SELECT id FROM [s].[t] WITH (NOLOCK);'],
     ['SERIALIZABLE', 'SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;'],
+    ['NULL in ALTER COLUMN', 'ALTER TABLE [s].[t] ALTER COLUMN v VARCHAR(20) NULL;'],
+    ['NOT NULL in ALTER COLUMN', 'ALTER TABLE [s].[t] ALTER COLUMN v VARCHAR(20) NOT NULL;'],
   ])('refuses %s', (_name, statement) => {
     expect(portabilityProblems(`${table}\n${statement}`)).toHaveLength(1);
   });
@@ -132,8 +145,23 @@ describe('applyMigrations', () => {
     await applyMigrations(pool, { schema: 'spapi_test' });
     expect(sent).toHaveLength(1 + FILES.length);
     for (const { text } of sent) {
-      expect(text).toMatch(/SET XACT_ABORT ON;\s+(DECLARE @applied INT = 0;\s+)?BEGIN TRANSACTION;\s+DECLARE @lockStatus INT;\s+EXEC @lockStatus = sys.sp_getapplock/);
+      expect(text).toMatch(/SET XACT_ABORT ON;\s+(DECLARE @applied INT = 0;\s+)?BEGIN TRY\s+BEGIN TRANSACTION;\s+DECLARE @lockStatus INT;\s+EXEC @lockStatus = sys.sp_getapplock/);
       expect(text).toMatch(/COMMIT TRANSACTION;/);
+    }
+  });
+
+  it('rolls back and rethrows a file that fails even to compile, so schema_migrations never records it', async () => {
+    // XACT_ABORT does not end the batch on a compile error inside sp_executesql: only TRY/CATCH keeps the INSERT
+    // into schema_migrations and the COMMIT from running after it.
+    const { pool, sent } = recordingPool(1);
+    await applyMigrations(pool, { schema: 'spapi_test' });
+    for (const { text } of sent) {
+      expect(text).toMatch(/BEGIN TRY\s+BEGIN TRANSACTION;[\s\S]*COMMIT TRANSACTION;\s+END TRY\s+BEGIN CATCH\s+IF XACT_STATE\(\) <> 0 ROLLBACK TRANSACTION;\s+THROW;\s+END CATCH;/);
+    }
+    for (const { text } of sent.slice(1)) {
+      const tryBlock = text.slice(text.indexOf('BEGIN TRY'), text.indexOf('END TRY'));
+      expect(tryBlock).toMatch(/EXEC sys.sp_executesql @migration;\s+INSERT INTO \[spapi_test\]\.\[schema_migrations\]/);
+      expect(text.slice(text.indexOf('END CATCH;'))).toMatch(/^END CATCH;\s+SELECT @applied AS applied;$/);
     }
   });
 
