@@ -561,10 +561,11 @@ export class SqlServerStore implements CredentialStore {
            AND (a.outcome <> 'pending'
                 OR (a.exchange_deadline IS NULL AND a.expires_at <= @now)
                 OR a.exchange_deadline <= @now)
-           AND NOT (a.attempt_id = (
+           -- COALESCE: where no started attempt exists (a NULL subquery), nothing is protected, rather than everything.
+           AND a.attempt_id <> COALESCE((
              SELECT TOP (1) l.attempt_id FROM ${this.attempts} AS l
              WHERE l.customer_id = a.customer_id AND l.region = a.region AND ${lastAttemptConditionSql('l')}
-             ORDER BY l.created_at DESC, l.attempt_id DESC))
+             ORDER BY l.created_at DESC, l.attempt_id DESC), -1)
          ORDER BY a.created_at, a.attempt_id
        )`;
     if (input.dryRun) {

@@ -560,10 +560,11 @@ export class SqliteStore implements CredentialStore {
         AND (a.outcome <> 'pending'
              OR (a.exchange_deadline IS NULL AND a.expires_at <= @now)
              OR a.exchange_deadline <= @now)
-        AND NOT (a.attempt_id = (
+        -- COALESCE: where no started attempt exists (a NULL subquery), nothing is protected, rather than everything.
+        AND a.attempt_id <> COALESCE((
           SELECT l.attempt_id FROM sp_api_auth_attempts AS l
           WHERE l.customer_id = a.customer_id AND l.region = a.region AND ${lastAttemptConditionSql('l')}
-          ORDER BY l.created_at DESC, l.attempt_id DESC LIMIT 1))
+          ORDER BY l.created_at DESC, l.attempt_id DESC LIMIT 1), -1)
       ORDER BY a.created_at, a.attempt_id
       LIMIT @limit`;
     if (input.dryRun) return Number((this.db.prepare(`SELECT COUNT(*) AS n FROM (${victims})`).get(params) as Row)['n']);

@@ -1856,6 +1856,14 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.purgeAttempts({ olderThan: at(10 ** 9), now: at(10 ** 9), limit: 1000, dryRun: true })).toBe(0);
       });
 
+      it('also deletes old refusals and audits of a (customer, region) that has no started attempt at all', async () => {
+        // An anonymous Login-URI attempt never answered is not a "last attempt"; neither are refusals of it.
+        const anonymous = await start('cust-1', 'NA', { now: at(0), flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' });
+        expect(await store.recordRefusedCallback({ related: anonymous.record, sellingPartnerId: undefined, reason: 'state_expired', now: at(700) })).toBe(true);
+        expect(await store.purgeAttempts({ olderThan: at(10_000), now: at(20_000), limit: 10, dryRun: false })).toBe(2);
+        expect(await store.listAttempts()).toEqual([]);
+      });
+
       it('keeps an attempt still open at `now`, however old the cut-off, and refuses a bad limit', async () => {
         const waiting = await start('cust-1', 'NA', { now: at(0) });
         await start('cust-1', 'NA', { now: at(1) });

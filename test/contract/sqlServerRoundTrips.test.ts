@@ -600,7 +600,7 @@ describe('SqlServerStore: the T-SQL that decides', () => {
     expect(sent?.text).toMatch(/^WITH victims AS \(\s+SELECT TOP \(@limit\) a\.attempt_id FROM/);
     expect(sent?.text).toMatch(/OR \(a\.exchange_deadline IS NULL AND a\.expires_at <= @now\)\s+OR a\.exchange_deadline <= @now\)/);
     expect(sent?.text).toMatch(
-      /AND NOT \(a\.attempt_id = \(\s+SELECT TOP \(1\) l\.attempt_id .*\s+WHERE l\.customer_id = a\.customer_id AND l\.region = a\.region AND \(l\.flow IN \('website', 'appstore'\) OR \(l\.flow = 'reauthorize' AND l\.consumed_at IS NOT NULL\)\)\s+ORDER BY l\.created_at DESC, l\.attempt_id DESC\)\)/,
+      /AND a\.attempt_id <> COALESCE\(\(\s+SELECT TOP \(1\) l\.attempt_id .*\s+WHERE l\.customer_id = a\.customer_id AND l\.region = a\.region AND \(l\.flow IN \('website', 'appstore'\) OR \(l\.flow = 'reauthorize' AND l\.consumed_at IS NOT NULL\)\)\s+ORDER BY l\.created_at DESC, l\.attempt_id DESC\), -1\)/,
     );
     expect(sent?.text).toMatch(/DELETE FROM \[dbo\]\.\[sp_api_auth_attempts\] WHERE attempt_id IN \(SELECT attempt_id FROM victims\);$/);
     expect(sent?.inputs.get('limit')).toBe(500);
