@@ -2,7 +2,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingMessage, type OutgoingHttpHeaders, type RequestOptions, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,6 +12,7 @@ import { systemClock, type LogFields, type Logger } from '../src/authorization/p
 import type { SettingValues } from '../src/config/settings.js';
 import { startLocalHost } from '../src/http/localHost.js';
 import { SandboxLwa } from '../src/sandbox/sandboxLwa.js';
+import { installLoopbackGuard, refusedConnections, selfTestLoopbackGuard } from './loopbackGuard.js';
 
 /**
  * `npm run bench`: access-token throughput and single-flight, ours against `@sp-api-sdk/auth`, in one run against one
@@ -34,54 +34,6 @@ const REGION = 'NA' as const;
 const CLIENT_ID = 'amzn1.application-oa2-client.bench000000000000000000000000';
 const AMAZON_LWA_HOST = 'api.amazon.com';
 const COMMAND = 'npm run bench';
-
-// ---- loopback guard ---------------------------------------------------------------------------------------------
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
-const refusedConnections: string[] = [];
-
-/**
- * Every TCP/TLS client socket in Node (http, https, undici, tls) connects through net.Socket.prototype.connect, before
- * any DNS lookup. Anything that is not 127.0.0.1 / localhost / ::1 (or a Unix socket path) is refused there, so a
- * mistake in this script cannot reach the network; refusals are counted and fail the run.
- */
-function installLoopbackGuard(): void {
-  const original = net.Socket.prototype.connect;
-  const guarded = function (this: net.Socket, ...args: unknown[]): net.Socket {
-    const first = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
-    let host: string | undefined;
-    let path: string | undefined;
-    if (typeof first === 'object' && first !== null) {
-      const options = first as { host?: unknown; path?: unknown };
-      path = typeof options.path === 'string' ? options.path : undefined;
-      host = typeof options.host === 'string' ? options.host : 'localhost';
-    } else if (typeof first === 'string' && !/^\d+$/.test(first)) {
-      path = first; // a Unix socket / named pipe
-    } else {
-      host = typeof args[1] === 'string' ? args[1] : 'localhost';
-    }
-    if (path === undefined && (host === undefined || !LOOPBACK_HOSTS.has(host))) {
-      refusedConnections.push(String(host));
-      throw new Error(`loopback guard: refused a connection to ${String(host)}`);
-    }
-    return (original as (...a: unknown[]) => net.Socket).apply(this, args);
-  };
-  net.Socket.prototype.connect = guarded as typeof net.Socket.prototype.connect;
-}
-
-/** The guard must refuse an address outside its list; 127.0.0.2 is used because, were the guard broken, it is still loopback. */
-function selfTestLoopbackGuard(): void {
-  let socket: net.Socket | undefined;
-  try {
-    socket = net.connect({ host: '127.0.0.2', port: 9 });
-  } catch {
-    refusedConnections.pop();
-    return;
-  } finally {
-    socket?.on('error', () => undefined).destroy();
-  }
-  throw new Error('loopback guard self-test failed: a connection to 127.0.0.2 was not refused');
-}
 
 // ---- the loopback LWA -------------------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import { startLocalHost } from '../src/http/localHost.js';
 import { sandboxAmazonPages } from '../src/sandbox/sandboxAmazon.js';
 import { SandboxLwa } from '../src/sandbox/sandboxLwa.js';
 import { CookieClient } from '../test/support/cookieClient.js';
+import { installLoopbackGuard, refusedConnections, selfTestLoopbackGuard } from './loopbackGuard.js';
 
 /**
  * `npm run bench` (second part): the crash window of a refresh token. Between the moment LWA has sent the answer to
@@ -135,48 +136,6 @@ async function startContender(path: string, contention: Contention): Promise<Run
       return report;
     },
   };
-}
-
-// ---- loopback guard (the idea of bench/accessTokens.ts: nothing but 127.0.0.1 / localhost / ::1) -------------------
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
-const refusedConnections: string[] = [];
-
-function installLoopbackGuard(): void {
-  const original = net.Socket.prototype.connect;
-  const guarded = function (this: net.Socket, ...args: unknown[]): net.Socket {
-    const first = Array.isArray(args[0]) ? (args[0] as unknown[])[0] : args[0];
-    let host: string | undefined;
-    let path: string | undefined;
-    if (typeof first === 'object' && first !== null) {
-      const options = first as { host?: unknown; path?: unknown };
-      path = typeof options.path === 'string' ? options.path : undefined;
-      host = typeof options.host === 'string' ? options.host : 'localhost';
-    } else if (typeof first === 'string' && !/^\d+$/.test(first)) {
-      path = first;
-    } else {
-      host = typeof args[1] === 'string' ? args[1] : 'localhost';
-    }
-    if (path === undefined && (host === undefined || !LOOPBACK_HOSTS.has(host))) {
-      refusedConnections.push(String(host));
-      throw new Error(`loopback guard: refused a connection to ${String(host)}`);
-    }
-    return (original as (...a: unknown[]) => net.Socket).apply(this, args);
-  };
-  net.Socket.prototype.connect = guarded as typeof net.Socket.prototype.connect;
-}
-
-function selfTestLoopbackGuard(): void {
-  let socket: net.Socket | undefined;
-  try {
-    socket = net.connect({ host: '127.0.0.2', port: 9 });
-  } catch {
-    refusedConnections.pop();
-    return;
-  } finally {
-    socket?.on('error', () => undefined).destroy();
-  }
-  throw new Error('loopback guard self-test failed: a connection to 127.0.0.2 was not refused');
 }
 
 // ---- the loopback LWA: the sandbox token endpoint, timing when each code exchange's answer was sent -------------
