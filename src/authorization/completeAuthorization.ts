@@ -6,7 +6,7 @@ import type { TokenCipher } from '../crypto/tokenCipher.js';
 import type { LwaFailure, LwaClient } from '../lwa/lwaClient.js';
 import { attemptOutcomeAt, LIMITS, type AttemptRecord, type CredentialStore } from '../store/credentialStore.js';
 import type { Region } from './marketplaces.js';
-import type { CallbackOutcome, FailureReason, RefusalReason } from './outcomes.js';
+import type { CallbackOutcome, FailureReason, PartnerSwitch, RefusalReason } from './outcomes.js';
 import { isFailureReason } from './outcomes.js';
 import { isVendorId, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
 import { delay, describeError, type Clock, type Logger } from './ports.js';
@@ -97,7 +97,7 @@ export async function completeAuthorization(deps: CompleteDeps, callback: Parsed
     return await complete(deps, callback, cookies);
   } catch (error) {
     deps.logger.error('authorization callback could not reach the store', { error: describeError(error) });
-    return { kind: 'failed', reason: 'storage_error', marketplace: undefined, lwaError: undefined };
+    return storageError(undefined);
   }
 }
 
@@ -147,7 +147,7 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
       error: describeError(error),
     });
     endInBackground(deps, known, { reason: 'storage_error' });
-    return { kind: 'failed', reason: 'storage_error', marketplace: known.marketplace ?? undefined, lwaError: undefined };
+    return storageError(known);
   }
 }
 
@@ -156,7 +156,7 @@ async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: 
   const { customerId, region } = attempt;
   const marketplace = attempt.marketplace ?? '';
   const partner = params.sellingPartnerId;
-  const fail = (reason: FailureReason, lwa?: LwaFailure, partners?: { linked: string; returned: string; region: Region }): Promise<CallbackOutcome> =>
+  const fail = (reason: FailureReason, lwa?: LwaFailure, partners?: PartnerSwitch): Promise<CallbackOutcome> =>
     failAttempt(deps, attempt, reason, lwa, partners);
 
   // Login-URI flows name their seller up front: Amazon must return that one.
@@ -210,7 +210,7 @@ async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: 
       error: describeError(stored.error),
     });
     endInBackground(deps, attempt, { reason: 'storage_error' });
-    return { kind: 'failed', reason: 'storage_error', marketplace: attempt.marketplace ?? undefined, lwaError: undefined };
+    return storageError(attempt);
   }
   if (stored.value === 'partner_conflict') return fail('partner_conflict');
   if (stored.value === 'partner_changed') {
@@ -231,6 +231,11 @@ async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: 
   );
   logger.info('authorization succeeded', { customerId, region, marketplace, sellingPartnerId: partner });
   return { kind: 'authorized', customerId, region, marketplace, sellingPartnerId: partner };
+}
+
+/** The store failed: the seller is told to start again (the state is spent or could not be checked). */
+function storageError(attempt: Pick<AttemptRecord, 'marketplace'> | undefined): CallbackOutcome {
+  return { kind: 'failed', reason: 'storage_error', marketplace: attempt?.marketplace ?? undefined, lwaError: undefined };
 }
 
 function failureReasonFor(failure: LwaFailure): FailureReason {
@@ -296,7 +301,7 @@ async function failAttempt(
   attempt: ConsumableAttempt,
   reason: FailureReason,
   lwa: LwaFailure | undefined,
-  partners?: { linked: string; returned: string; region: Region },
+  partners?: PartnerSwitch,
 ): Promise<CallbackOutcome> {
   const { customerId, region } = attempt;
   const fields = { customerId, region, reason, lwaError: lwa?.error ?? null, status: lwa?.status ?? null, lwaAttempts: lwa?.attempts ?? null };

@@ -26,6 +26,13 @@ export const FAILURE_REASONS = [
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
+/** partner_changed: the seller a row is authorized for, and the one Amazon returned instead. */
+export interface PartnerSwitch {
+  linked: string;
+  returned: string;
+  region: Region;
+}
+
 export type CallbackOutcome =
   | { kind: 'authorized'; customerId: string; region: Region; marketplace: string; sellingPartnerId: string }
   | { kind: 'refused'; reason: RefusalReason; marketplace: string | undefined }
@@ -35,7 +42,7 @@ export type CallbackOutcome =
       marketplace: string | undefined;
       lwaError: string | undefined;
       /** partner_changed: the seller the row is authorized for, and the one Amazon returned. */
-      partners?: { linked: string; returned: string; region: Region } | undefined;
+      partners?: PartnerSwitch | undefined;
     }
   /** A duplicate of a callback whose exchange is still running elsewhere and did not finish while we waited. */
   | { kind: 'in_progress'; marketplace: string | undefined }
