@@ -158,6 +158,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       return { attempt, record };
     }
 
+    /** The customer whose authorized row in `region` holds the seller (what the partner guards look for). */
+    async function authorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined> {
+      const rows = await store.listCredentialsFor({ sellingPartnerId });
+      return rows.find((row) => row.region === region && row.status === 'authorized')?.customerId;
+    }
+
     async function consume(attempt: NewAttempt, sellingPartnerId: string, now: Date = at(10)): Promise<boolean> {
       return store.consumeAttempt({
         stateHash: attempt.stateHash,
@@ -477,8 +483,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(cred.status).toBe('authorized');
         expect(cred.lwaRefreshToken).toBe(token);
         expect(cred.spapiOauthCode).toBe(code);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
-        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER2', 'NA')).toBeUndefined();
       });
 
       it('releases a partner held by another customer whose row is not authorized', async () => {
@@ -486,7 +492,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await consume(a.attempt, 'APARTNER1')).toBe(true);
         expect(await record('cust-a', 'NA', 'APARTNER1')).toBe('recorded');
         expect((await credential('cust-a')).sellingPartnerId).toBe('APARTNER1');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
 
         const b = await start('cust-b', 'NA', { now: at(1) });
         expect(await consume(b.attempt, 'APARTNER1', at(11))).toBe(true);
@@ -543,7 +549,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
         expect(await credential('cust-a')).toEqual(credA);
         expect((await credential('cust-a')).lwaRefreshToken).toBe(tokenA);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
       });
 
       it('keeps the refresh token of another customer that is already authorized with its own partner', async () => {
@@ -570,16 +576,16 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(credB.lwaRefreshToken).toBe(tokenB);
         expect(credB.sellingPartnerId).toBe('APARTNER2');
         expect(credB.status).toBe('authorized');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
-        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBe('cust-b');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        expect(await authorizedCustomer('APARTNER2', 'NA')).toBe('cust-b');
       });
 
       it('does not stop another customer from authorizing it in another region', async () => {
         await authorize('cust-a', 'NA', 'APARTNER1');
         const { token } = await authorize('cust-b', 'EU', 'APARTNER1', { start: at(100) });
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'EU')).toBe('cust-b');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'FE')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        expect(await authorizedCustomer('APARTNER1', 'EU')).toBe('cust-b');
+        expect(await authorizedCustomer('APARTNER1', 'FE')).toBeUndefined();
         expect((await credential('cust-b', 'EU')).lwaRefreshToken).toBe(token);
       });
 
@@ -602,7 +608,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect([...results].sort()).toEqual(['partner_conflict', 'stored']);
         const winner = results[0] === 'stored' ? 'cust-a' : 'cust-b';
         const loser = winner === 'cust-a' ? 'cust-b' : 'cust-a';
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe(winner);
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe(winner);
         expect((await credential(loser)).lwaRefreshToken).toBeNull();
         expect((await credential(loser)).status).toBe('pending');
       });
@@ -650,7 +656,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(attempt.reason).toBeNull();
         expect(iso(attempt.completedAt)).toBe(at(130).toISOString());
         expect((await attemptById(first.record.attemptId)).outcome).toBe('failed');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
       });
 
       it('is whole or nothing: without a credential row it fails, releases nothing, and the attempt stays pending', async () => {
@@ -932,8 +938,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         }
         expect((await store.listAttempts({ customerId: 'cust-b' })).map((x) => x.customerId)).toEqual(['cust-b']);
         expect(await store.listAttempts({ customerId: 'nobody' })).toEqual([]);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
-        expect(await store.findAuthorizedCustomer('APARTNER404', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        expect(await authorizedCustomer('APARTNER404', 'NA')).toBeUndefined();
       });
 
       it('answers ping', async () => {
@@ -1015,9 +1021,9 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect((await store.listAttempts({ customerId: 'cust-1' })).at(-1)?.flow).toBe('refresh');
 
         // findAuthorizedCustomer no longer names the revoked row; the other rows are still found.
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'EU')).toBe('cust-1');
-        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBe('cust-2');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'EU')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER2', 'NA')).toBe('cust-2');
 
         // Once: the row is no longer authorized, so a second refusal of the same envelope marks nothing.
         const once = await snapshot();
@@ -1092,12 +1098,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(restarted.marketplace).toBe('US');
         expect(restarted.lwaRefreshToken).toBe(token);
         expect(iso(restarted.authRequestedDate)).toBe(at(6000).toISOString());
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
 
         const again = await authorize('cust-1', 'NA', 'APARTNER1', { start: at(7000), token: envelope(2800, 'r') });
         const cred = await credential('cust-1');
         expect([cred.status, cred.lwaRefreshToken, cred.lastError]).toEqual(['authorized', again.token, null]);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
       });
 
       it("does not keep another customer from the revoked row's partner: recordCallback and completeAuthorization release it", async () => {
@@ -1123,7 +1129,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
             now: at(6030),
           }),
         ).toBe('stored');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-b');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-b');
 
         // EU: completeAuthorization alone (no callback recorded first) takes it too.
         const c = await start('cust-c', 'EU', { now: at(7000) });
@@ -1142,7 +1148,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         ).toBe('stored');
         const releasedEu = await credential('cust-a', 'EU');
         expect([releasedEu.sellingPartnerId, releasedEu.status, releasedEu.lwaRefreshToken]).toEqual([null, 'revoked', eu.token]);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'EU')).toBe('cust-c');
+        expect(await authorizedCustomer('APARTNER1', 'EU')).toBe('cust-c');
       });
     });
 
@@ -1643,7 +1649,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         ).toBe('partner_changed');
         expect(await credential('cust-1')).toEqual(before);
         expect((await attemptById(second.record.attemptId)).outcome).toBe('pending');
-        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER2', 'NA')).toBeUndefined();
         // The same seller re-authorizing replaces the token as before.
         const third = await start('cust-1', 'NA', { now: at(30) });
         expect(await consume(third.attempt, 'APARTNER1', at(31))).toBe(true);
@@ -1758,15 +1764,15 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           'NA',
           at(100).toISOString(),
         ]);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
         expect(await credential('cust-2', 'EU')).toEqual(untouched);
         expect(other.token).toBe(untouched.lwaRefreshToken);
 
         // Another seller may now be authorized for cust-1, and APARTNER1 for another customer.
         await authorize('cust-1', 'NA', 'APARTNER7', { start: at(200) });
         await authorize('cust-3', 'NA', 'APARTNER1', { start: at(300) });
-        expect(await store.findAuthorizedCustomer('APARTNER7', 'NA')).toBe('cust-1');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-3');
+        expect(await authorizedCustomer('APARTNER7', 'NA')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-3');
       });
 
       it('answers not_found for a row that does not exist, writing nothing', async () => {
@@ -1893,7 +1899,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const cred = await credential(customerId, region);
           expect(cred.customerId).toBe(customerId);
           expect(cred.lwaRefreshToken).toBe(token);
-          expect(await store.findAuthorizedCustomer(`APARTNER${i}`, region)).toBe(customerId);
+          expect(await authorizedCustomer(`APARTNER${i}`, region)).toBe(customerId);
           const attempts = await store.listAttempts({ customerId });
           expect(attempts.map((a) => a.customerId)).toEqual([customerId]);
         }
