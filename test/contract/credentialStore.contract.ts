@@ -448,6 +448,184 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       });
     });
 
+    // ---- acceptCallback -------------------------------------------------------------------------------------
+
+    describe('acceptCallback', () => {
+      function accept(attempt: NewAttempt, sellingPartnerId: string, options: { now?: Date; code?: string; mws?: string } = {}) {
+        const now = options.now ?? at(10);
+        return store.acceptCallback({
+          stateHash: attempt.stateHash,
+          now,
+          sellingPartnerId,
+          codeHash: sha256(`code-${attempt.stateHash}`),
+          exchangeDeadline: new Date(now.getTime() + EXCHANGE_WINDOW_MS),
+          customerId: attempt.customerId,
+          region: attempt.region,
+          encryptedMwsAuthToken: options.mws,
+          encryptedCode: options.code ?? envelope(120, 'c'),
+        });
+      }
+
+      it('consumes the attempt and records partner, code envelope and MWS token on the row', async () => {
+        const { attempt, record: row } = await start('cust-1');
+        const code = envelope(LIMITS.encryptedCode, 'c');
+        expect(await accept(attempt, 'APARTNER1', { code, mws: 'v1:k1:mws', now: at(10) })).toEqual({ kind: 'consumed' });
+        const consumed = await attemptById(row.attemptId);
+        expect([iso(consumed.consumedAt), consumed.sellingPartnerId, consumed.codeHash, iso(consumed.exchangeDeadline), consumed.outcome]).toEqual([
+          at(10).toISOString(),
+          'APARTNER1',
+          sha256(`code-${attempt.stateHash}`),
+          later(at(10), EXCHANGE_WINDOW_MS).toISOString(),
+          'pending',
+        ]);
+        const c = await credential('cust-1');
+        expect([c.sellingPartnerId, c.spapiOauthCode, c.mwsAuthToken, c.status]).toEqual(['APARTNER1', code, 'v1:k1:mws', 'pending']);
+      });
+
+      it('answers consumed for exactly one of 20 concurrent callers; the others write nothing', async () => {
+        const { attempt, record: row } = await start('cust-1');
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => accept(attempt, `APARTNER${i}`)));
+        expect(results.filter((r) => r.kind === 'consumed')).toHaveLength(1);
+        expect(results.filter((r) => r.kind === 'not_consumable')).toHaveLength(19);
+        const winner = results.findIndex((r) => r.kind === 'consumed');
+        expect((await attemptById(row.attemptId)).sellingPartnerId).toBe(`APARTNER${winner}`);
+        expect((await credential('cust-1')).sellingPartnerId).toBe(`APARTNER${winner}`);
+      });
+
+      it('answers not_consumable and writes nothing for an expired, an ended or an unknown state', async () => {
+        const { attempt, record: row } = await start('cust-1');
+        expect(await accept(attempt, 'APARTNER1', { now: at(TTL_SECONDS) })).toEqual({ kind: 'not_consumable' });
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'storage_error' }, now: at(5) });
+        expect(await accept(attempt, 'APARTNER1', { now: at(10) })).toEqual({ kind: 'not_consumable' });
+        expect(await accept({ ...attempt, stateHash: newHash() }, 'APARTNER1')).toEqual({ kind: 'not_consumable' });
+        expect((await attemptById(row.attemptId)).consumedAt).toBeNull();
+        const c = await credential('cust-1');
+        expect([c.sellingPartnerId, c.spapiOauthCode]).toEqual([null, null]);
+      });
+
+      it('answers partner_changed with the linked seller when the row is authorized for another one: the state is spent, nothing recorded', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        const before = await credential('cust-1');
+        const { attempt, record: row } = await start('cust-1', 'NA', { now: at(100) });
+        expect(await accept(attempt, 'APARTNER2', { now: at(110), mws: 'v1:k1:other' })).toEqual({ kind: 'partner_changed', linked: 'APARTNER1' });
+        expect((await attemptById(row.attemptId)).consumedAt).not.toBeNull();
+        const after = await credential('cust-1');
+        expect([after.sellingPartnerId, after.lwaRefreshToken, after.spapiOauthCode, after.mwsAuthToken]).toEqual([
+          'APARTNER1',
+          token,
+          before.spapiOauthCode,
+          before.mwsAuthToken,
+        ]);
+      });
+
+      it('answers partner_conflict when another customer is authorized for the seller in that region: the state is spent, nothing recorded', async () => {
+        await authorize('cust-a', 'NA', 'APARTNER1');
+        const { attempt, record: row } = await start('cust-b', 'NA', { now: at(100) });
+        expect(await accept(attempt, 'APARTNER1', { now: at(110) })).toEqual({ kind: 'partner_conflict' });
+        expect((await attemptById(row.attemptId)).consumedAt).not.toBeNull();
+        const b = await credential('cust-b');
+        expect([b.sellingPartnerId, b.spapiOauthCode]).toEqual([null, null]);
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+      });
+
+      it('answers partner_changed before partner_conflict when both hold', async () => {
+        await authorize('cust-a', 'NA', 'APARTNER1');
+        await authorize('cust-b', 'NA', 'APARTNER2', { start: at(60) });
+        const { attempt } = await start('cust-b', 'NA', { now: at(200) });
+        expect(await accept(attempt, 'APARTNER1', { now: at(210) })).toEqual({ kind: 'partner_changed', linked: 'APARTNER2' });
+      });
+
+      it("re-records the same seller on its authorized row, and takes the seller from another customer's row that is not authorized", async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const again = await start('cust-1', 'NA', { now: at(100) });
+        expect(await accept(again.attempt, 'APARTNER1', { now: at(110) })).toEqual({ kind: 'consumed' });
+        const holder = await start('cust-x', 'EU');
+        expect(await accept(holder.attempt, 'APARTNER5')).toEqual({ kind: 'consumed' });
+        const taker = await start('cust-y', 'EU', { now: at(100) });
+        expect(await accept(taker.attempt, 'APARTNER5', { now: at(110) })).toEqual({ kind: 'consumed' });
+        expect([(await credential('cust-x', 'EU')).sellingPartnerId, (await credential('cust-y', 'EU')).sellingPartnerId]).toEqual([null, 'APARTNER5']);
+      });
+    });
+
+    // ---- startLoginUriAttempt -------------------------------------------------------------------------------
+
+    describe('startLoginUriAttempt', () => {
+      const DEFAULTS = { NA: 'US', EU: 'UK', FE: 'JP' } as const;
+      function loginStart(sellingPartnerId: string, region: Region | undefined, options: { now?: Date; marketplaces?: readonly string[] } = {}) {
+        const now = options.now ?? at(1000);
+        const stateHash = newHash();
+        const input = {
+          sellingPartnerId,
+          region,
+          marketplaces: options.marketplaces ?? ['US', 'CA', 'DE', 'FR', 'UK', 'JP'],
+          defaultMarketplaces: DEFAULTS,
+          stateHash,
+          browserBindingHash: newHash(),
+          createdAt: now,
+          expiresAt: later(now, TTL_SECONDS * 1000),
+        };
+        return { stateHash, result: store.startLoginUriAttempt(input) };
+      }
+
+      it("starts a reauthorize attempt for the one row holding the seller, with the row's marketplace, and writes no credential column", async () => {
+        await authorize('cust-1', 'EU', 'APARTNER1', { marketplace: 'FR' });
+        const before = await credential('cust-1', 'EU');
+        const { stateHash, result } = loginStart('APARTNER1', undefined);
+        expect(await result).toEqual({ kind: 'started', customerId: 'cust-1', region: 'EU', marketplace: 'FR' });
+        const attempt = await store.findAttemptByStateHash(stateHash);
+        expect([attempt?.flow, attempt?.customerId, attempt?.region, attempt?.marketplace, attempt?.expectedSellingPartnerId, attempt?.outcome]).toEqual([
+          'reauthorize',
+          'cust-1',
+          'EU',
+          'FR',
+          'APARTNER1',
+          'pending',
+        ]);
+        expect(await credential('cust-1', 'EU')).toEqual(before);
+      });
+
+      it("takes the region's default marketplace when the row's is not in the list given", async () => {
+        await authorize('cust-1', 'EU', 'APARTNER1', { marketplace: 'IT' });
+        expect(await loginStart('APARTNER1', 'EU').result).toEqual({ kind: 'started', customerId: 'cust-1', region: 'EU', marketplace: 'UK' });
+      });
+
+      it('answers unknown_seller, and writes nothing, for a seller no row holds (or none in the region asked)', async () => {
+        await authorize('cust-1', 'EU', 'APARTNER1');
+        const attempts = await store.listAttempts();
+        expect(await loginStart('APARTNER404', undefined).result).toEqual({ kind: 'unknown_seller' });
+        expect(await loginStart('APARTNER1', 'NA').result).toEqual({ kind: 'unknown_seller' });
+        expect(await store.listAttempts()).toEqual(attempts);
+      });
+
+      it('answers ambiguous, writing nothing, for a seller linked in two regions when no region is asked; a region picks its row', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        await authorize('cust-2', 'EU', 'APARTNER1', { marketplace: 'DE' });
+        const attempts = await store.listAttempts();
+        expect(await loginStart('APARTNER1', undefined).result).toEqual({ kind: 'ambiguous' });
+        expect(await store.listAttempts()).toEqual(attempts);
+        expect(await loginStart('APARTNER1', 'EU').result).toEqual({ kind: 'started', customerId: 'cust-2', region: 'EU', marketplace: 'DE' });
+      });
+
+      it('finds a row holding the seller in any status (a failed one too), as the Login URI always has', async () => {
+        const { attempt, record: row } = await start('cust-1', 'FE');
+        expect(await consume(attempt, 'APARTNER3')).toBe(true);
+        expect(await record('cust-1', 'FE', 'APARTNER3')).toBe('recorded');
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'FE', failure: { reason: 'code_rejected' }, now: at(30) });
+        expect((await credential('cust-1', 'FE')).status).toBe('failed');
+        expect(await loginStart('APARTNER3', 'FE').result).toEqual({ kind: 'started', customerId: 'cust-1', region: 'FE', marketplace: 'JP' });
+      });
+
+      it('answers too_many_open, writing nothing, at MAX_OPEN_ATTEMPTS open anonymous attempts of the row; signed ones do not count', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        for (let i = 0; i < MAX_OPEN_ATTEMPTS; i += 1) await start('cust-1', 'NA', { now: at(1000) });
+        for (let i = 0; i < MAX_OPEN_ATTEMPTS; i += 1) expect((await loginStart('APARTNER1', 'NA').result).kind).toBe('started');
+        const attempts = await store.listAttempts();
+        expect(await loginStart('APARTNER1', 'NA').result).toEqual({ kind: 'too_many_open', customerId: 'cust-1', region: 'NA' });
+        expect(await store.listAttempts()).toEqual(attempts);
+        expect((await loginStart('APARTNER1', 'NA', { now: at(1000 + TTL_SECONDS) }).result).kind).toBe('started');
+      });
+    });
+
     // ---- recordCallback -------------------------------------------------------------------------------------
 
     describe('recordCallback', () => {
