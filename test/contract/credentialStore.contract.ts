@@ -736,7 +736,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
         const b = await start('cust-b', 'NA', { now: at(2000) });
         expect(await consume(b.attempt, 'APARTNER1', at(2010))).toBe(true);
-        // The flow asks findAuthorizedCustomer first; whatever recordCallback answers here, B keeps its partner.
+        // The flow checks for an authorized holder first (acceptCallback); whatever recordCallback answers here, B keeps its partner.
         await record('cust-b', 'NA', 'APARTNER1', { now: at(2020) });
         expect((await credential('cust-b')).sellingPartnerId).toBe('APARTNER2');
 
@@ -1198,7 +1198,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect((await store.listCredentialsFor({ customerId: 'cust-1' })).find((c) => c.region === 'NA')?.status).toBe('revoked');
         expect((await store.listAttempts({ customerId: 'cust-1' })).at(-1)?.flow).toBe('refresh');
 
-        // findAuthorizedCustomer no longer names the revoked row; the other rows are still found.
+        // No authorized customer is found for the revoked row; the other rows are still found.
         expect(await authorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
         expect(await authorizedCustomer('APARTNER1', 'EU')).toBe('cust-1');
         expect(await authorizedCustomer('APARTNER2', 'NA')).toBe('cust-2');
