@@ -111,6 +111,17 @@ describe('store round trips per step', () => {
     expect(counter.calls).toEqual(['startLoginUriAttempt']);
   });
 
+  it('a Login-URI request whose path-only amazon_callback_uri leaves Seller Central is refused with no store call', async () => {
+    h = await startHarness();
+    await authorize('42');
+    const counter = await countStoreCalls();
+    const query = new URLSearchParams({ amazon_callback_uri: '/../../x', amazon_state: 's', selling_partner_id: 'A1SANDBOXSELLER1' });
+    const res = await new CookieClient().get(`${h.origin}/api/login?${query.toString()}`);
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('<code>amazon_callback_invalid</code>');
+    expect(counter.calls).toEqual([]);
+  });
+
   it('an access token cached by the authorization makes no store call', async () => {
     h = await startHarness();
     await authorize('42');
