@@ -118,7 +118,8 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
   const known: ConsumableAttempt = { ...attempt, customerId: attempt.customerId, region: attempt.region };
   const sameBrowser = browserMatches(attempt, cookies(bindingCookieName(stateHash)));
   const codeHash = sha256Hex(params.code);
-  if (attempt.consumedAt !== null) return settleRepeat(deps, known, { sameBrowser, codeHash, sellingPartnerId: params.sellingPartnerId });
+  // Consumed, or ended without being consumed (its one write failed and the attempt was closed as storage_error).
+  if (attempt.consumedAt !== null || attempt.outcome !== 'pending') return settleRepeat(deps, known, { sameBrowser, codeHash, sellingPartnerId: params.sellingPartnerId });
 
   // Expiry first: the cookie outlives the state, and "too late" is what happened whether or not it is still there.
   const now = clock.now();
@@ -129,11 +130,47 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
   if (isVendorId(params.sellingPartnerId)) return refuse(deps, 'vendor_not_supported', attempt, params.sellingPartnerId);
 
   const deadline = exchangeDeadline(now, deps.settings.storeRetryMs);
-  if (!(await store.consumeAttempt({ stateHash, now, sellingPartnerId: params.sellingPartnerId, codeHash, exchangeDeadline: deadline }))) {
+  const consumption = { stateHash, now, sellingPartnerId: params.sellingPartnerId, codeHash, exchangeDeadline: deadline };
+  const notConsumable = async (): Promise<CallbackOutcome> => {
     // Another request consumed it between our read and our update (or it expired just now): ask the store again.
     const current = await store.findAttemptByStateHash(stateHash);
-    if (current?.consumedAt != null) return settleRepeat(deps, { ...current, customerId: known.customerId, region: known.region }, { sameBrowser, codeHash, sellingPartnerId: params.sellingPartnerId });
+    if (current?.consumedAt != null || (current !== undefined && current.outcome !== 'pending')) {
+      return settleRepeat(deps, { ...current, customerId: known.customerId, region: known.region }, { sameBrowser, codeHash, sellingPartnerId: params.sellingPartnerId });
+    }
     return refuse(deps, 'state_expired', attempt, params.sellingPartnerId);
+  };
+
+  // Login-URI flows name their seller up front: Amazon must return that one. The state is spent, nothing recorded.
+  if (attempt.expectedSellingPartnerId !== null && attempt.expectedSellingPartnerId !== params.sellingPartnerId) {
+    if (!(await store.consumeAttempt(consumption))) return notConsumable();
+    return failAttempt(deps, known, 'partner_mismatch', undefined);
+  }
+
+  const { customerId, region } = known;
+  const encryptedMwsAuthToken =
+    params.mwsAuthToken === undefined ? undefined : deps.cipher.encrypt(params.mwsAuthToken, { column: 'mws_auth_token', customerId, region });
+  const encryptedCode = deps.cipher.encrypt(params.code, { column: 'spapi_oauth_code', customerId, region });
+  // One write spends the state, applies the partner guards and records the callback. The code is unspent and lives
+  // 5 minutes: a store that is briefly locked is waited out, not a reason to lose it.
+  const accepted = await withStoreRetry(deps, () => store.acceptCallback({ ...consumption, customerId, region, encryptedMwsAuthToken, encryptedCode }));
+  if (!accepted.ok) {
+    // Whether or not the state was spent, the attempt must end (as soon as the store answers), or every reload would
+    // wait for an exchange that is not running.
+    deps.logger.error('authorization could not be completed: the store failed', { customerId, region, attemptId: known.attemptId, error: describeError(accepted.error) });
+    endInBackground(deps, known, { reason: 'storage_error' });
+    return storageError(known);
+  }
+  switch (accepted.value.kind) {
+    case 'not_consumable':
+      return notConsumable();
+    // Switching a (customer, region) to another seller is explicit (ops unlink): a working token is never replaced
+    // by another seller's in passing.
+    case 'partner_changed':
+      return failAttempt(deps, known, 'partner_changed', undefined, { linked: accepted.value.linked, returned: params.sellingPartnerId, region });
+    case 'partner_conflict':
+      return failAttempt(deps, known, 'partner_conflict', undefined);
+    case 'consumed':
+      break;
   }
   try {
     return await exchange(deps, known, params, now);
@@ -151,6 +188,7 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
   }
 }
 
+/** The state is spent and the callback recorded: exchange the code, store the refresh token. */
 async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: CallbackParams, now: Date): Promise<CallbackOutcome> {
   const { store, cipher, logger } = deps;
   const { customerId, region } = attempt;
@@ -158,29 +196,6 @@ async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: 
   const partner = params.sellingPartnerId;
   const fail = (reason: FailureReason, lwa?: LwaFailure, partners?: PartnerSwitch): Promise<CallbackOutcome> =>
     failAttempt(deps, attempt, reason, lwa, partners);
-
-  // Login-URI flows name their seller up front: Amazon must return that one.
-  if (attempt.expectedSellingPartnerId !== null && attempt.expectedSellingPartnerId !== partner) return fail('partner_mismatch');
-
-  // Switching a (customer, region) to another seller is explicit (ops unlink): a working token is never replaced by
-  // another seller's in passing.
-  const linked = (await store.listCredentialsFor({ customerId })).find((row) => row.region === region);
-  if (linked?.status === 'authorized' && linked.sellingPartnerId !== null && linked.sellingPartnerId !== partner) {
-    return fail('partner_changed', undefined, { linked: linked.sellingPartnerId, returned: partner, region });
-  }
-
-  const owner = await store.findAuthorizedCustomer(partner, region);
-  if (owner !== undefined && owner !== customerId) return fail('partner_conflict');
-
-  const encryptedMwsAuthToken =
-    params.mwsAuthToken === undefined ? undefined : cipher.encrypt(params.mwsAuthToken, { column: 'mws_auth_token', customerId, region });
-  const encryptedCode = cipher.encrypt(params.code, { column: 'spapi_oauth_code', customerId, region });
-  // The code is unspent and lives 5 minutes: a store that is briefly locked is waited out, not a reason to lose it.
-  const recorded = await withStoreRetry(deps, () =>
-    store.recordCallback({ customerId, region, sellingPartnerId: partner, encryptedMwsAuthToken, encryptedCode, now }),
-  );
-  if (!recorded.ok) throw recorded.error;
-  if (recorded.value === 'partner_conflict') return fail('partner_conflict');
 
   const grant = await deps.lwa.exchangeCode({
     code: params.code,
@@ -346,7 +361,7 @@ async function settleRepeat(
     await sleep(pause);
     current = await deps.store.findAttemptByStateHash(attempt.stateHash ?? '');
   }
-  if (attempt.codeHash !== seen.codeHash) await refuse(deps, 'state_replayed', attempt, seen.sellingPartnerId);
+  if (attempt.codeHash !== null && attempt.codeHash !== seen.codeHash) await refuse(deps, 'state_replayed', attempt, seen.sellingPartnerId);
   if (current === undefined) return { kind: 'interrupted', marketplace };
   const outcome = attemptOutcomeAt(current, deps.clock.now());
   if (outcome === 'pending') return { kind: 'in_progress', marketplace };

@@ -108,27 +108,50 @@ export interface AttemptTarget {
   expectedSellingPartnerId: string | null;
 }
 
+/** A fresh state and browser binding for an attempt: only their hashes are stored. */
+export interface AttemptKeys {
+  state: string;
+  stateHash: string;
+  browserBindingHash: string;
+  browserBinding: BrowserBinding;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export function newAttemptKeys(deps: Pick<StartDeps, 'settings' | 'clock' | 'random'>): AttemptKeys {
+  const { settings, clock, random } = deps;
+  const now = clock.now();
+  const state = newState(random);
+  const stateHash = sha256Hex(state);
+  const binding = newBrowserBinding(random);
+  return {
+    state,
+    stateHash,
+    browserBindingHash: sha256Hex(binding),
+    browserBinding: { cookieName: bindingCookieName(stateHash), value: binding, maxAgeSeconds: settings.stateTtlSeconds + BINDING_COOKIE_EXTRA_SECONDS },
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + settings.stateTtlSeconds * 1000),
+  };
+}
+
 /**
- * What every way in shares: a fresh state (only its hash stored), a browser binding for the cookie, the attempt
- * and the (customer, region) row upserted in one transaction.
+ * What every signed way in shares: a fresh state (only its hash stored), a browser binding for the cookie, the
+ * attempt and the (customer, region) row upserted in one transaction (one store call).
  */
 export async function beginAttempt(
   deps: StartDeps,
   target: AttemptTarget,
 ): Promise<{ kind: 'begun'; state: string; browserBinding: BrowserBinding } | { kind: 'too_many_attempts' } | { kind: 'unavailable' }> {
-  const { settings, store, clock, random, logger } = deps;
-  const now = clock.now();
-  const state = newState(random);
-  const stateHash = sha256Hex(state);
-  const binding = newBrowserBinding(random);
+  const { store, logger } = deps;
+  const keys = newAttemptKeys(deps);
   let started: 'started' | 'too_many_open';
   try {
     started = await store.startAuthorization({
       ...target,
-      stateHash,
-      browserBindingHash: sha256Hex(binding),
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + settings.stateTtlSeconds * 1000),
+      stateHash: keys.stateHash,
+      browserBindingHash: keys.browserBindingHash,
+      createdAt: keys.createdAt,
+      expiresAt: keys.expiresAt,
     });
   } catch (error) {
     logger.error('could not record the authorization attempt', { customerId: target.customerId, region: target.region, error: describeError(error) });
@@ -139,9 +162,5 @@ export async function beginAttempt(
     return { kind: 'too_many_attempts' };
   }
   logger.info('authorization started', { flow: target.flow, customerId: target.customerId, region: target.region, marketplace: target.marketplace });
-  return {
-    kind: 'begun',
-    state,
-    browserBinding: { cookieName: bindingCookieName(stateHash), value: binding, maxAgeSeconds: settings.stateTtlSeconds + BINDING_COOKIE_EXTRA_SECONDS },
-  };
+  return { kind: 'begun', state: keys.state, browserBinding: keys.browserBinding };
 }

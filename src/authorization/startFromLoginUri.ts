@@ -2,9 +2,10 @@ import { z } from 'zod';
 import type { Settings } from '../config/settings.js';
 import { amazonCallbackRedirect, amazonCallbackRegion, isPathOnly, resolvePathOnly } from './amazonCallback.js';
 import { AMAZON_STATE_PATTERN, isVendorId, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
-import { defaultMarketplace, findMarketplace, type Marketplace } from './marketplaces.js';
+import { defaultMarketplace, findMarketplace, MARKETPLACE_CODES, type Marketplace, type Region } from './marketplaces.js';
 import { describeError } from './ports.js';
-import { beginAttempt, type BrowserBinding, type StartDeps } from './startAuthorization.js';
+import type { LoginUriStartResult } from '../store/credentialStore.js';
+import { newAttemptKeys, type BrowserBinding, type StartDeps } from './startAuthorization.js';
 
 /**
  * AppstoreLogin, the app's OAuth Login URI: where Amazon sends a seller who clicks Re-Authorize in Seller Central >
@@ -52,50 +53,78 @@ export async function startFromLoginUri(deps: LoginDeps, query: URLSearchParams)
     return { kind: 'refused', problem: 'amazon_callback_invalid' };
   }
 
-  let rows;
+  // A path-only URI is resolved against the Seller Central of the marketplace the attempt takes, which only the store
+  // call below decides: a path that some marketplace could not resolve is refused now, so no attempt is ever
+  // written that this flow would then refuse. (Against a real host every plain path resolves; only the sandbox's
+  // base, which has a path of its own, can be escaped.)
+  if (pathOnly && MARKETPLACE_CODES.some((code) => resolvePathOnly(sentCallbackUri, marketplaceOf(code), settings.sellerCentralUrl) === undefined)) {
+    logger.warn('Login URI request refused', { problem: 'amazon_callback_invalid' });
+    return { kind: 'refused', problem: 'amazon_callback_invalid' };
+  }
+
+  // One store call: the row(s) holding the seller and, when exactly one does, the attempt.
+  const keys = newAttemptKeys(deps);
+  let started: LoginUriStartResult;
   try {
-    rows = (await deps.store.listCredentialsFor({ sellingPartnerId })).filter((row) => hostRegion === undefined || row.region === hostRegion);
+    started = await deps.store.startLoginUriAttempt({
+      sellingPartnerId,
+      region: hostRegion,
+      marketplaces: MARKETPLACE_CODES,
+      defaultMarketplaces: DEFAULT_MARKETPLACES,
+      stateHash: keys.stateHash,
+      browserBindingHash: keys.browserBindingHash,
+      createdAt: keys.createdAt,
+      expiresAt: keys.expiresAt,
+    });
   } catch (error) {
     logger.error('Login URI: store did not answer', { error: describeError(error) });
     return { kind: 'unavailable' };
   }
 
-  if (rows.length === 0) {
-    // Not linked (in that region): oxWebApp identifies the customer and comes back through a signed launch link,
-    // whose marketplace then also resolves a path-only amazon_callback_uri.
-    if (settings.oxWebAppLinkUrl === undefined) return { kind: 'start_from_shipica', why: 'unknown_seller' };
-    const identify = new URL(settings.oxWebAppLinkUrl);
-    identify.searchParams.set('amazon_callback_uri', sentCallbackUri);
-    identify.searchParams.set('amazon_state', amazonState);
-    identify.searchParams.set('selling_partner_id', sellingPartnerId);
-    if (version !== undefined) identify.searchParams.set('version', version);
-    logger.info('Login URI: unknown seller sent to oxWebApp to log in', { region: hostRegion ?? null, sellingPartnerId });
-    return { kind: 'identify', location: identify.toString() };
-  }
-  const [linked] = rows;
-  if (linked === undefined || rows.length > 1) {
-    // Linked in several regions and Amazon's address names none: which authorization is this? Ask for Shipica.
-    logger.warn('Login URI: path-only amazon_callback_uri for a seller linked in several regions', { sellingPartnerId });
-    return { kind: 'start_from_shipica', why: 'ambiguous' };
+  switch (started.kind) {
+    case 'unknown_seller': {
+      // Not linked (in that region): oxWebApp identifies the customer and comes back through a signed launch link,
+      // whose marketplace then also resolves a path-only amazon_callback_uri.
+      if (settings.oxWebAppLinkUrl === undefined) return { kind: 'start_from_shipica', why: 'unknown_seller' };
+      const identify = new URL(settings.oxWebAppLinkUrl);
+      identify.searchParams.set('amazon_callback_uri', sentCallbackUri);
+      identify.searchParams.set('amazon_state', amazonState);
+      identify.searchParams.set('selling_partner_id', sellingPartnerId);
+      if (version !== undefined) identify.searchParams.set('version', version);
+      logger.info('Login URI: unknown seller sent to oxWebApp to log in', { region: hostRegion ?? null, sellingPartnerId });
+      return { kind: 'identify', location: identify.toString() };
+    }
+    case 'ambiguous':
+      // Linked in several regions and Amazon's address names none: which authorization is this? Ask for Shipica.
+      logger.warn('Login URI: path-only amazon_callback_uri for a seller linked in several regions', { sellingPartnerId });
+      return { kind: 'start_from_shipica', why: 'ambiguous' };
+    case 'too_many_open':
+      logger.warn('authorization not started: too many open attempts', { flow: 'reauthorize', customerId: started.customerId, region: started.region });
+      return { kind: 'too_many_attempts' };
+    case 'started':
+      break;
   }
 
-  const marketplace: Marketplace = (linked.marketplace === null ? undefined : findMarketplace(linked.marketplace)) ?? defaultMarketplace(linked.region);
-  const amazonCallbackUri = pathOnly ? resolvePathOnly(sentCallbackUri, marketplace, settings.sellerCentralUrl) : sentCallbackUri;
-  if (amazonCallbackUri === undefined) {
-    logger.warn('Login URI request refused', { problem: 'amazon_callback_invalid' });
-    return { kind: 'refused', problem: 'amazon_callback_invalid' };
-  }
-  const begun = await beginAttempt(deps, {
-    flow: 'reauthorize',
-    customerId: linked.customerId,
-    region: linked.region,
-    marketplace: marketplace.code,
-    expectedSellingPartnerId: sellingPartnerId,
-  });
-  if (begun.kind !== 'begun') return begun;
+  const { customerId, region, marketplace } = started;
+  const amazonCallbackUri = pathOnly ? resolvePathOnly(sentCallbackUri, marketplaceOf(marketplace), settings.sellerCentralUrl) : sentCallbackUri;
+  if (amazonCallbackUri === undefined) throw new Error('a path-only amazon_callback_uri checked above did not resolve');
+  logger.info('authorization started', { flow: 'reauthorize', customerId, region, marketplace });
   return {
     kind: 'redirect',
-    location: amazonCallbackRedirect({ amazonCallbackUri, redirectUri: settings.redirectUri, amazonState, state: begun.state, version }),
-    browserBinding: begun.browserBinding,
+    location: amazonCallbackRedirect({ amazonCallbackUri, redirectUri: settings.redirectUri, amazonState, state: keys.state, version }),
+    browserBinding: keys.browserBinding,
   };
+}
+
+/** Each region's default marketplace (the first of the region in the table), for rows whose marketplace is not known. */
+const DEFAULT_MARKETPLACES: Readonly<Record<Region, string>> = {
+  NA: defaultMarketplace('NA').code,
+  EU: defaultMarketplace('EU').code,
+  FE: defaultMarketplace('FE').code,
+};
+
+function marketplaceOf(code: string): Marketplace {
+  const found = findMarketplace(code);
+  if (found === undefined) throw new Error(`marketplace ${code} is not in the table`);
+  return found;
 }

@@ -185,6 +185,59 @@ export interface CallbackRecord {
   now: Date;
 }
 
+/**
+ * A callback's one write before the code exchange (acceptCallback): the consumption of its attempt, the partner
+ * guards of its (customer, region) and the record of the callback on that row.
+ */
+export interface CallbackAcceptance extends AttemptConsumption {
+  /** The attempt's (customer, region): the row the callback is recorded on. */
+  customerId: string;
+  region: Region;
+  /** A TokenCipher envelope of the MWS token, when Amazon sent one (hybrid apps). */
+  encryptedMwsAuthToken: string | undefined;
+  encryptedCode: string;
+}
+
+/**
+ * `consumed`: the state is spent by this caller and the callback recorded. `not_consumable`: nothing written (already
+ * consumed, expired, ended, or unknown). `partner_changed`: the state is spent, nothing recorded, because the row is
+ * authorized for `linked`, another seller. `partner_conflict`: the state is spent, nothing recorded, because another
+ * customer's authorized row in that region holds the seller.
+ */
+export type CallbackAcceptanceResult =
+  | { kind: 'consumed' }
+  | { kind: 'not_consumable' }
+  | { kind: 'partner_changed'; linked: string }
+  | { kind: 'partner_conflict' };
+
+/** A Login-URI start (Re-Authorize in Seller Central, or an Appstore install of a seller we know): one store call. */
+export interface LoginUriStart {
+  /** The seller Amazon named: the attempt expects the callback to return this one. */
+  sellingPartnerId: string;
+  /** The region amazon_callback_uri's host names; undefined (a path-only URI) to look in every region. */
+  region: Region | undefined;
+  /** Marketplace codes the attempt may take from the linked row; any other (or none) gives way to the region's default. */
+  marketplaces: readonly string[];
+  /** Per region, the marketplace the attempt takes when the row's is null or not in `marketplaces`. */
+  defaultMarketplaces: Readonly<Record<Region, string>>;
+  stateHash: string;
+  browserBindingHash: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * `started`: exactly one row holds the seller (in `region`, when given) and a `reauthorize` attempt was inserted for
+ * it. `unknown_seller`: no row holds it. `ambiguous`: rows in several regions hold it (only without `region`).
+ * `too_many_open`: MAX_OPEN_ATTEMPTS anonymous attempts of that (customer, region) are open. Nothing is written but
+ * on `started`.
+ */
+export type LoginUriStartResult =
+  | { kind: 'started'; customerId: string; region: Region; marketplace: string }
+  | { kind: 'unknown_seller' }
+  | { kind: 'ambiguous' }
+  | { kind: 'too_many_open'; customerId: string; region: Region };
+
 export interface CompletedAuthorization {
   attemptId: number;
   customerId: string;
@@ -300,22 +353,38 @@ export interface CredentialStore {
    */
   startAuthorization(attempt: NewAttempt): Promise<'started' | 'too_many_open'>;
 
+  /**
+   * The Login URI's start, in one transaction: the rows holding `sellingPartnerId` (in `region`, when given), and when
+   * exactly one does, startAuthorization's `reauthorize` attempt for it (same open-attempt cap; no credential column
+   * written). The attempt's marketplace is the row's when listed in `marketplaces`, else the region's default.
+   */
+  startLoginUriAttempt(input: LoginUriStart): Promise<LoginUriStartResult>;
+
   findAttemptByStateHash(stateHash: string): Promise<AttemptRecord | undefined>;
 
   /**
    * Marks the attempt consumed when it is unconsumed and unexpired at `now`, in one conditional UPDATE, and
-   * records the callback's partner and code hash on it. True for exactly one caller.
+   * records the callback's partner and code hash on it. True for exactly one caller. The flow uses it alone only
+   * where the callback must not be recorded (a Login-URI attempt that returned another seller than it expects).
    */
   consumeAttempt(input: AttemptConsumption): Promise<boolean>;
 
-  /** Customer whose authorized row in `region` holds this selling partner, if any. */
-  findAuthorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined>;
+  /**
+   * A callback's write before the code exchange, in one transaction: consumes the attempt as consumeAttempt does
+   * (and only a `pending` one), then, in this order, answers `partner_changed` when the (customer, region) row is
+   * authorized for another seller, `partner_conflict` when another customer's authorized row in the region holds the
+   * seller (both keep the consumption and record nothing), else records the callback as recordCallback does. A write
+   * the partner index refuses all the same (a concurrent authorization) answers `partner_conflict` with only the
+   * consumption kept. See CallbackAcceptanceResult.
+   */
+  acceptCallback(input: CallbackAcceptance): Promise<CallbackAcceptanceResult>;
 
   /**
    * The seed's step 1: note the callback on the row (code envelope, MWS token when sent, and the partner unless the
    * row is authorized, so a working token is never paired with another seller's id). The partner is released from
    * other customers' rows that are not authorized. 'partner_conflict' when writing the partner would collide with
-   * another customer's authorized row (the unique index decides); nothing is written then.
+   * another customer's authorized row (the unique index decides); nothing is written then. The flow records through
+   * acceptCallback; this step alone stays for building rows in the contract and migration tests.
    */
   recordCallback(input: CallbackRecord): Promise<'recorded' | 'partner_conflict'>;
 

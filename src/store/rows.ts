@@ -52,6 +52,9 @@ function region(v: unknown, column = 'region'): Region {
   throw new Error(`${column} holds a value this code does not know`);
 }
 
+/** A region column as read from a row (a value this code does not know fails loudly). */
+export const toRegion = (v: unknown): Region => region(v);
+
 const nullableRegion = (v: unknown): Region | null => (v === null || v === undefined ? null : region(v));
 
 const FLOWS: readonly AttemptFlow[] = ['website', 'reauthorize', 'appstore', 'callback', 'refresh', 'ops'];

@@ -13,7 +13,11 @@ import {
   type AttemptPurge,
   type AttemptConsumption,
   type AttemptRecord,
+  type CallbackAcceptance,
+  type CallbackAcceptanceResult,
   type CallbackRecord,
+  type LoginUriStart,
+  type LoginUriStartResult,
   type CompletedAuthorization,
   type EnvelopeReplacement,
   type FailedAuthorization,
@@ -30,7 +34,7 @@ import {
   type Unlink,
   type UnlinkResult,
 } from './credentialStore.js';
-import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toStatusRow, toSummary, type Row } from './rows.js';
+import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toRegion, toStatusRow, toSummary, type Row } from './rows.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
 
 /**
@@ -333,6 +337,89 @@ export class SqlServerStore implements CredentialStore {
     return outcome(result, ['started', 'too_many_open'] as const);
   }
 
+  /**
+   * One transaction: the rows holding the seller (TOP (2): two already mean ambiguous) into a table variable, then,
+   * for exactly one, startAuthorization's count and INSERT of a 'reauthorize' attempt (which writes no credential
+   * column, so no upsert race to retry). The marketplace: the row's when it is in @marketplaces (a comma-framed list
+   * of codes), else the region's default. Any error rolls back and is rethrown (a duplicate state hash included).
+   */
+  async startLoginUriAttempt(input: LoginUriStart): Promise<LoginUriStartResult> {
+    const stateHash = varchar('state_hash', input.stateHash, COLUMN.hash);
+    const bindingHash = varchar('browser_binding_hash', input.browserBindingHash, COLUMN.hash);
+    if (!storable(() => varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId))) return { kind: 'unknown_seller' };
+    for (const code of [...input.marketplaces, ...Object.values(input.defaultMarketplaces)]) {
+      if (!/^[A-Z]{2}$/.test(code)) throw new Error('marketplace codes must be two capital letters');
+    }
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @found TABLE (customer_id NVARCHAR(64) NOT NULL, region VARCHAR(2) NOT NULL, marketplace VARCHAR(2) NULL);
+       DECLARE @outcome VARCHAR(16), @customerId NVARCHAR(64) = NULL, @rowRegion VARCHAR(2) = NULL, @marketplace VARCHAR(2) = NULL;
+       BEGIN TRANSACTION;
+       INSERT INTO @found (customer_id, region, marketplace)
+       SELECT TOP (2) customer_id, region, marketplace FROM ${this.credentials}
+       WHERE selling_partner_id = @sellingPartnerId AND (@region IS NULL OR region = @region);
+       IF (SELECT COUNT(*) FROM @found) = 0
+       BEGIN
+         SET @outcome = 'unknown_seller';
+       END
+       ELSE IF (SELECT COUNT(*) FROM @found) > 1
+       BEGIN
+         SET @outcome = 'ambiguous';
+       END
+       ELSE
+       BEGIN
+         SELECT @customerId = customer_id, @rowRegion = region,
+           @marketplace = CASE
+             WHEN marketplace IS NOT NULL AND CHARINDEX(',' + marketplace + ',', @marketplaces) > 0 THEN marketplace
+             WHEN region = 'NA' THEN @defaultNA
+             WHEN region = 'EU' THEN @defaultEU
+             ELSE @defaultFE
+           END
+         FROM @found;
+         IF (SELECT COUNT(*) FROM ${this.attempts}
+             WHERE customer_id = @customerId AND region = @rowRegion AND outcome = 'pending' AND consumed_at IS NULL
+               AND expires_at > @now AND flow = 'reauthorize') >= @maxOpen
+         BEGIN
+           SET @outcome = 'too_many_open';
+         END
+         ELSE
+         BEGIN
+           INSERT INTO ${this.attempts}
+             (state_hash, browser_binding_hash, flow, expected_selling_partner_id, customer_id, region, marketplace, created_at,
+              expires_at, outcome)
+           VALUES (@stateHash, @bindingHash, 'reauthorize', @sellingPartnerId, @customerId, @rowRegion, @marketplace, @now,
+              @expiresAt, 'pending');
+           SET @outcome = 'started';
+         END;
+       END;
+       COMMIT TRANSACTION;
+       SELECT @outcome AS outcome, @customerId AS customer_id, @rowRegion AS region, @marketplace AS marketplace;`,
+      {
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), input.sellingPartnerId],
+        region: [sql.VarChar(COLUMN.region), input.region ?? null],
+        marketplaces: [sql.VarChar(200), `,${input.marketplaces.join(',')},`],
+        defaultNA: [sql.VarChar(COLUMN.marketplace), input.defaultMarketplaces.NA],
+        defaultEU: [sql.VarChar(COLUMN.marketplace), input.defaultMarketplaces.EU],
+        defaultFE: [sql.VarChar(COLUMN.marketplace), input.defaultMarketplaces.FE],
+        stateHash: [sql.VarChar(COLUMN.hash), stateHash],
+        bindingHash: [sql.VarChar(COLUMN.hash), bindingHash],
+        now: [sql.DateTime2(3), input.createdAt],
+        expiresAt: [sql.DateTime2(3), input.expiresAt],
+        maxOpen: [sql.Int, MAX_OPEN_ATTEMPTS],
+      },
+    );
+    const kind = outcome(result, ['started', 'unknown_seller', 'ambiguous', 'too_many_open'] as const);
+    if (kind === 'unknown_seller' || kind === 'ambiguous') return { kind };
+    const row = result.recordset[0];
+    const customerId = text(row?.['customer_id']);
+    if (customerId === null) throw new Error(`startLoginUriAttempt answered ${kind} without a customer`);
+    const region = toRegion(row?.['region']);
+    if (kind === 'too_many_open') return { kind, customerId, region };
+    const marketplace = text(row?.['marketplace']);
+    if (marketplace === null) throw new Error('startLoginUriAttempt answered started without a marketplace');
+    return { kind, customerId, region, marketplace };
+  }
+
   async findAttemptByStateHash(stateHash: string): Promise<AttemptRecord | undefined> {
     if (!storable(() => varchar('state_hash', stateHash, COLUMN.hash))) return undefined;
     const result = await this.oneBatch(`SELECT ${ATTEMPT_COLUMNS} FROM ${this.attempts} WHERE state_hash = @stateHash`, {
@@ -361,14 +448,87 @@ export class SqlServerStore implements CredentialStore {
     return affected(result) === 1;
   }
 
-  async findAuthorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined> {
-    if (!storable(() => varchar('selling_partner_id', sellingPartnerId, LIMITS.sellingPartnerId))) return undefined;
+  /**
+   * One transaction: the conditional UPDATE consumes the attempt (one caller wins); then the two guards read the
+   * credential rows and, when neither answers, the callback is recorded. Under READ COMMITTED SNAPSHOT a concurrent
+   * authorization of this seller for another customer may not be seen by the guard: the partner index then refuses
+   * the record with a duplicate key, which dooms the transaction (XACT_ABORT), so the CATCH rolls back and consumes
+   * the attempt again on its own (one conditional UPDATE) before answering 'partner_conflict'. Any other error rolls
+   * back (nothing consumed) and is rethrown.
+   */
+  async acceptCallback(input: CallbackAcceptance): Promise<CallbackAcceptanceResult> {
+    if (!storable(() => varchar('state_hash', input.stateHash, COLUMN.hash))) return { kind: 'not_consumable' };
+    const customerId = customerIdParam(input.customerId);
+    const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
+    const codeHash = varchar('code_hash', input.codeHash, COLUMN.hash);
+    const mwsAuthToken =
+      input.encryptedMwsAuthToken === undefined ? null : varchar('mws_auth_token', input.encryptedMwsAuthToken, LIMITS.encryptedMwsAuthToken);
+    const encryptedCode = varchar('spapi_oauth_code', input.encryptedCode, LIMITS.encryptedCode);
+    const consume = `UPDATE ${this.attempts} SET
+           consumed_at = @now, selling_partner_id = @sellingPartnerId, code_hash = @codeHash, exchange_deadline = @exchangeDeadline
+         WHERE state_hash = @stateHash AND consumed_at IS NULL AND outcome = 'pending' AND expires_at > @now;`;
     const result = await this.oneBatch(
-      `SELECT customer_id FROM ${this.credentials}
-       WHERE selling_partner_id = @sellingPartnerId AND region = @region AND status = 'authorized'`,
-      { sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId], region: [sql.VarChar(COLUMN.region), region] },
+      `SET XACT_ABORT ON;
+       DECLARE @outcome VARCHAR(16) = 'consumed', @linked VARCHAR(64) = NULL;
+       BEGIN TRY
+         BEGIN TRANSACTION;
+         ${consume}
+         IF @@ROWCOUNT <> 1
+         BEGIN
+           SET @outcome = 'not_consumable';
+         END
+         ELSE
+         BEGIN
+           SELECT @linked = selling_partner_id FROM ${this.credentials}
+           WHERE customer_id = @customerId AND region = @region AND status = 'authorized' AND selling_partner_id <> @sellingPartnerId;
+           IF @linked IS NOT NULL
+           BEGIN
+             SET @outcome = 'partner_changed';
+           END
+           ELSE IF EXISTS (
+             SELECT 1 FROM ${this.credentials}
+             WHERE selling_partner_id = @sellingPartnerId AND region = @region AND customer_id <> @customerId AND status = 'authorized')
+           BEGIN
+             SET @outcome = 'partner_conflict';
+           END
+           ELSE
+           BEGIN
+             ${this.releasePartnerSql()}
+             UPDATE ${this.credentials} SET
+               selling_partner_id = CASE WHEN status = 'authorized' THEN selling_partner_id ELSE @sellingPartnerId END,
+               mws_auth_token = COALESCE(@mwsAuthToken, mws_auth_token),
+               spapi_oauth_code = @encryptedCode,
+               updated_at = @now
+             WHERE customer_id = @customerId AND region = @region;
+           END;
+         END;
+         COMMIT TRANSACTION;
+       END TRY
+       BEGIN CATCH
+         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+         IF ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) THROW;
+         SET @linked = NULL;
+         ${consume}
+         SET @outcome = CASE WHEN @@ROWCOUNT = 1 THEN 'partner_conflict' ELSE 'not_consumable' END;
+       END CATCH;
+       SELECT @outcome AS outcome, @linked AS linked_selling_partner_id;`,
+      {
+        stateHash: [sql.VarChar(COLUMN.hash), input.stateHash],
+        now: [sql.DateTime2(3), input.now],
+        exchangeDeadline: [sql.DateTime2(3), input.exchangeDeadline],
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
+        codeHash: [sql.VarChar(COLUMN.hash), codeHash],
+        mwsAuthToken: [sql.VarChar(LIMITS.encryptedMwsAuthToken), mwsAuthToken],
+        encryptedCode: [sql.VarChar(LIMITS.encryptedCode), encryptedCode],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+      },
     );
-    return text(result.recordset[0]?.['customer_id']) ?? undefined;
+    const kind = outcome(result, ['consumed', 'not_consumable', 'partner_changed', 'partner_conflict'] as const);
+    if (kind !== 'partner_changed') return { kind };
+    const linked = text(result.recordset[0]?.['linked_selling_partner_id']);
+    if (linked === null) throw new Error('acceptCallback answered partner_changed without the linked seller');
+    return { kind, linked };
   }
 
   async recordCallback(input: CallbackRecord): Promise<'recorded' | 'partner_conflict'> {

@@ -15,7 +15,11 @@ import {
   type UnlinkResult,
   type AttemptConsumption,
   type AttemptRecord,
+  type CallbackAcceptance,
+  type CallbackAcceptanceResult,
   type CallbackRecord,
+  type LoginUriStart,
+  type LoginUriStartResult,
   type CompletedAuthorization,
   type EnvelopeReplacement,
   type FailedAuthorization,
@@ -29,7 +33,7 @@ import {
   type SecretEnvelopes,
   type StatusFilter,
 } from './credentialStore.js';
-import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toStatusRow, toSummary, type Row } from './rows.js';
+import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toRegion, toStatusRow, toSummary, type Row } from './rows.js';
 
 /**
  * Embedded store for local runs, the sandbox and tests: the same table and column names as SQL Server
@@ -374,46 +378,80 @@ export class SqliteStore implements CredentialStore {
   constructor(private readonly db: BetterSqlite3.Database) {}
 
   async startAuthorization(a: NewAttempt): Promise<'started' | 'too_many_open'> {
-    return this.db.transaction((): 'started' | 'too_many_open' => {
-      const open = this.db
+    return this.db.transaction((): 'started' | 'too_many_open' => this.insertAttempt(a)).immediate();
+  }
+
+  /** One IMMEDIATE transaction: the rows holding the seller are read and the attempt inserted under the write lock. */
+  async startLoginUriAttempt(input: LoginUriStart): Promise<LoginUriStartResult> {
+    return this.db.transaction((): LoginUriStartResult => {
+      const rows = this.db
         .prepare(
-          `SELECT COUNT(*) AS n FROM sp_api_auth_attempts
-           WHERE customer_id = ? AND region = ? AND outcome = 'pending' AND consumed_at IS NULL AND expires_at > ?
-             AND (flow = 'reauthorize') = (? = 'reauthorize')`,
+          `SELECT customer_id, region, marketplace FROM sp_api_credentials
+           WHERE selling_partner_id = ? AND (? IS NULL OR region = ?) LIMIT 2`,
         )
-        .get(a.customerId, a.region, iso(a.createdAt), a.flow) as Row;
-      if (Number(open['n']) >= MAX_OPEN_ATTEMPTS) return 'too_many_open';
-      this.db
-        .prepare(
-          `INSERT INTO sp_api_auth_attempts
-             (state_hash, browser_binding_hash, flow, expected_selling_partner_id, customer_id, region, marketplace, created_at,
-              expires_at, outcome)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
-        )
-        .run(
-          a.stateHash,
-          a.browserBindingHash,
-          a.flow,
-          a.expectedSellingPartnerId,
-          a.customerId,
-          a.region,
-          a.marketplace,
-          iso(a.createdAt),
-          iso(a.expiresAt),
-        );
-      // The anonymous Login URI writes no credential column; the signed flows note the request (the seed's step 1).
-      if (a.flow === 'reauthorize') return 'started';
-      this.db
-        .prepare(
-          `INSERT INTO sp_api_credentials (customer_id, region, marketplace, status, auth_requested_date, updated_at)
-           VALUES (?, ?, ?, 'pending', ?, ?)
-           ON CONFLICT (customer_id, region) DO UPDATE SET
-             auth_requested_date = excluded.auth_requested_date,
-             updated_at = excluded.updated_at`,
-        )
-        .run(a.customerId, a.region, a.marketplace, iso(a.createdAt), iso(a.createdAt));
-      return 'started';
+        .all(input.sellingPartnerId, input.region ?? null, input.region ?? null) as Row[];
+      const [row] = rows;
+      if (row === undefined) return { kind: 'unknown_seller' };
+      if (rows.length > 1) return { kind: 'ambiguous' };
+      const customerId = String(row['customer_id']);
+      const region = toRegion(row['region']);
+      const stored = text(row['marketplace']);
+      const marketplace = stored !== null && input.marketplaces.includes(stored) ? stored : input.defaultMarketplaces[region];
+      const started = this.insertAttempt({
+        stateHash: input.stateHash,
+        browserBindingHash: input.browserBindingHash,
+        flow: 'reauthorize',
+        expectedSellingPartnerId: input.sellingPartnerId,
+        customerId,
+        region,
+        marketplace,
+        createdAt: input.createdAt,
+        expiresAt: input.expiresAt,
+      });
+      return started === 'started' ? { kind: 'started', customerId, region, marketplace } : { kind: 'too_many_open', customerId, region };
     }).immediate();
+  }
+
+  /** startAuthorization's work, inside the caller's transaction. */
+  private insertAttempt(a: NewAttempt): 'started' | 'too_many_open' {
+    const open = this.db
+      .prepare(
+        `SELECT COUNT(*) AS n FROM sp_api_auth_attempts
+         WHERE customer_id = ? AND region = ? AND outcome = 'pending' AND consumed_at IS NULL AND expires_at > ?
+           AND (flow = 'reauthorize') = (? = 'reauthorize')`,
+      )
+      .get(a.customerId, a.region, iso(a.createdAt), a.flow) as Row;
+    if (Number(open['n']) >= MAX_OPEN_ATTEMPTS) return 'too_many_open';
+    this.db
+      .prepare(
+        `INSERT INTO sp_api_auth_attempts
+           (state_hash, browser_binding_hash, flow, expected_selling_partner_id, customer_id, region, marketplace, created_at,
+            expires_at, outcome)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+      )
+      .run(
+        a.stateHash,
+        a.browserBindingHash,
+        a.flow,
+        a.expectedSellingPartnerId,
+        a.customerId,
+        a.region,
+        a.marketplace,
+        iso(a.createdAt),
+        iso(a.expiresAt),
+      );
+    // The anonymous Login URI writes no credential column; the signed flows note the request (the seed's step 1).
+    if (a.flow === 'reauthorize') return 'started';
+    this.db
+      .prepare(
+        `INSERT INTO sp_api_credentials (customer_id, region, marketplace, status, auth_requested_date, updated_at)
+         VALUES (?, ?, ?, 'pending', ?, ?)
+         ON CONFLICT (customer_id, region) DO UPDATE SET
+           auth_requested_date = excluded.auth_requested_date,
+           updated_at = excluded.updated_at`,
+      )
+      .run(a.customerId, a.region, a.marketplace, iso(a.createdAt), iso(a.createdAt));
+    return 'started';
   }
 
   async findAttemptByStateHash(stateHash: string): Promise<AttemptRecord | undefined> {
@@ -431,28 +469,56 @@ export class SqliteStore implements CredentialStore {
     return result.changes === 1;
   }
 
-  async findAuthorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined> {
-    const row = this.db
-      .prepare(`SELECT customer_id FROM sp_api_credentials WHERE selling_partner_id = ? AND region = ? AND status = 'authorized'`)
-      .get(sellingPartnerId, region) as Row | undefined;
-    return text(row?.['customer_id']) ?? undefined;
+  /**
+   * One IMMEDIATE transaction: nothing changes between the guards' reads and the record, so the partner index cannot
+   * refuse the record here (a refusal would roll the consumption back too and be thrown).
+   */
+  async acceptCallback(input: CallbackAcceptance): Promise<CallbackAcceptanceResult> {
+    return this.db.transaction((): CallbackAcceptanceResult => {
+      const consumed = this.db
+        .prepare(
+          `UPDATE sp_api_auth_attempts SET consumed_at = ?, selling_partner_id = ?, code_hash = ?, exchange_deadline = ?
+           WHERE state_hash = ? AND consumed_at IS NULL AND outcome = 'pending' AND expires_at > ?`,
+        )
+        .run(iso(input.now), input.sellingPartnerId, input.codeHash, iso(input.exchangeDeadline), input.stateHash, iso(input.now));
+      if (consumed.changes !== 1) return { kind: 'not_consumable' };
+      const linked = this.db
+        .prepare(
+          `SELECT selling_partner_id FROM sp_api_credentials
+           WHERE customer_id = ? AND region = ? AND status = 'authorized' AND selling_partner_id <> ?`,
+        )
+        .get(input.customerId, input.region, input.sellingPartnerId) as Row | undefined;
+      const linkedPartner = text(linked?.['selling_partner_id']);
+      if (linkedPartner !== null) return { kind: 'partner_changed', linked: linkedPartner };
+      const held = this.db
+        .prepare(`SELECT 1 FROM sp_api_credentials WHERE selling_partner_id = ? AND region = ? AND customer_id <> ? AND status = 'authorized'`)
+        .get(input.sellingPartnerId, input.region, input.customerId);
+      if (held !== undefined) return { kind: 'partner_conflict' };
+      this.writeCallback(input);
+      return { kind: 'consumed' };
+    }).immediate();
   }
 
   async recordCallback(input: CallbackRecord): Promise<'recorded' | 'partner_conflict'> {
     return this.withPartnerGuard(() => {
-      this.releasePartner(input.sellingPartnerId, input.region, input.customerId, input.now);
-      this.db
-        .prepare(
-          `UPDATE sp_api_credentials SET
-             selling_partner_id = CASE WHEN status = 'authorized' THEN selling_partner_id ELSE ? END,
-             mws_auth_token = COALESCE(?, mws_auth_token),
-             spapi_oauth_code = ?,
-             updated_at = ?
-           WHERE customer_id = ? AND region = ?`,
-        )
-        .run(input.sellingPartnerId, input.encryptedMwsAuthToken ?? null, input.encryptedCode, iso(input.now), input.customerId, input.region);
+      this.writeCallback(input);
       return 'recorded' as const;
     });
+  }
+
+  /** The record of a callback on its (customer, region) row, inside the caller's transaction. */
+  private writeCallback(input: CallbackRecord): void {
+    this.releasePartner(input.sellingPartnerId, input.region, input.customerId, input.now);
+    this.db
+      .prepare(
+        `UPDATE sp_api_credentials SET
+           selling_partner_id = CASE WHEN status = 'authorized' THEN selling_partner_id ELSE ? END,
+           mws_auth_token = COALESCE(?, mws_auth_token),
+           spapi_oauth_code = ?,
+           updated_at = ?
+         WHERE customer_id = ? AND region = ?`,
+      )
+      .run(input.sellingPartnerId, input.encryptedMwsAuthToken ?? null, input.encryptedCode, iso(input.now), input.customerId, input.region);
   }
 
   async completeAuthorization(input: CompletedAuthorization): Promise<'stored' | 'partner_conflict' | 'partner_changed'> {

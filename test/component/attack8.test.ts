@@ -59,13 +59,13 @@ async function until(condition: () => Promise<boolean> | boolean): Promise<void>
   }
 }
 
-describe('the store failing after the state is consumed, before the code is exchanged', () => {
-  it('the store locked for 1 s just after the state is consumed: the seller is authorized once the lock is released', async () => {
+describe('the store failing at the write that consumes the state, before the code is exchanged', () => {
+  it('the store locked for 1 s when the state is to be consumed: the seller is authorized once the lock is released', async () => {
     h = await startHarness({ STORE_RETRY_MS: '10000' });
     const browser = new CookieClient();
     const callback = await h.approve(browser, '42');
     let release: () => Promise<void> = async () => undefined;
-    await beforeNext('recordCallback', async () => {
+    await beforeNext('acceptCallback', async () => {
       release = await lockStoreFor(1_000);
     });
     const res = await browser.get(callback);
@@ -75,11 +75,11 @@ describe('the store failing after the state is consumed, before the code is exch
     expect(exchanges()).toBe(1);
   });
 
-  it('a store error just after the state is consumed ends the attempt failed/storage_error instead of leaving it pending', async () => {
+  it('a store error at the write that consumes the state ends the attempt failed/storage_error instead of leaving it pending', async () => {
     h = await startHarness();
     const browser = new CookieClient();
     const callback = await h.approve(browser, '42');
-    await beforeNext('recordCallback', () => {
+    await beforeNext('acceptCallback', () => {
       throw new Error('connection lost');
     });
     const res = await browser.get(callback);

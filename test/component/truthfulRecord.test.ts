@@ -362,13 +362,13 @@ describe('storage: a refresh token Amazon issued is kept', () => {
   });
 });
 
-describe('storage: a store failure after the state is spent', () => {
+describe('storage: a store failure at the write that spends the state', () => {
   it('ends the attempt as storage_error, so a reload says to start again instead of waiting for an exchange nobody runs', async () => {
     h = await startHarness();
     const { store } = await h.services();
-    const original = store.recordCallback.bind(store);
-    store.recordCallback = async () => {
-      store.recordCallback = original;
+    const original = store.acceptCallback.bind(store);
+    store.acceptCallback = async () => {
+      store.acceptCallback = original;
       throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
     };
     const browser = new CookieClient();

@@ -158,6 +158,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       return { attempt, record };
     }
 
+    /** The customer whose authorized row in `region` holds the seller (what the partner guards look for). */
+    async function authorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined> {
+      const rows = await store.listCredentialsFor({ sellingPartnerId });
+      return rows.find((row) => row.region === region && row.status === 'authorized')?.customerId;
+    }
+
     async function consume(attempt: NewAttempt, sellingPartnerId: string, now: Date = at(10)): Promise<boolean> {
       return store.consumeAttempt({
         stateHash: attempt.stateHash,
@@ -442,6 +448,184 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       });
     });
 
+    // ---- acceptCallback -------------------------------------------------------------------------------------
+
+    describe('acceptCallback', () => {
+      function accept(attempt: NewAttempt, sellingPartnerId: string, options: { now?: Date; code?: string; mws?: string } = {}) {
+        const now = options.now ?? at(10);
+        return store.acceptCallback({
+          stateHash: attempt.stateHash,
+          now,
+          sellingPartnerId,
+          codeHash: sha256(`code-${attempt.stateHash}`),
+          exchangeDeadline: new Date(now.getTime() + EXCHANGE_WINDOW_MS),
+          customerId: attempt.customerId,
+          region: attempt.region,
+          encryptedMwsAuthToken: options.mws,
+          encryptedCode: options.code ?? envelope(120, 'c'),
+        });
+      }
+
+      it('consumes the attempt and records partner, code envelope and MWS token on the row', async () => {
+        const { attempt, record: row } = await start('cust-1');
+        const code = envelope(LIMITS.encryptedCode, 'c');
+        expect(await accept(attempt, 'APARTNER1', { code, mws: 'v1:k1:mws', now: at(10) })).toEqual({ kind: 'consumed' });
+        const consumed = await attemptById(row.attemptId);
+        expect([iso(consumed.consumedAt), consumed.sellingPartnerId, consumed.codeHash, iso(consumed.exchangeDeadline), consumed.outcome]).toEqual([
+          at(10).toISOString(),
+          'APARTNER1',
+          sha256(`code-${attempt.stateHash}`),
+          later(at(10), EXCHANGE_WINDOW_MS).toISOString(),
+          'pending',
+        ]);
+        const c = await credential('cust-1');
+        expect([c.sellingPartnerId, c.spapiOauthCode, c.mwsAuthToken, c.status]).toEqual(['APARTNER1', code, 'v1:k1:mws', 'pending']);
+      });
+
+      it('answers consumed for exactly one of 20 concurrent callers; the others write nothing', async () => {
+        const { attempt, record: row } = await start('cust-1');
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => accept(attempt, `APARTNER${i}`)));
+        expect(results.filter((r) => r.kind === 'consumed')).toHaveLength(1);
+        expect(results.filter((r) => r.kind === 'not_consumable')).toHaveLength(19);
+        const winner = results.findIndex((r) => r.kind === 'consumed');
+        expect((await attemptById(row.attemptId)).sellingPartnerId).toBe(`APARTNER${winner}`);
+        expect((await credential('cust-1')).sellingPartnerId).toBe(`APARTNER${winner}`);
+      });
+
+      it('answers not_consumable and writes nothing for an expired, an ended or an unknown state', async () => {
+        const { attempt, record: row } = await start('cust-1');
+        expect(await accept(attempt, 'APARTNER1', { now: at(TTL_SECONDS) })).toEqual({ kind: 'not_consumable' });
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'storage_error' }, now: at(5) });
+        expect(await accept(attempt, 'APARTNER1', { now: at(10) })).toEqual({ kind: 'not_consumable' });
+        expect(await accept({ ...attempt, stateHash: newHash() }, 'APARTNER1')).toEqual({ kind: 'not_consumable' });
+        expect((await attemptById(row.attemptId)).consumedAt).toBeNull();
+        const c = await credential('cust-1');
+        expect([c.sellingPartnerId, c.spapiOauthCode]).toEqual([null, null]);
+      });
+
+      it('answers partner_changed with the linked seller when the row is authorized for another one: the state is spent, nothing recorded', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        const before = await credential('cust-1');
+        const { attempt, record: row } = await start('cust-1', 'NA', { now: at(100) });
+        expect(await accept(attempt, 'APARTNER2', { now: at(110), mws: 'v1:k1:other' })).toEqual({ kind: 'partner_changed', linked: 'APARTNER1' });
+        expect((await attemptById(row.attemptId)).consumedAt).not.toBeNull();
+        const after = await credential('cust-1');
+        expect([after.sellingPartnerId, after.lwaRefreshToken, after.spapiOauthCode, after.mwsAuthToken]).toEqual([
+          'APARTNER1',
+          token,
+          before.spapiOauthCode,
+          before.mwsAuthToken,
+        ]);
+      });
+
+      it('answers partner_conflict when another customer is authorized for the seller in that region: the state is spent, nothing recorded', async () => {
+        await authorize('cust-a', 'NA', 'APARTNER1');
+        const { attempt, record: row } = await start('cust-b', 'NA', { now: at(100) });
+        expect(await accept(attempt, 'APARTNER1', { now: at(110) })).toEqual({ kind: 'partner_conflict' });
+        expect((await attemptById(row.attemptId)).consumedAt).not.toBeNull();
+        const b = await credential('cust-b');
+        expect([b.sellingPartnerId, b.spapiOauthCode]).toEqual([null, null]);
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+      });
+
+      it('answers partner_changed before partner_conflict when both hold', async () => {
+        await authorize('cust-a', 'NA', 'APARTNER1');
+        await authorize('cust-b', 'NA', 'APARTNER2', { start: at(60) });
+        const { attempt } = await start('cust-b', 'NA', { now: at(200) });
+        expect(await accept(attempt, 'APARTNER1', { now: at(210) })).toEqual({ kind: 'partner_changed', linked: 'APARTNER2' });
+      });
+
+      it("re-records the same seller on its authorized row, and takes the seller from another customer's row that is not authorized", async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const again = await start('cust-1', 'NA', { now: at(100) });
+        expect(await accept(again.attempt, 'APARTNER1', { now: at(110) })).toEqual({ kind: 'consumed' });
+        const holder = await start('cust-x', 'EU');
+        expect(await accept(holder.attempt, 'APARTNER5')).toEqual({ kind: 'consumed' });
+        const taker = await start('cust-y', 'EU', { now: at(100) });
+        expect(await accept(taker.attempt, 'APARTNER5', { now: at(110) })).toEqual({ kind: 'consumed' });
+        expect([(await credential('cust-x', 'EU')).sellingPartnerId, (await credential('cust-y', 'EU')).sellingPartnerId]).toEqual([null, 'APARTNER5']);
+      });
+    });
+
+    // ---- startLoginUriAttempt -------------------------------------------------------------------------------
+
+    describe('startLoginUriAttempt', () => {
+      const DEFAULTS = { NA: 'US', EU: 'UK', FE: 'JP' } as const;
+      function loginStart(sellingPartnerId: string, region: Region | undefined, options: { now?: Date; marketplaces?: readonly string[] } = {}) {
+        const now = options.now ?? at(1000);
+        const stateHash = newHash();
+        const input = {
+          sellingPartnerId,
+          region,
+          marketplaces: options.marketplaces ?? ['US', 'CA', 'DE', 'FR', 'UK', 'JP'],
+          defaultMarketplaces: DEFAULTS,
+          stateHash,
+          browserBindingHash: newHash(),
+          createdAt: now,
+          expiresAt: later(now, TTL_SECONDS * 1000),
+        };
+        return { stateHash, result: store.startLoginUriAttempt(input) };
+      }
+
+      it("starts a reauthorize attempt for the one row holding the seller, with the row's marketplace, and writes no credential column", async () => {
+        await authorize('cust-1', 'EU', 'APARTNER1', { marketplace: 'FR' });
+        const before = await credential('cust-1', 'EU');
+        const { stateHash, result } = loginStart('APARTNER1', undefined);
+        expect(await result).toEqual({ kind: 'started', customerId: 'cust-1', region: 'EU', marketplace: 'FR' });
+        const attempt = await store.findAttemptByStateHash(stateHash);
+        expect([attempt?.flow, attempt?.customerId, attempt?.region, attempt?.marketplace, attempt?.expectedSellingPartnerId, attempt?.outcome]).toEqual([
+          'reauthorize',
+          'cust-1',
+          'EU',
+          'FR',
+          'APARTNER1',
+          'pending',
+        ]);
+        expect(await credential('cust-1', 'EU')).toEqual(before);
+      });
+
+      it("takes the region's default marketplace when the row's is not in the list given", async () => {
+        await authorize('cust-1', 'EU', 'APARTNER1', { marketplace: 'IT' });
+        expect(await loginStart('APARTNER1', 'EU').result).toEqual({ kind: 'started', customerId: 'cust-1', region: 'EU', marketplace: 'UK' });
+      });
+
+      it('answers unknown_seller, and writes nothing, for a seller no row holds (or none in the region asked)', async () => {
+        await authorize('cust-1', 'EU', 'APARTNER1');
+        const attempts = await store.listAttempts();
+        expect(await loginStart('APARTNER404', undefined).result).toEqual({ kind: 'unknown_seller' });
+        expect(await loginStart('APARTNER1', 'NA').result).toEqual({ kind: 'unknown_seller' });
+        expect(await store.listAttempts()).toEqual(attempts);
+      });
+
+      it('answers ambiguous, writing nothing, for a seller linked in two regions when no region is asked; a region picks its row', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        await authorize('cust-2', 'EU', 'APARTNER1', { marketplace: 'DE' });
+        const attempts = await store.listAttempts();
+        expect(await loginStart('APARTNER1', undefined).result).toEqual({ kind: 'ambiguous' });
+        expect(await store.listAttempts()).toEqual(attempts);
+        expect(await loginStart('APARTNER1', 'EU').result).toEqual({ kind: 'started', customerId: 'cust-2', region: 'EU', marketplace: 'DE' });
+      });
+
+      it('finds a row holding the seller in any status (a failed one too), as the Login URI always has', async () => {
+        const { attempt, record: row } = await start('cust-1', 'FE');
+        expect(await consume(attempt, 'APARTNER3')).toBe(true);
+        expect(await record('cust-1', 'FE', 'APARTNER3')).toBe('recorded');
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'FE', failure: { reason: 'code_rejected' }, now: at(30) });
+        expect((await credential('cust-1', 'FE')).status).toBe('failed');
+        expect(await loginStart('APARTNER3', 'FE').result).toEqual({ kind: 'started', customerId: 'cust-1', region: 'FE', marketplace: 'JP' });
+      });
+
+      it('answers too_many_open, writing nothing, at MAX_OPEN_ATTEMPTS open anonymous attempts of the row; signed ones do not count', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        for (let i = 0; i < MAX_OPEN_ATTEMPTS; i += 1) await start('cust-1', 'NA', { now: at(1000) });
+        for (let i = 0; i < MAX_OPEN_ATTEMPTS; i += 1) expect((await loginStart('APARTNER1', 'NA').result).kind).toBe('started');
+        const attempts = await store.listAttempts();
+        expect(await loginStart('APARTNER1', 'NA').result).toEqual({ kind: 'too_many_open', customerId: 'cust-1', region: 'NA' });
+        expect(await store.listAttempts()).toEqual(attempts);
+        expect((await loginStart('APARTNER1', 'NA', { now: at(1000 + TTL_SECONDS) }).result).kind).toBe('started');
+      });
+    });
+
     // ---- recordCallback -------------------------------------------------------------------------------------
 
     describe('recordCallback', () => {
@@ -477,8 +661,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(cred.status).toBe('authorized');
         expect(cred.lwaRefreshToken).toBe(token);
         expect(cred.spapiOauthCode).toBe(code);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
-        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER2', 'NA')).toBeUndefined();
       });
 
       it('releases a partner held by another customer whose row is not authorized', async () => {
@@ -486,7 +670,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await consume(a.attempt, 'APARTNER1')).toBe(true);
         expect(await record('cust-a', 'NA', 'APARTNER1')).toBe('recorded');
         expect((await credential('cust-a')).sellingPartnerId).toBe('APARTNER1');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
 
         const b = await start('cust-b', 'NA', { now: at(1) });
         expect(await consume(b.attempt, 'APARTNER1', at(11))).toBe(true);
@@ -543,7 +727,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
         expect(await credential('cust-a')).toEqual(credA);
         expect((await credential('cust-a')).lwaRefreshToken).toBe(tokenA);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
       });
 
       it('keeps the refresh token of another customer that is already authorized with its own partner', async () => {
@@ -552,7 +736,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
         const b = await start('cust-b', 'NA', { now: at(2000) });
         expect(await consume(b.attempt, 'APARTNER1', at(2010))).toBe(true);
-        // The flow asks findAuthorizedCustomer first; whatever recordCallback answers here, B keeps its partner.
+        // The flow checks for an authorized holder first (acceptCallback); whatever recordCallback answers here, B keeps its partner.
         await record('cust-b', 'NA', 'APARTNER1', { now: at(2020) });
         expect((await credential('cust-b')).sellingPartnerId).toBe('APARTNER2');
 
@@ -570,16 +754,16 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(credB.lwaRefreshToken).toBe(tokenB);
         expect(credB.sellingPartnerId).toBe('APARTNER2');
         expect(credB.status).toBe('authorized');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
-        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBe('cust-b');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        expect(await authorizedCustomer('APARTNER2', 'NA')).toBe('cust-b');
       });
 
       it('does not stop another customer from authorizing it in another region', async () => {
         await authorize('cust-a', 'NA', 'APARTNER1');
         const { token } = await authorize('cust-b', 'EU', 'APARTNER1', { start: at(100) });
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'EU')).toBe('cust-b');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'FE')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        expect(await authorizedCustomer('APARTNER1', 'EU')).toBe('cust-b');
+        expect(await authorizedCustomer('APARTNER1', 'FE')).toBeUndefined();
         expect((await credential('cust-b', 'EU')).lwaRefreshToken).toBe(token);
       });
 
@@ -602,7 +786,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect([...results].sort()).toEqual(['partner_conflict', 'stored']);
         const winner = results[0] === 'stored' ? 'cust-a' : 'cust-b';
         const loser = winner === 'cust-a' ? 'cust-b' : 'cust-a';
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe(winner);
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe(winner);
         expect((await credential(loser)).lwaRefreshToken).toBeNull();
         expect((await credential(loser)).status).toBe('pending');
       });
@@ -650,7 +834,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(attempt.reason).toBeNull();
         expect(iso(attempt.completedAt)).toBe(at(130).toISOString());
         expect((await attemptById(first.record.attemptId)).outcome).toBe('failed');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
       });
 
       it('is whole or nothing: without a credential row it fails, releases nothing, and the attempt stays pending', async () => {
@@ -932,8 +1116,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         }
         expect((await store.listAttempts({ customerId: 'cust-b' })).map((x) => x.customerId)).toEqual(['cust-b']);
         expect(await store.listAttempts({ customerId: 'nobody' })).toEqual([]);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
-        expect(await store.findAuthorizedCustomer('APARTNER404', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        expect(await authorizedCustomer('APARTNER404', 'NA')).toBeUndefined();
       });
 
       it('answers ping', async () => {
@@ -1014,10 +1198,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect((await store.listCredentialsFor({ customerId: 'cust-1' })).find((c) => c.region === 'NA')?.status).toBe('revoked');
         expect((await store.listAttempts({ customerId: 'cust-1' })).at(-1)?.flow).toBe('refresh');
 
-        // findAuthorizedCustomer no longer names the revoked row; the other rows are still found.
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'EU')).toBe('cust-1');
-        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBe('cust-2');
+        // No authorized customer is found for the revoked row; the other rows are still found.
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'EU')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER2', 'NA')).toBe('cust-2');
 
         // Once: the row is no longer authorized, so a second refusal of the same envelope marks nothing.
         const once = await snapshot();
@@ -1092,12 +1276,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(restarted.marketplace).toBe('US');
         expect(restarted.lwaRefreshToken).toBe(token);
         expect(iso(restarted.authRequestedDate)).toBe(at(6000).toISOString());
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
 
         const again = await authorize('cust-1', 'NA', 'APARTNER1', { start: at(7000), token: envelope(2800, 'r') });
         const cred = await credential('cust-1');
         expect([cred.status, cred.lwaRefreshToken, cred.lastError]).toEqual(['authorized', again.token, null]);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
       });
 
       it("does not keep another customer from the revoked row's partner: recordCallback and completeAuthorization release it", async () => {
@@ -1123,7 +1307,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
             now: at(6030),
           }),
         ).toBe('stored');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-b');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-b');
 
         // EU: completeAuthorization alone (no callback recorded first) takes it too.
         const c = await start('cust-c', 'EU', { now: at(7000) });
@@ -1142,7 +1326,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         ).toBe('stored');
         const releasedEu = await credential('cust-a', 'EU');
         expect([releasedEu.sellingPartnerId, releasedEu.status, releasedEu.lwaRefreshToken]).toEqual([null, 'revoked', eu.token]);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'EU')).toBe('cust-c');
+        expect(await authorizedCustomer('APARTNER1', 'EU')).toBe('cust-c');
       });
     });
 
@@ -1643,7 +1827,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         ).toBe('partner_changed');
         expect(await credential('cust-1')).toEqual(before);
         expect((await attemptById(second.record.attemptId)).outcome).toBe('pending');
-        expect(await store.findAuthorizedCustomer('APARTNER2', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER2', 'NA')).toBeUndefined();
         // The same seller re-authorizing replaces the token as before.
         const third = await start('cust-1', 'NA', { now: at(30) });
         expect(await consume(third.attempt, 'APARTNER1', at(31))).toBe(true);
@@ -1758,15 +1942,15 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           'NA',
           at(100).toISOString(),
         ]);
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBeUndefined();
         expect(await credential('cust-2', 'EU')).toEqual(untouched);
         expect(other.token).toBe(untouched.lwaRefreshToken);
 
         // Another seller may now be authorized for cust-1, and APARTNER1 for another customer.
         await authorize('cust-1', 'NA', 'APARTNER7', { start: at(200) });
         await authorize('cust-3', 'NA', 'APARTNER1', { start: at(300) });
-        expect(await store.findAuthorizedCustomer('APARTNER7', 'NA')).toBe('cust-1');
-        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-3');
+        expect(await authorizedCustomer('APARTNER7', 'NA')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-3');
       });
 
       it('answers not_found for a row that does not exist, writing nothing', async () => {
@@ -1893,7 +2077,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const cred = await credential(customerId, region);
           expect(cred.customerId).toBe(customerId);
           expect(cred.lwaRefreshToken).toBe(token);
-          expect(await store.findAuthorizedCustomer(`APARTNER${i}`, region)).toBe(customerId);
+          expect(await authorizedCustomer(`APARTNER${i}`, region)).toBe(customerId);
           const attempts = await store.listAttempts({ customerId });
           expect(attempts.map((a) => a.customerId)).toEqual([customerId]);
         }

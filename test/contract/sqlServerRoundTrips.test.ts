@@ -135,6 +135,27 @@ const NEW_ATTEMPT = {
   expiresAt: new Date(T0.getTime() + 600_000),
 };
 const DEADLINE = new Date(T0.getTime() + 120_000);
+const ACCEPTANCE = {
+  stateHash: HASH,
+  now: T0,
+  sellingPartnerId: 'APARTNER1',
+  codeHash: 'c'.repeat(64),
+  exchangeDeadline: DEADLINE,
+  customerId: 'cust-1',
+  region: 'NA' as const,
+  encryptedMwsAuthToken: 'v1:k1:mws',
+  encryptedCode: 'v1:k1:code',
+};
+const LOGIN_START = {
+  sellingPartnerId: 'APARTNER1',
+  region: undefined,
+  marketplaces: ['US', 'DE', 'JP'],
+  defaultMarketplaces: { NA: 'US', EU: 'UK', FE: 'JP' },
+  stateHash: HASH,
+  browserBindingHash: 'b'.repeat(64),
+  createdAt: T0,
+  expiresAt: new Date(T0.getTime() + 600_000),
+};
 const PURGE = { olderThan: T0, now: T0, limit: 500 };
 const SUMMARY_ROW = {
   customer_id: 'cust-1',
@@ -207,12 +228,20 @@ const CASES: Case[] = [
     transaction: false,
   },
   {
-    method: 'findAuthorizedCustomer',
-    mapping: 'answers the customer_id of the row found',
-    answer: { recordset: [{ customer_id: 'cust-1' }] },
-    call: (s) => s.findAuthorizedCustomer('APARTNER1', 'NA'),
-    expected: 'cust-1',
-    transaction: false,
+    method: 'acceptCallback',
+    mapping: "answers partner_changed with the linked seller the batch read",
+    answer: { recordset: [{ outcome: 'partner_changed', linked_selling_partner_id: 'APARTNER9' }] },
+    call: (s) => s.acceptCallback(ACCEPTANCE),
+    expected: { kind: 'partner_changed', linked: 'APARTNER9' },
+    transaction: true,
+  },
+  {
+    method: 'startLoginUriAttempt',
+    mapping: 'answers started with the customer, region and marketplace the batch chose',
+    answer: { recordset: [{ outcome: 'started', customer_id: 'cust-1', region: 'EU', marketplace: 'DE' }] },
+    call: (s) => s.startLoginUriAttempt(LOGIN_START),
+    expected: { kind: 'started', customerId: 'cust-1', region: 'EU', marketplace: 'DE' },
+    transaction: true,
   },
   {
     method: 'recordCallback',
@@ -493,6 +522,78 @@ describe('SqlServerStore: the T-SQL that decides', () => {
     const { pool } = await sentBy(c);
     return pool.sent[0]?.text ?? '';
   }
+
+  it('acceptCallback consumes only a pending, unconsumed, unexpired attempt, first in its transaction', async () => {
+    const text = await textOf('acceptCallback');
+    const consume = /UPDATE \[dbo\]\.\[sp_api_auth_attempts\] SET\s+consumed_at = @now, selling_partner_id = @sellingPartnerId, code_hash = @codeHash, exchange_deadline = @exchangeDeadline\s+WHERE state_hash = @stateHash AND consumed_at IS NULL AND outcome = 'pending' AND expires_at > @now;/;
+    expect(text).toMatch(new RegExp(`BEGIN TRANSACTION;\\s+${consume.source}\\s+IF @@ROWCOUNT <> 1\\s+BEGIN\\s+SET @outcome = 'not_consumable';`));
+  });
+
+  it('acceptCallback checks the row of (customer, region) before another customer, and records the callback only when neither guard answers', async () => {
+    const text = await textOf('acceptCallback');
+    const changed = text.indexOf("SET @outcome = 'partner_changed';");
+    const conflict = text.indexOf("SET @outcome = 'partner_conflict';");
+    const record = text.indexOf('spapi_oauth_code = @encryptedCode');
+    expect(changed).toBeGreaterThan(0);
+    expect(conflict).toBeGreaterThan(changed);
+    expect(record).toBeGreaterThan(conflict);
+    expect(text).toMatch(/SELECT @linked = selling_partner_id FROM \[dbo\]\.\[sp_api_credentials\]\s+WHERE customer_id = @customerId AND region = @region AND status = 'authorized' AND selling_partner_id <> @sellingPartnerId;/);
+    expect(text).toMatch(/mws_auth_token = COALESCE\(@mwsAuthToken, mws_auth_token\)/);
+  });
+
+  it('acceptCallback, when the partner index refuses the record, rolls back and keeps only the consumption: partner_conflict', async () => {
+    const text = await textOf('acceptCallback');
+    const catchBlock = text.slice(text.indexOf('BEGIN CATCH'));
+    expect(catchBlock).toMatch(
+      /IF XACT_STATE\(\) <> 0 ROLLBACK TRANSACTION;\s+IF ERROR_NUMBER\(\) NOT IN \(2601, 2627\) THROW;\s+SET @linked = NULL;\s+UPDATE \[dbo\]\.\[sp_api_auth_attempts\] SET[^;]+consumed_at IS NULL AND outcome = 'pending' AND expires_at > @now;\s+SET @outcome = CASE WHEN @@ROWCOUNT = 1 THEN 'partner_conflict' ELSE 'not_consumable' END;/,
+    );
+  });
+
+  it.each([
+    [{ outcome: 'consumed' }, { kind: 'consumed' }],
+    [{ outcome: 'not_consumable' }, { kind: 'not_consumable' }],
+    [{ outcome: 'partner_conflict' }, { kind: 'partner_conflict' }],
+  ])('acceptCallback maps the batch answer %o to %o', async (row, expected) => {
+    const { store } = storeWith({ recordset: [{ ...row, linked_selling_partner_id: null }] });
+    expect(await store.acceptCallback(ACCEPTANCE)).toEqual(expected);
+  });
+
+  it('acceptCallback passes the secrets as typed inputs, never in the text', async () => {
+    const { pool } = await sentBy(CASES.find((c) => c.method === 'acceptCallback') as Case);
+    const sent = pool.sent[0];
+    expect([sent?.inputs.get('encryptedCode'), sent?.inputs.get('mwsAuthToken'), sent?.inputs.get('exchangeDeadline')]).toEqual(['v1:k1:code', 'v1:k1:mws', DEADLINE]);
+    expect(sent?.text).not.toContain('v1:k1:code');
+  });
+
+  it('startLoginUriAttempt reads at most two rows, and for exactly one counts the open anonymous attempts before it inserts one', async () => {
+    const text = await textOf('startLoginUriAttempt');
+    expect(text).toMatch(/SELECT TOP \(2\) customer_id, region, marketplace FROM \[dbo\]\.\[sp_api_credentials\]\s+WHERE selling_partner_id = @sellingPartnerId AND \(@region IS NULL OR region = @region\);/);
+    expect(text).toMatch(/AND expires_at > @now AND flow = 'reauthorize'\) >= @maxOpen\s+BEGIN\s+SET @outcome = 'too_many_open';/);
+    expect(text).toMatch(/VALUES \(@stateHash, @bindingHash, 'reauthorize', @sellingPartnerId, @customerId, @rowRegion, @marketplace, @now,/);
+    expect(text).not.toMatch(/(INSERT INTO|UPDATE) \[dbo\]\.\[sp_api_credentials\]/);
+  });
+
+  it("startLoginUriAttempt takes the row's marketplace only from the list it is given, else the region's default", async () => {
+    const { pool } = await sentBy(CASES.find((c) => c.method === 'startLoginUriAttempt') as Case);
+    const sent = pool.sent[0];
+    expect(sent?.text).toMatch(/WHEN marketplace IS NOT NULL AND CHARINDEX\(',' \+ marketplace \+ ',', @marketplaces\) > 0 THEN marketplace\s+WHEN region = 'NA' THEN @defaultNA\s+WHEN region = 'EU' THEN @defaultEU\s+ELSE @defaultFE/);
+    expect([sent?.inputs.get('marketplaces'), sent?.inputs.get('defaultEU'), sent?.inputs.get('region'), sent?.inputs.get('maxOpen')]).toEqual([',US,DE,JP,', 'UK', null, MAX_OPEN_ATTEMPTS]);
+  });
+
+  it.each([
+    [{ outcome: 'unknown_seller', customer_id: null, region: null, marketplace: null }, { kind: 'unknown_seller' }],
+    [{ outcome: 'ambiguous', customer_id: null, region: null, marketplace: null }, { kind: 'ambiguous' }],
+    [{ outcome: 'too_many_open', customer_id: 'cust-1', region: 'FE', marketplace: 'JP' }, { kind: 'too_many_open', customerId: 'cust-1', region: 'FE' }],
+  ])('startLoginUriAttempt maps the batch answer %o to %o', async (row, expected) => {
+    const { store } = storeWith({ recordset: [row] });
+    expect(await store.startLoginUriAttempt(LOGIN_START)).toEqual(expected);
+  });
+
+  it('startLoginUriAttempt refuses a marketplace code that is not two capital letters without a round trip', async () => {
+    const { store, pool } = storeWith();
+    await expect(store.startLoginUriAttempt({ ...LOGIN_START, marketplaces: ['US', "D'"] })).rejects.toThrow(/two capital letters/);
+    expect(pool.requests).toBe(0);
+  });
 
   it('startAuthorization runs its transaction again only after a duplicate key on the credential INSERT', async () => {
     const text = await textOf('startAuthorization');
