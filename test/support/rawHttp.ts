@@ -29,16 +29,18 @@ export function rawRequest(port: number, head: string, body: Buffer | string = '
       settled = true;
       clearTimeout(timer);
       socket.destroy();
-      resolve({ ...parse(Buffer.concat(chunks)), ...(error === undefined ? {} : { error }) });
+      resolve({ ...parse(Buffer.concat(chunks), headersOnly), ...(error === undefined ? {} : { error }) });
     };
     const timer = setTimeout(() => {
       error ??= 'timeout';
       finish();
     }, timeoutMs);
+    // The answer to HEAD is headers only, whatever Content-Length says.
+    const headersOnly = head.startsWith('HEAD ');
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       // A keep-alive answer ends when its body is complete, not when the socket closes.
-      if (parse(Buffer.concat(chunks)).complete) finish();
+      if (parse(Buffer.concat(chunks), headersOnly).complete) finish();
     });
     socket.on('error', (e: Error & { code?: string }) => {
       error = e.code ?? e.message;
@@ -49,8 +51,14 @@ export function rawRequest(port: number, head: string, body: Buffer | string = '
   });
 }
 
-function parse(bytes: Buffer): Omit<RawAnswer, 'error'> {
-  const end = bytes.indexOf('\r\n\r\n');
+function parse(all: Buffer, headersOnly: boolean): Omit<RawAnswer, 'error'> {
+  let bytes = all;
+  let end = bytes.indexOf('\r\n\r\n');
+  // An interim answer (100 Continue) precedes the real one: skipped.
+  while (end !== -1 && /^HTTP\/1\.[01] 1\d\d/.test(bytes.subarray(0, 12).toString('latin1'))) {
+    bytes = bytes.subarray(end + 4);
+    end = bytes.indexOf('\r\n\r\n');
+  }
   if (end === -1) return { status: 0, headers: {}, body: '', complete: false };
   const lines = bytes.subarray(0, end).toString('latin1').split('\r\n');
   const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '')?.[1] ?? 0);
@@ -63,6 +71,7 @@ function parse(bytes: Buffer): Omit<RawAnswer, 'error'> {
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
   const rest = bytes.subarray(end + 4);
+  if (headersOnly) return { status, headers, body: '', complete: true };
   const length = headers['content-length'];
   if (length !== undefined) {
     const complete = rest.length >= Number(length);
