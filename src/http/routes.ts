@@ -22,6 +22,7 @@ import {
   startUnavailablePage,
   tooManyAttemptsPage,
 } from './authorizationPages.js';
+import { healthResult } from './health.js';
 import { jsonError, jsonResponse, readCookie, redirect } from './responses.js';
 import { queryOf, type AuthLevel, type HttpMethod, type HttpRequestLike, type HttpResult } from './types.js';
 
@@ -253,35 +254,9 @@ async function accessTokenResponse(
   });
 }
 
-/** Amazon requires a new LWA client secret every 180 days: warn 30 days ahead, fail once it has expired. */
-const SECRET_WARNING_DAYS = 30;
-const DAY_MS = 86_400_000;
-
+/** The same health logic under both hosts (health.ts). */
 async function health(_request: HttpRequestLike, { app, log }: RouteContext): Promise<HttpResult> {
-  const state = await app.state();
-  if (!state.ok) return jsonResponse(503, { status: 'error', problems: state.problems });
-  const { store, settings, clock } = state.services;
-  try {
-    await store.ping();
-  } catch (error) {
-    log.error('health: store did not answer', { error: describeError(error) });
-    return jsonResponse(503, { status: 'error', problems: ['store did not answer.'] });
-  }
-  const expiresAt = settings.lwa.clientSecretExpiresAt;
-  if (expiresAt !== undefined) {
-    const daysLeft = Math.ceil((expiresAt.getTime() - clock.now().getTime()) / DAY_MS);
-    const day = expiresAt.toISOString().slice(0, 10);
-    if (daysLeft <= 0) {
-      return jsonResponse(503, { status: 'error', problems: [`LWA client secret expired on ${day}: rotate it and update LWA_CLIENT_SECRET / LWA_CLIENT_SECRET_EXPIRES_AT.`] });
-    }
-    if (daysLeft < SECRET_WARNING_DAYS) {
-      return jsonResponse(200, {
-        status: 'ok',
-        warnings: [`LWA client secret expires in ${daysLeft} day${daysLeft === 1 ? '' : 's'} (${day}): rotate it, set the new one as LWA_CLIENT_SECRET and the old one as LWA_CLIENT_SECRET_PREVIOUS.`],
-      });
-    }
-  }
-  return jsonResponse(200, { status: 'ok' });
+  return healthResult(app, log);
 }
 
 function isPlainLocalhost(requestUrl: string): boolean {

@@ -343,6 +343,33 @@ export interface StatusFilter {
   expiringWithinDays?: number | undefined;
 }
 
+export interface HealthProbe {
+  now: Date;
+  /** 1-20: envelopes sampled from each end (newest, oldest). */
+  sampleSize: number;
+}
+
+/** A stored refresh-token envelope and the row it is bound to (its associated data). */
+export interface EnvelopeSample {
+  customerId: string;
+  region: Region;
+  envelope: string;
+}
+
+export interface StoreHealth {
+  /** Present when the heartbeat write failed: the driver's message, for the log only (never a value). */
+  writeRefused?: string | undefined;
+  /** Present when the schema is older than this code needs: what is missing and how to fix it. */
+  schemaBehind?: string | undefined;
+  samples: EnvelopeSample[];
+}
+
+/** Bounds a health probe's sample size (it is a number in a query's LIMIT/TOP). */
+export function healthSampleSize(size: number): number {
+  if (!Number.isSafeInteger(size) || size < 1 || size > 20) throw new Error('health sample size must be a whole number from 1 to 20');
+  return size;
+}
+
 export interface CredentialStore {
   /**
    * Inserts the attempt, in one transaction with the seed's step 1 for the signed flows (website, appstore): a
@@ -453,6 +480,15 @@ export interface CredentialStore {
 
   /** A cheap round trip, for /api/health. */
   ping(): Promise<void>;
+
+  /**
+   * /api/health's one round trip: moves the heartbeat row (service_heartbeat, id 1) to `now` (a write, so a read-only
+   * or write-refusing store shows), compares the schema with what this code needs, and returns a sample of stored
+   * refresh-token envelopes (up to `sampleSize` newest and `sampleSize` oldest by lwa_refresh_token_date) for the
+   * caller to try with its keys. A refused write or a schema behind is answered, not thrown; throws only when the
+   * store does not answer at all.
+   */
+  checkHealth(probe: HealthProbe): Promise<StoreHealth>;
   close(): Promise<void>;
 }
 

@@ -8,6 +8,7 @@ import {
   type CredentialSecrets,
   type CredentialStatusRow,
   type CredentialSummary,
+  type EnvelopeSample,
 } from './credentialStore.js';
 import { isRegion } from '../authorization/marketplaces.js';
 
@@ -159,4 +160,12 @@ export function recentAttemptsLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_RECENT_ATTEMPTS_LIMIT;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 2_147_483_647) throw new Error('limit must be a whole number, 1 or more');
   return limit;
+}
+
+/** A health sample's row (customer_id, region, lwa_refresh_token); undefined for a row without an envelope. */
+export function toEnvelopeSample(row: Row): EnvelopeSample | undefined {
+  const envelope = text(row['lwa_refresh_token']);
+  const customerId = text(row['customer_id']);
+  if (envelope === null || customerId === null) return undefined;
+  return { customerId, region: region(row['region']), envelope };
 }

@@ -31,10 +31,13 @@ import {
   type NewAttempt,
   type SecretEnvelopes,
   type StatusFilter,
+  type HealthProbe,
+  type StoreHealth,
+  healthSampleSize,
   type Unlink,
   type UnlinkResult,
 } from './credentialStore.js';
-import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toRegion, toStatusRow, toSummary, type Row } from './rows.js';
+import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toEnvelopeSample, toCredential, toRegion, toStatusRow, toSummary, type Row } from './rows.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
 
 /**
@@ -221,12 +224,27 @@ function attemptIdParam(value: number): number {
 
 const clip = (value: string | undefined, max: number): string | null => (value === undefined ? null : value.slice(0, max));
 
+/**
+ * The newest sql/ migration this code needs (sql/ is not deployed, so the name lives here; a unit test keeps it equal
+ * to the last file in sql/). /api/health reports a database whose schema_migrations ends before it.
+ */
+export const REQUIRED_MIGRATION = '009_service_heartbeat';
+
+/** Why a database whose newest recorded migration is `applied` is behind this code, or undefined when it is not. */
+export function migrationBehind(applied: string | null): string | undefined {
+  const number = (version: string) => Number(version.slice(0, 3));
+  if (applied !== null && number(applied) >= number(REQUIRED_MIGRATION)) return undefined;
+  return `schema_migrations ${applied === null ? 'is empty or missing' : `ends at ${applied}`}, this code needs ${REQUIRED_MIGRATION}: run npm run db:migrate`;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 
 export class SqlServerStore implements CredentialStore {
   private readonly credentials: string;
   private readonly attempts: string;
   private readonly statusView: string;
+  private readonly heartbeat: string;
+  private readonly history: string;
   private readonly replaceEnvelopeSql: Readonly<Record<SecretColumn, string>>;
 
   constructor(
@@ -237,6 +255,8 @@ export class SqlServerStore implements CredentialStore {
     this.credentials = `[${schema}].[sp_api_credentials]`;
     this.attempts = `[${schema}].[sp_api_auth_attempts]`;
     this.statusView = `[${schema}].[sp_api_credentials_status]`;
+    this.heartbeat = `[${schema}].[service_heartbeat]`;
+    this.history = `[${schema}].[schema_migrations]`;
     // One fixed statement per secret column. The envelope columns take the database's default collation (often
     // case-insensitive), and '=' ignores trailing spaces: the compare is made binary and length-exact.
     this.replaceEnvelopeSql = {
@@ -943,6 +963,52 @@ export class SqlServerStore implements CredentialStore {
 
   async ping(): Promise<void> {
     await this.oneBatch('SELECT 1 AS ok');
+  }
+
+  /**
+   * One batch, no transaction (one UPDATE, or one INSERT when the seeded row was deleted): the write is tried in
+   * TRY/CATCH so a refused write is answered with the schema and the sample rather than failing the batch; a
+   * duplicate key (another instance inserted the row first) is no refusal. The statements naming service_heartbeat
+   * and schema_migrations run only when OBJECT_ID finds them (deferred name resolution compiles the rest). The answer
+   * is one result set: the write error and newest migration on every row, left-joined to the sampled envelopes.
+   */
+  async checkHealth(probe: HealthProbe): Promise<StoreHealth> {
+    const size = healthSampleSize(probe.sampleSize);
+    const sample = `SELECT TOP (@sample) customer_id, region, lwa_refresh_token FROM ${this.credentials} WHERE lwa_refresh_token IS NOT NULL`;
+    const result = await this.oneBatch(
+      `DECLARE @writeError NVARCHAR(2048) = NULL;
+       DECLARE @schemaVersion VARCHAR(100) = NULL;
+       IF OBJECT_ID(N'${this.heartbeat}', N'U') IS NULL
+       BEGIN
+         SET @writeError = N'service_heartbeat does not exist';
+       END
+       ELSE
+       BEGIN
+         BEGIN TRY
+           UPDATE ${this.heartbeat} SET beat_at = @now WHERE id = 1;
+           IF @@ROWCOUNT = 0 INSERT INTO ${this.heartbeat} (id, beat_at) VALUES (1, @now);
+         END TRY
+         BEGIN CATCH
+           IF ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) SET @writeError = ERROR_MESSAGE();
+         END CATCH;
+       END;
+       IF OBJECT_ID(N'${this.history}', N'U') IS NOT NULL SELECT @schemaVersion = MAX(version) FROM ${this.history};
+       SELECT @writeError AS write_error, @schemaVersion AS schema_version, s.customer_id, s.region, s.lwa_refresh_token
+       FROM (SELECT 1 AS one) AS probe
+       LEFT JOIN (
+         SELECT customer_id, region, lwa_refresh_token FROM (${sample} ORDER BY lwa_refresh_token_date DESC, customer_id) AS newest
+         UNION
+         SELECT customer_id, region, lwa_refresh_token FROM (${sample} ORDER BY lwa_refresh_token_date ASC, customer_id) AS oldest
+       ) AS s ON 1 = 1;`,
+      { now: [sql.DateTime2(3), probe.now], sample: [sql.Int, size] },
+    );
+    const first = result.recordset[0];
+    const writeError = text(first?.['write_error']);
+    return {
+      writeRefused: writeError ?? undefined,
+      schemaBehind: migrationBehind(text(first?.['schema_version'])),
+      samples: result.recordset.map(toEnvelopeSample).filter((s) => s !== undefined),
+    };
   }
 
   /** Closes the pool, which other stores opened with the same settings share, and forgets it. */

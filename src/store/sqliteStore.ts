@@ -32,8 +32,11 @@ import {
   type NewAttempt,
   type SecretEnvelopes,
   type StatusFilter,
+  type HealthProbe,
+  type StoreHealth,
+  healthSampleSize,
 } from './credentialStore.js';
-import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toRegion, toStatusRow, toSummary, type Row } from './rows.js';
+import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toEnvelopeSample, toCredential, toRegion, toStatusRow, toSummary, type Row } from './rows.js';
 
 /**
  * Embedded store for local runs, the sandbox and tests: the same table and column names as SQL Server
@@ -322,8 +325,20 @@ FROM (
 ) AS m;
 `;
 
+/**
+ * Version 8 (sql/009_service_heartbeat.sql): the heartbeat row /api/health writes, so health sees a store that
+ * refuses writes. One row, id 1, seeded here.
+ */
+const SCHEMA_V8 = `
+CREATE TABLE IF NOT EXISTS service_heartbeat (
+  id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+  beat_at TEXT NOT NULL
+);
+INSERT OR IGNORE INTO service_heartbeat (id, beat_at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+`;
+
 /** The steps, in order: a file at user_version v needs SCHEMA[v] onwards. */
-const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V8];
 
 /** The user_version of a file this code has opened. */
 export const SQLITE_SCHEMA_VERSION = SCHEMA.length;
@@ -811,6 +826,30 @@ export class SqliteStore implements CredentialStore {
 
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
+  }
+
+  async checkHealth(probe: HealthProbe): Promise<StoreHealth> {
+    const size = healthSampleSize(probe.sampleSize);
+    let writeRefused: string | undefined;
+    try {
+      this.db
+        .prepare('INSERT INTO service_heartbeat (id, beat_at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at')
+        .run(iso(probe.now));
+    } catch (error) {
+      writeRefused = error instanceof Error ? error.message : 'unknown error';
+    }
+    const version = Number(this.db.pragma('user_version', { simple: true }));
+    const schemaBehind =
+      version < SQLITE_SCHEMA_VERSION ? `the SQLite file is at schema version ${version}, this code needs ${SQLITE_SCHEMA_VERSION}: restart to upgrade it` : undefined;
+    const sample = `SELECT customer_id, region, lwa_refresh_token FROM sp_api_credentials WHERE lwa_refresh_token IS NOT NULL`;
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM (${sample} ORDER BY lwa_refresh_token_date DESC, customer_id LIMIT ?)
+         UNION SELECT * FROM (${sample} ORDER BY lwa_refresh_token_date ASC, customer_id LIMIT ?)`,
+      )
+      .all(size, size) as Row[];
+    const samples = rows.map(toEnvelopeSample).filter((sample) => sample !== undefined);
+    return { writeRefused, schemaBehind, samples };
   }
 
   async close(): Promise<void> {

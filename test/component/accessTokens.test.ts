@@ -107,7 +107,7 @@ describe('AccessToken and SellerAccessToken', () => {
     expect((await post('/api/customers/42/access-token?region=XX')).status).toBe(400);
     expect((await post('/api/sellers/A1-bad/access-token')).status).toBe(400);
     expect((await post(`/api/customers/${'x'.repeat(65)}/access-token`)).status).toBe(400);
-    expect((await api.get(`${h.origin}/api/customers/42/access-token`)).status).toBe(404); // GET is not routed
+    expect((await api.get(`${h.origin}/api/customers/42/access-token`)).status).toBe(405); // GET: a known route, another method
 
     const unknown = await post('/api/customers/nobody/access-token');
     expect(unknown.status).toBe(404);

@@ -145,8 +145,8 @@ describe('npm run launch-link', () => {
   });
 });
 
-it('serves nothing else: unknown paths and methods are 404', async () => {
+it('serves nothing else: unknown paths are 404, a known path with another method 405', async () => {
   const client = new CookieClient();
   expect((await client.get(`${h.origin}/api/nope`)).status).toBe(404);
-  expect((await client.postForm(`${h.origin}/api/authorize`, {})).status).toBe(404);
+  expect((await client.postForm(`${h.origin}/api/authorize`, {})).status).toBe(405);
 });

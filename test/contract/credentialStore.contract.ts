@@ -1123,6 +1123,29 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('answers ping', async () => {
         await expect(store.ping()).resolves.toBeUndefined();
       });
+
+      it('checkHealth takes the heartbeat write and finds the schema current', async () => {
+        const health = await store.checkHealth({ now: T0, sampleSize: 5 });
+        expect(health.writeRefused).toBeUndefined();
+        expect(health.schemaBehind).toBeUndefined();
+        expect(health.samples).toEqual([]);
+        // The write is repeatable (the row is moved, not inserted again).
+        expect((await store.checkHealth({ now: at(1), sampleSize: 5 })).writeRefused).toBeUndefined();
+      });
+
+      it('checkHealth samples the newest and the oldest stored refresh-token envelopes, each with the row it is bound to', async () => {
+        const tokens: string[] = [];
+        for (let i = 0; i < 5; i += 1) {
+          tokens.push((await authorize(`health-${i}`, 'EU', `AHEALTH${i}`, { start: at(i * 60), token: envelope(200, String(i)) })).token);
+        }
+        const health = await store.checkHealth({ now: at(600), sampleSize: 2 });
+        expect(health.samples.map((s) => s.customerId).sort()).toEqual(['health-0', 'health-1', 'health-3', 'health-4']);
+        expect(health.samples.find((s) => s.customerId === 'health-4')).toEqual({ customerId: 'health-4', region: 'EU', envelope: tokens[4] });
+      });
+
+      it('checkHealth refuses a sample size outside 1 to 20', async () => {
+        await expect(store.checkHealth({ now: T0, sampleSize: 0 })).rejects.toThrow(/sample size/);
+      });
     });
 
     // ---- markRevoked ----------------------------------------------------------------------------------------

@@ -381,6 +381,26 @@ const CASES: Case[] = [
     transaction: false,
   },
   {
+    method: 'checkHealth',
+    mapping: 'answers the write error, the schema and the sampled envelopes from its one result set',
+    answer: {
+      recordset: [
+        { write_error: null, schema_version: '009_service_heartbeat', customer_id: 'cust-1', region: 'EU', lwa_refresh_token: 'v1:k1:x' },
+        { write_error: null, schema_version: '009_service_heartbeat', customer_id: 'cust-2', region: 'NA', lwa_refresh_token: 'v1:k1:y' },
+      ],
+    },
+    call: (s) => s.checkHealth({ now: T0, sampleSize: 5 }),
+    expected: {
+      writeRefused: undefined,
+      schemaBehind: undefined,
+      samples: [
+        { customerId: 'cust-1', region: 'EU', envelope: 'v1:k1:x' },
+        { customerId: 'cust-2', region: 'NA', envelope: 'v1:k1:y' },
+      ],
+    },
+    transaction: false,
+  },
+  {
     method: 'ping',
     mapping: 'resolves once the server answered',
     answer: { recordset: [{ ok: 1 }] },
@@ -506,6 +526,19 @@ describe('SqlServerStore: what the batches answer', () => {
   it('replaceEnvelope on mws_auth_token is true when the compare-and-swap changed one row', async () => {
     const { store } = storeWith({ rowsAffected: [1] });
     expect(await store.replaceEnvelope({ customerId: 'c', region: 'NA', column: 'mws_auth_token', expected: 'amzn.mws.1', replacement: 'v1:k1:m' })).toBe(true);
+  });
+
+  it('checkHealth reports a refused write and a schema behind, and no sample when no row holds a token', async () => {
+    const { store } = storeWith({ recordset: [{ write_error: 'The UPDATE permission was denied', schema_version: '005_truthful_record', customer_id: null, region: null, lwa_refresh_token: null }] });
+    const health = await store.checkHealth({ now: T0, sampleSize: 5 });
+    expect(health.writeRefused).toBe('The UPDATE permission was denied');
+    expect(health.schemaBehind).toMatch(/ends at 005_truthful_record, this code needs 009_service_heartbeat: run npm run db:migrate/);
+    expect(health.samples).toEqual([]);
+  });
+
+  it('checkHealth calls an empty schema_migrations behind', async () => {
+    const { store } = storeWith({ recordset: [{ write_error: null, schema_version: null, customer_id: null, region: null, lwa_refresh_token: null }] });
+    expect((await store.checkHealth({ now: T0, sampleSize: 5 })).schemaBehind).toMatch(/is empty or missing/);
   });
 
   it('close closes the pool without a round trip', async () => {
@@ -726,6 +759,15 @@ describe('SqlServerStore: the T-SQL that decides', () => {
       /WHEN s\.view_outcome NOT IN \('pending', 'abandoned', 'interrupted'\) THEN s\.view_outcome\s+WHEN s\.last_attempt_exchange_deadline IS NULL AND s\.last_attempt_expires_at <= @now THEN 'abandoned'\s+WHEN s\.last_attempt_exchange_deadline <= @now THEN 'interrupted'\s+ELSE 'pending'/,
     );
     expect(text).toMatch(/v\.last_attempt_expires_at, v\.last_attempt_exchange_deadline,/);
+  });
+
+  it('checkHealth tries the heartbeat write in TRY/CATCH (a duplicate key from a racing instance is no refusal), guarded by OBJECT_ID', async () => {
+    const text = await textOf('checkHealth');
+    expect(text).toMatch(/IF OBJECT_ID\(N'\[dbo\]\.\[service_heartbeat\]', N'U'\) IS NULL/);
+    expect(text).toMatch(/BEGIN TRY\s+UPDATE \[dbo\]\.\[service_heartbeat\] SET beat_at = @now WHERE id = 1;\s+IF @@ROWCOUNT = 0 INSERT INTO/);
+    expect(text).toMatch(/IF ERROR_NUMBER\(\) NOT IN \(2601, 2627\) SET @writeError = ERROR_MESSAGE\(\);/);
+    expect(text).toMatch(/IF OBJECT_ID\(N'\[dbo\]\.\[schema_migrations\]', N'U'\) IS NOT NULL SELECT @schemaVersion = MAX\(version\)/);
+    expect(text).toMatch(/ORDER BY lwa_refresh_token_date DESC, customer_id\) AS newest\s+UNION\s+SELECT customer_id, region, lwa_refresh_token FROM \(SELECT TOP \(@sample\)/);
   });
 
   it('listSecretEnvelopes lists rows holding only an MWS token too', async () => {

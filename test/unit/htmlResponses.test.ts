@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Html, escapeHtml, html, page } from '../../src/http/html.js';
-import { htmlResponse, jsonError, jsonResponse, readCookie, redirect, serializeCookie } from '../../src/http/responses.js';
+import { htmlResponse, jsonError, jsonResponse, readCookie, redirect, SECURITY_HEADERS, serializeCookie } from '../../src/http/responses.js';
 
 describe('escapeHtml and html``', () => {
   it('escapes the five HTML metacharacters', () => {
@@ -94,20 +94,21 @@ describe('responses', () => {
     expect(htmlResponse(400, 't', html``, cookies).cookies).toEqual(cookies);
   });
 
-  it('redirect and JSON responses are not cached', () => {
+  it('redirect and JSON responses carry the security headers (never cached, no referrer, no sniffing, no content allowed)', () => {
     expect(redirect('https://sellercentral.amazon.com/apps/authorize/consent?x=1')).toEqual({
       status: 302,
-      headers: { Location: 'https://sellercentral.amazon.com/apps/authorize/consent?x=1', 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' },
+      headers: { ...SECURITY_HEADERS, Location: 'https://sellercentral.amazon.com/apps/authorize/consent?x=1' },
     });
     expect(jsonError(404, 'not_found', 'Nothing here')).toEqual({
       status: 404,
-      headers: { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
+      headers: { ...SECURITY_HEADERS, 'Content-Type': 'application/json; charset=utf-8' },
       body: '{"error":"not_found","message":"Nothing here"}',
     });
     expect(jsonResponse(200, { a: 1 }, { 'Retry-After': '5' }).headers).toEqual({
+      ...SECURITY_HEADERS,
       'Content-Type': 'application/json; charset=utf-8',
-      'Cache-Control': 'no-store',
       'Retry-After': '5',
     });
+    expect(SECURITY_HEADERS).toMatchObject({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Content-Type-Options': 'nosniff' });
   });
 });

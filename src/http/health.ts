@@ -1,0 +1,83 @@
+import type { App } from '../app.js';
+import type { Logger } from '../authorization/ports.js';
+import { describeError } from '../authorization/ports.js';
+import { TokenCipher } from '../crypto/tokenCipher.js';
+import type { EnvelopeSample } from '../store/credentialStore.js';
+import { jsonResponse } from './responses.js';
+import type { HttpResult } from './types.js';
+
+/**
+ * /api/health, the same logic under the Functions host and the local host (routes.ts registers it for both):
+ * 200 `{"status":"ok"[,"warnings":[…]]}` or 503 `{"status":"error","problems":[…]}`. A problem names a setting, the
+ * store or the keys, never a value: no token, key, connection string or driver message is ever in the answer (driver
+ * messages go to the log). Checks, cheapest first, all of them on every call:
+ * - settings valid and the store open;
+ * - the store takes a write (the heartbeat row), its schema is what this code needs, and a sample of stored refresh
+ *   tokens (newest and oldest) decrypts with TOKEN_ENCRYPTION_KEYS: one store round trip (CredentialStore.checkHealth);
+ * - the LWA client secret: warning under 30 days, problem once past LWA_CLIENT_SECRET_EXPIRES_AT.
+ */
+export async function healthResult(app: App, log: Logger): Promise<HttpResult> {
+  const state = await app.state();
+  if (!state.ok) return jsonResponse(503, { status: 'error', problems: state.problems });
+  const { store, settings, clock, cipher } = state.services;
+  const now = clock.now();
+  let probe: Awaited<ReturnType<typeof store.checkHealth>>;
+  try {
+    probe = await store.checkHealth({ now, sampleSize: HEALTH_SAMPLE_SIZE });
+  } catch (error) {
+    log.error('health: store did not answer', { error: describeError(error) });
+    return jsonResponse(503, { status: 'error', problems: ['store did not answer.'] });
+  }
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  if (probe.writeRefused !== undefined) {
+    log.error('health: store refused the heartbeat write', { error: probe.writeRefused });
+    problems.push('store refused a write (the heartbeat row): authorizations cannot be recorded; see the log.');
+  }
+  if (probe.schemaBehind !== undefined) problems.push(`store schema is behind the code: ${probe.schemaBehind}.`);
+  const unreadable = undecryptable(cipher, probe.samples);
+  if (unreadable.count > 0) {
+    const kids = unreadable.keyIds.length === 0 ? '' : ` (sealed with key id ${unreadable.keyIds.join(', ')})`;
+    problems.push(
+      `${unreadable.count} of ${probe.samples.length} sampled refresh tokens cannot be decrypted with TOKEN_ENCRYPTION_KEYS${kids}: add the key that sealed them back to TOKEN_ENCRYPTION_KEYS.`,
+    );
+  }
+
+  const expiresAt = settings.lwa.clientSecretExpiresAt;
+  if (expiresAt !== undefined) {
+    const daysLeft = Math.ceil((expiresAt.getTime() - now.getTime()) / DAY_MS);
+    const day = expiresAt.toISOString().slice(0, 10);
+    if (daysLeft <= 0) {
+      problems.push(`LWA client secret expired on ${day}: rotate it and update LWA_CLIENT_SECRET / LWA_CLIENT_SECRET_EXPIRES_AT.`);
+    } else if (daysLeft < SECRET_WARNING_DAYS) {
+      warnings.push(
+        `LWA client secret expires in ${daysLeft} day${daysLeft === 1 ? '' : 's'} (${day}): rotate it, set the new one as LWA_CLIENT_SECRET and the old one as LWA_CLIENT_SECRET_PREVIOUS.`,
+      );
+    }
+  }
+  if (problems.length > 0) return jsonResponse(503, { status: 'error', problems, ...(warnings.length > 0 ? { warnings } : {}) });
+  return jsonResponse(200, warnings.length > 0 ? { status: 'ok', warnings } : { status: 'ok' });
+}
+
+/** Envelopes sampled from each end (newest, oldest): a wrong current key shows in the first, a dropped old key in the second. */
+export const HEALTH_SAMPLE_SIZE = 5;
+/** Amazon requires a new LWA client secret every 180 days: warn 30 days ahead, fail once it has expired. */
+const SECRET_WARNING_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/** How many samples fail to decrypt, and the key ids they name (labels, not secrets). The plaintext is dropped at once. */
+function undecryptable(cipher: TokenCipher, samples: readonly EnvelopeSample[]): { count: number; keyIds: string[] } {
+  let count = 0;
+  const keyIds = new Set<string>();
+  for (const sample of samples) {
+    try {
+      cipher.decrypt(sample.envelope, { column: 'lwa_refresh_token', region: sample.region, customerId: sample.customerId });
+    } catch {
+      count += 1;
+      const kid = TokenCipher.keyIdOf(sample.envelope);
+      // A key id is a short label chosen by ops; anything else (a corrupt value) is not echoed.
+      if (kid !== undefined && /^[A-Za-z0-9_.-]{1,32}$/.test(kid)) keyIds.add(kid);
+    }
+  }
+  return { count, keyIds: [...keyIds].sort() };
+}
