@@ -8,6 +8,7 @@ import {
   type CredentialSecrets,
   type CredentialStatusRow,
   type CredentialSummary,
+  type AccessTokenSource,
 } from './credentialStore.js';
 import { isRegion } from '../authorization/marketplaces.js';
 
@@ -156,4 +157,26 @@ export function recentAttemptsLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_RECENT_ATTEMPTS_LIMIT;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 2_147_483_647) throw new Error('limit must be a whole number, 1 or more');
   return limit;
+}
+
+/** The shared token row's columns in a join (alias `t`), prefixed so they cannot clash with the credential's. */
+export const SHARED_TOKEN_COLUMNS = `t.region AS t_region, t.credential_generation AS t_generation, t.access_token AS t_access_token,
+  t.expires_at AS t_expires_at, t.refreshed_at AS t_refreshed_at, t.lease_owner AS t_lease_owner, t.lease_until AS t_lease_until`;
+
+/** A credential row joined with its sp_api_access_tokens row (absent when t_region is NULL). */
+export function toAccessTokenSource(row: Row): AccessTokenSource {
+  return {
+    credential: toCredential(row),
+    shared:
+      row['t_region'] === null || row['t_region'] === undefined
+        ? undefined
+        : {
+            generation: text(row['t_generation']),
+            accessToken: text(row['t_access_token']),
+            expiresAt: date(row['t_expires_at']),
+            refreshedAt: date(row['t_refreshed_at']),
+            leaseOwner: text(row['t_lease_owner']),
+            leaseUntil: date(row['t_lease_until']),
+          },
+  };
 }
