@@ -81,7 +81,10 @@ export interface AccessTokenDeps {
    * for the next owner's refresh.
    */
   leaseMs?: number;
-  /** This instance's lease-owner id (default: random); at most 64 ASCII characters. */
+  /**
+   * This instance's lease-owner id (default `p<pid>-<16 random hex>`, so ops can tell which process holds a lease);
+   * each refresh appends `.<n>`. At most 64 ASCII characters with that suffix.
+   */
   owner?: string;
 }
 
@@ -120,7 +123,7 @@ export class AccessTokenService {
   constructor(private readonly deps: AccessTokenDeps) {
     this.recheckMs = deps.recheckMs ?? DEFAULT_RECHECK_MS;
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
-    this.owner = deps.owner ?? `i-${randomBytes(12).toString('hex')}`;
+    this.owner = deps.owner ?? `p${process.pid}-${randomBytes(8).toString('hex')}`;
   }
 
   /**
