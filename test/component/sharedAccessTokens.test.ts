@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { credentialGeneration } from '../../src/accessTokens/accessTokenCache.js';
 import { FORCED_REFRESH_REUSE_MS, REFRESH_AHEAD_MS } from '../../src/accessTokens/accessTokenService.js';
 import { App, type Services } from '../../src/app.js';
+import { parseKeyRing, TokenCipher } from '../../src/crypto/tokenCipher.js';
 import { consoleLogger } from '../../src/http/logging.js';
 import { startLocalHost, type RunningHost } from '../../src/http/localHost.js';
 import type { CredentialStore } from '../../src/store/credentialStore.js';
@@ -129,6 +131,39 @@ describe('the shared access token', () => {
     const res = await onB(TOKEN);
     expect(res.status).toBe(409);
     expect(json(res)['error']).toBe('authorization_revoked');
+  });
+});
+
+describe('a shared token that does not decrypt', () => {
+  it('is a miss, not an error: sealed under a key no longer configured, it is refreshed and replaced (why tokens:reencrypt skips the table)', async () => {
+    await start();
+    await authorize('42');
+    expireEverything();
+    const owner = await leaseHeldElsewhere(30_000);
+    const { store } = await h.services();
+    const row = await store.findCredential('42', 'NA');
+    const ring = parseKeyRing(`retired:${randomBytes(32).toString('base64')}`);
+    if (!ring.ok) throw new Error(ring.problem);
+    const underRetiredKey = new TokenCipher(ring.keys).encrypt('Atza|sealed-under-a-retired-key', { column: 'access_token', customerId: '42', region: 'NA' });
+    expect(
+      await store.storeSharedAccessToken({
+        customerId: '42',
+        region: 'NA',
+        owner,
+        generation: credentialGeneration({ status: 'authorized', sellingPartnerId: 'A1SANDBOXSELLER1', lwaRefreshToken: row?.lwaRefreshToken ?? null }),
+        sellingPartnerId: 'A1SANDBOXSELLER1',
+        expectedRefreshToken: row?.lwaRefreshToken ?? '',
+        accessToken: underRetiredKey,
+        expiresAt: new Date(h.clock.now().getTime() + 3600_000),
+        now: h.clock.now(),
+      }),
+    ).toBe(true);
+    const res = await onB(TOKEN);
+    expect(res.status).toBe(200);
+    expect(tokenOf(res)).toMatch(/^Atza\|/);
+    expect(tokenOf(res)).not.toBe('Atza|sealed-under-a-retired-key');
+    expect(refreshCalls()).toBe(1);
+    expect((await store.readAccessTokenSource('42', 'NA'))?.shared?.accessToken).toMatch(/^v1:test1:/);
   });
 });
 
