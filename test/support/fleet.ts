@@ -28,6 +28,8 @@ export interface FleetHost {
 export interface Fleet {
   lwa: FakeLwa;
   dbPath: string;
+  /** The settings every host runs with (for an App in this process over the same file). */
+  values: Record<string, string | undefined>;
   hosts: FleetHost[];
   /** Refresh grants that reached the loopback LWA (hung ones included). */
   refreshGrants(): number;
@@ -46,14 +48,20 @@ export function buildHostScript(root: string): string {
 
 /**
  * Starts `size` hosts from `hostScript` over a fresh SQLite file holding one authorized seller (FLEET_CUSTOMER in
- * NA, a refresh token the loopback LWA accepts). `leaseSeconds` is ACCESS_TOKEN_LEASE_SECONDS.
+ * NA, a refresh token the loopback LWA accepts). `leaseSeconds` is ACCESS_TOKEN_LEASE_SECONDS; `tokenLifetimeSeconds`
+ * shortens the access tokens the loopback LWA issues (their expires_in).
  */
-export async function startFleet(options: { hostScript: string; size: number; leaseSeconds: number }): Promise<Fleet> {
+export async function startFleet(options: { hostScript: string; size: number; leaseSeconds: number; tokenLifetimeSeconds?: number }): Promise<Fleet> {
   const dir = mkdtempSync(join(tmpdir(), 'spapi-fleet-'));
   const dbPath = join(dir, 'fleet.sqlite');
   const clientSecret = `amzn1.oa2-cs.v1.${randomBytes(24).toString('hex')}`;
   const tokenKey = randomBytes(32).toString('base64');
-  const lwa = await startFakeLwa({ clientId: FLEET_CLIENT_ID, clientSecret, clock: systemClock });
+  const lwa = await startFakeLwa({
+    clientId: FLEET_CLIENT_ID,
+    clientSecret,
+    clock: systemClock,
+    ...(options.tokenLifetimeSeconds === undefined ? {} : { accessTokenLifetimeSeconds: options.tokenLifetimeSeconds }),
+  });
   await seedSeller({ dbPath, lwa, clientSecret, tokenKeys: `fleet1:${tokenKey}` });
 
   const env: NodeJS.ProcessEnv = {
@@ -82,6 +90,7 @@ export async function startFleet(options: { hostScript: string; size: number; le
   return {
     lwa,
     dbPath,
+    values: env,
     hosts,
     refreshGrants: () => lwa.received.filter((form) => form.get('grant_type') === 'refresh_token').length,
     leaseOwner: () => {
