@@ -123,6 +123,7 @@ export class App {
         logger: this.options.logger,
         cache: tokenCache,
         recheckMs: settings.accessTokenRecheckSeconds * 1000,
+        leaseMs: settings.accessTokenLeaseSeconds * 1000,
       }),
     };
   }

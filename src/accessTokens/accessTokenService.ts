@@ -1,9 +1,23 @@
 import type { Region } from '../authorization/marketplaces.js';
 import type { Clock, Logger } from '../authorization/ports.js';
+import { randomBytes } from 'node:crypto';
 import { CipherError, type TokenCipher } from '../crypto/tokenCipher.js';
 import type { LwaClient, LwaFailure } from '../lwa/lwaClient.js';
-import { LIMITS, type CredentialStore, type CredentialSummary } from '../store/credentialStore.js';
-import { credentialGeneration, type AccessToken, type AccessTokenCache, type CachedAccessToken } from './accessTokenCache.js';
+import {
+  LIMITS,
+  type CredentialSecrets,
+  type CredentialStore,
+  type CredentialSummary,
+  type SharedAccessToken,
+} from '../store/credentialStore.js';
+import {
+  credentialGeneration,
+  REFRESH_MARGIN_MS,
+  type AccessToken,
+  type AccessTokenCache,
+  type CachedAccessToken,
+  type CredentialGeneration,
+} from './accessTokenCache.js';
 
 /**
  * Hands out 1-hour LWA access tokens made from the stored refresh tokens, so Shipica's other processes never read
@@ -14,12 +28,22 @@ import { credentialGeneration, type AccessToken, type AccessTokenCache, type Cac
  * whose row changed while LWA answered is discarded, never cached or returned, and a seller is served only a token
  * made for that seller. A cached token costs no store call; ACCESS_TOKEN_RECHECK_SECONDS bounds how long another
  * instance's change can go unseen here.
+ *
+ * Across instances (the fleet), the token lives in `sp_api_access_tokens` too, sealed with the TokenCipher, with the
+ * generation that made it and a refresh lease: an in-process miss reads the credential row and the shared row in one
+ * round trip and serves the shared token when it belongs to the current generation and has REFRESH_AHEAD_MS left (or
+ * is still valid while another instance holds the lease: that one is refreshing ahead). Otherwise it claims the lease
+ * in one conditional statement; only the winner asks LWA and writes the token back (only while it holds the lease and
+ * the generation is unchanged). Losers poll the shared row for up to twice the lease, then answer
+ * `refresh_in_progress` (503 with Retry-After) rather than refresh themselves. A lease whose owner died expires at
+ * its deadline, and the next instance to look takes it over.
  */
 export type AccessTokenRequest = ({ customerId: string } | { sellingPartnerId: string }) & {
   region?: Region | undefined;
   /**
    * Skip the cached token and ask LWA: for a caller whose SP-API call was refused with 401/403 "access token
-   * revoked". Concurrent forced requests still share one LWA call.
+   * revoked". Goes through the fleet's refresh lease: a forced request that arrives while a refresh is under way, or
+   * within FORCED_REFRESH_REUSE_MS of the last refresh of the same generation, is served that fresh token instead.
    */
   forceRefresh?: boolean | undefined;
 };
@@ -30,7 +54,9 @@ export type AccessTokenErrorCode =
   | 'authorization_revoked'
   | 'lwa_client_rejected'
   | 'lwa_unavailable'
-  | 'credential_unreadable';
+  | 'credential_unreadable'
+  /** Another instance holds the refresh lease and did not write a token within the wait (503, Retry-After). */
+  | 'refresh_in_progress';
 
 export type AccessTokenResult =
   | { ok: true; token: AccessToken }
@@ -49,10 +75,29 @@ export interface AccessTokenDeps {
    * another instance can go unseen here; changes made in this process evict at once.
    */
   recheckMs?: number;
+  /**
+   * ACCESS_TOKEN_LEASE_SECONDS in ms (default 45 s): how long the refresh lease is held; also bounds this instance's
+   * own refresh (LWA retries included). A loser waits up to twice this: once for a dead owner's lease to expire, once
+   * for the next owner's refresh.
+   */
+  leaseMs?: number;
+  /**
+   * This instance's lease-owner id (default `p<pid>-<16 random hex>`, so ops can tell which process holds a lease);
+   * each refresh appends `.<n>`. At most 64 ASCII characters with that suffix.
+   */
+  owner?: string;
 }
 
-/** How long one refresh may take, retries included. */
+/** How long one refresh may take, retries included (and never longer than the lease). */
 const REFRESH_DEADLINE_MS = 30_000;
+export const DEFAULT_LEASE_MS = 45_000;
+/** A shared token with less than this left is refreshed ahead by the first instance to see it (under the lease). */
+export const REFRESH_AHEAD_MS = 5 * 60_000;
+/** A forced refresh within this of the last refresh of the same generation is served that token (issue 10). */
+export const FORCED_REFRESH_REUSE_MS = 60_000;
+/** Losers poll the shared row from this interval, growing to POLL_MAX_MS. */
+const POLL_FIRST_MS = 25;
+const POLL_MAX_MS = 500;
 const DEFAULT_RETRY_AFTER_SECONDS = 30;
 export const DEFAULT_RECHECK_MS = 60_000;
 
@@ -70,19 +115,27 @@ export class AccessTokenService {
   /** Rechecks of a cached entry's generation under way, by (customer, region, generation). */
   private readonly rechecks = new Map<string, Promise<boolean>>();
   private readonly recheckMs: number;
+  private readonly leaseMs: number;
+  /** This instance's id in lease_owner. */
+  readonly owner: string;
+  private refreshCount = 0;
 
   constructor(private readonly deps: AccessTokenDeps) {
     this.recheckMs = deps.recheckMs ?? DEFAULT_RECHECK_MS;
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+    this.owner = deps.owner ?? `p${process.pid}-${randomBytes(8).toString('hex')}`;
   }
 
   /**
    * A token for the request's (customer, region). A fresh cached entry costs no store call; one older than the
-   * recheck interval costs one read; a miss costs the lookup, a read of the row, LWA, and a second read of the row.
+   * recheck interval costs one read. An in-process miss for a customer and region costs ONE read when the shared
+   * token serves (a seller id, or no region, adds the read that resolves the row); a refresh costs that read, the
+   * lease claim, LWA and the conditional write.
    */
   async get(request: AccessTokenRequest): Promise<AccessTokenResult> {
     if (!request.forceRefresh) {
       const hit = this.fromMemory(request);
-      if (hit !== undefined) {
+      if (hit !== undefined && this.farFromExpiry(hit.token)) {
         if (this.deps.clock.now().getTime() - hit.checkedAt < this.recheckMs) return { ok: true, token: hit.token };
         // A region-less hit came through the one region remembered for the requester: it is re-resolved (lookUp),
         // so another instance's authorization in a second region is seen within the recheck interval too.
@@ -102,23 +155,41 @@ export class AccessTokenService {
   }
 
   private async lookUp(request: AccessTokenRequest): Promise<AccessTokenResult> {
-    const target = await this.resolve(request);
+    // A customer and region name the row itself: the shared-token read answers for the row too (one round trip).
+    const target =
+      'customerId' in request && request.region !== undefined
+        ? ({ ok: true, customerId: request.customerId, region: request.region } as const)
+        : await this.resolve(request);
     if (!target.ok) return target;
     const { customerId, region } = target;
     const seller = 'sellingPartnerId' in request ? request.sellingPartnerId : undefined;
-    if (!request.forceRefresh) {
+    const force = Boolean(request.forceRefresh);
+    if (!force) {
       const hit = this.deps.cache.lookup(customerId, region);
-      if (hit !== undefined && (seller === undefined || hit.token.sellingPartnerId === seller)) {
+      if (hit !== undefined && (seller === undefined || hit.token.sellingPartnerId === seller) && this.farFromExpiry(hit.token)) {
         const fresh = this.deps.clock.now().getTime() - hit.checkedAt < this.recheckMs;
         if (fresh || (await this.recheck(hit))) return { ok: true, token: hit.token };
       }
     }
-    const result = await singleFlight(this.refreshes, JSON.stringify([customerId, region]), () => this.refresh(customerId, region, 1));
+    const result = await singleFlight(this.refreshes, JSON.stringify([customerId, region, force]), () =>
+      this.refresh(customerId, region, { force, retries: 1, owner: this.nextOwner() }),
+    );
     // The row may have changed seller between the lookup and the refresh: a seller is served only its own token.
     if (result.ok && seller !== undefined && result.token.sellingPartnerId !== seller) {
       return fail('not_authorized', `Seller ${seller} has no Amazon authorization in ${region}.`);
     }
     return result;
+  }
+
+  /** A token with REFRESH_AHEAD_MS or more left; one closer to expiry goes to the shared row (refresh ahead). */
+  private farFromExpiry(token: AccessToken): boolean {
+    return token.expiresAt.getTime() - this.deps.clock.now().getTime() >= REFRESH_AHEAD_MS;
+  }
+
+  /** A lease-owner id per refresh: this instance's id and a counter, so two refreshes never share a lease. */
+  private nextOwner(): string {
+    this.refreshCount += 1;
+    return `${this.owner}.${this.refreshCount}`;
   }
 
   /** The fast path: no store, no LWA. A cached entry whose seller is not the one asked for is a miss. */
@@ -183,55 +254,163 @@ export class AccessTokenService {
   }
 
   /**
-   * Reads the row, asks LWA, then reads the row again: the token is cached and returned only if the row still holds
-   * the generation it was made from and this process did not change the entry meanwhile (a re-authorization or an
-   * eviction). Otherwise it is discarded and, `retries` permitting, the refresh starts over with the new row.
+   * The shared path: reads the credential row and its shared token row (one round trip) and serves the shared token
+   * when it belongs to the row's generation and has REFRESH_AHEAD_MS left, or is still valid while another instance
+   * holds the lease (refreshing ahead). A forced request is served it only when it was refreshed within
+   * FORCED_REFRESH_REUSE_MS. Otherwise claims the lease; the winner refreshes (refreshUnderLease), a loser polls
+   * the row until a token appears or the lease can be taken, for at most twice the lease, then answers
+   * refresh_in_progress.
    */
-  private async refresh(customerId: string, region: Region, retries: number): Promise<AccessTokenResult> {
-    const { store, cipher, clock, logger, cache } = this.deps;
+  private async refresh(customerId: string, region: Region, options: RefreshOptions): Promise<AccessTokenResult> {
+    const { store, clock, cache } = this.deps;
     const who = `Customer ${customerId}`;
-    const since = cache.mark();
-    const row = await store.findCredential(customerId, region);
-    if (row?.status === 'revoked') return revoked(who, ` in ${region}`);
-    if (row === undefined || row.status !== 'authorized' || row.lwaRefreshToken === null || row.sellingPartnerId === null) {
-      return fail('not_authorized', `${who} has no Amazon authorization in ${region}.`);
+    const waitUntil = clock.now().getTime() + 2 * this.leaseMs;
+    let pollMs = POLL_FIRST_MS;
+    for (;;) {
+      const since = cache.mark();
+      const source = await store.readAccessTokenSource(customerId, region);
+      const row = source?.credential;
+      if (row === undefined) return fail('not_authorized', `${who} has no Amazon authorization in ${region}.`);
+      if (row.status === 'revoked') return revoked(who, ` in ${region}`);
+      if (row.status !== 'authorized' || row.lwaRefreshToken === null || row.sellingPartnerId === null) {
+        return fail('not_authorized', `${who} has no Amazon authorization in ${region}. Its status is ${describeStatuses([row])}.`);
+      }
+      const credential = { ...row, lwaRefreshToken: row.lwaRefreshToken, sellingPartnerId: row.sellingPartnerId };
+      const generation = credentialGeneration(row);
+      const now = clock.now().getTime();
+      const shared = source?.shared;
+      const current = this.sharedToken(shared, generation, credential);
+      const leaseUntil = shared?.leaseUntil?.getTime() ?? 0;
+      const leasedByOther = shared?.leaseOwner != null && shared.leaseOwner !== options.owner && leaseUntil > now;
+      if (current !== undefined) {
+        const refreshedAt = shared?.refreshedAt?.getTime();
+        const justRefreshed = refreshedAt !== undefined && now - refreshedAt < FORCED_REFRESH_REUSE_MS;
+        const serve = options.force ? justRefreshed : current.expiresAt.getTime() - now >= REFRESH_AHEAD_MS || leasedByOther;
+        if (serve) return this.serve(current, generation, since);
+      }
+      if (!leasedByOther) {
+        const claimed = await store.claimAccessTokenLease({ customerId, region, owner: options.owner, now: new Date(now), until: new Date(now + this.leaseMs) });
+        if (claimed) return this.refreshUnderLease({ customerId, region, credential, generation, since, current }, options);
+        // Another instance claimed it first and is refreshing: a still-valid token keeps being served meanwhile.
+        if (current !== undefined && !options.force) return this.serve(current, generation, since);
+      }
+      if (clock.now().getTime() + pollMs > waitUntil) {
+        const retryAfter = Math.max(1, Math.ceil((leaseUntil - clock.now().getTime()) / 1000));
+        this.deps.logger.warn('gave up waiting for another instance to refresh an access token', { customerId, region });
+        return fail('refresh_in_progress', `Another instance is refreshing ${who}'s access token in ${region} and has not finished; retry after ${retryAfter} seconds.`, retryAfter);
+      }
+      await sleep(pollMs);
+      pollMs = Math.min(POLL_MAX_MS, pollMs * 2);
     }
-    const generation = credentialGeneration(row);
-    let refreshToken: string;
+  }
+
+  /** The shared row's token when it belongs to `generation` and is still servable; a row that fails to decrypt is a miss. */
+  private sharedToken(
+    shared: SharedAccessToken | undefined,
+    generation: CredentialGeneration,
+    credential: { customerId: string; region: Region; sellingPartnerId: string },
+  ): AccessToken | undefined {
+    if (shared === undefined || shared.generation !== generation || shared.accessToken === null || shared.expiresAt === null) return undefined;
+    if (shared.expiresAt.getTime() - REFRESH_MARGIN_MS <= this.deps.clock.now().getTime()) return undefined;
+    const { customerId, region, sellingPartnerId } = credential;
     try {
-      refreshToken = cipher.decrypt(row.lwaRefreshToken, { column: 'lwa_refresh_token', customerId, region });
+      const accessToken = this.deps.cipher.decrypt(shared.accessToken, { column: 'access_token', customerId, region });
+      return { accessToken, expiresAt: shared.expiresAt, customerId, sellingPartnerId, region };
     } catch (error) {
       if (!(error instanceof CipherError)) throw error;
+      // Disposable: sealed under a key since removed, say. Refreshing replaces it.
+      this.deps.logger.info('shared access token cannot be decrypted: refreshing it', { customerId, region, error: error.message });
+      return undefined;
+    }
+  }
+
+  /** Returns the token, caching it here unless this process changed the entry since the read. */
+  private serve(token: AccessToken, generation: CredentialGeneration, since: number): AccessTokenResult {
+    if (!this.deps.cache.changedSince(token.customerId, token.region, since)) this.deps.cache.set(token, generation);
+    return { ok: true, token };
+  }
+
+  /**
+   * Under the lease: asks LWA, then writes the token to the shared row in one conditional statement (only while this
+   * refresh still holds the lease and the row still holds the generation the token was made from). A token whose
+   * write was refused is discarded, never cached or returned, and, `retries` permitting, the refresh starts over with
+   * the row as it is now. The lease is given up when the refresh fails.
+   */
+  private async refreshUnderLease(
+    context: {
+      customerId: string;
+      region: Region;
+      credential: CredentialSummary & CredentialSecrets & { lwaRefreshToken: string; sellingPartnerId: string };
+      generation: CredentialGeneration;
+      since: number;
+      current: AccessToken | undefined;
+    },
+    options: RefreshOptions,
+  ): Promise<AccessTokenResult> {
+    const { store, cipher, clock, logger, cache } = this.deps;
+    const { customerId, region, credential, generation, since, current } = context;
+    const who = `Customer ${customerId}`;
+    let refreshToken: string;
+    try {
+      refreshToken = cipher.decrypt(credential.lwaRefreshToken, { column: 'lwa_refresh_token', customerId, region });
+    } catch (error) {
+      if (!(error instanceof CipherError)) throw error;
+      await this.release(customerId, region, options.owner);
       logger.error('stored refresh token cannot be decrypted: is its key still in TOKEN_ENCRYPTION_KEYS?', { customerId, region, error: error.message });
       return fail('credential_unreadable', `${who}'s stored authorization in ${region} cannot be decrypted with the configured keys.`);
     }
 
-    const grant = await this.deps.lwa.refreshAccessToken({ refreshToken, deadline: new Date(clock.now().getTime() + REFRESH_DEADLINE_MS) });
-    if (!grant.ok) return this.refused(grant.failure, { customerId, region, envelope: row.lwaRefreshToken, generation, retries });
-
-    // One more read (refreshes happen about once an hour per seller): did the row change while LWA answered?
-    const after = await store.findCredential(customerId, region);
-    if (after === undefined || credentialGeneration(after) !== generation || cache.changedSince(customerId, region, since)) {
-      logger.info('authorization changed during an access-token refresh: its token was discarded', { customerId, region });
-      if (retries > 0) return this.refresh(customerId, region, retries - 1);
-      return fail('lwa_unavailable', `${who}'s authorization in ${region} changed while its token was being refreshed; retry.`, 1);
+    const budget = Math.min(REFRESH_DEADLINE_MS, this.leaseMs);
+    const grant = await this.deps.lwa.refreshAccessToken({ refreshToken, deadline: new Date(clock.now().getTime() + budget) });
+    if (!grant.ok) {
+      await this.release(customerId, region, options.owner);
+      // A refresh ahead that LWA did not answer: the current token is still valid and keeps being served.
+      if (grant.failure.kind === 'unavailable' && current !== undefined && !options.force) return this.serve(current, generation, since);
+      return this.refused(grant.failure, { customerId, region, envelope: credential.lwaRefreshToken, generation, options });
     }
+
     const token: AccessToken = {
       accessToken: grant.value.accessToken,
       expiresAt: new Date(clock.now().getTime() + grant.value.expiresIn * 1000),
       customerId,
-      sellingPartnerId: row.sellingPartnerId,
+      sellingPartnerId: credential.sellingPartnerId,
       region,
     };
+    const stored = await store.storeSharedAccessToken({
+      customerId,
+      region,
+      owner: options.owner,
+      generation,
+      sellingPartnerId: credential.sellingPartnerId,
+      expectedRefreshToken: credential.lwaRefreshToken,
+      accessToken: cipher.encrypt(token.accessToken, { column: 'access_token', customerId, region }),
+      expiresAt: token.expiresAt,
+      now: clock.now(),
+    });
+    if (!stored || cache.changedSince(customerId, region, since)) {
+      logger.info('authorization changed (or the refresh lease was lost) during an access-token refresh: its token was discarded', { customerId, region });
+      if (options.retries > 0) return this.refresh(customerId, region, { ...options, retries: options.retries - 1 });
+      await this.release(customerId, region, options.owner);
+      return fail('lwa_unavailable', `${who}'s authorization in ${region} changed while its token was being refreshed; retry.`, 1);
+    }
     cache.set(token, generation);
     return { ok: true, token };
   }
 
+  /** Best effort: a lease not given up expires at its deadline anyway. */
+  private async release(customerId: string, region: Region, owner: string): Promise<void> {
+    try {
+      await this.deps.store.releaseAccessTokenLease({ customerId, region, owner });
+    } catch (error) {
+      this.deps.logger.warn('refresh lease could not be given up: it expires at its deadline', { customerId, region, error: error instanceof Error ? error.message : 'unknown' });
+    }
+  }
+
   private async refused(
     failure: LwaFailure,
-    context: { customerId: string; region: Region; envelope: string; generation: string; retries: number },
+    context: { customerId: string; region: Region; envelope: string; generation: string; options: RefreshOptions },
   ): Promise<AccessTokenResult> {
-    const { customerId, region } = context;
+    const { customerId, region, options } = context;
     const who = `Customer ${customerId}`;
     switch (failure.kind) {
       case 'invalid_grant': {
@@ -248,7 +427,7 @@ export class AccessTokenService {
           now: this.deps.clock.now(),
         });
         // Not marked: the row changed under us (most likely a re-authorization stored a new token). Try that one.
-        if (!marked && context.retries > 0) return this.refresh(customerId, region, context.retries - 1);
+        if (!marked && options.retries > 0) return this.refresh(customerId, region, { ...options, retries: options.retries - 1 });
         this.deps.logger.warn('seller authorization revoked: LWA refused the refresh token', { customerId, region, lwaError: failure.error ?? null });
         return revoked(who, ` in ${region}`);
       }
@@ -268,6 +447,16 @@ export class AccessTokenService {
     }
   }
 }
+
+interface RefreshOptions {
+  force: boolean;
+  /** How many more times a refresh whose token was discarded (the row changed) starts over. */
+  retries: number;
+  /** This refresh's lease-owner id. */
+  owner: string;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function singleFlight<T>(inFlight: Map<string, Promise<T>>, key: string, start: () => Promise<T>): Promise<T> {
   let pending = inFlight.get(key);

@@ -22,6 +22,7 @@ export const SETTING_NAMES = [
   'ACCESS_TOKEN_CACHE_SIZE',
   'STORE_RETRY_MS',
   'ACCESS_TOKEN_RECHECK_SECONDS',
+  'ACCESS_TOKEN_LEASE_SECONDS',
   'SQL_CONNECTION_STRING',
   'SQL_SERVER',
   'SQL_DATABASE',
@@ -78,6 +79,12 @@ export interface Settings {
    * instance's re-authorization or revocation can go unseen in this process.
    */
   accessTokenRecheckSeconds: number;
+  /**
+   * Seconds an instance holds the refresh lease of a seller's shared access token (1–300): the longest one refresh
+   * may take, and how long the fleet waits before another instance takes over from an owner that died. Instances
+   * without the lease wait up to twice this for the owner's token, then answer 503 refresh_in_progress.
+   */
+  accessTokenLeaseSeconds: number;
   store: StoreSettings;
 }
 
@@ -168,6 +175,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
   const accessTokenCacheSize = field('ACCESS_TOKEN_CACHE_SIZE', integerSchema(1, 1_000_000, 10_000));
   const storeRetryMs = field('STORE_RETRY_MS', integerSchema(0, 120_000, 30_000));
   const accessTokenRecheckSeconds = field('ACCESS_TOKEN_RECHECK_SECONDS', integerSchema(1, 3600, 60));
+  const accessTokenLeaseSeconds = field('ACCESS_TOKEN_LEASE_SECONDS', integerSchema(1, 300, 45));
 
   const tokenKeys = field(
     'TOKEN_ENCRYPTION_KEYS',
@@ -196,6 +204,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
     accessTokenCacheSize === undefined ||
     storeRetryMs === undefined ||
     accessTokenRecheckSeconds === undefined ||
+    accessTokenLeaseSeconds === undefined ||
     tokenKeys === undefined ||
     store === undefined
   ) {
@@ -217,6 +226,7 @@ export function loadSettings(values: SettingValues, environment: Environment): S
       accessTokenCacheSize,
       storeRetryMs,
       accessTokenRecheckSeconds,
+      accessTokenLeaseSeconds,
       store,
     },
   };

@@ -23,8 +23,14 @@ export interface KeyRing {
 
 export type SecretColumn = 'lwa_refresh_token' | 'spapi_oauth_code' | 'mws_auth_token';
 
+/**
+ * Columns an envelope may be bound to: the credential row's secrets, and `access_token` (sp_api_access_tokens, the
+ * access token shared by the fleet; disposable, so not among the columns tokens:reencrypt rewrites).
+ */
+export type EnvelopeColumn = SecretColumn | 'access_token';
+
 export interface EnvelopeBinding {
-  column: SecretColumn;
+  column: EnvelopeColumn;
   customerId: string;
   region: string;
 }

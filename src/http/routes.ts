@@ -215,6 +215,7 @@ const ACCESS_TOKEN_STATUS: Record<AccessTokenErrorCode, number> = {
   authorization_revoked: 409,
   lwa_client_rejected: 503,
   lwa_unavailable: 503,
+  refresh_in_progress: 503,
   credential_unreadable: 500,
 };
 

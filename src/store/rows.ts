@@ -9,6 +9,7 @@ import {
   type CredentialStatusRow,
   type CredentialSummary,
   type EnvelopeSample,
+  type AccessTokenSource,
 } from './credentialStore.js';
 import { isRegion } from '../authorization/marketplaces.js';
 
@@ -168,4 +169,26 @@ export function toEnvelopeSample(row: Row): EnvelopeSample | undefined {
   const customerId = text(row['customer_id']);
   if (envelope === null || customerId === null) return undefined;
   return { customerId, region: region(row['region']), envelope };
+}
+
+/** The shared token row's columns in a join (alias `t`), prefixed so they cannot clash with the credential's. */
+export const SHARED_TOKEN_COLUMNS = `t.region AS t_region, t.credential_generation AS t_generation, t.access_token AS t_access_token,
+  t.expires_at AS t_expires_at, t.refreshed_at AS t_refreshed_at, t.lease_owner AS t_lease_owner, t.lease_until AS t_lease_until`;
+
+/** A credential row joined with its sp_api_access_tokens row (absent when t_region is NULL). */
+export function toAccessTokenSource(row: Row): AccessTokenSource {
+  return {
+    credential: toCredential(row),
+    shared:
+      row['t_region'] === null || row['t_region'] === undefined
+        ? undefined
+        : {
+            generation: text(row['t_generation']),
+            accessToken: text(row['t_access_token']),
+            expiresAt: date(row['t_expires_at']),
+            refreshedAt: date(row['t_refreshed_at']),
+            leaseOwner: text(row['t_lease_owner']),
+            leaseUntil: date(row['t_lease_until']),
+          },
+  };
 }

@@ -36,8 +36,24 @@ import {
   healthSampleSize,
   type Unlink,
   type UnlinkResult,
+  type AccessTokenLeaseClaim,
+  type AccessTokenSource,
+  type SharedAccessTokenWrite,
 } from './credentialStore.js';
-import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toEnvelopeSample, toCredential, toRegion, toStatusRow, toSummary, type Row } from './rows.js';
+import {
+  expiringWithinMs,
+  recentAttemptsLimit,
+  SHARED_TOKEN_COLUMNS,
+  text,
+  toAccessTokenSource,
+  toAttempt,
+  toCredential,
+  toEnvelopeSample,
+  toRegion,
+  toStatusRow,
+  toSummary,
+  type Row,
+} from './rows.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
 
 /**
@@ -245,6 +261,7 @@ export class SqlServerStore implements CredentialStore {
   private readonly statusView: string;
   private readonly heartbeat: string;
   private readonly history: string;
+  private readonly accessTokens: string;
   private readonly replaceEnvelopeSql: Readonly<Record<SecretColumn, string>>;
 
   constructor(
@@ -257,6 +274,7 @@ export class SqlServerStore implements CredentialStore {
     this.statusView = `[${schema}].[sp_api_credentials_status]`;
     this.heartbeat = `[${schema}].[service_heartbeat]`;
     this.history = `[${schema}].[schema_migrations]`;
+    this.accessTokens = `[${schema}].[sp_api_access_tokens]`;
     // One fixed statement per secret column. The envelope columns take the database's default collation (often
     // case-insensitive), and '=' ignores trailing spaces: the compare is made binary and length-exact.
     this.replaceEnvelopeSql = {
@@ -961,6 +979,98 @@ export class SqlServerStore implements CredentialStore {
     return result.recordset.map(toAttempt);
   }
 
+  async readAccessTokenSource(customerId: string, region: Region): Promise<AccessTokenSource | undefined> {
+    if (!storable(() => customerIdParam(customerId))) return undefined;
+    const result = await this.oneBatch(
+      `SELECT ${JOINED_CREDENTIAL_COLUMNS}, ${SHARED_TOKEN_COLUMNS}
+       FROM ${this.credentials} AS c
+       LEFT JOIN ${this.accessTokens} AS t ON t.customer_id = c.customer_id AND t.region = c.region
+       WHERE c.customer_id = @customerId AND c.region = @region`,
+      { customerId: [sql.NVarChar(LIMITS.customerId), customerId], region: [sql.VarChar(COLUMN.region), region] },
+    );
+    const row = result.recordset[0];
+    return row === undefined ? undefined : toAccessTokenSource(row);
+  }
+
+  /**
+   * The conditional UPDATE; only when no row exists yet, the INSERT (beside an existing credential row). Two first
+   * claims racing: the second INSERT fails with a duplicate key, which the CATCH answers as lost (0).
+   */
+  async claimAccessTokenLease(input: AccessTokenLeaseClaim): Promise<boolean> {
+    if (!storable(() => customerIdParam(input.customerId))) return false;
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @claimed INT;
+       BEGIN TRY
+         UPDATE ${this.accessTokens} SET lease_owner = @owner, lease_until = @until, updated_at = @now
+         WHERE customer_id = @customerId AND region = @region
+           AND (lease_owner IS NULL OR lease_until <= @now OR lease_owner = @owner);
+         SET @claimed = @@ROWCOUNT;
+         IF @claimed = 0 AND NOT EXISTS (SELECT 1 FROM ${this.accessTokens} WHERE customer_id = @customerId AND region = @region)
+         BEGIN
+           INSERT INTO ${this.accessTokens} (customer_id, region, lease_owner, lease_until, updated_at)
+           SELECT customer_id, region, @owner, @until, @now FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region;
+           SET @claimed = @@ROWCOUNT;
+         END;
+         SELECT @claimed AS claimed;
+       END TRY
+       BEGIN CATCH
+         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+         IF ERROR_NUMBER() IN (${DUPLICATE_KEY_ERRORS}) SELECT 0 AS claimed;
+         ELSE THROW;
+       END CATCH;`,
+      {
+        owner: [sql.VarChar(LIMITS.leaseOwner), varchar('lease_owner', input.owner, LIMITS.leaseOwner)],
+        until: [sql.DateTime2(3), input.until],
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), input.customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+      },
+    );
+    return wholeCount(result.recordset[0]?.['claimed'], 'claimed') === 1;
+  }
+
+  async storeSharedAccessToken(input: SharedAccessTokenWrite): Promise<boolean> {
+    if (!storable(() => customerIdParam(input.customerId))) return false;
+    const result = await this.oneBatch(
+      `UPDATE ${this.accessTokens}
+       SET credential_generation = @generation, access_token = @accessToken, expires_at = @expiresAt, refreshed_at = @now,
+           lease_owner = NULL, lease_until = NULL, updated_at = @now
+       WHERE customer_id = @customerId AND region = @region AND lease_owner = @owner
+         AND EXISTS (
+           SELECT 1 FROM ${this.credentials} AS c
+           WHERE c.customer_id = @customerId AND c.region = @region AND c.status = 'authorized'
+             AND c.selling_partner_id = @sellingPartnerId
+             AND c.lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2
+             AND DATALENGTH(c.lwa_refresh_token) = DATALENGTH(@expected))`,
+      {
+        generation: [sql.VarChar(LIMITS.credentialGeneration), varchar('credential_generation', input.generation, LIMITS.credentialGeneration)],
+        accessToken: [sql.VarChar(LIMITS.encryptedAccessToken), varchar('access_token', input.accessToken, LIMITS.encryptedAccessToken)],
+        expiresAt: [sql.DateTime2(3), input.expiresAt],
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), input.customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+        owner: [sql.VarChar(LIMITS.leaseOwner), varchar('lease_owner', input.owner, LIMITS.leaseOwner)],
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId)],
+        expected: [sql.VarChar(LIMITS.encryptedRefreshToken), varchar('lwa_refresh_token', input.expectedRefreshToken, LIMITS.encryptedRefreshToken)],
+      },
+    );
+    return affected(result) === 1;
+  }
+
+  async releaseAccessTokenLease(input: { customerId: string; region: Region; owner: string }): Promise<void> {
+    if (!storable(() => customerIdParam(input.customerId))) return;
+    await this.oneBatch(
+      `UPDATE ${this.accessTokens} SET lease_owner = NULL, lease_until = NULL
+       WHERE customer_id = @customerId AND region = @region AND lease_owner = @owner`,
+      {
+        customerId: [sql.NVarChar(LIMITS.customerId), input.customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+        owner: [sql.VarChar(LIMITS.leaseOwner), varchar('lease_owner', input.owner, LIMITS.leaseOwner)],
+      },
+    );
+  }
+
   async ping(): Promise<void> {
     await this.oneBatch('SELECT 1 AS ok');
   }
@@ -1041,6 +1151,12 @@ export class SqlServerStore implements CredentialStore {
 const SUMMARY_COLUMNS = `customer_id, region, marketplace, selling_partner_id, status, last_error,
   auth_requested_date, auth_granted_date, lwa_refresh_token_date, updated_at,
   CAST(CASE WHEN lwa_refresh_token IS NULL THEN 0 ELSE 1 END AS BIT) AS has_refresh_token`;
+
+/** SUMMARY_COLUMNS and the secret columns, on the credentials table aliased `c` (for the access-token join). */
+const JOINED_CREDENTIAL_COLUMNS = `c.customer_id, c.region, c.marketplace, c.selling_partner_id, c.status, c.last_error,
+  c.auth_requested_date, c.auth_granted_date, c.lwa_refresh_token_date, c.updated_at,
+  CAST(CASE WHEN c.lwa_refresh_token IS NULL THEN 0 ELSE 1 END AS BIT) AS has_refresh_token,
+  c.lwa_refresh_token, c.spapi_oauth_code, c.mws_auth_token`;
 
 const ATTEMPT_COLUMNS = `attempt_id, state_hash, browser_binding_hash, flow, customer_id, region, marketplace,
   selling_partner_id, expected_selling_partner_id, code_hash, created_at, expires_at, consumed_at, exchange_deadline, completed_at,

@@ -35,8 +35,24 @@ import {
   type HealthProbe,
   type StoreHealth,
   healthSampleSize,
+  type AccessTokenLeaseClaim,
+  type AccessTokenSource,
+  type SharedAccessTokenWrite,
 } from './credentialStore.js';
-import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toEnvelopeSample, toCredential, toRegion, toStatusRow, toSummary, type Row } from './rows.js';
+import {
+  expiringWithinMs,
+  recentAttemptsLimit,
+  SHARED_TOKEN_COLUMNS,
+  text,
+  toAccessTokenSource,
+  toAttempt,
+  toCredential,
+  toEnvelopeSample,
+  toRegion,
+  toStatusRow,
+  toSummary,
+  type Row,
+} from './rows.js';
 
 /**
  * Embedded store for local runs, the sandbox and tests: the same table and column names as SQL Server
@@ -326,6 +342,26 @@ FROM (
 `;
 
 /**
+ * Version 5 (sql/006_shared_access_tokens.sql): the access token every instance shares per (customer, region), the
+ * credential generation that made it, and the refresh lease (owner, deadline). One row per credential row (the key
+ * is the same pair; rows are written only while the credential row exists). The token is a TokenCipher envelope.
+ */
+const SCHEMA_V5 = `
+CREATE TABLE sp_api_access_tokens (
+  customer_id            TEXT NOT NULL CHECK (length(customer_id) BETWEEN 1 AND 64),
+  region                 TEXT NOT NULL CHECK (region IN ('NA', 'EU', 'FE')),
+  credential_generation  TEXT NULL CHECK (length(credential_generation) <= 160),
+  access_token           TEXT NULL CHECK (length(access_token) <= 8000),
+  expires_at             TEXT NULL,
+  refreshed_at           TEXT NULL,
+  lease_owner            TEXT NULL CHECK (length(lease_owner) <= 64),
+  lease_until            TEXT NULL,
+  updated_at             TEXT NOT NULL,
+  PRIMARY KEY (customer_id, region)
+);
+`;
+
+/**
  * Version 8 (sql/009_service_heartbeat.sql): the heartbeat row /api/health writes, so health sees a store that
  * refuses writes. One row, id 1, seeded here.
  */
@@ -338,7 +374,7 @@ INSERT OR IGNORE INTO service_heartbeat (id, beat_at) VALUES (1, strftime('%Y-%m
 `;
 
 /** The steps, in order: a file at user_version v needs SCHEMA[v] onwards. */
-const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V8];
+const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V8];
 
 /** The user_version of a file this code has opened. */
 export const SQLITE_SCHEMA_VERSION = SCHEMA.length;
@@ -822,6 +858,66 @@ export class SqliteStore implements CredentialStore {
             .all(iso(filter.since), filter.customerId, limit)
     ) as Row[];
     return rows.map(toAttempt);
+  }
+
+  async readAccessTokenSource(customerId: string, region: Region): Promise<AccessTokenSource | undefined> {
+    const row = this.db
+      .prepare(
+        `SELECT c.*, c.lwa_refresh_token IS NOT NULL AS has_refresh_token, ${SHARED_TOKEN_COLUMNS}
+         FROM sp_api_credentials AS c
+         LEFT JOIN sp_api_access_tokens AS t ON t.customer_id = c.customer_id AND t.region = c.region
+         WHERE c.customer_id = ? AND c.region = ?`,
+      )
+      .get(customerId, region) as Row | undefined;
+    return row === undefined ? undefined : toAccessTokenSource(row);
+  }
+
+  async claimAccessTokenLease(input: AccessTokenLeaseClaim): Promise<boolean> {
+    const now = iso(input.now);
+    // One statement: the INSERT when the row is missing (only beside an existing credential row), else the
+    // conditional UPDATE of the upsert. ISO-8601 UTC text compares in time order.
+    const result = this.db
+      .prepare(
+        `INSERT INTO sp_api_access_tokens (customer_id, region, lease_owner, lease_until, updated_at)
+         SELECT customer_id, region, @owner, @until, @now FROM sp_api_credentials WHERE customer_id = @customerId AND region = @region
+         ON CONFLICT (customer_id, region) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until, updated_at = excluded.updated_at
+         WHERE sp_api_access_tokens.lease_owner IS NULL OR sp_api_access_tokens.lease_until <= @now OR sp_api_access_tokens.lease_owner = @owner`,
+      )
+      .run({ owner: input.owner, until: iso(input.until), now, customerId: input.customerId, region: input.region });
+    return result.changes === 1;
+  }
+
+  async storeSharedAccessToken(input: SharedAccessTokenWrite): Promise<boolean> {
+    const now = iso(input.now);
+    const result = this.db
+      .prepare(
+        `UPDATE sp_api_access_tokens
+         SET credential_generation = @generation, access_token = @accessToken, expires_at = @expiresAt, refreshed_at = @now,
+             lease_owner = NULL, lease_until = NULL, updated_at = @now
+         WHERE customer_id = @customerId AND region = @region AND lease_owner = @owner
+           AND EXISTS (
+             SELECT 1 FROM sp_api_credentials AS c
+             WHERE c.customer_id = @customerId AND c.region = @region AND c.status = 'authorized'
+               AND c.selling_partner_id = @sellingPartnerId AND c.lwa_refresh_token = @expected)`,
+      )
+      .run({
+        generation: input.generation,
+        accessToken: input.accessToken,
+        expiresAt: iso(input.expiresAt),
+        now,
+        customerId: input.customerId,
+        region: input.region,
+        owner: input.owner,
+        sellingPartnerId: input.sellingPartnerId,
+        expected: input.expectedRefreshToken,
+      });
+    return result.changes === 1;
+  }
+
+  async releaseAccessTokenLease(input: { customerId: string; region: Region; owner: string }): Promise<void> {
+    this.db
+      .prepare('UPDATE sp_api_access_tokens SET lease_owner = NULL, lease_until = NULL WHERE customer_id = ? AND region = ? AND lease_owner = ?')
+      .run(input.customerId, input.region, input.owner);
   }
 
   async ping(): Promise<void> {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { FORCED_REFRESH_REUSE_MS } from '../../src/accessTokens/accessTokenService.js';
 import type { Region } from '../../src/authorization/marketplaces.js';
 import { unlinkCredential } from '../../src/authorization/unlinkCredential.js';
 import type { CredentialStore } from '../../src/store/credentialStore.js';
@@ -79,6 +80,8 @@ describe('a refresh that finishes after the row changed', () => {
       const s1 = sellers[i % 2] ?? '';
       const s2 = sellers[(i + 1) % 2] ?? '';
       const before = refreshCalls();
+      // A forced refresh within a minute of the last refresh of the same credential is served that token (no LWA).
+      h.clock.advance(FORCED_REFRESH_REUSE_MS);
 
       // refresh=true reaches LWA, which answers only after the row has changed.
       h.lwa.fail({ delayMs: 600 });

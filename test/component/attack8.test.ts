@@ -139,7 +139,7 @@ describe('the store failing under an access-token request', () => {
   it('is answered as JSON 503 with Retry-After (what a calling process can parse), not an HTML error page', async () => {
     h = await startHarness();
     await authorize('42');
-    await beforeNext('listCredentialsFor', () => {
+    await beforeNext('readAccessTokenSource', () => {
       throw new Error('connection lost');
     });
     const res = await api.request(`${h.origin}/api/customers/42/access-token?region=NA&refresh=true`, { method: 'POST' });

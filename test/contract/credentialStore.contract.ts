@@ -2111,5 +2111,102 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.findCredential("o'brien", 'EU')).toBeUndefined();
       });
     });
+
+    describe('shared access tokens and the refresh lease (sp_api_access_tokens)', () => {
+      const lease = (owner: string, now: Date, forSeconds = 30, customerId = 'cust-1') =>
+        store.claimAccessTokenLease({ customerId, region: 'NA', owner, now, until: later(now, forSeconds * 1000) });
+      const write = (owner: string, refreshToken: string, options: { seller?: string; now?: Date; token?: string } = {}) =>
+        store.storeSharedAccessToken({
+          customerId: 'cust-1',
+          region: 'NA',
+          owner,
+          generation: `authorized|${options.seller ?? 'APARTNER1'}|gen`,
+          sellingPartnerId: options.seller ?? 'APARTNER1',
+          expectedRefreshToken: refreshToken,
+          accessToken: options.token ?? envelope(700, 'a'),
+          expiresAt: at(3600),
+          now: options.now ?? at(5),
+        });
+
+      it('readAccessTokenSource answers the credential row as findCredential does, with no shared row yet', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await store.readAccessTokenSource('cust-1', 'NA')).toEqual({ credential: await credential('cust-1'), shared: undefined });
+        expect(await store.readAccessTokenSource('cust-1', 'EU')).toBeUndefined();
+      });
+
+      it('one claim of many concurrent ones wins a lease nobody holds', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const claims = await Promise.all(Array.from({ length: 10 }, (_, i) => lease(`owner-${i}`, at(1))));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        const holder = `owner-${claims.indexOf(true)}`;
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toEqual({
+          generation: null,
+          accessToken: null,
+          expiresAt: null,
+          refreshedAt: null,
+          leaseOwner: holder,
+          leaseUntil: at(31),
+        });
+      });
+
+      it('an unexpired lease refuses other owners, is granted again to its owner, and to anyone once it expired', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await lease('a', at(1))).toBe(true);
+        expect(await lease('b', at(2))).toBe(false);
+        expect(await lease('a', at(3))).toBe(true);
+        expect(await lease('b', at(33))).toBe(true);
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared?.leaseOwner).toBe('b');
+      });
+
+      it('no lease is granted, and no row written, for a credential row that does not exist', async () => {
+        expect(await lease('a', at(1), 30, 'nobody')).toBe(false);
+        await authorize('nobody-else', 'NA', 'APARTNER9');
+        expect(await store.readAccessTokenSource('nobody', 'NA')).toBeUndefined();
+      });
+
+      it('the lease holder writes the token, its generation and expiry, and the lease is cleared', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await lease('a', at(1))).toBe(true);
+        const sealed = envelope(700, 'z');
+        expect(await write('a', token, { token: sealed, now: at(4) })).toBe(true);
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toEqual({
+          generation: 'authorized|APARTNER1|gen',
+          accessToken: sealed,
+          expiresAt: at(3600),
+          refreshedAt: at(4),
+          leaseOwner: null,
+          leaseUntil: null,
+        });
+      });
+
+      it('a write is refused to an owner that does not hold the lease', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await lease('a', at(1))).toBe(true);
+        expect(await write('b', token)).toBe(false);
+        expect(await lease('b', at(40))).toBe(true); // a's lease expired and b took it: a's late write is refused
+        expect(await write('a', token)).toBe(false);
+      });
+
+      it('a write is refused once the credential changed generation: re-authorized, revoked, or another seller', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await lease('a', at(1))).toBe(true);
+        expect(await write('a', token, { seller: 'APARTNER2' })).toBe(false);
+        const { token: newer } = await authorize('cust-1', 'NA', 'APARTNER1', { start: at(100), token: envelope(2800, 'n') });
+        expect(await write('a', token)).toBe(false);
+        expect(await revoke('cust-1', 'NA', newer, { now: at(200) })).toBe(true);
+        expect(await write('a', newer)).toBe(false);
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared?.accessToken).toBeNull();
+      });
+
+      it('releaseAccessTokenLease clears only its own owner\'s lease', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await lease('a', at(1))).toBe(true);
+        await store.releaseAccessTokenLease({ customerId: 'cust-1', region: 'NA', owner: 'b' });
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared?.leaseOwner).toBe('a');
+        await store.releaseAccessTokenLease({ customerId: 'cust-1', region: 'NA', owner: 'a' });
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared?.leaseOwner).toBeNull();
+        expect(await lease('b', at(2))).toBe(true);
+      });
+    });
   });
 }

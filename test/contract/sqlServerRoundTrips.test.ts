@@ -204,6 +204,68 @@ interface Case {
 
 const CASES: Case[] = [
   {
+    method: 'readAccessTokenSource',
+    mapping: 'maps the joined row to the credential and its shared token row',
+    answer: {
+      recordset: [
+        {
+          ...SUMMARY_ROW,
+          lwa_refresh_token: 'v1:k1:t',
+          spapi_oauth_code: null,
+          mws_auth_token: null,
+          t_region: 'NA',
+          t_generation: 'authorized|APARTNER1|abc',
+          t_access_token: 'v1:k1:a',
+          t_expires_at: T0,
+          t_refreshed_at: T0,
+          t_lease_owner: null,
+          t_lease_until: null,
+        },
+      ],
+    },
+    call: (s) => s.readAccessTokenSource('cust-1', 'NA'),
+    expected: {
+      credential: expect.objectContaining({ customerId: 'cust-1', status: 'authorized', lwaRefreshToken: 'v1:k1:t' }),
+      shared: { generation: 'authorized|APARTNER1|abc', accessToken: 'v1:k1:a', expiresAt: T0, refreshedAt: T0, leaseOwner: null, leaseUntil: null },
+    },
+    transaction: false,
+  },
+  {
+    method: 'claimAccessTokenLease',
+    mapping: 'is true when the batch answers claimed = 1',
+    answer: { recordset: [{ claimed: 1 }] },
+    call: (s) => s.claimAccessTokenLease({ customerId: 'cust-1', region: 'NA', owner: 'p1-abc.1', now: T0, until: DEADLINE }),
+    expected: true,
+    transaction: false,
+  },
+  {
+    method: 'storeSharedAccessToken',
+    mapping: 'is true when the conditional UPDATE changed one row',
+    answer: { rowsAffected: [1] },
+    call: (s) =>
+      s.storeSharedAccessToken({
+        customerId: 'cust-1',
+        region: 'NA',
+        owner: 'p1-abc.1',
+        generation: 'authorized|APARTNER1|abc',
+        sellingPartnerId: 'APARTNER1',
+        expectedRefreshToken: 'v1:k1:t',
+        accessToken: 'v1:k1:a',
+        expiresAt: DEADLINE,
+        now: T0,
+      }),
+    expected: true,
+    transaction: false,
+  },
+  {
+    method: 'releaseAccessTokenLease',
+    mapping: 'resolves once the batch ran',
+    answer: { rowsAffected: [1] },
+    call: (s) => s.releaseAccessTokenLease({ customerId: 'cust-1', region: 'NA', owner: 'p1-abc.1' }),
+    expected: undefined,
+    transaction: false,
+  },
+  {
     method: 'startAuthorization',
     mapping: "answers the batch's outcome 'started'",
     answer: { recordset: [{ outcome: 'started' }] },
@@ -626,6 +688,28 @@ describe('SqlServerStore: the T-SQL that decides', () => {
     const { store, pool } = storeWith();
     await expect(store.startLoginUriAttempt({ ...LOGIN_START, marketplaces: ['US', "D'"] })).rejects.toThrow(/two capital letters/);
     expect(pool.requests).toBe(0);
+  });
+
+  it('claimAccessTokenLease updates only a free, expired or own lease, inserts only beside a credential row, and reads a lost insert race as not claimed', async () => {
+    const text = await textOf('claimAccessTokenLease');
+    expect(text).toMatch(/AND \(lease_owner IS NULL OR lease_until <= @now OR lease_owner = @owner\);/);
+    expect(text).toMatch(/SELECT customer_id, region, @owner, @until, @now FROM \[dbo\]\.\[sp_api_credentials\]/);
+    expect(text).toMatch(/IF ERROR_NUMBER\(\) IN \(2601, 2627\) SELECT 0 AS claimed;/);
+  });
+
+  it('storeSharedAccessToken writes only while the owner holds the lease and the credential holds that seller and refresh token, compared binary and length-exact', async () => {
+    const text = await textOf('storeSharedAccessToken');
+    expect(text).toMatch(/AND lease_owner = @owner/);
+    expect(text).toMatch(/c\.status = 'authorized'/);
+    expect(text).toMatch(/c\.selling_partner_id = @sellingPartnerId/);
+    expect(text).toMatch(/c\.lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2/);
+    expect(text).toMatch(/DATALENGTH\(c\.lwa_refresh_token\) = DATALENGTH\(@expected\)/);
+    expect(text).toMatch(/lease_owner = NULL, lease_until = NULL/);
+  });
+
+  it('readAccessTokenSource is one SELECT joining the credential row to its shared token row', async () => {
+    const text = await textOf('readAccessTokenSource');
+    expect(text).toMatch(/LEFT JOIN \[dbo\]\.\[sp_api_access_tokens\] AS t ON t\.customer_id = c\.customer_id AND t\.region = c\.region/);
   });
 
   it('startAuthorization runs its transaction again only after a duplicate key on the credential INSERT', async () => {

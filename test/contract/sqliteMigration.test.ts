@@ -233,8 +233,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
   }
 
   it('upgrades a version-1 file: the row survives, user_version becomes the newest, and markRevoked works on it', async () => {
-    // Steps 1-4 and the heartbeat step (SCHEMA_V8; other steps are merged in between).
-    expect(SQLITE_SCHEMA_VERSION).toBe(5);
+    expect(SQLITE_SCHEMA_VERSION).toBe(6);
     const path = oldFile();
     const store = await openSqliteStore(path);
     try {

@@ -26,7 +26,13 @@ export interface FakeLwa {
   close(): Promise<void>;
 }
 
-export async function startFakeLwa(options: { clientId: string; clientSecret: string; clock: Clock }): Promise<FakeLwa> {
+export async function startFakeLwa(options: {
+  clientId: string;
+  clientSecret: string;
+  clock: Clock;
+  /** expires_in of the access tokens it issues, instead of the sandbox's 3600 (the fleet bench shortens lifetimes). */
+  accessTokenLifetimeSeconds?: number;
+}): Promise<FakeLwa> {
   const sandbox = new SandboxLwa(options);
   const faults: Fault[] = [];
   const received: URLSearchParams[] = [];
@@ -60,6 +66,9 @@ export async function startFakeLwa(options: { clientId: string; clientSecret: st
 
   function answer(form: URLSearchParams, res: ServerResponse): void {
     const reply = sandbox.handleTokenRequest(form);
+    if (options.accessTokenLifetimeSeconds !== undefined && typeof reply.body['access_token'] === 'string') {
+      reply.body['expires_in'] = options.accessTokenLifetimeSeconds;
+    }
     for (const key of ['access_token', 'refresh_token'] as const) {
       const token = reply.body[key];
       if (typeof token === 'string') issuedTokens.push(token);

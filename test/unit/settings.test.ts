@@ -52,6 +52,7 @@ describe('loadSettings: valid sets', () => {
       accessTokenCacheSize: 10000,
       storeRetryMs: 30000,
       accessTokenRecheckSeconds: 60,
+      accessTokenLeaseSeconds: 45,
       store: { kind: 'sqlite', path: '.data/local.sqlite' },
     });
     expect(DEFAULT_LWA_TOKEN_URL).toBe('https://api.amazon.com/auth/o2/token');
@@ -81,6 +82,21 @@ describe('loadSettings: valid sets', () => {
       ['1.5', 'ACCESS_TOKEN_RECHECK_SECONDS must be a whole number from 1 to 3600.'],
     ] as const) {
       const bad = loadSettings({ ...base, ACCESS_TOKEN_RECHECK_SECONDS: value }, local);
+      expect(bad.ok ? [] : bad.problems).toEqual([problem]);
+    }
+  });
+
+  it('reads ACCESS_TOKEN_LEASE_SECONDS from 1 to 300, 45 when unset, and names it when out of bounds', () => {
+    const unset = loadSettings(base, local);
+    expect(unset.ok && unset.settings.accessTokenLeaseSeconds).toBe(45);
+    const result = loadSettings({ ...base, ACCESS_TOKEN_LEASE_SECONDS: '3' }, local);
+    expect(result.ok && result.settings.accessTokenLeaseSeconds).toBe(3);
+    for (const [value, problem] of [
+      ['0', 'ACCESS_TOKEN_LEASE_SECONDS must be at least 1.'],
+      ['301', 'ACCESS_TOKEN_LEASE_SECONDS must be at most 300.'],
+      ['2.5', 'ACCESS_TOKEN_LEASE_SECONDS must be a whole number from 1 to 300.'],
+    ] as const) {
+      const bad = loadSettings({ ...base, ACCESS_TOKEN_LEASE_SECONDS: value }, local);
       expect(bad.ok ? [] : bad.problems).toEqual([problem]);
     }
   });
