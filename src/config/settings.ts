@@ -34,7 +34,13 @@ export type SettingName = (typeof SETTING_NAMES)[number];
 export type SettingValues = Partial<Record<string, string | undefined>>;
 
 export const DEFAULT_LWA_TOKEN_URL = 'https://api.amazon.com/auth/o2/token';
-export const DEFAULT_LOCAL_DB_PATH = '.data/local.sqlite';
+/**
+ * The SQLite file of a local run with configured (non-sandbox) settings. The sandbox has its own
+ * (SANDBOX_DB_PATH, set by the sandbox's generated settings): tokens sealed with the sandbox's generated key would
+ * be unreadable under configured keys, so the two never share a file unless LOCAL_DB_PATH says so.
+ */
+export const DEFAULT_LOCAL_DB_PATH = '.data/configured.sqlite';
+export const SANDBOX_DB_PATH = '.data/local.sqlite';
 
 export type StoreSettings =
   | { kind: 'sqlite'; path: string }
@@ -94,15 +100,38 @@ export function isRunningInAzure(env: SettingValues): boolean {
 
 const KEY_VAULT_PREFIX = '@Microsoft.KeyVault(';
 
-/** Collects one message per setting (the first problem found wins; an unresolved Key Vault reference first). */
+/** `REPLACE_WITH_…` or `<…>`: the placeholders of local.settings.sample.json and README's examples. */
+export function isPlaceholder(value: string): boolean {
+  return value.includes('REPLACE_WITH_') || /<[^<>]*>/.test(value);
+}
+
+/**
+ * Collects one message per setting (the first problem found wins; an unresolved Key Vault reference or a placeholder
+ * first, since any other check on such a value would mislead).
+ */
 class SettingReader {
   readonly problems: string[] = [];
   private readonly reported = new Set<string>();
 
-  constructor(private readonly values: SettingValues, names: readonly SettingName[]) {
+  constructor(private readonly values: SettingValues, names: readonly SettingName[], environment: Environment) {
     for (const name of names) {
-      if (this.read(name)?.startsWith(KEY_VAULT_PREFIX)) {
-        this.report(name, "is an unresolved Key Vault reference: check the app's managed identity and its access to the vault.");
+      const value = this.read(name);
+      if (value === undefined) continue;
+      if (value.startsWith(KEY_VAULT_PREFIX)) {
+        // Only App Service resolves references; locally nothing ever will, so the identity is not the problem.
+        this.report(
+          name,
+          environment.inAzure
+            ? "is an unresolved Key Vault reference: check the app's managed identity and its access to the vault."
+            : 'is a Key Vault reference, which only Azure resolves: put the value itself in local.settings.json.',
+        );
+      } else if (isPlaceholder(value)) {
+        this.report(
+          name,
+          environment.inAzure
+            ? 'is still a placeholder (REPLACE_WITH_… or <…>): set the real value.'
+            : 'is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json, or remove it.',
+        );
       }
     }
   }
@@ -132,7 +161,7 @@ const SQL_SETTING_NAMES = ['SQL_CONNECTION_STRING', 'SQL_SERVER', 'SQL_DATABASE'
 
 /** Only the store settings, with the app's rules (for `npm run db:migrate`). */
 export function loadStoreSettings(values: SettingValues, environment: Environment): { ok: true; store: StoreSettings } | { ok: false; problems: string[] } {
-  const reader = new SettingReader(values, SQL_SETTING_NAMES);
+  const reader = new SettingReader(values, SQL_SETTING_NAMES, environment);
   const store = readStoreSettings(reader, environment);
   return store === undefined || reader.problems.length > 0 ? { ok: false, problems: reader.problems } : { ok: true, store };
 }
@@ -142,7 +171,7 @@ export function loadStoreSettings(values: SettingValues, environment: Environmen
  * (values may be secrets).
  */
 export function loadSettings(values: SettingValues, environment: Environment): SettingsResult {
-  const reader = new SettingReader(values, SETTING_NAMES);
+  const reader = new SettingReader(values, SETTING_NAMES, environment);
   const field = <T>(name: SettingName, schema: z.ZodType<T>): T | undefined => reader.field(name, schema);
   const problems = reader.problems;
 
