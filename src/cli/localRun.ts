@@ -57,9 +57,14 @@ export function prepareLocalRun(options: LocalRunOptions = {}): LocalRunResult {
 export function sandboxOffLine(run: LocalRun, problems: readonly string[]): string | undefined {
   if (run.sandbox !== undefined) return undefined;
   const switches = sandboxSwitches(run.values);
-  const where = (name: string) => (run.fromFile.has(name) ? `${name} is set in local.settings.json` : `${name} is set in the environment`);
+  const set = (names: string[], where: string) =>
+    names.length === 0 ? [] : [`${names.join(' and ')} ${names.length === 1 ? 'is' : 'are'} set in ${where}`];
+  const sources = [
+    ...set(switches.filter((n) => run.fromFile.has(n)), 'local.settings.json'),
+    ...set(switches.filter((n) => !run.fromFile.has(n)), 'the environment'),
+  ];
   const required = problems.filter((p) => / is required\b/.test(p)).map((p) => p.split(' ')[0]);
-  const why = `${switches.map(where).join(' and ')}, so sandbox mode is off`;
+  const why = `${sources.join(' and ')}, so sandbox mode is off`;
   if (required.length > 0) return `${why}; these are then required: ${required.join(', ')}. (Remove ${switches.join(' and ')} to use the sandbox.)`;
   return problems.length > 0 ? `${why}; fix the settings below, or remove ${switches.join(' and ')} to use the sandbox.` : `${why}.`;
 }

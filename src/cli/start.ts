@@ -17,6 +17,7 @@ export const START_USAGE = [
 ].join('\n');
 
 export interface StartOptions {
+  argv?: readonly string[];
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Where lines for the user go (stdout) and where problems go (stderr). */
@@ -31,6 +32,10 @@ export interface StartOptions {
  */
 export async function startCommand(options: StartOptions): Promise<{ code: number; host?: RunningHost; app?: App }> {
   const { print, printError } = options;
+  if (helpRequested(options.argv ?? [])) {
+    print(START_USAGE);
+    return { code: 0 };
+  }
   const prepared = prepareLocalRun({ cwd: options.cwd, env: options.env });
   if (!prepared.ok) {
     for (const problem of prepared.problems) printError(problem);
@@ -119,20 +124,17 @@ function isCode(error: unknown, code: string): boolean {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  if (helpRequested(process.argv.slice(2))) {
-    console.log(START_USAGE);
-  } else {
-    try {
-      const started = await startCommand({ print: (line) => console.log(line), printError: (line) => console.error(line) });
-      if (started.code !== 0) process.exit(started.code);
-      const stop = () => {
-        void started.host?.close().then(() => started.app?.close()).then(() => process.exit(0));
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    } catch (error) {
-      console.error(`npm start failed: ${error instanceof Error ? error.message : 'unknown error'}`);
-      process.exit(1);
-    }
+  try {
+    const started = await startCommand({ argv: process.argv.slice(2), print: (line) => console.log(line), printError: (line) => console.error(line) });
+    if (started.host === undefined) process.exit(started.code);
+    const stop = () => {
+      void started.host?.close().then(() => started.app?.close()).then(() => process.exit(0));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  } catch (error) {
+    // Never a stack trace: the message only (the known problems above already came back as lines).
+    console.error(`npm start failed: ${error instanceof Error ? error.message : 'unknown error'}`);
+    process.exit(1);
   }
 }
