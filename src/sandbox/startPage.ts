@@ -148,15 +148,16 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
           {
             method: 'POST' as const,
             path: '/start/revoke',
-            // As when a seller removes the app in Seller Central: Amazon refuses the refresh token from now on, and
-            // SP-API the access token, so a caller asks again with ?refresh=true; done here in one step.
+            // As when a seller removes the app in Seller Central: only Amazon changes. LWA refuses the refresh token
+            // from now on and SP-API the access token already issued, so this process drops its cached ones (SP-API's
+            // refusal, played here); the row turns revoked when the next token request reaches LWA, as README says.
             handler: async (request: Parameters<LocalPage['handler']>[0]) => {
               const seller = new URLSearchParams(await request.text()).get('selling_partner_id');
               const state = await app.state();
               if (seller === null || !state.ok) return redirect('/');
               sandboxLwa.revokeSeller(seller);
               for (const row of await state.services.store.listCredentialsFor({ sellingPartnerId: seller })) {
-                if (row.status === 'authorized') await state.services.accessTokens.get({ customerId: row.customerId, region: row.region, forceRefresh: true });
+                state.services.tokenCache.delete(row.customerId, row.region);
               }
               return redirect('/');
             },
