@@ -72,7 +72,9 @@ describe('start page', () => {
     await client.get(await h.approve(client, '77', { marketplace: 'JP' }));
     const page = await client.get(`${h.origin}/`);
     expect(page.status).toBe(200);
-    expect(page.body).toContain('<td>77</td><td>FE</td><td>JP</td><td>A1SANDBOXSELLER1</td><td>authorized</td>');
+    expect(page.body).toContain(
+      '<td data-label="customer_id">77</td><td data-label="region">FE</td><td data-label="marketplace">JP</td><td data-label="selling_partner_id">A1SANDBOXSELLER1</td><td data-label="status">authorized</td>',
+    );
     expect(page.body).toContain('Authorize Shipica');
     const { store } = await h.services();
     const row = await store.findCredential('77', 'FE');
@@ -104,7 +106,7 @@ describe('start page: access tokens and sandbox revocation', () => {
     expect(refused.body).toContain('authorization_revoked');
     expect((await store.listCredentials()).map((r) => [r.customerId, r.status]).sort()).toEqual([['alpha', 'revoked'], ['beta', 'authorized']]);
     const page = await browser.get(`${h.origin}/`);
-    expect(page.body).toContain('<td>revoked</td>');
+    expect(page.body).toContain('<td data-label="status">revoked</td>');
   });
 });
 
