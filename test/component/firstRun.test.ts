@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -92,6 +92,20 @@ describe('npm start: mode and port', () => {
     expect(code).toBe(0);
     expect(out[0]).toBe('LWA_CLIENT_ID is set in the environment, so sandbox mode is off. Using configured settings from the environment.');
     expect(out.join('\n')).not.toMatch(/sandbox seller|SANDBOX MODE/);
+  });
+
+  it('in sandbox mode a Revoke at Amazon is saved in .data/sandbox-secrets.json, for the next start', async () => {
+    const port = await freePort();
+    expect(await start({ PORT: String(port), LOCAL_DB_PATH: join(dir, 'store.sqlite') })).toBe(0);
+    const revoked = await fetch(`http://localhost:${port}/start/revoke`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'selling_partner_id=A1SANDBOXSELLER1',
+      redirect: 'manual',
+    });
+    expect(revoked.status).toBe(302);
+    const saved = JSON.parse(readFileSync(join(dir, '.data', 'sandbox-secrets.json'), 'utf8')) as { revocations?: Record<string, number> };
+    expect(saved.revocations).toEqual({ A1SANDBOXSELLER1: 1 });
   });
 
   it('a busy port is one line saying so and to set PORT', async () => {
