@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { buildLaunchLink, MAX_LINK_LIFETIME_SECONDS } from '../authorization/launchLink.js';
 import { findMarketplace } from '../authorization/marketplaces.js';
 import { isPlaceholder } from '../config/settings.js';
-import { helpRequested } from './help.js';
+import { helpRequested, runCommand } from './help.js';
 import { prepareLocalRun } from './localRun.js';
 
 /**
@@ -65,7 +65,9 @@ function fail(message: string): CommandResult {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const result = launchLinkCommand(process.argv.slice(2), process.env, process.cwd(), Date.now());
-  (result.code === 0 ? console.log : console.error)(result.output);
-  process.exitCode = result.code;
+  await runCommand('launch-link', () => {
+    const result = launchLinkCommand(process.argv.slice(2), process.env, process.cwd(), Date.now());
+    (result.code === 0 ? console.log : console.error)(result.output);
+    return result.code;
+  });
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../authorization/ports.js';
 import type { SettingValues } from '../config/settings.js';
 import { consoleLogger } from '../http/logging.js';
 import { statusJson } from '../http/routes.js';
+import { runCommand } from './help.js';
 import { prepareLocalRun } from './localRun.js';
 import { attemptOutcomeAt, type AttemptRecord, type CredentialStatusRow, type CredentialStore } from '../store/credentialStore.js';
 
@@ -337,7 +338,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   // Results to stdout (so `--json > file` holds JSON only); usage and problems, which start with "ops:" or "usage:",
   // to stderr. Printed as they come, so unlink shows the row before it asks.
   const print = (line: string): void => (/^(ops:|usage:|\s{7}npm run ops)/.test(line) ? console.error : console.log)(line);
-  process.exitCode = await opsMain(process.argv.slice(2), process.cwd(), process.env, print, confirm);
+  await runCommand('ops', () => opsMain(process.argv.slice(2), process.cwd(), process.env, print, confirm));
 }
 
 /**

@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { App } from '../app.js';
 import { reencryptSecrets } from '../crypto/reencryptSecrets.js';
 import { consoleLogger } from '../http/logging.js';
-import { helpRequested } from './help.js';
+import { helpRequested, runCommand } from './help.js';
 import { prepareLocalRun } from './localRun.js';
 
 export const REENCRYPT_USAGE = [
@@ -61,5 +61,5 @@ export async function tokensReencryptMain(argv: string[], cwd: string, env: Node
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await tokensReencryptMain(process.argv.slice(2), process.cwd(), process.env, (line) => console.log(line));
+  await runCommand('tokens:reencrypt', () => tokensReencryptMain(process.argv.slice(2), process.cwd(), process.env, (line) => console.log(line)));
 }
