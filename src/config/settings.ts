@@ -130,7 +130,7 @@ class SettingReader {
           name,
           environment.inAzure
             ? 'is still a placeholder (REPLACE_WITH_… or <…>): set the real value.'
-            : 'is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json, or remove it.',
+            : 'is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json.',
         );
       }
     }

@@ -72,13 +72,13 @@ describe('placeholders and Key Vault references', () => {
 
   it('a REPLACE_WITH_ value is refused as a placeholder, in one line naming the setting', () => {
     expect(problems({ ...configured, LWA_CLIENT_SECRET: 'REPLACE_WITH_YOUR_CLIENT_SECRET' })).toEqual([
-      'LWA_CLIENT_SECRET is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json, or remove it.',
+      'LWA_CLIENT_SECRET is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json.',
     ]);
   });
 
   it('a <…> value is refused as a placeholder, not as a bad URL', () => {
     expect(problems({ ...configured, SPAPI_REDIRECT_URI: 'https://<app>.azurewebsites.net/api/lwa-callback' })).toEqual([
-      'SPAPI_REDIRECT_URI is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json, or remove it.',
+      'SPAPI_REDIRECT_URI is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json.',
     ]);
   });
 
