@@ -53,7 +53,7 @@ export function launchLinkCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: s
   if (!prepared.ok) return fail(prepared.problems.join('\n'));
   const baseUrl = givenBase ?? prepared.run.origin;
   const secret = prepared.run.values['LAUNCH_LINK_SECRET'];
-  if (secret !== undefined && isPlaceholder(secret)) return fail('LAUNCH_LINK_SECRET is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json.');
+  if (secret !== undefined && isPlaceholder(secret, 'LAUNCH_LINK_SECRET')) return fail('LAUNCH_LINK_SECRET is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json.');
   if (secret === undefined || Buffer.byteLength(secret) < 32) return fail('LAUNCH_LINK_SECRET is not set (or shorter than 32 bytes).');
 
   const expires = Math.floor(nowMs / 1000) + ttl;

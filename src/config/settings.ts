@@ -100,9 +100,25 @@ export function isRunningInAzure(env: SettingValues): boolean {
 
 const KEY_VAULT_PREFIX = '@Microsoft.KeyVault(';
 
-/** `REPLACE_WITH_…` or `<…>`: the placeholders of local.settings.sample.json and README's examples. */
-export function isPlaceholder(value: string): boolean {
-  return value.includes('REPLACE_WITH_') || /<[^<>]*>/.test(value);
+/**
+ * Values that may hold any character (secrets, connection strings with passwords): only `REPLACE_WITH_` marks a
+ * placeholder in them, since a random secret may well contain `<x>`.
+ */
+const FREE_TEXT_SETTINGS: ReadonlySet<SettingName> = new Set([
+  'LWA_CLIENT_SECRET',
+  'LWA_CLIENT_SECRET_PREVIOUS',
+  'LAUNCH_LINK_SECRET',
+  'TOKEN_ENCRYPTION_KEYS',
+  'SQL_CONNECTION_STRING',
+]);
+
+/**
+ * `REPLACE_WITH_…`, or `<…>` (as in `https://<app>.azurewebsites.net`) outside free-text settings: the placeholders
+ * of local.settings.sample.json and README's examples.
+ */
+export function isPlaceholder(value: string, name?: SettingName): boolean {
+  if (value.includes('REPLACE_WITH_')) return true;
+  return (name === undefined || !FREE_TEXT_SETTINGS.has(name)) && /<[^<>]+>/.test(value);
 }
 
 /**
@@ -125,7 +141,7 @@ class SettingReader {
             ? "is an unresolved Key Vault reference: check the app's managed identity and its access to the vault."
             : 'is a Key Vault reference, which only Azure resolves: put the value itself in local.settings.json.',
         );
-      } else if (isPlaceholder(value)) {
+      } else if (isPlaceholder(value, name)) {
         this.report(
           name,
           environment.inAzure

@@ -82,6 +82,10 @@ describe('placeholders and Key Vault references', () => {
     ]);
   });
 
+  it('a secret that happens to hold <x> is a secret, not a placeholder', () => {
+    expect(problems({ ...configured, LWA_CLIENT_SECRET: 'amzn1.oa2-cs.v1.a<b>c-1234567890' })).toEqual([]);
+  });
+
   it('a Key Vault reference run locally says to put the value itself in local.settings.json', () => {
     expect(problems({ ...configured, LAUNCH_LINK_SECRET: '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/x/)' })).toEqual([
       'LAUNCH_LINK_SECRET is a Key Vault reference, which only Azure resolves: put the value itself in local.settings.json.',
