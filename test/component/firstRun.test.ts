@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { dbMigrateCommand } from '../../src/cli/dbMigrate.js';
 import { launchLinkCommand } from '../../src/cli/launchLink.js';
-import { opsMain } from '../../src/cli/ops.js';
+import { opsCommand, opsMain } from '../../src/cli/ops.js';
+import { CookieClient } from '../support/cookieClient.js';
+import { startHarness } from '../support/harness.js';
 import { startCommand } from '../../src/cli/start.js';
 import { tokensReencryptMain } from '../../src/cli/tokensReencrypt.js';
 
@@ -179,3 +181,17 @@ async function captured(run: (print: (line: string) => void) => Promise<number>)
   expect(await run((l) => lines.push(l))).toBe(0);
   return lines.join('\n');
 }
+
+describe('one field naming for ops and the HTTP API', () => {
+  it('ops status --json prints exactly the objects /api/credentials returns', async () => {
+    const h = await startHarness();
+    stops.push(() => h.close());
+    const browser = new CookieClient();
+    await browser.get(await h.approve(browser, '42'));
+    await browser.get(await h.approve(browser, '43', { sellingPartnerId: 'A2SANDBOXSELLER2' }));
+    const lines: string[] = [];
+    expect(await opsCommand(['status', '--json'], h.values, h.clock.now(), (l) => lines.push(l))).toBe(0);
+    const api = JSON.parse((await browser.get(`${h.origin}/api/credentials`)).body) as { credentials: unknown[] };
+    expect(JSON.parse(lines.join('\n'))).toEqual(api.credentials);
+  });
+});
