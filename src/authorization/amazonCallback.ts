@@ -17,9 +17,13 @@ export function amazonCallbackRegion(uri: string, sellerCentralUrl: string | und
     return undefined;
   }
   if (url.username !== '' || url.password !== '' || url.hash !== '') return undefined;
-  if (sellerCentralUrl !== undefined && uri.startsWith(`${sellerCentralUrl}/`)) {
-    const segment = uri.slice(sellerCentralUrl.length + 1).split('/')[0]?.toUpperCase() ?? '';
-    return isRegion(segment) ? segment : undefined;
+  if (sellerCentralUrl !== undefined) {
+    // Compared as parsed URLs, whose paths have `..`, `%2e%2e` and `.` resolved: `<base>/NA/../../x` is not under base.
+    const base = new URL(`${sellerCentralUrl}/`);
+    if (url.origin === base.origin && url.pathname.startsWith(base.pathname)) {
+      const segment = url.pathname.slice(base.pathname.length).split('/')[0]?.toUpperCase() ?? '';
+      return isRegion(segment) ? segment : undefined;
+    }
   }
   if (url.protocol !== 'https:' || url.port !== '') return undefined;
   return CENTRAL_HOST_REGIONS.get(url.hostname);

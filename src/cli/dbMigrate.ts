@@ -1,11 +1,19 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readLocalSettingValues } from '../config/localSettings.js';
+import { LocalFileError, readLocalSettingValues } from '../config/localSettings.js';
 import { loadStoreSettings, type StoreSettings } from '../config/settings.js';
 import { isPlainMwsToken, sealPlainMwsTokens } from '../crypto/reencryptSecrets.js';
 import { parseKeyRing, TokenCipher } from '../crypto/tokenCipher.js';
 import type { CredentialStore } from '../store/credentialStore.js';
 import { applyMigrations, assertSchemaName, DEFAULT_SCHEMA, listMigrationFiles } from '../store/migrations.js';
+import { helpRequested } from './help.js';
+
+export const MIGRATE_USAGE = [
+  'usage: npm run db:migrate [-- --schema NAME]',
+  '  Applies sql/NNN_*.sql in order to the SQL Server named by SQL_CONNECTION_STRING (or SQL_SERVER + SQL_DATABASE +',
+  '  SQL_AUTH=managed-identity), records them in schema_migrations, then seals plain MWS tokens with',
+  '  TOKEN_ENCRYPTION_KEYS. Settings: the environment, then local.settings.json. Without SQL settings: nothing to do.',
+].join('\n');
 
 /**
  * `npm run db:migrate [-- --schema NAME]`: applies sql/NNN_*.sql to the SQL Server the app is configured for, with
@@ -14,12 +22,24 @@ import { applyMigrations, assertSchemaName, DEFAULT_SCHEMA, listMigrationFiles }
  * Production runs it on deploy; the app never migrates. Messages never include the connection string (it may hold a
  * password) nor any key or token.
  */
-async function main(): Promise<number> {
+export async function dbMigrateCommand(
+  argv: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  out: { log(line: string): void; error(line: string): void } = console,
+): Promise<number> {
+  // Every line below goes where the caller says (tests capture them); the name keeps the messages as they were.
+  const console = out;
+  if (helpRequested(argv)) {
+    console.log(MIGRATE_USAGE);
+    return 0;
+  }
   let settings: StoreSettings | undefined;
   try {
-    const { values: args } = parseArgs({ options: { schema: { type: 'string', default: DEFAULT_SCHEMA } } });
+    const { values: args } = parseArgs({ args: argv, options: { schema: { type: 'string', default: DEFAULT_SCHEMA } } });
     const schema = assertSchemaName(args.schema ?? DEFAULT_SCHEMA);
-    const loaded = loadStoreSettings(readLocalSettingValues().values, { inAzure: false });
+    const local = readLocalSettingValues(cwd, env);
+    const loaded = loadStoreSettings(local.values, { inAzure: false });
     if (!loaded.ok) {
       for (const problem of loaded.problems) console.error(`db:migrate: ${problem}`);
       return 1;
@@ -41,11 +61,15 @@ async function main(): Promise<number> {
       );
       // The store shares the pool; the finally below closes it once.
       const store = new SqlServerStore(pool, { schema });
-      return await sealMwsTokensStep(store, readLocalSettingValues().values['TOKEN_ENCRYPTION_KEYS'], (line) => console.log(line));
+      return await sealMwsTokensStep(store, local.values['TOKEN_ENCRYPTION_KEYS'], (line) => console.log(line));
     } finally {
       await closePool(pool).catch(() => undefined);
     }
   } catch (error) {
+    if (error instanceof LocalFileError) {
+      console.error(`db:migrate: ${error.message}`);
+      return 1;
+    }
     console.error(`db:migrate failed: ${redact(error instanceof Error ? error.message : String(error), settings)}`);
     return 1;
   }
@@ -93,5 +117,5 @@ export function redact(message: string, settings: StoreSettings | undefined): st
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await main();
+  process.exitCode = await dbMigrateCommand(process.argv.slice(2), process.cwd(), process.env);
 }

@@ -1,10 +1,10 @@
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildLaunchLink, MAX_LINK_LIFETIME_SECONDS } from '../authorization/launchLink.js';
 import { findMarketplace } from '../authorization/marketplaces.js';
-import { readLocalSettingValues } from '../config/localSettings.js';
-import { isSandbox, sandboxEnvironment } from '../sandbox/sandboxSettings.js';
+import { isPlaceholder } from '../config/settings.js';
+import { helpRequested, runCommand } from './help.js';
+import { prepareLocalRun } from './localRun.js';
 
 /**
  * `npm run launch-link -- --customer 42 [--marketplace DE] [--base-url http://localhost:7071] [--ttl 600]`
@@ -20,6 +20,7 @@ export interface CommandResult {
 
 /** The command without process I/O, so tests can run it: argv, the settings it may read, and the time. */
 export function launchLinkCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: string, nowMs: number): CommandResult {
+  if (helpRequested(argv)) return { code: 0, output: usage };
   let args;
   try {
     args = parseArgs({
@@ -27,7 +28,7 @@ export function launchLinkCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: s
       options: {
         customer: { type: 'string' },
         marketplace: { type: 'string', default: 'US' },
-        'base-url': { type: 'string', default: `http://localhost:${env['PORT'] ?? 7071}` },
+        'base-url': { type: 'string' },
         ttl: { type: 'string', default: '600' },
       },
     }).values;
@@ -41,12 +42,18 @@ export function launchLinkCommand(argv: string[], env: NodeJS.ProcessEnv, cwd: s
   if (findMarketplace(marketplace) === undefined) return fail(`--marketplace ${marketplace} is not in the marketplace table.`);
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_LINK_LIFETIME_SECONDS) return fail(`--ttl must be 1..${MAX_LINK_LIFETIME_SECONDS} seconds.`);
 
-  const baseUrl = args['base-url'] ?? 'http://localhost:7071';
-  const local = readLocalSettingValues(cwd, env);
-  const values = isSandbox(local.values, false)
-    ? sandboxEnvironment(local.values, new URL(baseUrl).origin, join(cwd, '.data/sandbox-secrets.json')).values
-    : local.values;
-  const secret = values['LAUNCH_LINK_SECRET'];
+  const givenBase = args['base-url'];
+  let origin: string | undefined;
+  try {
+    origin = givenBase === undefined ? undefined : new URL(givenBase).origin;
+  } catch {
+    return fail(`--base-url must be an absolute URL such as http://localhost:7071.\n${usage}`);
+  }
+  const prepared = prepareLocalRun({ cwd, env, origin });
+  if (!prepared.ok) return fail(prepared.problems.join('\n'));
+  const baseUrl = givenBase ?? prepared.run.origin;
+  const secret = prepared.run.values['LAUNCH_LINK_SECRET'];
+  if (secret !== undefined && isPlaceholder(secret, 'LAUNCH_LINK_SECRET')) return fail('LAUNCH_LINK_SECRET is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json.');
   if (secret === undefined || Buffer.byteLength(secret) < 32) return fail('LAUNCH_LINK_SECRET is not set (or shorter than 32 bytes).');
 
   const expires = Math.floor(nowMs / 1000) + ttl;
@@ -58,7 +65,9 @@ function fail(message: string): CommandResult {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const result = launchLinkCommand(process.argv.slice(2), process.env, process.cwd(), Date.now());
-  (result.code === 0 ? console.log : console.error)(result.output);
-  process.exitCode = result.code;
+  await runCommand('launch-link', () => {
+    const result = launchLinkCommand(process.argv.slice(2), process.env, process.cwd(), Date.now());
+    (result.code === 0 ? console.log : console.error)(result.output);
+    return result.code;
+  });
 }

@@ -7,9 +7,10 @@ import { isRegion, type Region } from '../authorization/marketplaces.js';
 import { unlinkCredential } from '../authorization/unlinkCredential.js';
 import type { Logger } from '../authorization/ports.js';
 import type { SettingValues } from '../config/settings.js';
-import { readLocalSettingValues } from '../config/localSettings.js';
 import { consoleLogger } from '../http/logging.js';
-import { isSandbox, sandboxEnvironment } from '../sandbox/sandboxSettings.js';
+import { statusJson } from '../http/routes.js';
+import { runCommand } from './help.js';
+import { prepareLocalRun } from './localRun.js';
 import { attemptOutcomeAt, type AttemptRecord, type CredentialStatusRow, type CredentialStore } from '../store/credentialStore.js';
 
 /**
@@ -42,7 +43,7 @@ type Command =
   | { kind: 'attempts'; customerId: string | undefined; sinceMs: number; json: boolean }
   | { kind: 'unlink'; customerId: string; region: Region; yes: boolean }
   | { kind: 'purge'; olderThanMs: number; dryRun: boolean }
-  | { kind: 'help' };
+  | { kind: 'help'; topic: string | undefined };
 
 /** Asks the operator a yes/no question (a terminal prompt in the CLI; scripted in tests). */
 export type Confirm = (question: string) => Promise<boolean>;
@@ -65,7 +66,9 @@ export async function opsCommand(
     return 2;
   }
   if (parsed.kind === 'help') {
-    print(OPS_USAGE);
+    // `ops unlink --help`: that command's line; `ops --help` (or an unknown one): all of them.
+    const line = OPS_USAGE.split('\n').find((l) => parsed.topic !== undefined && l.includes(`npm run ops -- ${parsed.topic} `));
+    print(line === undefined ? OPS_USAGE : `usage: ${line.replace(/^(usage:)?\s+/, '')}`);
     return 0;
   }
 
@@ -119,7 +122,7 @@ function parseCommand(argv: string[]): Command | string {
     return error instanceof Error ? error.message : 'bad arguments';
   }
   const { values: options, positionals } = parsed;
-  if (options.help === true) return { kind: 'help' };
+  if (options.help === true) return { kind: 'help', topic: positionals[0] };
   const [kind, ...extra] = positionals;
   if (kind === undefined) return 'say status, attempts, unlink or purge';
   const misplaced = (allowed: readonly string[]): string | undefined => {
@@ -187,7 +190,8 @@ async function printStatus(
 ): Promise<void> {
   const rows = await store.listCredentialStatus({ customerId: command.customerId, expiringWithinDays: command.expiringWithinDays }, now);
   if (command.json) {
-    print(JSON.stringify(rows, null, 2));
+    // The same objects as GET /api/credentials returns (snake_case, as the HTTP API and the SQL view).
+    print(JSON.stringify(rows.map(statusJson), null, 2));
     return;
   }
   const header = ['customer', 'region', 'marketplace', 'seller', 'status', 'granted', 'reauthorize by', 'days left', 'last attempt', 'outcome/reason', 'last error'];
@@ -271,24 +275,28 @@ async function printAttempts(
   print(`${attempts.length} ${attempts.length === 1 ? 'attempt' : 'attempts'} since ${since.toISOString()}${command.customerId === undefined ? '' : ` for customer ${command.customerId}`}`);
 }
 
-/** What `attempts --json` shows of an attempt: everything but the state, browser-binding and code hashes. */
-function publicAttempt(a: AttemptRecord, now: Date): Record<string, unknown> {
+/**
+ * What `attempts --json` shows of an attempt: everything but the state, browser-binding and code hashes, named as the
+ * columns of sp_api_auth_attempts (snake_case, as the HTTP API), dates ISO-8601 UTC.
+ */
+function publicAttempt(a: AttemptRecord, now: Date): Record<string, string | number | null> {
+  const iso = (d: Date | null) => (d === null ? null : d.toISOString());
   return {
-    attemptId: a.attemptId,
-    createdAt: a.createdAt,
+    attempt_id: a.attemptId,
+    created_at: iso(a.createdAt),
     flow: a.flow,
-    customerId: a.customerId,
+    customer_id: a.customerId,
     region: a.region,
     marketplace: a.marketplace,
-    sellingPartnerId: a.sellingPartnerId,
-    expectedSellingPartnerId: a.expectedSellingPartnerId,
+    selling_partner_id: a.sellingPartnerId,
+    expected_selling_partner_id: a.expectedSellingPartnerId,
     outcome: attemptOutcomeAt(a, now),
     reason: a.reason,
-    lwaError: a.lwaError,
-    lwaErrorDescription: a.lwaErrorDescription,
-    consumedAt: a.consumedAt,
-    completedAt: a.completedAt,
-    relatedAttemptId: a.relatedAttemptId,
+    lwa_error: a.lwaError,
+    lwa_error_description: a.lwaErrorDescription,
+    consumed_at: iso(a.consumedAt),
+    completed_at: iso(a.completedAt),
+    related_attempt_id: a.relatedAttemptId,
   };
 }
 
@@ -318,8 +326,6 @@ function table(header: string[], rows: (string | null)[][], right: ReadonlySet<n
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const local = readLocalSettingValues();
-  const values = isSandbox(local.values, false) ? sandboxEnvironment(local.values, `http://localhost:${process.env['PORT'] ?? 7071}`).values : local.values;
   const confirm: Confirm = async (question) => {
     if (!process.stdin.isTTY) return false;
     const rl = createInterface({ input: process.stdin, output: process.stderr });
@@ -332,5 +338,20 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   // Results to stdout (so `--json > file` holds JSON only); usage and problems, which start with "ops:" or "usage:",
   // to stderr. Printed as they come, so unlink shows the row before it asks.
   const print = (line: string): void => (/^(ops:|usage:|\s{7}npm run ops)/.test(line) ? console.error : console.log)(line);
-  process.exitCode = await opsCommand(process.argv.slice(2), values, new Date(), print, confirm);
+  await runCommand('ops', () => opsMain(process.argv.slice(2), process.cwd(), process.env, print, confirm));
+}
+
+/**
+ * The command line: usage and --help need no settings; otherwise the local settings (one line per problem, exit 1,
+ * never a stack trace), then {@link opsCommand}.
+ */
+export async function opsMain(argv: string[], cwd: string, env: NodeJS.ProcessEnv, print: (line: string) => void, confirm?: Confirm): Promise<number> {
+  const parsed = parseCommand(argv);
+  if (typeof parsed === 'string' || parsed.kind === 'help') return opsCommand(argv, {}, new Date(), print, confirm);
+  const prepared = prepareLocalRun({ cwd, env });
+  if (!prepared.ok) {
+    for (const problem of prepared.problems) print(`ops: ${problem}`);
+    return 1;
+  }
+  return opsCommand(argv, prepared.run.values, new Date(), print, confirm);
 }

@@ -1,69 +1,108 @@
 import { pathToFileURL } from 'node:url';
 import { App, type AppState } from '../app.js';
 import { systemClock, type Logger } from '../authorization/ports.js';
-import { readLocalSettingValues } from '../config/localSettings.js';
 import type { SettingValues } from '../config/settings.js';
 import { consoleLogger } from '../http/logging.js';
 import { parseAllowedHosts, startLocalHost, type LocalPage, type RunningHost } from '../http/localHost.js';
 import { sandboxAmazonPages } from '../sandbox/sandboxAmazon.js';
 import { SandboxLwa } from '../sandbox/sandboxLwa.js';
-import { isSandbox, sandboxEnvironment, type SandboxEnvironment } from '../sandbox/sandboxSettings.js';
+import type { SandboxEnvironment } from '../sandbox/sandboxSettings.js';
 import { startPages } from '../sandbox/startPage.js';
+import { helpRequested } from './help.js';
+import { prepareLocalRun, sandboxOffLine } from './localRun.js';
 
-/** `npm start`: the local host on http://localhost:7071 (PORT changes it), in sandbox mode unless LWA is configured. */
-async function main(): Promise<void> {
-  const port = Number(process.env['PORT'] ?? 7071);
-  const origin = `http://localhost:${port}`;
-  const logger = consoleLogger();
-  const local = readLocalSettingValues();
-  const sandbox = isSandbox(local.values, false) ? sandboxEnvironment(local.values, origin) : undefined;
-  const values = sandbox?.values ?? local.values;
+export const START_USAGE = [
+  'usage: npm start',
+  '  Serves the functions on http://localhost:7071 (PORT changes it). Without LWA_CLIENT_ID and LWA_TOKEN_URL it is',
+  '  the sandbox: Seller Central and Login with Amazon played locally, secrets in .data/sandbox-secrets.json, the',
+  '  store in .data/local.sqlite. Settings: the environment, then Values of local.settings.json.',
+].join('\n');
 
-  if (sandbox) {
-    console.log('SANDBOX MODE: no LWA_CLIENT_ID / LWA_TOKEN_URL configured, so Seller Central and Login with Amazon');
-    console.log(`are played by this host (${origin}/sandbox/...), with local secrets generated in .data/ and SQLite storage.`);
-  } else {
-    console.log(`Using configured settings${local.file ? ` from ${local.file} and the environment` : ' from the environment'}.`);
+export interface StartOptions {
+  argv?: readonly string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Where lines for the user go (stdout) and where problems go (stderr). */
+  print(line: string): void;
+  printError(line: string): void;
+}
+
+/**
+ * `npm start`, without process I/O so tests can run it. Exit code 1 with one line per problem (PORT, a broken
+ * local.settings.json or .data/sandbox-secrets.json, each bad setting, a busy port) and nothing served; else 0 and
+ * the running host.
+ */
+export async function startCommand(options: StartOptions): Promise<{ code: number; host?: RunningHost; app?: App }> {
+  const { print, printError } = options;
+  if (helpRequested(options.argv ?? [])) {
+    print(START_USAGE);
+    return { code: 0 };
   }
-
-  const app = new App({ values, environment: { inAzure: false }, logger });
+  const prepared = prepareLocalRun({ cwd: options.cwd, env: options.env });
+  if (!prepared.ok) {
+    for (const problem of prepared.problems) printError(problem);
+    return { code: 1 };
+  }
+  const { run } = prepared;
+  const { sandbox, origin } = run;
+  const logger = consoleLogger();
+  const app = new App({ values: run.values, environment: { inAzure: false }, logger: quietAboutSettings(logger) });
   const state = await app.state();
   if (!state.ok) {
-    console.error('Settings need attention:');
-    for (const problem of state.problems) console.error(`  - ${problem}`);
-  }
-  const wired = await wireLocalHost({ app, state, configured: local.values, sandbox, port, logger });
-  if (!wired.ok) {
-    console.error(`Settings need attention:\n  - ${wired.problem}`);
+    const why = sandboxOffLine(run, state.problems);
+    printError(why ?? 'Sandbox mode, but some settings you gave it need attention:');
+    for (const problem of state.problems) printError(`  - ${problem}`);
     await app.close();
-    process.exitCode = 1;
-    return;
+    return { code: 1 };
+  }
+  const { settings } = state.services;
+  if (sandbox) {
+    print('SANDBOX MODE: no LWA_CLIENT_ID / LWA_TOKEN_URL configured, so Seller Central and Login with Amazon');
+    print(`are played by this host (${origin}/sandbox/...), with local secrets generated in .data/ and SQLite storage.`);
+    if (settings.lwa.clientSecret !== sandbox.amazonClientSecret) {
+      print('LWA_CLIENT_SECRET is set: the sandbox Amazon will refuse it (invalid_client) unless LWA_CLIENT_SECRET_PREVIOUS holds its own (clientSecret in .data/sandbox-secrets.json).');
+    }
+  } else {
+    print(`${sandboxOffLine(run, []) ?? ''} Using configured settings${run.file ? ` from ${run.file} and the environment` : ' from the environment'}.`);
+  }
+
+  let wired: Awaited<ReturnType<typeof wireLocalHost>>;
+  try {
+    wired = await wireLocalHost({ app, state, configured: run.values, sandbox, port: run.port, logger });
+  } catch (error) {
+    await app.close();
+    if (isCode(error, 'EADDRINUSE')) {
+      printError(`port ${run.port} is in use: set PORT to a free port (e.g. PORT=${run.port === 65535 ? 7072 : run.port + 1} npm start).`);
+      return { code: 1 };
+    }
+    if (isCode(error, 'EACCES')) {
+      printError(`port ${run.port} may not be opened by this user: set PORT to one above 1023.`);
+      return { code: 1 };
+    }
+    throw error;
+  }
+  if (!wired.ok) {
+    printError(wired.problem);
+    await app.close();
+    return { code: 1 };
   }
   const { host } = wired;
-  if (sandbox && state.ok && state.services.settings.lwa.clientSecret !== sandbox.amazonClientSecret) {
-    console.log('LWA_CLIENT_SECRET is set: the sandbox Amazon will refuse it (invalid_client) unless LWA_CLIENT_SECRET_PREVIOUS holds its own (clientSecret in .data/sandbox-secrets.json).');
-  }
   if (!sandbox && !wired.keysEnforced) {
-    console.log('Function keys are not enforced: set LOCAL_FUNCTION_KEY and LOCAL_ADMIN_KEY to require them, as Azure does.');
+    print('Function keys are not enforced: set LOCAL_FUNCTION_KEY and LOCAL_ADMIN_KEY to require them, as Azure does.');
   }
-  if (state.ok) console.log(`Store: ${state.services.settings.store.kind}${state.services.settings.store.kind === 'sqlite' ? ` (${state.services.settings.store.path})` : ''}`);
-  console.log(
+  print(`Store: ${settings.store.kind}${settings.store.kind === 'sqlite' ? ` (${settings.store.path})` : ''}`);
+  print(
     sandbox
       ? `Listening on ${host.url} — open ${host.url}/ to authorize a sandbox seller. Ctrl+C stops.`
-      : `Listening on ${host.url}/api (the start page and the sandbox exist only in sandbox mode). Ctrl+C stops.`,
+      : `Listening on ${host.url}/api with the configured Amazon endpoints (the start page and the sandbox exist only in sandbox mode). Ctrl+C stops.`,
   );
-
-  const stop = () => {
-    void host.close().then(() => app.close()).then(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  return { code: 0, host, app };
 }
 
 export interface LocalHostWiring {
   app: App;
   state: AppState;
-  /** The values the developer configured (environment over local.settings.json), without sandbox defaults. */
+  /** The values the developer configured (environment over local.settings.json, and in sandbox mode its generated ones). */
   configured: SettingValues;
   /** Present in sandbox mode only. */
   sandbox: SandboxEnvironment | undefined;
@@ -76,7 +115,7 @@ export interface LocalHostWiring {
  * stand-in) and the sandbox Amazon exist only in sandbox mode: with real settings they would sign real launch links
  * and hand out real access tokens to whoever asks. In every mode: the Host allow-list (LOCAL_ALLOWED_HOSTS adds
  * names) and, when LOCAL_FUNCTION_KEY / LOCAL_ADMIN_KEY are set, Azure's key checks. Refused: a malformed
- * LOCAL_ALLOWED_HOSTS (the problem names it).
+ * LOCAL_ALLOWED_HOSTS (the problem names it). Throws what listen throws (EADDRINUSE, EACCES).
  */
 export async function wireLocalHost(
   wiring: LocalHostWiring,
@@ -95,7 +134,13 @@ export async function wireLocalHost(
     if (state.ok) {
       const { settings, store } = state.services;
       const origin = `http://localhost:${port}`;
-      sandboxLwa = new SandboxLwa({ clientId: settings.lwa.clientId, clientSecret: sandbox.amazonClientSecret, clock: systemClock });
+      sandboxLwa = new SandboxLwa({
+        clientId: settings.lwa.clientId,
+        clientSecret: sandbox.amazonClientSecret,
+        clock: systemClock,
+        revocations: sandbox.revocations,
+        saveRevocations: (revocations) => sandbox.saveRevocations(revocations),
+      });
       pages.push(
         ...sandboxAmazonPages({
           lwa: sandboxLwa,
@@ -113,9 +158,33 @@ export async function wireLocalHost(
   return { ok: true, host, keysEnforced: keys.function !== undefined || keys.admin !== undefined };
 }
 
+/** Settings problems are printed once, as the command's own lines; the app would log each again as JSON. */
+function quietAboutSettings(logger: Logger): Logger {
+  return {
+    info: (message, fields) => logger.info(message, fields),
+    warn: (message, fields) => logger.warn(message, fields),
+    error: (message, fields) => {
+      if (message !== 'invalid setting') logger.error(message, fields);
+    },
+  };
+}
+
+function isCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  void main().catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : 'failed to start');
+  try {
+    const started = await startCommand({ argv: process.argv.slice(2), print: (line) => console.log(line), printError: (line) => console.error(line) });
+    if (started.host === undefined) process.exit(started.code);
+    const stop = () => {
+      void started.host?.close().then(() => started.app?.close()).then(() => process.exit(0));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  } catch (error) {
+    // Never a stack trace: the message only (the known problems above already came back as lines).
+    console.error(`npm start failed: ${error instanceof Error ? error.message : 'unknown error'}`);
     process.exit(1);
-  });
+  }
 }

@@ -1,9 +1,15 @@
 import { pathToFileURL } from 'node:url';
 import { App } from '../app.js';
-import { readLocalSettingValues } from '../config/localSettings.js';
 import { reencryptSecrets } from '../crypto/reencryptSecrets.js';
 import { consoleLogger } from '../http/logging.js';
-import { isSandbox, sandboxEnvironment } from '../sandbox/sandboxSettings.js';
+import { helpRequested, runCommand } from './help.js';
+import { prepareLocalRun } from './localRun.js';
+
+export const REENCRYPT_USAGE = [
+  'usage: npm run tokens:reencrypt',
+  '  Re-encrypts every stored refresh token, code and MWS token with the first key of TOKEN_ENCRYPTION_KEYS',
+  '  (sealing plain MWS tokens too). Settings as the app reads them: the environment, then local.settings.json.',
+].join('\n');
 
 /**
  * `npm run tokens:reencrypt`: re-encrypts every stored refresh token (and stored code and MWS token, sealing a plain
@@ -35,8 +41,25 @@ export async function tokensReencrypt(values: Record<string, string | undefined>
   }
 }
 
+/** The command line: --help, then the local settings (one line per problem, exit 1), then the re-encryption. */
+export async function tokensReencryptMain(argv: string[], cwd: string, env: NodeJS.ProcessEnv, print: (line: string) => void): Promise<number> {
+  if (helpRequested(argv)) {
+    print(REENCRYPT_USAGE);
+    return 0;
+  }
+  if (argv.length > 0) {
+    print(`tokens:reencrypt: unexpected argument "${argv.join(' ')}"`);
+    print(REENCRYPT_USAGE);
+    return 2;
+  }
+  const prepared = prepareLocalRun({ cwd, env });
+  if (!prepared.ok) {
+    for (const problem of prepared.problems) print(`tokens:reencrypt: ${problem}`);
+    return 1;
+  }
+  return tokensReencrypt(prepared.run.values, print);
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const local = readLocalSettingValues();
-  const values = isSandbox(local.values, false) ? sandboxEnvironment(local.values, `http://localhost:${process.env['PORT'] ?? 7071}`).values : local.values;
-  process.exitCode = await tokensReencrypt(values, (line) => console.log(line));
+  await runCommand('tokens:reencrypt', () => tokensReencryptMain(process.argv.slice(2), process.cwd(), process.env, (line) => console.log(line)));
 }

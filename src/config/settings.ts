@@ -35,7 +35,13 @@ export type SettingName = (typeof SETTING_NAMES)[number];
 export type SettingValues = Partial<Record<string, string | undefined>>;
 
 export const DEFAULT_LWA_TOKEN_URL = 'https://api.amazon.com/auth/o2/token';
-export const DEFAULT_LOCAL_DB_PATH = '.data/local.sqlite';
+/**
+ * The SQLite file of a local run with configured (non-sandbox) settings. The sandbox has its own
+ * (SANDBOX_DB_PATH, set by the sandbox's generated settings): tokens sealed with the sandbox's generated key would
+ * be unreadable under configured keys, so the two never share a file unless LOCAL_DB_PATH says so.
+ */
+export const DEFAULT_LOCAL_DB_PATH = '.data/configured.sqlite';
+export const SANDBOX_DB_PATH = '.data/local.sqlite';
 
 export type StoreSettings =
   | { kind: 'sqlite'; path: string }
@@ -101,15 +107,54 @@ export function isRunningInAzure(env: SettingValues): boolean {
 
 const KEY_VAULT_PREFIX = '@Microsoft.KeyVault(';
 
-/** Collects one message per setting (the first problem found wins; an unresolved Key Vault reference first). */
+/**
+ * Values that may hold any character (secrets, connection strings with passwords): only `REPLACE_WITH_` marks a
+ * placeholder in them, since a random secret may well contain `<x>`.
+ */
+const FREE_TEXT_SETTINGS: ReadonlySet<SettingName> = new Set([
+  'LWA_CLIENT_SECRET',
+  'LWA_CLIENT_SECRET_PREVIOUS',
+  'LAUNCH_LINK_SECRET',
+  'TOKEN_ENCRYPTION_KEYS',
+  'SQL_CONNECTION_STRING',
+]);
+
+/**
+ * `REPLACE_WITH_…`, or `<…>` (as in `https://<app>.azurewebsites.net`) outside free-text settings: the placeholders
+ * of local.settings.sample.json and README's examples.
+ */
+export function isPlaceholder(value: string, name?: SettingName): boolean {
+  if (value.includes('REPLACE_WITH_')) return true;
+  return (name === undefined || !FREE_TEXT_SETTINGS.has(name)) && /<[^<>]+>/.test(value);
+}
+
+/**
+ * Collects one message per setting (the first problem found wins; an unresolved Key Vault reference or a placeholder
+ * first, since any other check on such a value would mislead).
+ */
 class SettingReader {
   readonly problems: string[] = [];
   private readonly reported = new Set<string>();
 
-  constructor(private readonly values: SettingValues, names: readonly SettingName[]) {
+  constructor(private readonly values: SettingValues, names: readonly SettingName[], environment: Environment) {
     for (const name of names) {
-      if (this.read(name)?.startsWith(KEY_VAULT_PREFIX)) {
-        this.report(name, "is an unresolved Key Vault reference: check the app's managed identity and its access to the vault.");
+      const value = this.read(name);
+      if (value === undefined) continue;
+      if (value.startsWith(KEY_VAULT_PREFIX)) {
+        // Only App Service resolves references; locally nothing ever will, so the identity is not the problem.
+        this.report(
+          name,
+          environment.inAzure
+            ? "is an unresolved Key Vault reference: check the app's managed identity and its access to the vault."
+            : 'is a Key Vault reference, which only Azure resolves: put the value itself in local.settings.json.',
+        );
+      } else if (isPlaceholder(value, name)) {
+        this.report(
+          name,
+          environment.inAzure
+            ? 'is still a placeholder (REPLACE_WITH_… or <…>): set the real value.'
+            : 'is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json.',
+        );
       }
     }
   }
@@ -139,7 +184,7 @@ const SQL_SETTING_NAMES = ['SQL_CONNECTION_STRING', 'SQL_SERVER', 'SQL_DATABASE'
 
 /** Only the store settings, with the app's rules (for `npm run db:migrate`). */
 export function loadStoreSettings(values: SettingValues, environment: Environment): { ok: true; store: StoreSettings } | { ok: false; problems: string[] } {
-  const reader = new SettingReader(values, SQL_SETTING_NAMES);
+  const reader = new SettingReader(values, SQL_SETTING_NAMES, environment);
   const store = readStoreSettings(reader, environment);
   return store === undefined || reader.problems.length > 0 ? { ok: false, problems: reader.problems } : { ok: true, store };
 }
@@ -149,7 +194,7 @@ export function loadStoreSettings(values: SettingValues, environment: Environmen
  * (values may be secrets).
  */
 export function loadSettings(values: SettingValues, environment: Environment): SettingsResult {
-  const reader = new SettingReader(values, SETTING_NAMES);
+  const reader = new SettingReader(values, SETTING_NAMES, environment);
   const field = <T>(name: SettingName, schema: z.ZodType<T>): T | undefined => reader.field(name, schema);
   const problems = reader.problems;
 

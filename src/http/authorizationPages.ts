@@ -181,6 +181,18 @@ export function callbackPage(outcome: CallbackOutcome, back: ReturnLink): HttpRe
   return errorPage(text.status, 'Shipica was not authorized', text.what, text.next, reason, back);
 }
 
+/** A result page whose id is not ours, was changed, or is older than its hour (an old history entry). */
+export function resultUnavailablePage(back: ReturnLink): HttpResult {
+  return htmlResponse(
+    400,
+    'This result is no longer shown',
+    html`<h1>This result is no longer shown</h1>
+<p>If you finished authorizing Shipica, there is nothing more to do.</p>
+<p>Otherwise, ${START_AGAIN.charAt(0).toLowerCase()}${START_AGAIN.slice(1)}</p>${backLink(back)}
+<p><small>Reason: <code>result_unavailable</code></small></p>`,
+  );
+}
+
 function backLink(back: ReturnLink): Html {
   return back === undefined ? html`` : html`<p><a class="button" href="${back}">Back to Shipica</a></p>`;
 }

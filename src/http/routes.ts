@@ -18,11 +18,13 @@ import {
   launchLinkRefusedPage,
   loginRefusedPage,
   notConfiguredPage,
+  resultUnavailablePage,
   startFromShipicaPage,
   startUnavailablePage,
   tooManyAttemptsPage,
 } from './authorizationPages.js';
 import { healthResult } from './health.js';
+import { openResult, RESULT_PARAMETER, sealResult } from './callbackResult.js';
 import { jsonError, jsonResponse, readCookie, redirect } from './responses.js';
 import { queryOf, type AuthLevel, type HttpMethod, type HttpRequestLike, type HttpResult } from './types.js';
 
@@ -172,14 +174,25 @@ export function statusJson(row: CredentialStatusRow): Record<string, string | nu
 }
 
 async function lwaCallback(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
-  const cookieHeader = request.headers.get('cookie');
-  const outcome = await completeAuthorization(
-    { ...services, logger: log },
-    parseCallbackQuery(queryOf(request)),
-    (name) => readCookie(cookieHeader, name),
-  );
+  const query = queryOf(request);
   const resultUrl = services.settings.authResultUrl;
-  return resultUrl === undefined ? callbackPage(outcome, returnLink(services)) : redirect(resultRedirect(resultUrl, outcome));
+  // The second leg of post/redirect/get: the page of a sealed outcome, with no state or code in its URL.
+  if (resultUrl === undefined && query.has(RESULT_PARAMETER) && !query.has('state') && !query.has('spapi_oauth_code')) {
+    return resultPage(query.getAll(RESULT_PARAMETER), services);
+  }
+  const cookieHeader = request.headers.get('cookie');
+  const outcome = await completeAuthorization({ ...services, logger: log }, parseCallbackQuery(query), (name) => readCookie(cookieHeader, name));
+  if (resultUrl !== undefined) return redirect(resultRedirect(resultUrl, outcome));
+  // A path of our own configured redirect URI, never the request's host: 303, so the browser GETs the result and the
+  // callback URL (state, code) is replaced in its history.
+  const id = sealResult(outcome, services.settings.launchLinkSecret, services.clock.now().getTime());
+  return { ...redirect(`${new URL(services.settings.redirectUri).pathname}?${RESULT_PARAMETER}=${id}`), status: 303 };
+}
+
+function resultPage(ids: string[], services: Services): HttpResult {
+  const opened = ids.length === 1 && ids[0] !== undefined ? openResult(ids[0], services.settings.launchLinkSecret, services.clock.now().getTime()) : undefined;
+  if (opened === undefined || !opened.ok) return resultUnavailablePage(returnLink(services));
+  return callbackPage(opened.outcome, returnLink(services));
 }
 
 /** `AUTH_RESULT_URL?status=authorized|error&reason=…&marketplace=…` for oxWebApp to show in its own pages. */

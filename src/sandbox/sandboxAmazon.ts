@@ -152,7 +152,7 @@ ${account}
   const manageYourApps = async (): Promise<HttpResult> => {
     const rows = (await options.listAuthorizations()).filter((r) => r.sellingPartnerId !== null);
     const reauthorize = (r: { sellingPartnerId: string | null; region: Region; status: string }): Html =>
-      html`<tr><td><code>${r.sellingPartnerId}</code></td><td>${r.region}</td><td>${r.status}</td><td><form method="get" action="${LOGIN_START_PATH}"><input type="hidden" name="selling_partner_id" value="${r.sellingPartnerId}"><input type="hidden" name="region" value="${r.region}"><button type="submit">Re-Authorize</button></form></td></tr>`;
+      html`<tr><td data-label="selling account"><code>${r.sellingPartnerId}</code></td><td data-label="region">${r.region}</td><td data-label="status at Shipica">${r.status}</td><td><form method="get" action="${LOGIN_START_PATH}"><input type="hidden" name="selling_partner_id" value="${r.sellingPartnerId}"><input type="hidden" name="region" value="${r.region}"><button type="submit">Re-Authorize</button></form></td></tr>`;
     return sandboxPage(
       'Manage Your Apps',
       html`<h1>Manage Your Apps</h1>

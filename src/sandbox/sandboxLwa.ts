@@ -5,7 +5,8 @@ import type { Clock } from '../authorization/ports.js';
  * A stand-in for LWA's token endpoint (POST /auth/o2/token) that behaves as Amazon documents it: single-use
  * authorization codes that expire after 5 minutes and are bound to a client and redirect URI, `invalid_grant` for
  * a bad code or refresh token, 401 `invalid_client` for a wrong client id or secret, and the `refresh_token` grant.
- * Refresh tokens are self-verifying (HMAC), so they survive a restart of the local host.
+ * Refresh tokens are self-verifying (HMAC), so they survive a restart of the local host; so do revocations when
+ * `saveRevocations` keeps them (npm start saves them in .data/sandbox-secrets.json).
  */
 export const CODE_LIFETIME_MS = 5 * 60 * 1000;
 
@@ -33,10 +34,21 @@ export class SandboxLwa {
   /** The client secrets LWA accepts now: one, or two for the days after a rotation. */
   private clientSecrets: readonly string[];
 
-  constructor(private readonly options: { clientId: string; clientSecret: string; clock: Clock }) {
+  constructor(
+    private readonly options: {
+      clientId: string;
+      clientSecret: string;
+      clock: Clock;
+      /** Revocations saved by an earlier run: seller → generation of refresh tokens still honoured. */
+      revocations?: Readonly<Record<string, number>>;
+      /** Called with every revocation state after a change, to keep it across restarts. */
+      saveRevocations?: (revocations: Readonly<Record<string, number>>) => void;
+    },
+  ) {
     // Keyed by the first secret and kept through rotations: rotating the client secret leaves refresh tokens valid.
     this.refreshKey = createHmac('sha256', options.clientSecret).update('sandbox refresh tokens').digest();
     this.clientSecrets = [options.clientSecret];
+    for (const [seller, generation] of Object.entries(options.revocations ?? {})) this.generation.set(seller, generation);
   }
 
   /** A client-secret rotation at Amazon: from now on only these secrets are accepted. */
@@ -57,9 +69,13 @@ export class SandboxLwa {
     return code;
   }
 
-  /** Refresh tokens issued for this seller so far stop working, as when a seller removes the app. */
+  /**
+   * Refresh tokens issued for this seller so far stop working, as when a seller removes the app. Tokens issued by a
+   * later authorization carry the new generation, so a re-authorization ends the revocation.
+   */
   revokeSeller(sellingPartnerId: string): void {
     this.generation.set(sellingPartnerId, this.generationOf(sellingPartnerId) + 1);
+    this.options.saveRevocations?.(Object.fromEntries(this.generation));
   }
 
   private generationOf(sellingPartnerId: string): number {

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import type { SettingValues } from '../config/settings.js';
+import { parseJsonText } from '../config/jsonText.js';
+import { LocalFileError } from '../config/localSettings.js';
+import { SANDBOX_DB_PATH, type SettingValues } from '../config/settings.js';
 
 /**
  * Sandbox mode: no LWA client id or token URL configured, and not in Azure. The sandbox plays Amazon on the local host, with
@@ -26,22 +28,55 @@ export function isSandbox(values: SettingValues, inAzure: boolean): boolean {
   return !inAzure && blank('LWA_CLIENT_ID') && blank('LWA_TOKEN_URL');
 }
 
-const secretsFile = z.object({ clientSecret: z.string().min(32), launchLinkSecret: z.string().min(32), tokenKey: z.string().min(40) });
+/** The names of what switched sandbox mode off (empty: sandbox mode). */
+export function sandboxSwitches(values: SettingValues): string[] {
+  return ['LWA_CLIENT_ID', 'LWA_TOKEN_URL'].filter((name) => (values[name] ?? '').trim() !== '');
+}
+
+/**
+ * `.data/sandbox-secrets.json`: the generated secrets, and the sandbox LWA's revocations (per seller, the generation
+ * of refresh tokens it still honours), so a restart keeps both.
+ */
+const secretsFile = z.object({
+  clientSecret: z.string().min(32),
+  launchLinkSecret: z.string().min(32),
+  tokenKey: z.string().min(40),
+  revocations: z.record(z.string(), z.number().int().min(0)).default({}),
+});
 type SandboxSecrets = z.infer<typeof secretsFile>;
 
+const startOver = (path: string) => `delete ${path} and the sandbox store (.data/local.sqlite) to start over: sandbox authorizations are then lost`;
+
+/**
+ * Reads the file, or creates it when there is none. A file that is there but broken is an error naming it, never
+ * silently replaced: the store's tokens are sealed with its key, and a new key would make every one unreadable.
+ */
 function loadOrCreateSecrets(path: string): SandboxSecrets {
   if (existsSync(path)) {
-    const parsed = secretsFile.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-    if (parsed.success) return parsed.data;
+    const json = parseJsonText(readFileSync(path, 'utf8'));
+    if (!json.ok) throw new LocalFileError(`${path} is not valid JSON (${json.problem}): fix it, or ${startOver(path)}.`);
+    const parsed = secretsFile.safeParse(json.value);
+    if (!parsed.success) {
+      throw new LocalFileError(`${path} does not hold the sandbox's secrets (clientSecret, launchLinkSecret, tokenKey as it generated them): restore it, or ${startOver(path)}.`);
+    }
+    return parsed.data;
   }
   const secrets: SandboxSecrets = {
     clientSecret: `amzn1.oa2-cs.v1.sandbox${randomBytes(24).toString('hex')}`,
     launchLinkSecret: randomBytes(32).toString('base64url'),
     tokenKey: randomBytes(32).toString('base64'),
+    revocations: {},
   };
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  writeSecrets(path, secrets);
   return secrets;
+}
+
+/** Whole file or nothing: written beside it and renamed, so a crash never leaves half a file of secrets. */
+function writeSecrets(path: string, secrets: SandboxSecrets): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  renameSync(temporary, path);
 }
 
 export interface SandboxEnvironment {
@@ -49,6 +84,10 @@ export interface SandboxEnvironment {
   values: SettingValues;
   /** The client secret the sandbox Amazon accepts, whatever the app is configured with. */
   amazonClientSecret: string;
+  /** The sandbox LWA's revocations as last saved: seller → generation of refresh tokens it honours. */
+  revocations: Readonly<Record<string, number>>;
+  /** Saves the sandbox LWA's revocations with the secrets (the file is re-read, so nothing else in it is lost). */
+  saveRevocations(revocations: Readonly<Record<string, number>>): void;
 }
 
 /** Settings for a sandbox on `origin` (e.g. http://localhost:7071), under the given configured values. */
@@ -64,9 +103,15 @@ export function sandboxEnvironment(values: SettingValues, origin: string, secret
     SELLER_CENTRAL_URL: `${origin}${SANDBOX_PATHS.sellerCentral}`,
     LAUNCH_LINK_SECRET: secrets.launchLinkSecret,
     TOKEN_ENCRYPTION_KEYS: `sandbox1:${secrets.tokenKey}`,
+    LOCAL_DB_PATH: SANDBOX_DB_PATH,
     // The start page plays oxWebApp for Appstore installs.
     OXWEBAPP_LINK_URL: `${origin}/start/oxwebapp`,
   };
   const configured = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  return { values: { ...generated, ...configured }, amazonClientSecret: secrets.clientSecret };
+  return {
+    values: { ...generated, ...configured },
+    amazonClientSecret: secrets.clientSecret,
+    revocations: secrets.revocations,
+    saveRevocations: (revocations) => writeSecrets(secretsPath, { ...loadOrCreateSecrets(secretsPath), revocations: { ...revocations } }),
+  };
 }

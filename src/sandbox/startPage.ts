@@ -4,7 +4,7 @@ import { buildLaunchLink, type AppstoreFields } from '../authorization/launchLin
 import { isRegion, MARKETPLACE_CODES, MARKETPLACES } from '../authorization/marketplaces.js';
 import { MANAGE_APPS_PATH } from './sandboxAmazon.js';
 import type { SandboxLwa } from './sandboxLwa.js';
-import { html } from '../http/html.js';
+import { html, longText } from '../http/html.js';
 import type { LocalPage } from '../http/localHost.js';
 import { htmlResponse, redirect } from '../http/responses.js';
 import { queryOf } from '../http/types.js';
@@ -40,9 +40,10 @@ export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefin
                   : html``
               }`;
         const day = (d: Date | null) => d?.toISOString().slice(0, 10);
+        // data-label names each cell where a narrow screen shows the row as a block (html.ts).
         const table = rows.map(
           (r) =>
-            html`<tr><td>${r.customerId}</td><td>${r.region}</td><td>${r.marketplace}</td><td>${r.sellingPartnerId}</td><td>${r.status}</td><td>${day(r.authGrantedDate)}</td><td>${day(r.reauthorizeBy)}</td><td>${r.daysLeft}</td><td>${r.lastAttemptOutcome}${r.lastAttemptReason ? ` (${r.lastAttemptReason})` : ''}</td><td>${r.lastError}</td><td>${actions(r)}</td></tr>`,
+            html`<tr><td data-label="customer_id">${r.customerId}</td><td data-label="region">${r.region}</td><td data-label="marketplace">${r.marketplace}</td><td data-label="selling_partner_id">${r.sellingPartnerId}</td><td data-label="status">${r.status}</td><td data-label="granted" class="nowrap">${day(r.authGrantedDate)}</td><td data-label="reauthorize by" class="nowrap">${day(r.reauthorizeBy)}</td><td data-label="days left">${r.daysLeft}</td><td data-label="last attempt">${r.lastAttemptOutcome}${r.lastAttemptReason ? ` (${r.lastAttemptReason})` : ''}</td><td data-label="last_error">${longText(r.lastError)}</td><td>${actions(r)}</td></tr>`,
         );
         return htmlResponse(
           200,
@@ -148,15 +149,16 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
           {
             method: 'POST' as const,
             path: '/start/revoke',
-            // As when a seller removes the app in Seller Central: Amazon refuses the refresh token from now on, and
-            // SP-API the access token, so a caller asks again with ?refresh=true; done here in one step.
+            // As when a seller removes the app in Seller Central: only Amazon changes. LWA refuses the refresh token
+            // from now on and SP-API the access token already issued, so this process drops its cached ones (SP-API's
+            // refusal, played here); the row turns revoked when the next token request reaches LWA, as README says.
             handler: async (request: Parameters<LocalPage['handler']>[0]) => {
               const seller = new URLSearchParams(await request.text()).get('selling_partner_id');
               const state = await app.state();
               if (seller === null || !state.ok) return redirect('/');
               sandboxLwa.revokeSeller(seller);
               for (const row of await state.services.store.listCredentialsFor({ sellingPartnerId: seller })) {
-                if (row.status === 'authorized') await state.services.accessTokens.get({ customerId: row.customerId, region: row.region, forceRefresh: true });
+                state.services.tokenCache.delete(row.customerId, row.region);
               }
               return redirect('/');
             },

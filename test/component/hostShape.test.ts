@@ -58,6 +58,9 @@ function fromFunctions(response: HttpResponseInit): Answer {
 
 async function viaLocalHost(method: string, url: string, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await fetch(url, { method, headers, redirect: 'manual' });
+  // The callback's post/redirect/get: followed as a browser would, so both hosts are compared on the result page.
+  const seeOther = response.headers.get('location');
+  if (response.status === 303 && seeOther !== null) return viaLocalHost('GET', new URL(seeOther, url).toString());
   return {
     status: response.status,
     contentType: response.headers.get('content-type') ?? undefined,
@@ -68,7 +71,11 @@ async function viaLocalHost(method: string, url: string, headers: Record<string,
 }
 
 async function viaFunctions(name: string, method: string, url: string, init: { headers?: Record<string, string>; params?: Record<string, string> } = {}) {
-  return f.invoke(name, hostRequest(method, url, init));
+  const response = await f.invoke(name, hostRequest(method, url, init));
+  // The callback's post/redirect/get, followed as a browser would.
+  const seeOther = new Headers(response.headers as Record<string, string>).get('location');
+  if (response.status === 303 && seeOther !== null) return viaFunctions(name, 'GET', new URL(seeOther, url).toString());
+  return response;
 }
 
 const launchLink = (customerId: string, marketplace = 'US') =>

@@ -72,7 +72,9 @@ describe('start page', () => {
     await client.get(await h.approve(client, '77', { marketplace: 'JP' }));
     const page = await client.get(`${h.origin}/`);
     expect(page.status).toBe(200);
-    expect(page.body).toContain('<td>77</td><td>FE</td><td>JP</td><td>A1SANDBOXSELLER1</td><td>authorized</td>');
+    expect(page.body).toContain(
+      '<td data-label="customer_id">77</td><td data-label="region">FE</td><td data-label="marketplace">JP</td><td data-label="selling_partner_id">A1SANDBOXSELLER1</td><td data-label="status">authorized</td>',
+    );
     expect(page.body).toContain('Authorize Shipica');
     const { store } = await h.services();
     const row = await store.findCredential('77', 'FE');
@@ -84,7 +86,7 @@ describe('start page', () => {
 });
 
 describe('start page: access tokens and sandbox revocation', () => {
-  it('shows only the last 4 characters of a token, and Revoke at Amazon turns the row revoked while others stay authorized', async () => {
+  it('shows only the last 4 characters of a token, and after Revoke at Amazon the next token request turns the row revoked while others stay authorized', async () => {
     const browser = new CookieClient();
     await browser.get(await h.approve(browser, 'alpha', { sellingPartnerId: 'A1SANDBOXSELLER1' }));
     await browser.get(await h.approve(browser, 'beta', { sellingPartnerId: 'A2SANDBOXSELLER2' }));
@@ -98,11 +100,13 @@ describe('start page: access tokens and sandbox revocation', () => {
 
     const revoked = await browser.postForm(`${h.origin}/start/revoke`, { selling_partner_id: 'A1SANDBOXSELLER1' });
     expect(revoked.status).toBe(302);
-    expect((await store.listCredentials()).map((r) => [r.customerId, r.status]).sort()).toEqual([['alpha', 'revoked'], ['beta', 'authorized']]);
+    // Revoking changes only Amazon (README): the row learns it from the next token request.
+    expect((await store.listCredentials()).map((r) => [r.customerId, r.status]).sort()).toEqual([['alpha', 'authorized'], ['beta', 'authorized']]);
     const refused = await browser.postForm(`${h.origin}/start/access-token`, { customer_id: 'alpha', region: 'NA' });
     expect(refused.body).toContain('authorization_revoked');
+    expect((await store.listCredentials()).map((r) => [r.customerId, r.status]).sort()).toEqual([['alpha', 'revoked'], ['beta', 'authorized']]);
     const page = await browser.get(`${h.origin}/`);
-    expect(page.body).toContain('<td>revoked</td>');
+    expect(page.body).toContain('<td data-label="status">revoked</td>');
   });
 });
 

@@ -97,7 +97,7 @@ describe('npm run ops -- status', () => {
     expect(rows.map((r) => r[0]).at(-1)).toBe('c3');
   });
 
-  it('--json prints a JSON array with ISO dates and the view columns only', async () => {
+  it('--json prints a JSON array with ISO dates and the view columns only, named as /api/credentials names them (snake_case)', async () => {
     const { code, lines } = await ops(['status', '--json']);
     expect(code).toBe(0);
     const rows = JSON.parse(lines.join('\n')) as Record<string, unknown>[];
@@ -105,32 +105,32 @@ describe('npm run ops -- status', () => {
     for (const row of rows) {
       expect(Object.keys(row).sort()).toEqual(
         [
-          'authGrantedDate',
-          'authRequestedDate',
-          'customerId',
-          'daysLeft',
-          'lastAttemptAt',
-          'lastAttemptOutcome',
-          'lastAttemptReason',
-          'lastError',
+          'auth_granted_date',
+          'auth_requested_date',
+          'customer_id',
+          'days_left',
+          'last_attempt_at',
+          'last_attempt_outcome',
+          'last_attempt_reason',
+          'last_error',
           'marketplace',
-          'reauthorizeBy',
+          'reauthorize_by',
           'region',
-          'sellingPartnerId',
+          'selling_partner_id',
           'status',
         ].sort(),
       );
     }
-    const c1 = rows.find((r) => r['customerId'] === 'c1');
-    expect(c1?.['reauthorizeBy']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    expect(Date.parse(String(c1?.['reauthorizeBy'])) - Date.parse(String(c1?.['authGrantedDate']))).toBe(365 * DAY_MS);
-    expect(rows.find((r) => r['customerId'] === 'c3')).toMatchObject({ status: 'pending', reauthorizeBy: null, daysLeft: null });
+    const c1 = rows.find((r) => r['customer_id'] === 'c1');
+    expect(c1?.['reauthorize_by']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(String(c1?.['reauthorize_by'])) - Date.parse(String(c1?.['auth_granted_date']))).toBe(365 * DAY_MS);
+    expect(rows.find((r) => r['customer_id'] === 'c3')).toMatchObject({ status: 'pending', reauthorize_by: null, days_left: null });
   });
 
   it('--expiring DAYS keeps the rows due within that many days; --customer one customer', async () => {
-    const due = JSON.parse((await ops(['status', '--expiring', '400', '--json'])).lines.join('\n')) as { customerId: string; daysLeft: number }[];
-    expect(due.map((r) => r.customerId).sort()).toEqual(['c1', 'c2']);
-    for (const row of due) expect(row.daysLeft === 364 || row.daysLeft === 365).toBe(true);
+    const due = JSON.parse((await ops(['status', '--expiring', '400', '--json'])).lines.join('\n')) as { customer_id: string; days_left: number }[];
+    expect(due.map((r) => r.customer_id).sort()).toEqual(['c1', 'c2']);
+    for (const row of due) expect(row.days_left === 364 || row.days_left === 365).toBe(true);
 
     const table = await ops(['status', '--expiring', '400']);
     expect(parseTable(table.lines).rows.map((r) => r[0]).sort()).toEqual(['c1', 'c2']);
@@ -142,8 +142,8 @@ describe('npm run ops -- status', () => {
     expect(none.lines.at(-1)).toMatch(/^0 rows /);
 
     // Half a day past the deadline both have expired (-1), and show in a 30-day window.
-    const later = JSON.parse((await ops(['status', '--expiring', '30', '--json'], new Date(Date.now() + 365.5 * DAY_MS))).lines.join('\n')) as { status: string; daysLeft: number }[];
-    expect(later.map((r) => [r.status, r.daysLeft])).toEqual([
+    const later = JSON.parse((await ops(['status', '--expiring', '30', '--json'], new Date(Date.now() + 365.5 * DAY_MS))).lines.join('\n')) as { status: string; days_left: number }[];
+    expect(later.map((r) => [r.status, r.days_left])).toEqual([
       ['expired', -1],
       ['expired', -1],
     ]);
@@ -170,9 +170,9 @@ describe('npm run ops -- attempts', () => {
 
     const json = JSON.parse((await ops(['attempts', '--json', '--customer', 'c1'])).lines.join('\n')) as Record<string, unknown>[];
     expect(json).toHaveLength(1);
-    expect(json[0]).toMatchObject({ flow: 'website', customerId: 'c1', region: 'NA', outcome: 'succeeded', sellingPartnerId: 'A1SANDBOXSELLER1' });
-    expect(String(json[0]?.['createdAt'])).toMatch(/Z$/);
-    for (const hidden of ['stateHash', 'browserBindingHash', 'codeHash']) expect(json[0]).not.toHaveProperty(hidden);
+    expect(json[0]).toMatchObject({ flow: 'website', customer_id: 'c1', region: 'NA', outcome: 'succeeded', selling_partner_id: 'A1SANDBOXSELLER1' });
+    expect(String(json[0]?.['created_at'])).toMatch(/Z$/);
+    for (const hidden of ['stateHash', 'browserBindingHash', 'codeHash', 'state_hash', 'browser_binding_hash', 'code_hash']) expect(json[0]).not.toHaveProperty(hidden);
 
     // Two days on, nothing in the last 24 hours; 7 days still covers them all.
     const later = new Date(Date.now() + 2 * DAY_MS);

@@ -381,7 +381,8 @@ describe('Health', () => {
     const body = JSON.parse(res.body) as { status: string; problems: string[] };
     expect(body.status).toBe('error');
     expect(body.problems).toEqual([
-      "TOKEN_ENCRYPTION_KEYS is an unresolved Key Vault reference: check the app's managed identity and its access to the vault.",
+      // Locally nothing resolves a reference: the advice is to put the value itself in local.settings.json.
+      'TOKEN_ENCRYPTION_KEYS is a Key Vault reference, which only Azure resolves: put the value itself in local.settings.json.',
       'LAUNCH_LINK_SECRET must be at least 32 bytes long.',
     ]);
     expect(res.body).not.toContain(h.secrets.clientSecret);

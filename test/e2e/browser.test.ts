@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Request } from 'playwright-core';
 import { buildLaunchLink } from '../../src/authorization/launchLink.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { CHROMIUM_PATH, clickAndLand, fencedContext, findChromium, launch, screenshot, SKIP_LINE, visibleText, type FencedContext } from './browser.js';
@@ -68,14 +68,34 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
     expect(await visibleText(page)).toContain('Shipica is asking for access to your Amazon selling account');
   }
 
-  /** Confirm on a consent page → the callback's page. */
-  async function confirm(page: Page): Promise<{ status: number; text: string }> {
-    const done = await clickAndLand(page, page.locator('button[value=confirm]'), '/api/lwa-callback');
-    return { status: done.status(), text: await visibleText(page) };
+  /**
+   * Confirm on a consent page → the callback (a 303, post/redirect/get) → the result page. Returns the result page's
+   * status and text, and the callback URL Amazon sent the browser to (which never becomes the page's URL).
+   */
+  async function confirm(page: Page): Promise<{ status: number; text: string; callbackUrl: string }> {
+    const callbacks: string[] = [];
+    const onRequest = (r: Request) => {
+      if (r.isNavigationRequest() && r.frame() === page.mainFrame() && new URL(r.url()).searchParams.has('spapi_oauth_code')) callbacks.push(r.url());
+    };
+    page.on('request', onRequest);
+    const isResult = (url: URL) => url.pathname === '/api/lwa-callback' && url.searchParams.has('result');
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => r.request().isNavigationRequest() && r.request().frame() === page.mainFrame() && isResult(new URL(r.url()))),
+      page.locator('button[value=confirm]').click(),
+    ]);
+    await page.waitForURL(isResult, { waitUntil: 'load' });
+    page.off('request', onRequest);
+    return { status: response.status(), text: await visibleText(page), callbackUrl: callbacks[0] ?? '' };
+  }
+
+  /** The page needs no horizontal scrolling at its current viewport width. */
+  async function fitsWidth(page: Page): Promise<{ scrollWidth: number; innerWidth: number }> {
+    // A string, run in the page: this project's TypeScript has no DOM types.
+    return (await page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })')) as { scrollWidth: number; innerWidth: number };
   }
 
   /** Customer 42, US, seller A1SANDBOXSELLER1, through the website workflow. */
-  async function authorizeOnWebsite(page: Page): Promise<{ status: number; text: string }> {
+  async function authorizeOnWebsite(page: Page): Promise<{ status: number; text: string; callbackUrl: string }> {
     await startOnWebsite(page, '42', 'US');
     await page.locator('select[name=selling_partner_id]').selectOption('A1SANDBOXSELLER1');
     return confirm(page);
@@ -218,16 +238,17 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
 
   it('a callback replayed in a second browser context (no cookie) gets a neutral "already used" page, no second exchange', async () => {
     const a = await open();
-    expect((await authorizeOnWebsite(a.page)).status).toBe(200);
-    const callback = a.page.url();
+    const first = await authorizeOnWebsite(a.page);
+    expect(first.status).toBe(200);
+    const callback = first.callbackUrl;
     expect(new URL(callback).pathname).toBe('/api/lwa-callback');
     expect(codeRequests()).toBe(1);
     const { store } = await h.services();
     const before = await store.findCredential('42', 'NA');
 
     const b = await open();
-    const replay = await b.page.goto(callback);
-    expect(replay?.status()).toBe(200);
+    await b.page.goto(callback);
+    expect(new URL(b.page.url()).searchParams.has('result')).toBe(true);
     expect(await b.page.locator('h1').innerText()).toBe('This authorization link was already used');
     const text = await visibleText(b.page);
     expect(text).toContain('If you finished authorizing Shipica, there is nothing more to do.');
@@ -247,4 +268,69 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
     expect([status?.status, status?.lastAttemptOutcome]).toEqual(['authorized', 'succeeded']);
     await screenshot(b.page, 'callback-replay-other-browser');
   });
+  it('after Confirm the address bar holds a result URL with no state and no code, and Back skips the callback', async () => {
+    const { page } = await open();
+    const done = await authorizeOnWebsite(page);
+    expect(done.status).toBe(200);
+    const landed = new URL(page.url());
+    expect(landed.pathname).toBe('/api/lwa-callback');
+    expect([...landed.searchParams.keys()]).toEqual(['result']);
+    const state = new URL(done.callbackUrl).searchParams.get('state') ?? 'missing';
+    const code = new URL(done.callbackUrl).searchParams.get('spapi_oauth_code') ?? 'missing';
+    expect(page.url()).not.toContain(state);
+    expect(page.url()).not.toContain(code);
+    // The callback URL was answered with a redirect, so it is no history entry: Back lands on the consent page.
+    await page.goBack();
+    expect(new URL(page.url()).pathname).toBe(consentPath);
+  });
+
+  for (const width of [375, 1280]) {
+    it(`every page fits ${width} px without horizontal scrolling, a long Amazon error included`, async () => {
+      const { page } = await open();
+      await page.setViewportSize({ width, height: 900 });
+      const seen: Array<[string, number, number]> = [];
+      const check = async (name: string) => {
+        const { scrollWidth, innerWidth } = await fitsWidth(page);
+        seen.push([name, scrollWidth, innerWidth]);
+      };
+
+      await startOnWebsite(page, 'customer-with-a-rather-long-identifier-0042', 'US');
+      await check('consent page');
+      await page.locator('select[name=selling_partner_id]').selectOption('A1SANDBOXSELLER1');
+      expect((await confirm(page)).status).toBe(200);
+      await check('result page');
+
+      // Amazon's own text in last_error: revoke at the sandbox Amazon, then ask for a token (README's way).
+      const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), redirect: 'manual' as const });
+      await fetch(`${h.origin}/start/revoke`, form({ selling_partner_id: 'A1SANDBOXSELLER1' }));
+      await page.goto(`${h.origin}/`);
+      await page.locator('tbody tr').first().getByRole('button', { name: 'Get access token' }).click();
+      await page.waitForLoadState('load');
+      await check('access-token page');
+      await page.goto(`${h.origin}/`);
+      expect(await visibleText(page)).toContain('revoked');
+      await check('start page with a long last_error');
+      const longError = page.locator('details.long').first();
+      expect(await longError.getAttribute('title')).toContain('User may have revoked');
+      await longError.locator('summary').click();
+      await check('start page, error expanded');
+
+      await page.goto(manageApps());
+      await check('Manage Your Apps');
+      await page.goto(`${h.origin}/sandbox/sellercentral/apps/authorize/consent?application_id=wrong`);
+      await check('sandbox Amazon error page');
+      await page.goto(`${h.origin}/start/oxwebapp?amazon_callback_uri=${encodeURIComponent(`${h.origin}/sandbox/sellercentral/eu/apps/authorize/confirm`)}&amazon_state=x&selling_partner_id=A3SANDBOXSELLER3`);
+      await check('oxWebApp stand-in');
+      await page.goto(`${h.origin}/api/lwa-callback?result=not-a-result`);
+      await check('expired result page');
+
+      await screenshot(page, `widths-${width}`);
+      expect(seen.filter(([, scrollWidth, innerWidth]) => scrollWidth > innerWidth)).toEqual([]);
+      // Dates stay on one line.
+      if (width === 1280) {
+        await page.goto(`${h.origin}/`);
+        expect(await page.evaluate(`getComputedStyle(document.querySelector('td[data-label="granted"]')).whiteSpace`)).toBe('nowrap');
+      }
+    });
+  }
 });

@@ -18,6 +18,8 @@ export interface Exchange {
   location: string | undefined;
   setCookies: string[];
   body: string;
+  /** Where a 303 sent the client before this answer (the callback's result URL), when one did. */
+  seeOther?: string;
 }
 
 export class CookieClient {
@@ -51,6 +53,12 @@ export class CookieClient {
     const body = await response.text();
     this.bodies.push(body);
     const location = response.headers.get('location') ?? undefined;
+    // A 303 (the callback's post/redirect/get) is followed as a browser follows it, so a case sees the result page;
+    // `seeOther` keeps the hop for cases that assert it.
+    if (response.status === 303 && location !== undefined) {
+      const page = await this.get(new URL(location, url).toString());
+      return { ...page, seeOther: new URL(location, url).toString() };
+    }
     return { status: response.status, headers: response.headers, location: location === undefined ? undefined : new URL(location, url).toString(), setCookies, body };
   }
 

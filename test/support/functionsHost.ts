@@ -92,7 +92,10 @@ export async function registerFunctions(): Promise<RegisteredFunctions> {
       callback.searchParams.set('state', state);
       callback.searchParams.set('selling_partner_id', sellingPartnerId);
       callback.searchParams.set('spapi_oauth_code', lwa.sandbox.issueCode({ redirectUri, sellingPartnerId }));
-      const done = await invoke('LWACallback', hostRequest('GET', callback.toString(), { headers: { cookie: `${binding?.name}=${binding?.value}` } }));
+      const answered = await invoke('LWACallback', hostRequest('GET', callback.toString(), { headers: { cookie: `${binding?.name}=${binding?.value}` } }));
+      // Post/redirect/get: the result page is at the 303's Location.
+      const result = new Headers(answered.headers as Record<string, string>).get('location');
+      const done = answered.status === 303 && result !== null ? await invoke('LWACallback', hostRequest('GET', new URL(result, origin).toString())) : answered;
       if (done.status !== 200) throw new Error(`authorizing ${customerId} ended with ${done.status}`);
     },
     lwa,

@@ -35,7 +35,7 @@ describe('sandbox settings', () => {
       redirectUri: 'http://localhost:7071/api/lwa-callback',
       sellerCentralUrl: 'http://localhost:7071/sandbox/sellercentral',
       lwa: { tokenUrl: 'http://localhost:7071/sandbox/lwa/auth/o2/token' },
-      store: { kind: 'sqlite', path: '.data/local.sqlite' },
+      store: { kind: 'sqlite', path: '.data/local.sqlite' }, // the sandbox's own file, never a configured run's
     });
   });
 

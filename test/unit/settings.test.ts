@@ -53,10 +53,10 @@ describe('loadSettings: valid sets', () => {
       storeRetryMs: 30000,
       accessTokenRecheckSeconds: 60,
       accessTokenLeaseSeconds: 45,
-      store: { kind: 'sqlite', path: '.data/local.sqlite' },
+      store: { kind: 'sqlite', path: '.data/configured.sqlite' },
     });
     expect(DEFAULT_LWA_TOKEN_URL).toBe('https://api.amazon.com/auth/o2/token');
-    expect(DEFAULT_LOCAL_DB_PATH).toBe('.data/local.sqlite');
+    expect(DEFAULT_LOCAL_DB_PATH).toBe('.data/configured.sqlite');
     expect(tokenKeys.current.kid).toBe('k1');
     expect(tokenKeys.current.key.equals(Buffer.alloc(32, 0x5a))).toBe(true);
   });
@@ -231,7 +231,7 @@ describe('loadSettings: one message per bad setting, naming it', () => {
     const reference = '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/x/)';
     expect(SETTING_NAMES).toContain('LWA_EXCHANGE_TIMEOUT_MS');
     expect(problems({ ...base, LWA_EXCHANGE_TIMEOUT_MS: reference })).toEqual([
-      "LWA_EXCHANGE_TIMEOUT_MS is an unresolved Key Vault reference: check the app's managed identity and its access to the vault.",
+      'LWA_EXCHANGE_TIMEOUT_MS is a Key Vault reference, which only Azure resolves: put the value itself in local.settings.json.',
     ]);
   });
 
@@ -360,7 +360,7 @@ describe('loadSettings: several problems at once', () => {
       SPAPI_APPLICATION_ID: undefined,
     });
     expect(list).toEqual([
-      "LWA_CLIENT_SECRET is an unresolved Key Vault reference: check the app's managed identity and its access to the vault.",
+      'LWA_CLIENT_SECRET is a Key Vault reference, which only Azure resolves: put the value itself in local.settings.json.',
       'SPAPI_APPLICATION_ID is required.',
       'STATE_TTL_SECONDS must be at least 60.',
     ]);
