@@ -39,7 +39,10 @@ export function prepareLocalRun(options: LocalRunOptions = {}): LocalRunResult {
   const origin = options.origin ?? `http://localhost:${port.port}`;
   try {
     const local = readLocalSettingValues(cwd, env);
-    const sandbox = sandboxSwitches(local.values).length === 0 ? sandboxEnvironment(local.values, origin, join(cwd, '.data', 'sandbox-secrets.json')) : undefined;
+    const sandboxMode = sandboxSwitches(local.values).length === 0;
+    // The sandbox plays Amazon at an address it must know before it listens (its redirect and Login URIs).
+    if (sandboxMode && port.port === 0) return { ok: false, problems: ['PORT=0 (any free port) works only with real settings: the sandbox needs a fixed PORT from 1 to 65535.'] };
+    const sandbox = sandboxMode ? sandboxEnvironment(local.values, origin, join(cwd, '.data', 'sandbox-secrets.json')) : undefined;
     return {
       ok: true,
       run: { values: sandbox?.values ?? local.values, port: port.port, origin, sandbox, file: local.file, fromFile: local.fromFile },

@@ -46,7 +46,8 @@ export function readPort(env: NodeJS.ProcessEnv): { ok: true; port: number } | {
   const raw = env['PORT']?.trim();
   if (raw === undefined || raw === '') return { ok: true, port: DEFAULT_PORT };
   const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+  // 0 asks the system for a free port (the fleet test's processes); prepareLocalRun refuses it in sandbox mode.
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
     return { ok: false, problem: `PORT must be a whole number from 1 to 65535 (the local host's port; unset, it is ${DEFAULT_PORT}).` };
   }
   return { ok: true, port };

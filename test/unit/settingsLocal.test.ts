@@ -20,9 +20,21 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const SECRET = 'SECRET-SENTINEL-in-the-file-0123456789';
 
 describe('PORT', () => {
-  it.each(['abc', '0', '70000', '80.5', '-1'])('PORT=%s is one line naming PORT and its range', (value) => {
+  it.each(['abc', '70000', '80.5', '-1', '65536'])('PORT=%s is one line naming PORT and its range', (value) => {
     const result = prepareLocalRun({ cwd: dir, env: { PORT: value } });
     expect(result).toEqual({ ok: false, problems: ['PORT must be a whole number from 1 to 65535 (the local host\'s port; unset, it is 7071).'] });
+  });
+
+  it('PORT=0 (any free port) is refused in sandbox mode, naming PORT', () => {
+    expect(prepareLocalRun({ cwd: dir, env: { PORT: '0' } })).toEqual({
+      ok: false,
+      problems: ['PORT=0 (any free port) works only with real settings: the sandbox needs a fixed PORT from 1 to 65535.'],
+    });
+  });
+
+  it('PORT=0 with real settings asks the system for a free port', () => {
+    const result = prepareLocalRun({ cwd: dir, env: { PORT: '0', LWA_CLIENT_ID: 'amzn1.application-oa2-client.abc' } });
+    expect(result.ok && result.run.port).toBe(0);
   });
 
   it('unset PORT is 7071 and PORT=8080 is 8080', () => {
