@@ -1,5 +1,6 @@
 import type { Region } from '../authorization/marketplaces.js';
 import type { SecretColumn } from '../crypto/tokenCipher.js';
+import type { DeliveryResult, EventClaim, EventFilter, EventPurge, EventRecord } from '../events/events.js';
 
 /**
  * What the authorization flow needs from storage. Two implementations (SQL Server, SQLite) pass one contract suite
@@ -381,6 +382,26 @@ export interface CredentialStore {
 
   /** Attempts created at or after `since`, newest first, at most `limit` (default 200). */
   listRecentAttempts(filter: { customerId?: string | undefined; since: Date; limit?: number | undefined }): Promise<AttemptRecord[]>;
+
+  // ---- the events outbox (sp_api_events). completeAuthorization (authorization.granted, or .reauthorized when the row
+  // was authorized before), markRevoked (.revoked), failAuthorization (.failed, when the row's status is failed
+  // afterwards) and unlinkCredential (.unlinked) write their event in their own transaction.
+
+  /**
+   * Claims up to `limit` events due for delivery at `now`: for each (customer, region) only its oldest pending event
+   * (so events reach oxWebApp in order per seller), and only when its next_attempt_at has come. Claimed events get
+   * next_attempt_at = `leaseUntil`, in the same statement, so two deliverers at once do not both take one.
+   */
+  claimDueEvents(claim: EventClaim): Promise<EventRecord[]>;
+
+  /** Writes the outcome of one delivery try: delivered, to be tried again at a time, or given up (failed). */
+  recordDelivery(result: DeliveryResult): Promise<void>;
+
+  /** Deletes (or counts) up to `limit` DELIVERED events that occurred before `olderThan`; returns how many. */
+  purgeEvents(purge: EventPurge): Promise<number>;
+
+  /** Events by id, oldest first (default limit 200, at most 1000). */
+  listEvents(filter?: EventFilter): Promise<EventRecord[]>;
 
   /** A cheap round trip, for /api/health. */
   ping(): Promise<void>;

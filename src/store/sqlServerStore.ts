@@ -30,6 +30,20 @@ import {
   type Unlink,
   type UnlinkResult,
 } from './credentialStore.js';
+import {
+  DELIVERY_ERROR_LIMIT,
+  EVENT_DATA_LIMIT,
+  eventDataJson,
+  failureData,
+  grantedData,
+  UNLINKED_DATA,
+  type DeliveryResult,
+  type EventClaim,
+  type EventFilter,
+  type EventPurge,
+  type EventRecord,
+} from '../events/events.js';
+import { eventBatchLimit, eventListLimit, toEvent } from './eventRows.js';
 import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toStatusRow, toSummary, type Row } from './rows.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
 
@@ -223,6 +237,7 @@ export class SqlServerStore implements CredentialStore {
   private readonly credentials: string;
   private readonly attempts: string;
   private readonly statusView: string;
+  private readonly events: string;
   private readonly replaceEnvelopeSql: Readonly<Record<SecretColumn, string>>;
 
   constructor(
@@ -233,6 +248,7 @@ export class SqlServerStore implements CredentialStore {
     this.credentials = `[${schema}].[sp_api_credentials]`;
     this.attempts = `[${schema}].[sp_api_auth_attempts]`;
     this.statusView = `[${schema}].[sp_api_credentials_status]`;
+    this.events = `[${schema}].[sp_api_events]`;
     // One fixed statement per secret column. The envelope columns take the database's default collation (often
     // case-insensitive), and '=' ignores trailing spaces: the compare is made binary and length-exact.
     this.replaceEnvelopeSql = {
@@ -410,11 +426,13 @@ export class SqlServerStore implements CredentialStore {
     const result = await this.oneBatch(
       partnerGuarded(
         'stored',
-        `${this.releasePartnerSql()}
+        `DECLARE @before TABLE (status VARCHAR(16) NOT NULL);
+         ${this.releasePartnerSql()}
          UPDATE ${this.credentials} SET
            selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
            status = ${statusCaseSql('succeeded')}, last_error = NULL,
            auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
+         OUTPUT deleted.status INTO @before (status)
          WHERE customer_id = @customerId AND region = @region
            AND NOT (status = 'authorized' AND selling_partner_id IS NOT NULL AND selling_partner_id <> @sellingPartnerId);
          IF @@ROWCOUNT <> 1
@@ -431,9 +449,14 @@ export class SqlServerStore implements CredentialStore {
            END;
            THROW ${MISSING_ROW_ERROR}, N'credential row missing for a consumed attempt', 1;
          END;
-         UPDATE ${this.attempts} SET outcome = 'succeeded', reason = NULL, completed_at = @now WHERE attempt_id = @attemptId;`,
+         UPDATE ${this.attempts} SET outcome = 'succeeded', reason = NULL, completed_at = @now WHERE attempt_id = @attemptId;
+         INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+         SELECT CASE WHEN status = 'authorized' THEN 'authorization.reauthorized' ELSE 'authorization.granted' END,
+           @customerId, @region, @sellingPartnerId, @now, @eventData
+         FROM @before;`,
       ),
       {
+        eventData: [sql.NVarChar(EVENT_DATA_LIMIT), eventDataJson(grantedData(marketplace, input.now))],
         sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
         marketplace: [sql.VarChar(COLUMN.marketplace), marketplace],
         refreshToken: [sql.VarChar(LIMITS.encryptedRefreshToken), refreshToken],
@@ -459,8 +482,13 @@ export class SqlServerStore implements CredentialStore {
        UPDATE ${this.credentials} SET
          status = ${statusCaseSql('failed')}, last_error = @lastError, updated_at = @now
        WHERE customer_id = @customerId AND region = @region;
+       -- An authorized row keeps its token through a failed authorization: only a row that reads failed tells oxWebApp.
+       INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+       SELECT 'authorization.failed', customer_id, region, selling_partner_id, @now, @eventData
+       FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region AND status = 'failed';
        COMMIT TRANSACTION;`,
       {
+        eventData: [sql.NVarChar(EVENT_DATA_LIMIT), eventDataJson(failureData(input.failure))],
         ...failureInputs(input.failure),
         lastError: [sql.NVarChar(LIMITS.lastError), formatLastError(input.failure)],
         now: [sql.DateTime2(3), input.now],
@@ -529,9 +557,12 @@ export class SqlServerStore implements CredentialStore {
        INSERT INTO ${this.attempts}
          (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
        SELECT 'ops', @customerId, @region, marketplace, selling_partner_id, @now, @now, 'succeeded', 'unlinked' FROM @before;
+       INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+       SELECT 'authorization.unlinked', @customerId, @region, selling_partner_id, @now, @eventData FROM @before;
        COMMIT TRANSACTION;
        SELECT status AS previous_status, selling_partner_id AS previous_selling_partner_id FROM @before;`,
       {
+        eventData: [sql.NVarChar(EVENT_DATA_LIMIT), eventDataJson(UNLINKED_DATA)],
         now: [sql.DateTime2(3), input.now],
         customerId: [sql.NVarChar(LIMITS.customerId), input.customerId],
         region: [sql.VarChar(COLUMN.region), input.region],
@@ -607,15 +638,21 @@ export class SqlServerStore implements CredentialStore {
          AND DATALENGTH(lwa_refresh_token) = DATALENGTH(@expected);
        SET @revoked = @@ROWCOUNT;
        IF @revoked = 1
+       BEGIN
          INSERT INTO ${this.attempts}
            (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason,
             lwa_error, lwa_error_description)
          SELECT 'refresh', customer_id, region, marketplace, selling_partner_id, @now, @now, 'failed', @reason,
             @lwaError, @lwaErrorDescription
          FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region;
+         INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+         SELECT 'authorization.revoked', customer_id, region, selling_partner_id, @now, @eventData
+         FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region;
+       END;
        COMMIT TRANSACTION;
        SELECT @revoked AS revoked;`,
       {
+        eventData: [sql.NVarChar(EVENT_DATA_LIMIT), eventDataJson(failureData(input.failure))],
         ...failureInputs(input.failure),
         lastError: [sql.NVarChar(LIMITS.lastError), formatLastError(input.failure)],
         now: [sql.DateTime2(3), input.now],
@@ -781,6 +818,78 @@ export class SqlServerStore implements CredentialStore {
     return result.recordset.map(toAttempt);
   }
 
+  /** One statement: the heads of the queues that are due, leased by the same UPDATE and handed back by OUTPUT. */
+  async claimDueEvents(claim: EventClaim): Promise<EventRecord[]> {
+    const result = await this.oneBatch(
+      `UPDATE ${this.events} SET next_attempt_at = @leaseUntil
+       OUTPUT ${EVENT_COLUMNS.split(',').map((c) => `inserted.${c.trim()}`).join(', ')}
+       WHERE event_id IN (
+         SELECT TOP (@limit) e.event_id FROM ${this.events} AS e
+         WHERE e.delivery_state = 'pending' AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= @now)
+           AND NOT EXISTS (
+             SELECT 1 FROM ${this.events} AS p
+             WHERE p.customer_id = e.customer_id AND p.region = e.region AND p.delivery_state = 'pending' AND p.event_id < e.event_id)
+         ORDER BY e.event_id);`,
+      {
+        now: [sql.DateTime2(3), claim.now],
+        leaseUntil: [sql.DateTime2(3), claim.leaseUntil],
+        limit: [sql.Int, eventBatchLimit(claim.limit)],
+      },
+    );
+    return result.recordset.map(toEvent).sort((a, b) => a.eventId - b.eventId);
+  }
+
+  async recordDelivery(result: DeliveryResult): Promise<void> {
+    const [state, next, deliveredAt, error] =
+      result.outcome === 'delivered'
+        ? ['delivered', null, result.now, null]
+        : result.outcome === 'retry'
+          ? ['pending', result.nextAttemptAt, null, clip(result.error, DELIVERY_ERROR_LIMIT)]
+          : ['failed', null, null, clip(result.error, DELIVERY_ERROR_LIMIT)];
+    await this.oneBatch(
+      `UPDATE ${this.events} SET delivery_state = @state, next_attempt_at = @next, delivered_at = @deliveredAt,
+         last_delivery_error = @error, delivery_attempts = delivery_attempts + 1
+       WHERE event_id = @eventId AND delivery_state = 'pending';`,
+      {
+        state: [sql.VarChar(16), state],
+        next: [sql.DateTime2(3), next],
+        deliveredAt: [sql.DateTime2(3), deliveredAt],
+        error: [sql.NVarChar(DELIVERY_ERROR_LIMIT), error],
+        eventId: [sql.BigInt, result.eventId],
+      },
+    );
+  }
+
+  async purgeEvents(purge: EventPurge): Promise<number> {
+    const inputs: Record<string, BatchInput> = {
+      olderThan: [sql.DateTime2(3), purge.olderThan],
+      limit: [sql.Int, eventBatchLimit(purge.limit)],
+    };
+    const victims = `WITH victims AS (
+         SELECT TOP (@limit) event_id FROM ${this.events}
+         WHERE delivery_state = 'delivered' AND occurred_at < @olderThan ORDER BY event_id
+       )`;
+    if (purge.dryRun) {
+      const result = await this.oneBatch(`${victims} SELECT COUNT(*) AS victims FROM victims;`, inputs);
+      return wholeCount(result.recordset[0]?.['victims'], 'victims');
+    }
+    return affected(await this.oneBatch(`${victims} DELETE FROM ${this.events} WHERE event_id IN (SELECT event_id FROM victims);`, inputs));
+  }
+
+  async listEvents(filter: EventFilter = {}): Promise<EventRecord[]> {
+    const result = await this.oneBatch(
+      `SELECT TOP (@limit) ${EVENT_COLUMNS} FROM ${this.events}
+       WHERE (@customerId IS NULL OR customer_id = @customerId) AND event_id > @after
+       ORDER BY event_id;`,
+      {
+        limit: [sql.Int, eventListLimit(filter)],
+        customerId: [sql.NVarChar(LIMITS.customerId), filter.customerId ?? null],
+        after: [sql.BigInt, filter.afterEventId ?? 0],
+      },
+    );
+    return result.recordset.map(toEvent);
+  }
+
   async ping(): Promise<void> {
     await this.oneBatch('SELECT 1 AS ok');
   }
@@ -815,6 +924,9 @@ export class SqlServerStore implements CredentialStore {
 const SUMMARY_COLUMNS = `customer_id, region, marketplace, selling_partner_id, status, last_error,
   auth_requested_date, auth_granted_date, lwa_refresh_token_date, updated_at,
   CAST(CASE WHEN lwa_refresh_token IS NULL THEN 0 ELSE 1 END AS BIT) AS has_refresh_token`;
+
+const EVENT_COLUMNS = `event_id, event_type, customer_id, region, selling_partner_id, occurred_at, data, delivery_state,
+  delivery_attempts, next_attempt_at, delivered_at, last_delivery_error`;
 
 const ATTEMPT_COLUMNS = `attempt_id, state_hash, browser_binding_hash, flow, customer_id, region, marketplace,
   selling_partner_id, expected_selling_partner_id, code_hash, created_at, expires_at, consumed_at, exchange_deadline, completed_at,

@@ -29,6 +29,20 @@ import {
   type SecretEnvelopes,
   type StatusFilter,
 } from './credentialStore.js';
+import {
+  eventDataJson,
+  failureData,
+  grantedData,
+  UNLINKED_DATA,
+  type DeliveryResult,
+  type EventClaim,
+  type EventFilter,
+  type EventPurge,
+  type EventRecord,
+  type NewEvent,
+  DELIVERY_ERROR_LIMIT,
+} from '../events/events.js';
+import { eventBatchLimit, eventListLimit, toEvent } from './eventRows.js';
 import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toStatusRow, toSummary, type Row } from './rows.js';
 
 /**
@@ -318,8 +332,35 @@ FROM (
 ) AS m;
 `;
 
+/**
+ * Version 6 (issue 11; versions 5 and 8 belong to other changes and the merge numbers the steps), as
+ * sql/007_events.sql does for SQL Server: the events outbox sp_api_events. One row per change of a seller's
+ * authorization, written in the transaction of the change; `data` is JSON without secrets; delivery_state, the tries
+ * made, when to try next (also the lease of a try in progress), when delivered and the last delivery error serve the
+ * Standard Webhooks delivery (src/events/webhookDelivery.ts). The queue index serves "the oldest pending event of each
+ * (customer, region)"; the occurred_at index the retention purge.
+ */
+const SCHEMA_V6 = `
+CREATE TABLE sp_api_events (
+  event_id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_type           TEXT NOT NULL CHECK (length(event_type) <= 40),
+  customer_id          TEXT NOT NULL CHECK (length(customer_id) BETWEEN 1 AND 64),
+  region               TEXT NOT NULL CHECK (region IN ('NA', 'EU', 'FE')),
+  selling_partner_id   TEXT NULL CHECK (length(selling_partner_id) <= 64),
+  occurred_at          TEXT NOT NULL,
+  data                 TEXT NOT NULL CHECK (length(data) <= 4000),
+  delivery_state       TEXT NOT NULL DEFAULT 'pending' CHECK (delivery_state IN ('pending', 'delivered', 'failed')),
+  delivery_attempts    INTEGER NOT NULL DEFAULT 0 CHECK (delivery_attempts >= 0),
+  next_attempt_at      TEXT NULL,
+  delivered_at         TEXT NULL,
+  last_delivery_error  TEXT NULL CHECK (length(last_delivery_error) <= 500)
+);
+CREATE INDEX ix_sp_api_events_queue ON sp_api_events (customer_id, region, delivery_state, event_id);
+CREATE INDEX ix_sp_api_events_occurred ON sp_api_events (occurred_at);
+`;
+
 /** The steps, in order: a file at user_version v needs SCHEMA[v] onwards. */
-const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V6];
 
 /** The user_version of a file this code has opened. */
 export const SQLITE_SCHEMA_VERSION = SCHEMA.length;
@@ -483,6 +524,14 @@ export class SqliteStore implements CredentialStore {
       this.db
         .prepare(`UPDATE sp_api_auth_attempts SET outcome = 'succeeded', reason = NULL, completed_at = ? WHERE attempt_id = ?`)
         .run(now, input.attemptId);
+      this.insertEvent({
+        type: current?.['status'] === 'authorized' ? 'authorization.reauthorized' : 'authorization.granted',
+        customerId: input.customerId,
+        region: input.region,
+        sellingPartnerId: input.sellingPartnerId,
+        occurredAt: input.now,
+        data: grantedData(input.marketplace, input.now),
+      });
       return 'stored' as const;
     });
   }
@@ -503,6 +552,20 @@ export class SqliteStore implements CredentialStore {
            WHERE customer_id = ? AND region = ?`,
         )
         .run(formatLastError(input.failure), now, input.customerId, input.region);
+      // An authorized row keeps its token through a failed authorization: only a row that reads failed tells oxWebApp.
+      const row = this.db
+        .prepare(`SELECT selling_partner_id FROM sp_api_credentials WHERE customer_id = ? AND region = ? AND status = 'failed'`)
+        .get(input.customerId, input.region) as Row | undefined;
+      if (row !== undefined) {
+        this.insertEvent({
+          type: 'authorization.failed',
+          customerId: input.customerId,
+          region: input.region,
+          sellingPartnerId: text(row['selling_partner_id']),
+          occurredAt: input.now,
+          data: failureData(input.failure),
+        });
+      }
     }).immediate();
   }
 
@@ -548,6 +611,14 @@ export class SqliteStore implements CredentialStore {
            VALUES ('ops', ?, ?, ?, ?, ?, ?, 'succeeded', 'unlinked')`,
         )
         .run(input.customerId, input.region, text(before['marketplace']), previousSellingPartnerId, now, now);
+      this.insertEvent({
+        type: 'authorization.unlinked',
+        customerId: input.customerId,
+        region: input.region,
+        sellingPartnerId: previousSellingPartnerId,
+        occurredAt: input.now,
+        data: UNLINKED_DATA,
+      });
       return { kind: 'unlinked', previousSellingPartnerId, previousStatus: toSummary({ ...before, customer_id: input.customerId, region: input.region, updated_at: now }).status };
     }).immediate();
   }
@@ -608,6 +679,14 @@ export class SqliteStore implements CredentialStore {
           clip(input.failure.lwaError, LIMITS.lwaError),
           clip(input.failure.lwaErrorDescription, LIMITS.lwaErrorDescription),
         );
+      this.insertEvent({
+        type: 'authorization.revoked',
+        customerId: input.customerId,
+        region: input.region,
+        sellingPartnerId: text(row['selling_partner_id']),
+        occurredAt: input.now,
+        data: failureData(input.failure),
+      });
       return true;
     }).immediate();
   }
@@ -743,12 +822,77 @@ export class SqliteStore implements CredentialStore {
     return rows.map(toAttempt);
   }
 
+  async claimDueEvents(claim: EventClaim): Promise<EventRecord[]> {
+    // One statement: the heads of the queues that are due, leased by the same UPDATE.
+    const rows = this.db
+      .prepare(
+        `UPDATE sp_api_events SET next_attempt_at = @leaseUntil
+         WHERE event_id IN (
+           SELECT e.event_id FROM sp_api_events AS e
+           WHERE e.delivery_state = 'pending' AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= @now)
+             AND NOT EXISTS (
+               SELECT 1 FROM sp_api_events AS p
+               WHERE p.customer_id = e.customer_id AND p.region = e.region AND p.delivery_state = 'pending' AND p.event_id < e.event_id)
+           ORDER BY e.event_id
+           LIMIT @limit)
+         RETURNING *`,
+      )
+      .all({ now: iso(claim.now), leaseUntil: iso(claim.leaseUntil), limit: eventBatchLimit(claim.limit) }) as Row[];
+    return rows.map(toEvent).sort((a, b) => a.eventId - b.eventId);
+  }
+
+  async recordDelivery(result: DeliveryResult): Promise<void> {
+    const now = iso(result.now);
+    const [state, next, deliveredAt, error] =
+      result.outcome === 'delivered'
+        ? ['delivered', null, now, null]
+        : result.outcome === 'retry'
+          ? ['pending', iso(result.nextAttemptAt), null, result.error.slice(0, DELIVERY_ERROR_LIMIT)]
+          : ['failed', null, null, result.error.slice(0, DELIVERY_ERROR_LIMIT)];
+    this.db
+      .prepare(
+        `UPDATE sp_api_events SET delivery_state = ?, next_attempt_at = ?, delivered_at = ?, last_delivery_error = ?,
+           delivery_attempts = delivery_attempts + 1
+         WHERE event_id = ? AND delivery_state = 'pending'`,
+      )
+      .run(state, next, deliveredAt, error, result.eventId);
+  }
+
+  async purgeEvents(purge: EventPurge): Promise<number> {
+    const params = { olderThan: iso(purge.olderThan), limit: eventBatchLimit(purge.limit) };
+    const victims = `SELECT event_id FROM sp_api_events WHERE delivery_state = 'delivered' AND occurred_at < @olderThan
+      ORDER BY event_id LIMIT @limit`;
+    if (purge.dryRun) return Number((this.db.prepare(`SELECT COUNT(*) AS n FROM (${victims})`).get(params) as Row)['n']);
+    return this.db.prepare(`DELETE FROM sp_api_events WHERE event_id IN (${victims})`).run(params).changes;
+  }
+
+  async listEvents(filter: EventFilter = {}): Promise<EventRecord[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM sp_api_events
+         WHERE (@customerId IS NULL OR customer_id = @customerId) AND event_id > @after
+         ORDER BY event_id LIMIT @limit`,
+      )
+      .all({ customerId: filter.customerId ?? null, after: filter.afterEventId ?? 0, limit: eventListLimit(filter) }) as Row[];
+    return rows.map(toEvent);
+  }
+
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
   }
 
   async close(): Promise<void> {
     this.db.close();
+  }
+
+  /** Inside a caller's transaction: the event of the change that transaction makes. */
+  private insertEvent(event: NewEvent): void {
+    this.db
+      .prepare(
+        `INSERT INTO sp_api_events (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run(event.type, event.customerId, event.region, event.sellingPartnerId, iso(event.occurredAt), eventDataJson(event.data));
   }
 
   /** Another customer's row that is not authorized gives up the partner id (the unique index allows one holder). */

@@ -40,6 +40,7 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
     try {
       await admin.request().batch(
         `DROP VIEW IF EXISTS ${table('sp_api_credentials_status')};
+         DROP TABLE IF EXISTS ${table('sp_api_events')};
          DROP TABLE IF EXISTS ${table('sp_api_auth_attempts')};
          DROP TABLE IF EXISTS ${table('sp_api_credentials')};
          DROP TABLE IF EXISTS ${table('schema_migrations')};
@@ -66,9 +67,12 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
       expect(indexes.recordset.map((i) => [i.name, i.is_unique, i.has_filter])).toEqual([
         ['ix_sp_api_auth_attempts_created', false, false],
         ['ix_sp_api_auth_attempts_customer', false, false],
+        ['ix_sp_api_events_occurred', false, false],
+        ['ix_sp_api_events_queue', false, false],
         ['pk_schema_migrations', true, false],
         ['pk_sp_api_auth_attempts', true, false],
         ['pk_sp_api_credentials', true, false],
+        ['pk_sp_api_events', true, false],
         ['ux_sp_api_auth_attempts_state', true, true],
         ['ux_sp_api_credentials_partner', true, true],
       ]);

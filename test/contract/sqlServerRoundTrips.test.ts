@@ -164,6 +164,20 @@ const STATUS_ROW = {
   last_attempt_outcome: 'succeeded',
   last_attempt_reason: null,
 };
+const EVENT_ROW = {
+  event_id: '9',
+  event_type: 'authorization.granted',
+  customer_id: 'cust-1',
+  region: 'NA',
+  selling_partner_id: 'APARTNER1',
+  occurred_at: T0,
+  data: '{"marketplace":"US"}',
+  delivery_state: 'pending',
+  delivery_attempts: 0,
+  next_attempt_at: null,
+  delivered_at: null,
+  last_delivery_error: null,
+};
 const REVOKED = { reason: 'authorization_revoked', lwaError: 'invalid_grant', lwaErrorDescription: 'refused' };
 
 /**
@@ -352,6 +366,38 @@ const CASES: Case[] = [
     transaction: false,
   },
   {
+    method: 'claimDueEvents',
+    mapping: 'maps each row the UPDATE handed back (OUTPUT) to an event record',
+    answer: { recordset: [EVENT_ROW] },
+    call: (s) => s.claimDueEvents({ now: T0, leaseUntil: new Date(T0.getTime() + 120_000), limit: 50 }),
+    expected: [expect.objectContaining({ eventId: 9, type: 'authorization.granted', customerId: 'cust-1', deliveryState: 'pending' })],
+    transaction: false,
+  },
+  {
+    method: 'recordDelivery',
+    mapping: 'resolves once the UPDATE ran',
+    answer: { rowsAffected: [1] },
+    call: (s) => s.recordDelivery({ eventId: 9, outcome: 'retry', now: T0, nextAttemptAt: new Date(T0.getTime() + 30_000), error: 'HTTP 500' }),
+    expected: undefined,
+    transaction: false,
+  },
+  {
+    method: 'purgeEvents',
+    mapping: 'answers how many rows the DELETE removed',
+    answer: { rowsAffected: [4] },
+    call: (s) => s.purgeEvents({ olderThan: T0, limit: 1000, dryRun: false }),
+    expected: 4,
+    transaction: false,
+  },
+  {
+    method: 'listEvents',
+    mapping: 'maps each row to an event record',
+    answer: { recordset: [EVENT_ROW] },
+    call: (s) => s.listEvents({ customerId: 'cust-1', afterEventId: 3, limit: 10 }),
+    expected: [expect.objectContaining({ eventId: 9, sellingPartnerId: 'APARTNER1', occurredAt: T0, data: '{"marketplace":"US"}' })],
+    transaction: false,
+  },
+  {
     method: 'ping',
     mapping: 'resolves once the server answered',
     answer: { recordset: [{ ok: 1 }] },
@@ -510,6 +556,27 @@ describe('SqlServerStore: the T-SQL that decides', () => {
     }
   });
 
+  it('completeAuthorization, failAuthorization, unlinkCredential and markRevoked insert their event before COMMIT, in the batch of the change', async () => {
+    const expected = {
+      completeAuthorization: "THEN 'authorization.reauthorized' ELSE 'authorization.granted' END",
+      failAuthorization: "'authorization.failed'",
+      unlinkCredential: "'authorization.unlinked'",
+      markRevoked: "'authorization.revoked'",
+    } as const;
+    for (const [method, type] of Object.entries(expected) as Array<[keyof typeof expected, string]>) {
+      const text = await textOf(method);
+      const insert = text.indexOf('INSERT INTO [dbo].[sp_api_events]');
+      expect([method, insert > text.indexOf('BEGIN TRANSACTION;'), insert < text.indexOf('COMMIT TRANSACTION;')]).toEqual([method, true, true]);
+      expect(text.slice(insert)).toContain(type);
+    }
+  });
+
+  it('claimDueEvents leases only the oldest pending event of each (customer, region), in the statement that reads it', async () => {
+    const text = await textOf('claimDueEvents');
+    expect(text).toMatch(/^\s*UPDATE \[dbo\]\.\[sp_api_events\] SET next_attempt_at = @leaseUntil/);
+    expect(text).toMatch(/NOT EXISTS \(\s*SELECT 1 FROM \[dbo\]\.\[sp_api_events\] AS p\s+WHERE p\.customer_id = e\.customer_id AND p\.region = e\.region AND p\.delivery_state = 'pending' AND p\.event_id < e\.event_id\)/);
+  });
+
   it('completeAuthorization throws (so rolls back) when no credential row was updated', async () => {
     expect(await textOf('completeAuthorization')).toMatch(/THROW 50001, N'credential row missing for a consumed attempt'/);
   });
@@ -527,7 +594,7 @@ describe('SqlServerStore: the T-SQL that decides', () => {
   it('markRevoked compares the envelope binary and length-exact, and writes the audit row only when it revoked one', async () => {
     const text = await textOf('markRevoked');
     expect(text).toMatch(/lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2\s+AND DATALENGTH\(lwa_refresh_token\) = DATALENGTH\(@expected\)/);
-    expect(text).toMatch(/SET @revoked = @@ROWCOUNT;\s+IF @revoked = 1\s+INSERT INTO/);
+    expect(text).toMatch(/SET @revoked = @@ROWCOUNT;\s+IF @revoked = 1\s+BEGIN\s+INSERT INTO/);
   });
 
   it('startAuthorization counts the open attempts of (customer, region) and inserts nothing at MAX_OPEN_ATTEMPTS', async () => {

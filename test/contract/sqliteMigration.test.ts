@@ -233,7 +233,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
   }
 
   it('upgrades a version-1 file: the row survives, user_version becomes 4, and markRevoked works on it', async () => {
-    expect(SQLITE_SCHEMA_VERSION).toBe(4);
+    expect(SQLITE_SCHEMA_VERSION).toBe(5); // V1–V4, then issue 11's events step (renumbered when merged)
     const path = oldFile();
     const store = await openSqliteStore(path);
     try {
@@ -298,7 +298,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     }
 
     const after = inspect(path);
-    expect(after.version).toBe(4);
+    expect(after.version).toBe(SQLITE_SCHEMA_VERSION);
     const table = after.schema.find((o) => (o as { name: string }).name === 'sp_api_credentials') as { sql: string } | undefined;
     expect(table?.sql).toContain("'revoked'");
   });
@@ -434,7 +434,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     } finally {
       await store.close();
     }
-    expect(inspect(path).version).toBe(4);
+    expect(inspect(path).version).toBe(SQLITE_SCHEMA_VERSION);
   });
 
   it('a failing version-3 step leaves a version-2 file as it was (the new column is rolled back with it)', async () => {
@@ -453,7 +453,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     const upgraded = v2File();
     await (await openSqliteStore(upgraded)).close();
     expect(inspect(upgraded).schema).toEqual(inspect(fresh).schema);
-    expect(inspect(upgraded).version).toBe(4);
+    expect(inspect(upgraded).version).toBe(SQLITE_SCHEMA_VERSION);
   });
 
   it("the view sp_api_credentials_status, read through a second connection, has the store's columns and values", async () => {
@@ -552,7 +552,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
 
     const freshState = inspect(fresh);
     const upgradedState = inspect(upgraded);
-    expect(freshState.version).toBe(4);
+    expect(freshState.version).toBe(SQLITE_SCHEMA_VERSION);
     expect(upgradedState.schema).toEqual(freshState.schema);
     expect(upgradedState.version).toBe(freshState.version);
     expect((freshState.schema as { name: string }[]).map((o) => o.name)).toEqual(
@@ -588,7 +588,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
     db.close();
     const before = inspect(path);
-    await expect(openSqliteStore(path)).rejects.toThrow(/version 5/);
+    await expect(openSqliteStore(path)).rejects.toThrow(new RegExp(`version ${SQLITE_SCHEMA_VERSION + 1}`));
     expect(inspect(path)).toEqual(before);
   });
   /** The plain MWS token oldFile() leaves on cust-old's row, as code before sealed MWS tokens stored it. */
@@ -717,7 +717,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     await (await openSqliteStore(path)).close();
 
     const after = inspect(path);
-    expect(after.version).toBe(4);
+    expect(after.version).toBe(SQLITE_SCHEMA_VERSION);
     expect(after.credentials).toEqual(before.credentials);
     expect(rawAttempts(path)).toEqual(
       before.attempts.map((a) => ({
@@ -797,7 +797,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     const upgraded = v3File();
     await (await openSqliteStore(upgraded)).close();
     expect(inspect(upgraded).schema).toEqual(inspect(fresh).schema);
-    expect(inspect(upgraded).version).toBe(4);
+    expect(inspect(upgraded).version).toBe(SQLITE_SCHEMA_VERSION);
   });
 
   describe('opened through App (which seals plain MWS tokens in a SQLite store)', () => {
