@@ -5,6 +5,8 @@ import type { Clock, Logger, RandomSource } from './authorization/ports.js';
 import { describeError, systemClock } from './authorization/ports.js';
 import { UnknownStateLog } from './authorization/unknownStates.js';
 import { isRunningInAzure, loadSettings, type Environment, type SettingValues, type Settings } from './config/settings.js';
+import { nudgingStore } from './events/nudgingStore.js';
+import { EventDelivery } from './events/webhookDelivery.js';
 import { consoleLogger, invocationAwareLogger } from './http/logging.js';
 import { TokenCipher } from './crypto/tokenCipher.js';
 import { sealPlainMwsTokens } from './crypto/reencryptSecrets.js';
@@ -30,6 +32,8 @@ export interface Services {
   /** Callbacks naming a state we never issued: counted and logged at a bounded rate, never stored. */
   unknownStates: UnknownStateLog;
   accessTokens: AccessTokenService;
+  /** Standard Webhooks delivery of the events outbox (a no-op without EVENTS_WEBHOOK_URL). */
+  events: EventDelivery;
 }
 
 export type AppState = { ok: true; services: Services } | { ok: false; problems: string[] };
@@ -82,7 +86,10 @@ export class App {
 
   private async build(settings: Settings): Promise<Services> {
     const clock = this.options.clock ?? systemClock;
-    const store = await openStore(settings.store);
+    const opened = await openStore(settings.store);
+    const events = new EventDelivery({ store: opened, target: settings.eventsWebhook, clock, logger: this.options.logger });
+    // Every change that writes an event starts a delivery run in the background (the timer catches up otherwise).
+    const store = nudgingStore(opened, () => events.nudge());
     const lwa = new LwaClient({
       tokenUrl: settings.lwa.tokenUrl,
       clientId: settings.lwa.clientId,
@@ -115,6 +122,7 @@ export class App {
       duplicateWaitMs: this.options.duplicateWaitMs ?? settings.lwa.exchangeTimeoutMs + 5_000,
       tokenCache,
       unknownStates: new UnknownStateLog(clock),
+      events,
       accessTokens: new AccessTokenService({
         store,
         lwa,
