@@ -1,6 +1,7 @@
 import type { Region } from '../authorization/marketplaces.js';
 import type { SecretColumn } from '../crypto/tokenCipher.js';
 import type { DeliveryResult, EventClaim, EventFilter, EventPurge, EventRecord } from '../events/events.js';
+import type { CheckClaim, CheckResult, CredentialCheckRecord, DeadlineReminder } from '../sweep/checks.js';
 
 /**
  * What the authorization flow needs from storage. Two implementations (SQL Server, SQLite) pass one contract suite
@@ -402,6 +403,29 @@ export interface CredentialStore {
 
   /** Events by id, oldest first (default limit 200, at most 1000). */
   listEvents(filter?: EventFilter): Promise<EventRecord[]>;
+
+  // ---- the credential sweep (sp_api_credential_checks) -----------------------------------------------------------
+
+  /**
+   * Takes the sweep's lease on (customer, region) when no other sweep holds it and no sweep checked the row since
+   * `runStartedAt` (creating the check row when missing). True for exactly one of two sweeps running at once.
+   */
+  claimCredentialCheck(claim: CheckClaim): Promise<boolean>;
+
+  /**
+   * Records a check and releases the lease, in one transaction: the outcome, what SP-API answered (verified_at,
+   * marketplaces, store name) when it answered, the flag the outcome sets, and `flagEvent` when that flag is new.
+   */
+  recordCredentialCheck(result: CheckResult): Promise<void>;
+
+  /**
+   * Writes the reminder's event once per threshold and grant (a looser threshold never after a tighter one), only
+   * while the row is authorized with that grant, in one transaction. True when it wrote the event.
+   */
+  recordDeadlineReminder(reminder: DeadlineReminder): Promise<boolean>;
+
+  /** The check rows, by customer and region. */
+  listCredentialChecks(filter?: { customerId?: string | undefined }): Promise<CredentialCheckRecord[]>;
 
   /** A cheap round trip, for /api/health. */
   ping(): Promise<void>;

@@ -43,7 +43,9 @@ import {
   type EventPurge,
   type EventRecord,
 } from '../events/events.js';
-import { eventBatchLimit, eventListLimit, toEvent } from './eventRows.js';
+import { checkListText, eventBatchLimit, eventListLimit, toCheck, toEvent } from './eventRows.js';
+import { CHECK_LIMITS, flagAfter, type CheckClaim, type CheckResult, type CredentialCheckRecord, type DeadlineReminder } from '../sweep/checks.js';
+import type { NewEvent } from '../events/events.js';
 import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toStatusRow, toSummary, type Row } from './rows.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
 
@@ -238,6 +240,7 @@ export class SqlServerStore implements CredentialStore {
   private readonly attempts: string;
   private readonly statusView: string;
   private readonly events: string;
+  private readonly checks: string;
   private readonly replaceEnvelopeSql: Readonly<Record<SecretColumn, string>>;
 
   constructor(
@@ -249,6 +252,7 @@ export class SqlServerStore implements CredentialStore {
     this.attempts = `[${schema}].[sp_api_auth_attempts]`;
     this.statusView = `[${schema}].[sp_api_credentials_status]`;
     this.events = `[${schema}].[sp_api_events]`;
+    this.checks = `[${schema}].[sp_api_credential_checks]`;
     // One fixed statement per secret column. The envelope columns take the database's default collation (often
     // case-insensitive), and '=' ignores trailing spaces: the compare is made binary and length-exact.
     this.replaceEnvelopeSql = {
@@ -890,6 +894,143 @@ export class SqlServerStore implements CredentialStore {
     return result.recordset.map(toEvent);
   }
 
+  /**
+   * The conditional UPDATE takes a free lease of a row not checked this run; a missing row is INSERTed leased. Two
+   * inserts racing: the loser's duplicate key is caught and answers false (the other sweep has it).
+   */
+  async claimCredentialCheck(claim: CheckClaim): Promise<boolean> {
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @claimed INT = 0;
+       BEGIN TRY
+         BEGIN TRANSACTION;
+         UPDATE ${this.checks} SET lease_until = @leaseUntil
+         WHERE customer_id = @customerId AND region = @region
+           AND (lease_until IS NULL OR lease_until <= @now)
+           AND (checked_at IS NULL OR checked_at < @runStartedAt);
+         SET @claimed = @@ROWCOUNT;
+         IF @claimed = 0 AND NOT EXISTS (SELECT 1 FROM ${this.checks} WHERE customer_id = @customerId AND region = @region)
+         BEGIN
+           INSERT INTO ${this.checks} (customer_id, region, lease_until) VALUES (@customerId, @region, @leaseUntil);
+           SET @claimed = 1;
+         END;
+         COMMIT TRANSACTION;
+       END TRY
+       BEGIN CATCH
+         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+         IF ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) THROW;
+         SET @claimed = 0;
+       END CATCH;
+       SELECT @claimed AS claimed;`,
+      {
+        customerId: [sql.NVarChar(LIMITS.customerId), customerIdParam(claim.customerId)],
+        region: [sql.VarChar(COLUMN.region), claim.region],
+        now: [sql.DateTime2(3), claim.now],
+        leaseUntil: [sql.DateTime2(3), claim.leaseUntil],
+        runStartedAt: [sql.DateTime2(3), claim.runStartedAt],
+      },
+    );
+    return wholeCount(result.recordset[0]?.['claimed'], 'claimed') === 1;
+  }
+
+  /** The UPDATE hands back the flag it replaced (OUTPUT deleted.flag); the event is inserted only when the flag is new. */
+  async recordCredentialCheck(result: CheckResult): Promise<void> {
+    const flag = flagAfter(result.outcome);
+    const p = result.participation;
+    const event = flag === undefined || flag === null ? undefined : result.flagEvent;
+    await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @before TABLE (flag VARCHAR(32) NULL);
+       BEGIN TRANSACTION;
+       UPDATE ${this.checks} SET
+         lease_until = NULL, checked_at = @now, check_outcome = @outcome, check_error = @error,
+         verified_at = CASE WHEN @seen = 1 THEN @now ELSE verified_at END,
+         marketplace_ids = CASE WHEN @seen = 1 THEN @marketplaceIds ELSE marketplace_ids END,
+         country_codes = CASE WHEN @seen = 1 THEN @countryCodes ELSE country_codes END,
+         store_name = CASE WHEN @seen = 1 THEN @storeName ELSE store_name END,
+         flag = CASE WHEN @setsFlag = 1 THEN @flag ELSE flag END
+       OUTPUT deleted.flag INTO @before (flag)
+       WHERE customer_id = @customerId AND region = @region;
+       IF @eventType IS NOT NULL
+         INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+         SELECT @eventType, @customerId, @region, @sellingPartnerId, @now, @eventData
+         FROM @before WHERE flag IS NULL OR flag <> @flag;
+       COMMIT TRANSACTION;`,
+      {
+        now: [sql.DateTime2(3), result.now],
+        outcome: [sql.VarChar(24), result.outcome],
+        error: [sql.NVarChar(CHECK_LIMITS.checkError), result.error === null ? null : clip(result.error, CHECK_LIMITS.checkError)],
+        seen: [sql.Int, p === undefined ? 0 : 1],
+        marketplaceIds: [sql.VarChar(CHECK_LIMITS.marketplaceIds), p === undefined ? null : checkListText(p.marketplaceIds, CHECK_LIMITS.marketplaceIds)],
+        countryCodes: [sql.VarChar(CHECK_LIMITS.countryCodes), p === undefined ? null : checkListText(p.countryCodes, CHECK_LIMITS.countryCodes)],
+        storeName: [sql.NVarChar(CHECK_LIMITS.storeName), p?.storeName === undefined || p.storeName === null ? null : clip(p.storeName, CHECK_LIMITS.storeName)],
+        setsFlag: [sql.Int, flag === undefined ? 0 : 1],
+        flag: [sql.VarChar(32), flag ?? null],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerIdParam(result.customerId)],
+        region: [sql.VarChar(COLUMN.region), result.region],
+        ...eventInputs(event),
+      },
+    );
+  }
+
+  /**
+   * The mark is one conditional UPDATE (or the INSERT of a missing check row), guarded by the credential row still
+   * being authorized with that grant; the event is inserted only when the mark was written.
+   */
+  async recordDeadlineReminder(reminder: DeadlineReminder): Promise<boolean> {
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @sent INT = 0;
+       BEGIN TRY
+         BEGIN TRANSACTION;
+         IF EXISTS (
+           SELECT 1 FROM ${this.credentials}
+           WHERE customer_id = @customerId AND region = @region AND status = 'authorized' AND auth_granted_date = @grantedAt)
+         BEGIN
+           UPDATE ${this.checks} SET reminded_threshold = @threshold, reminded_for_grant = @grantedAt
+           WHERE customer_id = @customerId AND region = @region
+             AND (reminded_for_grant IS NULL OR reminded_for_grant <> @grantedAt OR reminded_threshold > @threshold);
+           SET @sent = @@ROWCOUNT;
+           IF @sent = 0 AND NOT EXISTS (SELECT 1 FROM ${this.checks} WHERE customer_id = @customerId AND region = @region)
+           BEGIN
+             INSERT INTO ${this.checks} (customer_id, region, reminded_threshold, reminded_for_grant)
+             VALUES (@customerId, @region, @threshold, @grantedAt);
+             SET @sent = 1;
+           END;
+           IF @sent = 1
+             INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+             VALUES (@eventType, @customerId, @region, @sellingPartnerId, @now, @eventData);
+         END;
+         COMMIT TRANSACTION;
+       END TRY
+       BEGIN CATCH
+         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+         IF ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) THROW;
+         SET @sent = 0;
+       END CATCH;
+       SELECT @sent AS sent;`,
+      {
+        customerId: [sql.NVarChar(LIMITS.customerId), customerIdParam(reminder.customerId)],
+        region: [sql.VarChar(COLUMN.region), reminder.region],
+        grantedAt: [sql.DateTime2(3), reminder.grantedAt],
+        threshold: [sql.Int, reminder.threshold],
+        now: [sql.DateTime2(3), reminder.event.occurredAt],
+        ...eventInputs(reminder.event),
+      },
+    );
+    return wholeCount(result.recordset[0]?.['sent'], 'sent') === 1;
+  }
+
+  async listCredentialChecks(filter: { customerId?: string | undefined } = {}): Promise<CredentialCheckRecord[]> {
+    const result = await this.oneBatch(
+      `SELECT customer_id, region, lease_until, checked_at, check_outcome, check_error, verified_at, marketplace_ids,
+         country_codes, store_name, flag, reminded_threshold, reminded_for_grant
+       FROM ${this.checks} WHERE (@customerId IS NULL OR customer_id = @customerId) ORDER BY customer_id, region;`,
+      { customerId: [sql.NVarChar(LIMITS.customerId), filter.customerId ?? null] },
+    );
+    return result.recordset.map(toCheck);
+  }
+
   async ping(): Promise<void> {
     await this.oneBatch('SELECT 1 AS ok');
   }
@@ -1043,4 +1184,13 @@ function partnerGuarded(success: string, statements: string): string {
          ELSE IF ERROR_NUMBER() IN (${DUPLICATE_KEY_ERRORS}, ${PARTNER_HELD_ERROR}) SELECT 'partner_conflict' AS outcome;
          ELSE THROW;
        END CATCH;`;
+}
+
+/** @eventType, @sellingPartnerId and @eventData of an event (all NULL when there is none). */
+function eventInputs(event: NewEvent | undefined): Record<string, BatchInput> {
+  return {
+    eventType: [sql.VarChar(40), event?.type ?? null],
+    sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), event?.sellingPartnerId ?? null],
+    eventData: [sql.NVarChar(EVENT_DATA_LIMIT), event === undefined ? null : eventDataJson(event.data)],
+  };
 }

@@ -42,7 +42,8 @@ import {
   type NewEvent,
   DELIVERY_ERROR_LIMIT,
 } from '../events/events.js';
-import { eventBatchLimit, eventListLimit, toEvent } from './eventRows.js';
+import { checkListText, eventBatchLimit, eventListLimit, toCheck, toEvent } from './eventRows.js';
+import { CHECK_LIMITS, flagAfter, type CheckClaim, type CheckResult, type CredentialCheckRecord, type DeadlineReminder } from '../sweep/checks.js';
 import { expiringWithinMs, recentAttemptsLimit, text, toAttempt, toCredential, toStatusRow, toSummary, type Row } from './rows.js';
 
 /**
@@ -359,8 +360,35 @@ CREATE INDEX ix_sp_api_events_queue ON sp_api_events (customer_id, region, deliv
 CREATE INDEX ix_sp_api_events_occurred ON sp_api_events (occurred_at);
 `;
 
+/**
+ * Version 7 (issue 11; renumbered when merged), as sql/008_credential_sweep.sql does for SQL Server: the credential
+ * sweep's side table sp_api_credential_checks, one row per (customer, region) it has looked at: its lease
+ * (lease_until), the last check (checked_at, check_outcome, check_error), what SP-API's marketplaceParticipations said
+ * (verified_at, marketplace_ids and country_codes comma-separated, store_name), the ops flag ('spapi_access_denied',
+ * 'region_mismatch'; never a status), and the re-authorization reminder sent (reminded_threshold 30/7/0 for
+ * reminded_for_grant = the auth_granted_date it was about).
+ */
+const SCHEMA_V7 = `
+CREATE TABLE sp_api_credential_checks (
+  customer_id          TEXT NOT NULL CHECK (length(customer_id) BETWEEN 1 AND 64),
+  region               TEXT NOT NULL CHECK (region IN ('NA', 'EU', 'FE')),
+  lease_until          TEXT NULL,
+  checked_at           TEXT NULL,
+  check_outcome        TEXT NULL CHECK (check_outcome IN ('verified', 'region_mismatch', 'access_denied', 'revoked', 'rate_limited', 'error')),
+  check_error          TEXT NULL CHECK (length(check_error) <= 500),
+  verified_at          TEXT NULL,
+  marketplace_ids      TEXT NULL CHECK (length(marketplace_ids) <= 1000),
+  country_codes        TEXT NULL CHECK (length(country_codes) <= 400),
+  store_name           TEXT NULL CHECK (length(store_name) <= 200),
+  flag                 TEXT NULL CHECK (flag IN ('spapi_access_denied', 'region_mismatch')),
+  reminded_threshold   INTEGER NULL CHECK (reminded_threshold IN (30, 7, 0)),
+  reminded_for_grant   TEXT NULL,
+  PRIMARY KEY (customer_id, region)
+);
+`;
+
 /** The steps, in order: a file at user_version v needs SCHEMA[v] onwards. */
-const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V6];
+const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V6, SCHEMA_V7];
 
 /** The user_version of a file this code has opened. */
 export const SQLITE_SCHEMA_VERSION = SCHEMA.length;
@@ -875,6 +903,98 @@ export class SqliteStore implements CredentialStore {
       )
       .all({ customerId: filter.customerId ?? null, after: filter.afterEventId ?? 0, limit: eventListLimit(filter) }) as Row[];
     return rows.map(toEvent);
+  }
+
+  async claimCredentialCheck(claim: CheckClaim): Promise<boolean> {
+    const params = {
+      customerId: claim.customerId,
+      region: claim.region,
+      now: iso(claim.now),
+      leaseUntil: iso(claim.leaseUntil),
+      runStartedAt: iso(claim.runStartedAt),
+    };
+    // One statement decides: insert the row leased, or take the lease of a row that is free and unchecked this run.
+    const result = this.db
+      .prepare(
+        `INSERT INTO sp_api_credential_checks (customer_id, region, lease_until) VALUES (@customerId, @region, @leaseUntil)
+         ON CONFLICT (customer_id, region) DO UPDATE SET lease_until = excluded.lease_until
+         WHERE (sp_api_credential_checks.lease_until IS NULL OR sp_api_credential_checks.lease_until <= @now)
+           AND (sp_api_credential_checks.checked_at IS NULL OR sp_api_credential_checks.checked_at < @runStartedAt)`,
+      )
+      .run(params);
+    return result.changes === 1;
+  }
+
+  async recordCredentialCheck(result: CheckResult): Promise<void> {
+    const now = iso(result.now);
+    const flag = flagAfter(result.outcome);
+    const p = result.participation;
+    this.db.transaction(() => {
+      const before = this.db
+        .prepare('SELECT flag FROM sp_api_credential_checks WHERE customer_id = ? AND region = ?')
+        .get(result.customerId, result.region) as Row | undefined;
+      this.db
+        .prepare(
+          `UPDATE sp_api_credential_checks SET
+             lease_until = NULL, checked_at = @now, check_outcome = @outcome, check_error = @error,
+             verified_at = CASE WHEN @seen = 1 THEN @now ELSE verified_at END,
+             marketplace_ids = CASE WHEN @seen = 1 THEN @marketplaceIds ELSE marketplace_ids END,
+             country_codes = CASE WHEN @seen = 1 THEN @countryCodes ELSE country_codes END,
+             store_name = CASE WHEN @seen = 1 THEN @storeName ELSE store_name END,
+             flag = CASE WHEN @setsFlag = 1 THEN @flag ELSE flag END
+           WHERE customer_id = @customerId AND region = @region`,
+        )
+        .run({
+          now,
+          outcome: result.outcome,
+          error: result.error === null ? null : result.error.slice(0, CHECK_LIMITS.checkError),
+          seen: p === undefined ? 0 : 1,
+          marketplaceIds: p === undefined ? null : checkListText(p.marketplaceIds, CHECK_LIMITS.marketplaceIds),
+          countryCodes: p === undefined ? null : checkListText(p.countryCodes, CHECK_LIMITS.countryCodes),
+          storeName: p?.storeName?.slice(0, CHECK_LIMITS.storeName) ?? null,
+          setsFlag: flag === undefined ? 0 : 1,
+          flag: flag ?? null,
+          customerId: result.customerId,
+          region: result.region,
+        });
+      if (result.flagEvent !== undefined && flag !== undefined && flag !== null && before !== undefined && before['flag'] !== flag) {
+        this.insertEvent(result.flagEvent);
+      }
+    }).immediate();
+  }
+
+  async recordDeadlineReminder(reminder: DeadlineReminder): Promise<boolean> {
+    const params = {
+      customerId: reminder.customerId,
+      region: reminder.region,
+      grantedAt: iso(reminder.grantedAt),
+      threshold: reminder.threshold,
+    };
+    return this.db.transaction(() => {
+      const current = this.db
+        .prepare(`SELECT 1 FROM sp_api_credentials WHERE customer_id = @customerId AND region = @region AND status = 'authorized' AND auth_granted_date = @grantedAt`)
+        .get(params);
+      if (current === undefined) return false;
+      const marked = this.db
+        .prepare(
+          `INSERT INTO sp_api_credential_checks (customer_id, region, reminded_threshold, reminded_for_grant)
+           VALUES (@customerId, @region, @threshold, @grantedAt)
+           ON CONFLICT (customer_id, region) DO UPDATE SET reminded_threshold = excluded.reminded_threshold, reminded_for_grant = excluded.reminded_for_grant
+           WHERE sp_api_credential_checks.reminded_for_grant IS NULL OR sp_api_credential_checks.reminded_for_grant <> @grantedAt
+              OR sp_api_credential_checks.reminded_threshold > @threshold`,
+        )
+        .run(params);
+      if (marked.changes !== 1) return false;
+      this.insertEvent(reminder.event);
+      return true;
+    }).immediate();
+  }
+
+  async listCredentialChecks(filter: { customerId?: string | undefined } = {}): Promise<CredentialCheckRecord[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM sp_api_credential_checks WHERE (@customerId IS NULL OR customer_id = @customerId) ORDER BY customer_id, region')
+      .all({ customerId: filter.customerId ?? null }) as Row[];
+    return rows.map(toCheck);
   }
 
   async ping(): Promise<void> {

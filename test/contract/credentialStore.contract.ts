@@ -2040,5 +2040,97 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect((await store.listEvents()).map((e) => e.customerId)).toEqual(['cust-2', 'cust-3']);
       });
     });
+    // ---- the credential sweep's checks (sp_api_credential_checks) --------------------------------------------------
+
+    describe('credential checks (the sweep)', () => {
+      const claim = (now: Date, runStartedAt: Date, customerId = 'cust-1') =>
+        store.claimCredentialCheck({ customerId, region: 'NA', now, leaseUntil: later(now, 600_000), runStartedAt });
+      const flagEvent = (type: 'authorization.region_mismatch' | 'authorization.access_denied', now: Date) => ({
+        type, customerId: 'cust-1', region: 'NA' as const, sellingPartnerId: 'APARTNER1', occurredAt: now, data: { marketplace: 'US' },
+      });
+      const check = (outcome: 'verified' | 'region_mismatch' | 'access_denied' | 'error', now: Date) =>
+        store.recordCredentialCheck({
+          customerId: 'cust-1',
+          region: 'NA',
+          now,
+          outcome,
+          error: outcome === 'error' ? 'HTTP 500' : null,
+          participation: outcome === 'verified' || outcome === 'region_mismatch' ? { marketplaceIds: ['ATVPDKIKX0DER', 'A2EUQ1WTGCTBG2'], countryCodes: ['US', 'CA'], storeName: 'Store One' } : undefined,
+          flagEvent: outcome === 'region_mismatch' ? flagEvent('authorization.region_mismatch', now) : outcome === 'access_denied' ? flagEvent('authorization.access_denied', now) : undefined,
+        });
+
+      it('claimCredentialCheck gives the lease to one claimer, and not again to a run that started before the check', async () => {
+        expect(await claim(at(0), at(0))).toBe(true);
+        expect(await claim(at(1), at(0))).toBe(false); // leased
+        await check('verified', at(2));
+        expect(await claim(at(3), at(0))).toBe(false); // checked since this run started
+        expect(await claim(at(4), at(3))).toBe(true); // a later run
+        expect(await claim(at(5) , at(3), 'cust-2')).toBe(true);
+      });
+
+      it('claimCredentialCheck takes over a lease that ran out (a sweep that died mid-check)', async () => {
+        expect(await claim(at(0), at(0))).toBe(true);
+        expect(await claim(at(601), at(0))).toBe(true);
+      });
+
+      it('recordCredentialCheck stores what SP-API said and releases the lease', async () => {
+        await claim(at(0), at(0));
+        await check('verified', at(10));
+        const [row] = await store.listCredentialChecks({ customerId: 'cust-1' });
+        expect([row?.leaseUntil, iso(row?.verifiedAt), row?.countryCodes, row?.marketplaceIds, row?.storeName, row?.flag, row?.checkOutcome]).toEqual([
+          null, at(10).toISOString(), ['US', 'CA'], ['ATVPDKIKX0DER', 'A2EUQ1WTGCTBG2'], 'Store One', null, 'verified',
+        ]);
+      });
+
+      it('a flag writes its event when it is new only; verified clears it; an error leaves flag and marketplaces as they were', async () => {
+        await claim(at(0), at(0));
+        await check('region_mismatch', at(10));
+        await check('region_mismatch', at(20));
+        await check('error', at(30));
+        let [row] = await store.listCredentialChecks();
+        expect([row?.flag, row?.checkOutcome, row?.checkError, iso(row?.verifiedAt)]).toEqual(['region_mismatch', 'error', 'HTTP 500', at(20).toISOString()]);
+        await check('access_denied', at(40));
+        await check('verified', at(50));
+        [row] = await store.listCredentialChecks();
+        expect(row?.flag).toBeNull();
+        await check('region_mismatch', at(60));
+        expect((await store.listEvents()).map((e) => [e.type, iso(e.occurredAt)])).toEqual([
+          ['authorization.region_mismatch', at(10).toISOString()],
+          ['authorization.access_denied', at(40).toISOString()],
+          ['authorization.region_mismatch', at(60).toISOString()],
+        ]);
+      });
+
+      it('recordDeadlineReminder writes each threshold once per grant, never a looser one after a tighter, and starts over with a new grant', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const granted = (await credential('cust-1')).authGrantedDate ?? T0;
+        const remind = (threshold: 30 | 7 | 0, grantedAt = granted) =>
+          store.recordDeadlineReminder({
+            customerId: 'cust-1', region: 'NA', grantedAt, threshold,
+            event: { type: threshold === 0 ? 'authorization.expired' : 'authorization.expiring', customerId: 'cust-1', region: 'NA', sellingPartnerId: 'APARTNER1', occurredAt: at(100), data: { threshold_days: threshold } },
+          });
+        expect(await remind(30)).toBe(true);
+        expect(await remind(30)).toBe(false);
+        expect(await remind(7)).toBe(true);
+        expect(await remind(30)).toBe(false);
+        expect(await remind(0)).toBe(true);
+        expect(await remind(7, later(granted, 1))).toBe(false); // not the row's grant
+        await authorize('cust-1', 'NA', 'APARTNER1', { start: at(1000) });
+        const regranted = (await credential('cust-1')).authGrantedDate ?? T0;
+        expect(await remind(30, regranted)).toBe(true);
+        expect((await store.listEvents()).filter((e) => e.type !== 'authorization.granted' && e.type !== 'authorization.reauthorized').map((e) => JSON.parse(e.data) as unknown)).toEqual([
+          { threshold_days: 30 }, { threshold_days: 7 }, { threshold_days: 0 }, { threshold_days: 30 },
+        ]);
+      });
+
+      it('recordDeadlineReminder writes nothing for a row that is not authorized', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        const granted = (await credential('cust-1')).authGrantedDate ?? T0;
+        await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: token, failure: REVOKED, now: at(100) });
+        const before = await store.listEvents();
+        expect(await store.recordDeadlineReminder({ customerId: 'cust-1', region: 'NA', grantedAt: granted, threshold: 7, event: { type: 'authorization.expiring', customerId: 'cust-1', region: 'NA', sellingPartnerId: 'APARTNER1', occurredAt: at(200), data: {} } })).toBe(false);
+        expect(await store.listEvents()).toEqual(before);
+      });
+    });
   });
 }

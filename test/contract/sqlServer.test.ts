@@ -41,6 +41,7 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
       await admin.request().batch(
         `DROP VIEW IF EXISTS ${table('sp_api_credentials_status')};
          DROP TABLE IF EXISTS ${table('sp_api_events')};
+         DROP TABLE IF EXISTS ${table('sp_api_credential_checks')};
          DROP TABLE IF EXISTS ${table('sp_api_auth_attempts')};
          DROP TABLE IF EXISTS ${table('sp_api_credentials')};
          DROP TABLE IF EXISTS ${table('schema_migrations')};
@@ -71,6 +72,7 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
         ['ix_sp_api_events_queue', false, false],
         ['pk_schema_migrations', true, false],
         ['pk_sp_api_auth_attempts', true, false],
+        ['pk_sp_api_credential_checks', true, false],
         ['pk_sp_api_credentials', true, false],
         ['pk_sp_api_events', true, false],
         ['ux_sp_api_auth_attempts_state', true, true],

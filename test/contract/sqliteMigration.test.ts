@@ -233,7 +233,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
   }
 
   it('upgrades a version-1 file: the row survives, user_version becomes 4, and markRevoked works on it', async () => {
-    expect(SQLITE_SCHEMA_VERSION).toBe(5); // V1–V4, then issue 11's events step (renumbered when merged)
+    expect(SQLITE_SCHEMA_VERSION).toBe(6); // V1–V4, then issue 11's events and sweep steps (renumbered when merged)
     const path = oldFile();
     const store = await openSqliteStore(path);
     try {
