@@ -7,6 +7,8 @@ import { UnknownStateLog } from './authorization/unknownStates.js';
 import { isRunningInAzure, loadSettings, type Environment, type SettingValues, type Settings } from './config/settings.js';
 import { nudgingStore } from './events/nudgingStore.js';
 import { EventDelivery } from './events/webhookDelivery.js';
+import { SellersClient } from './spapi/sellersClient.js';
+import { CredentialSweep } from './sweep/credentialSweep.js';
 import { consoleLogger, invocationAwareLogger } from './http/logging.js';
 import { TokenCipher } from './crypto/tokenCipher.js';
 import { sealPlainMwsTokens } from './crypto/reencryptSecrets.js';
@@ -34,6 +36,8 @@ export interface Services {
   accessTokens: AccessTokenService;
   /** Standard Webhooks delivery of the events outbox (a no-op without EVENTS_WEBHOOK_URL). */
   events: EventDelivery;
+  /** The daily credential sweep (timer CredentialSweep, `npm run ops -- sweep`). */
+  sweep: CredentialSweep;
 }
 
 export type AppState = { ok: true; services: Services } | { ok: false; problems: string[] };
@@ -111,6 +115,15 @@ export class App {
       for (const f of sealed.failed) this.options.logger.warn('plain MWS token left unsealed', { customerId: f.customerId, region: f.region, reason: f.reason });
     }
     const tokenCache = new AccessTokenCache(settings.accessTokenCacheSize, clock);
+    const accessTokens = new AccessTokenService({
+      store,
+      lwa,
+      cipher,
+      clock,
+      logger: this.options.logger,
+      cache: tokenCache,
+      recheckMs: settings.accessTokenRecheckSeconds * 1000,
+    });
     return {
       settings,
       store,
@@ -123,14 +136,14 @@ export class App {
       tokenCache,
       unknownStates: new UnknownStateLog(clock),
       events,
-      accessTokens: new AccessTokenService({
+      accessTokens,
+      sweep: new CredentialSweep({
         store,
-        lwa,
-        cipher,
+        accessTokens,
+        sellers: new SellersClient({ endpoints: settings.spApiEndpoints }),
         clock,
         logger: this.options.logger,
-        cache: tokenCache,
-        recheckMs: settings.accessTokenRecheckSeconds * 1000,
+        retentionDays: settings.attemptRetentionDays,
       }),
     };
   }

@@ -6,9 +6,9 @@ export const EVENT_WRITING_METHODS: ReadonlySet<string> = new Set([
   'failAuthorization',
   'markRevoked',
   'unlinkCredential',
-  'recordSweepCheck',
-  'recordDeadlineEvents',
-  'importSelfAuthorization',
+  'recordCredentialCheck',
+  'recordDeadlineReminder',
+  'importRefreshToken',
 ]);
 
 /**

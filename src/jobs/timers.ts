@@ -38,6 +38,25 @@ export const timers: readonly TimerJob[] = [
       }
     },
   },
+  {
+    name: 'CredentialSweep',
+    schedule: (values) => credentialSweepSchedule(values),
+    runOnStartup: false,
+    run: async (app, log) => {
+      const state = await app.state();
+      if (!state.ok) {
+        log.error('CredentialSweep did not run: the app is not configured', { problems: state.problems.length });
+        return;
+      }
+      try {
+        await state.services.sweep.run();
+        // Reminders and flags written by the sweep go out now, not a minute later.
+        state.services.events.nudge();
+      } catch (error) {
+        log.error('CredentialSweep failed', { error: describeError(error) });
+      }
+    },
+  },
 ];
 
 /** CREDENTIAL_SWEEP_SCHEDULE as the settings validate it, or the default when it is unset or invalid. */

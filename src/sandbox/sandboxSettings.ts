@@ -66,6 +66,10 @@ export function sandboxEnvironment(values: SettingValues, origin: string, secret
     TOKEN_ENCRYPTION_KEYS: `sandbox1:${secrets.tokenKey}`,
     // The start page plays oxWebApp for Appstore installs.
     OXWEBAPP_LINK_URL: `${origin}/start/oxwebapp`,
+    // The sandbox SP-API (marketplaceParticipations) for the credential sweep and import-refresh-token.
+    SPAPI_ENDPOINT_NA: `${origin}/sandbox/spapi/na`,
+    SPAPI_ENDPOINT_EU: `${origin}/sandbox/spapi/eu`,
+    SPAPI_ENDPOINT_FE: `${origin}/sandbox/spapi/fe`,
   };
   const configured = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v.trim() !== ''));
   return { values: { ...generated, ...configured }, amazonClientSecret: secrets.clientSecret };
