@@ -29,6 +29,7 @@ export const OPS_USAGE = [
   '       npm run ops -- attempts [--customer ID] [--since 24h|7d|90m] [--json]',
   '       npm run ops -- unlink --customer ID --region NA|EU|FE [--yes]',
   `       npm run ops -- purge [--older-than ${DEFAULT_RETENTION}] [--dry-run]`,
+  '       npm run ops -- sweep [--customer ID] [--dry-run]',
 ].join('\n');
 
 const DEFAULT_SINCE = '24h';
@@ -42,7 +43,11 @@ type Command =
   | { kind: 'attempts'; customerId: string | undefined; sinceMs: number; json: boolean }
   | { kind: 'unlink'; customerId: string; region: Region; yes: boolean }
   | { kind: 'purge'; olderThanMs: number; dryRun: boolean }
+  | { kind: 'sweep'; customerId: string | undefined; dryRun: boolean }
   | { kind: 'help' };
+
+/** Progress of a long command (the sweep), for a bar on a terminal; not called otherwise. */
+export type Progress = (done: number, total: number) => void;
 
 /** Asks the operator a yes/no question (a terminal prompt in the CLI; scripted in tests). */
 export type Confirm = (question: string) => Promise<boolean>;
@@ -57,6 +62,7 @@ export async function opsCommand(
   now: Date,
   print: (line: string) => void,
   confirm: Confirm = async () => false,
+  progress?: Progress,
 ): Promise<number> {
   const parsed = parseCommand(argv);
   if (typeof parsed === 'string') {
@@ -89,6 +95,8 @@ export async function opsCommand(
         return await unlink({ ...state.services, logger }, parsed, print, confirm);
       case 'purge':
         return await purge(store, parsed, now, print);
+      case 'sweep':
+        return await sweep(state.services, parsed, print, progress);
     }
   } finally {
     await app.close();
@@ -121,7 +129,7 @@ function parseCommand(argv: string[]): Command | string {
   const { values: options, positionals } = parsed;
   if (options.help === true) return { kind: 'help' };
   const [kind, ...extra] = positionals;
-  if (kind === undefined) return 'say status, attempts, unlink or purge';
+  if (kind === undefined) return 'say status, attempts, unlink, purge or sweep';
   const misplaced = (allowed: readonly string[]): string | undefined => {
     const given = Object.entries(options).filter(([name, value]) => value !== undefined && value !== false && name !== 'help');
     const wrong = given.find(([name]) => !allowed.includes(name));
@@ -143,6 +151,13 @@ function parseCommand(argv: string[]): Command | string {
     const olderThanMs = parseDuration(options['older-than'] ?? DEFAULT_RETENTION);
     if (olderThanMs === undefined || olderThanMs < UNIT_MS.d) return '--older-than takes a duration of at least a day, such as 90d';
     return { kind: 'purge', olderThanMs, dryRun: options['dry-run'] === true };
+  }
+  if (kind === 'sweep') {
+    const problem = misplaced(['customer', 'dry-run']);
+    if (problem !== undefined) return problem;
+    if (extra.length > 0) return `unexpected argument "${extra.join(' ')}"`;
+    if (options.customer !== undefined && !isValidCustomerId(options.customer)) return '--customer needs a valid customer id';
+    return { kind: 'sweep', customerId: options.customer, dryRun: options['dry-run'] === true };
   }
   for (const name of ['region', 'older-than', 'dry-run', 'yes'] as const) {
     if (options[name] !== undefined && options[name] !== false) return `--${name} does not belong to ${kind}`;
@@ -253,6 +268,29 @@ async function purge(store: CredentialStore, command: Extract<Command, { kind: '
   }
 }
 
+/** The sweep, as the CredentialSweep timer runs it, then one line per seller and a summary. */
+async function sweep(services: Services, command: Extract<Command, { kind: 'sweep' }>, print: (line: string) => void, progress?: Progress): Promise<number> {
+  const summary = await services.sweep.run({ customerId: command.customerId, dryRun: command.dryRun, onProgress: progress });
+  const header = ['customer', 'region', 'seller', 'outcome', 'marketplaces', 'store'];
+  const body = summary.sellers.map((r) => [r.customerId, r.region, r.sellingPartnerId, r.outcome, r.countryCodes.join(','), r.storeName]);
+  for (const line of table(header, body, new Set())) print(line);
+  const counts = Object.entries(summary.counts)
+    .filter(([, n]) => n > 0)
+    .map(([outcome, n]) => `${n} ${outcome}`);
+  print(
+    `${command.dryRun ? 'dry run (nothing called, nothing written): ' : ''}${summary.rows} authorized ${summary.rows === 1 ? 'row' : 'rows'}` +
+      `${counts.length > 0 ? ` (${counts.join(', ')})` : ''}; ${summary.reminders} ${summary.reminders === 1 ? 'reminder' : 'reminders'}` +
+      `${command.dryRun ? ' due' : ' written'}; ${summary.purgedAttempts} old attempts and ${summary.purgedEvents} delivered events ${command.dryRun ? 'to purge' : 'purged'}`,
+  );
+  if (summary.stopped === 'lwa_client_rejected') {
+    print('ops: LWA refused the app\'s client credentials (invalid_client): the sweep stopped; check LWA_CLIENT_SECRET');
+    return 1;
+  }
+  // Reminders and flags written here reach oxWebApp now when a webhook is set (the timer would, within a minute).
+  if (!command.dryRun && services.events.enabled) await services.events.deliverDue();
+  return 0;
+}
+
 async function printAttempts(
   store: CredentialStore,
   command: Extract<Command, { kind: 'attempts' }>,
@@ -332,5 +370,13 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   // Results to stdout (so `--json > file` holds JSON only); usage and problems, which start with "ops:" or "usage:",
   // to stderr. Printed as they come, so unlink shows the row before it asks.
   const print = (line: string): void => (/^(ops:|usage:|\s{7}npm run ops)/.test(line) ? console.error : console.log)(line);
-  process.exitCode = await opsCommand(process.argv.slice(2), values, new Date(), print, confirm);
+  // A bar on a terminal only (stderr, redrawn in place); pipes and logs get the summary alone.
+  const progress: Progress | undefined = process.stderr.isTTY
+    ? (done, total) => {
+        const width = 30;
+        const filled = total === 0 ? width : Math.round((done / total) * width);
+        process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done === total ? '\n' : ''}`);
+      }
+    : undefined;
+  process.exitCode = await opsCommand(process.argv.slice(2), values, new Date(), print, confirm, progress);
 }

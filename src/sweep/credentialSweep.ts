@@ -188,13 +188,10 @@ export class CredentialSweep {
     try {
       const result = await this.check(row, summary);
       await this.deps.store.recordCredentialCheck(result);
-      this.deps.logger.info('credential checked', {
-        customerId: row.customerId,
-        region: row.region,
-        outcome: result.outcome,
-        marketplaces: result.participation?.countryCodes.join(',') ?? null,
-        error: result.error,
-      });
+      // Only what needs a look is logged per seller; the check row and the summary line hold the rest.
+      if (result.outcome !== 'verified') {
+        this.deps.logger.warn('credential check found a problem', { customerId: row.customerId, region: row.region, outcome: result.outcome, error: result.error });
+      }
       return report(result.outcome, result.participation?.countryCodes ?? [], result.participation?.storeName ?? null);
     } catch (error) {
       // The store failed: the lease frees itself after LEASE_MS; the next run checks the row.
