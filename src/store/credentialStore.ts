@@ -86,9 +86,10 @@ export const MAX_OPEN_ATTEMPTS = 20;
  * Re-Authorize, entering through the Login URI for a seller we know. `appstore`: a first install from the Appstore,
  * entering through the Login URI and identified by oxWebApp. `callback`: a refused callback, recorded on a row of its
  * own. `refresh`: an access-token refresh that found the authorization revoked (the audit of that change). `ops`: an
- * ops action on the row (`npm run ops -- unlink`).
+ * ops action on the row (`npm run ops -- unlink`). `self_authorization`: a refresh token a seller made for a private app in
+ * Seller Central (Develop Apps > Authorize), imported by `npm run ops -- import-refresh-token`.
  */
-export type AttemptFlow = 'website' | 'reauthorize' | 'appstore' | 'callback' | 'refresh' | 'ops';
+export type AttemptFlow = 'website' | 'reauthorize' | 'appstore' | 'callback' | 'refresh' | 'ops' | 'self_authorization';
 export type StartedFlow = Extract<AttemptFlow, 'website' | 'reauthorize' | 'appstore'>;
 /**
  * Which attempts may be a row's "last attempt" (the ops view, and the attempts purge always keeps): the newest of
@@ -210,6 +211,17 @@ export interface RefusedCallback {
   related: AttemptRecord;
   sellingPartnerId: string | undefined;
   reason: string;
+  now: Date;
+}
+
+/** A self-authorized refresh token, proven with LWA, for `importRefreshToken`. */
+export interface ImportedRefreshToken {
+  customerId: string;
+  region: Region;
+  marketplace: string;
+  sellingPartnerId: string;
+  /** A TokenCipher envelope of the refresh token. */
+  encryptedRefreshToken: string;
   now: Date;
 }
 
@@ -403,6 +415,14 @@ export interface CredentialStore {
 
   /** Events by id, oldest first (default limit 200, at most 1000). */
   listEvents(filter?: EventFilter): Promise<EventRecord[]>;
+
+  /**
+   * Stores a self-authorized refresh token as an authorization (status by STATUS_CHANGES.succeeded, the grant dates,
+   * a `self_authorization` attempt that succeeded, and its granted/reauthorized event), in one transaction.
+   * 'partner_changed' (nothing written) when the row is authorized for another seller; 'partner_conflict' when
+   * another customer's authorized row holds this seller in the region.
+   */
+  importRefreshToken(input: ImportedRefreshToken): Promise<'stored' | 'partner_changed' | 'partner_conflict'>;
 
   // ---- the credential sweep (sp_api_credential_checks) -----------------------------------------------------------
 

@@ -17,6 +17,7 @@ import {
   type CompletedAuthorization,
   type EnvelopeReplacement,
   type FailedAuthorization,
+  type ImportedRefreshToken,
   type RefusedCallback,
   type Revocation,
   type CredentialSecrets,
@@ -94,7 +95,7 @@ const COLUMN = {
   region: 2,
   marketplace: 2,
   hash: 64,
-  flow: 16,
+  flow: 32,
   reason: 1000,
 } as const;
 
@@ -892,6 +893,60 @@ export class SqlServerStore implements CredentialStore {
       },
     );
     return result.recordset.map(toEvent);
+  }
+
+  /**
+   * As completeAuthorization's batch, without an attempt to consume: the row is UPDATEd unless it is authorized for
+   * another seller (then 50002 → 'partner_changed'), INSERTed when missing; the attempt and the event are INSERTed.
+   */
+  async importRefreshToken(input: ImportedRefreshToken): Promise<'stored' | 'partner_changed' | 'partner_conflict'> {
+    const customerId = customerIdParam(input.customerId);
+    const marketplace = varchar('marketplace', input.marketplace, COLUMN.marketplace);
+    const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
+    const refreshToken = varchar('lwa_refresh_token', input.encryptedRefreshToken, LIMITS.encryptedRefreshToken);
+    const result = await this.oneBatch(
+      partnerGuarded(
+        'stored',
+        `DECLARE @before TABLE (status VARCHAR(16) NOT NULL);
+         IF EXISTS (
+           SELECT 1 FROM ${this.credentials}
+           WHERE selling_partner_id = @sellingPartnerId AND region = @region AND customer_id <> @customerId AND status = 'authorized'
+         ) THROW ${PARTNER_HELD_ERROR}, N'selling partner held by another authorized customer', 1;
+         IF EXISTS (
+           SELECT 1 FROM ${this.credentials}
+           WHERE customer_id = @customerId AND region = @region AND status = 'authorized'
+             AND selling_partner_id IS NOT NULL AND selling_partner_id <> @sellingPartnerId
+         ) THROW ${PARTNER_CHANGED_ERROR}, N'credential row is authorized for another seller', 1;
+         ${this.releasePartnerSql()}
+         UPDATE ${this.credentials} SET
+           selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
+           status = ${statusCaseSql('succeeded')}, last_error = NULL,
+           auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
+         OUTPUT deleted.status INTO @before (status)
+         WHERE customer_id = @customerId AND region = @region;
+         IF @@ROWCOUNT = 0
+           INSERT INTO ${this.credentials}
+             (customer_id, region, marketplace, selling_partner_id, lwa_refresh_token, status, auth_requested_date,
+              auth_granted_date, lwa_refresh_token_date, updated_at)
+           VALUES (@customerId, @region, @marketplace, @sellingPartnerId, @refreshToken, 'authorized', @now, @now, @now, @now);
+         INSERT INTO ${this.attempts}
+           (flow, customer_id, region, marketplace, selling_partner_id, created_at, consumed_at, completed_at, outcome)
+         VALUES ('self_authorization', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, @now, 'succeeded');
+         INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+         SELECT CASE WHEN EXISTS (SELECT 1 FROM @before WHERE status = 'authorized') THEN 'authorization.reauthorized' ELSE 'authorization.granted' END,
+           @customerId, @region, @sellingPartnerId, @now, @eventData;`,
+      ),
+      {
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
+        marketplace: [sql.VarChar(COLUMN.marketplace), marketplace],
+        refreshToken: [sql.VarChar(LIMITS.encryptedRefreshToken), refreshToken],
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+        eventData: [sql.NVarChar(EVENT_DATA_LIMIT), eventDataJson({ ...grantedData(marketplace, input.now), flow: 'self_authorization' })],
+      },
+    );
+    return outcome(result, ['stored', 'partner_changed', 'partner_conflict'] as const);
   }
 
   /**

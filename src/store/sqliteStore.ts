@@ -13,6 +13,7 @@ import {
   type AttemptPurge,
   type Unlink,
   type UnlinkResult,
+  type ImportedRefreshToken,
   type AttemptConsumption,
   type AttemptRecord,
   type CallbackRecord,
@@ -903,6 +904,53 @@ export class SqliteStore implements CredentialStore {
       )
       .all({ customerId: filter.customerId ?? null, after: filter.afterEventId ?? 0, limit: eventListLimit(filter) }) as Row[];
     return rows.map(toEvent);
+  }
+
+  async importRefreshToken(input: ImportedRefreshToken): Promise<'stored' | 'partner_changed' | 'partner_conflict'> {
+    return this.withPartnerGuard(() => {
+      const now = iso(input.now);
+      const current = this.db
+        .prepare('SELECT status, selling_partner_id FROM sp_api_credentials WHERE customer_id = ? AND region = ?')
+        .get(input.customerId, input.region) as Row | undefined;
+      const linked = text(current?.['selling_partner_id']);
+      if (current?.['status'] === 'authorized' && linked !== null && linked !== input.sellingPartnerId) return 'partner_changed' as const;
+      const held = this.db
+        .prepare(`SELECT 1 FROM sp_api_credentials WHERE selling_partner_id = ? AND region = ? AND customer_id <> ? AND status = 'authorized'`)
+        .get(input.sellingPartnerId, input.region, input.customerId);
+      if (held !== undefined) return 'partner_conflict' as const;
+      this.releasePartner(input.sellingPartnerId, input.region, input.customerId, input.now);
+      this.db
+        .prepare(
+          `INSERT INTO sp_api_credentials (customer_id, region, marketplace, status, auth_requested_date, updated_at)
+           VALUES (?, ?, ?, 'pending', ?, ?)
+           ON CONFLICT (customer_id, region) DO NOTHING`,
+        )
+        .run(input.customerId, input.region, input.marketplace, now, now);
+      this.db
+        .prepare(
+          `UPDATE sp_api_credentials SET
+             selling_partner_id = ?, marketplace = ?, lwa_refresh_token = ?, status = ${statusCaseSql('succeeded')}, last_error = NULL,
+             auth_granted_date = ?, lwa_refresh_token_date = ?, updated_at = ?
+           WHERE customer_id = ? AND region = ?`,
+        )
+        .run(input.sellingPartnerId, input.marketplace, input.encryptedRefreshToken, now, now, now, input.customerId, input.region);
+      this.db
+        .prepare(
+          `INSERT INTO sp_api_auth_attempts
+             (flow, customer_id, region, marketplace, selling_partner_id, created_at, consumed_at, completed_at, outcome)
+           VALUES ('self_authorization', ?, ?, ?, ?, ?, ?, ?, 'succeeded')`,
+        )
+        .run(input.customerId, input.region, input.marketplace, input.sellingPartnerId, now, now, now);
+      this.insertEvent({
+        type: current?.['status'] === 'authorized' ? 'authorization.reauthorized' : 'authorization.granted',
+        customerId: input.customerId,
+        region: input.region,
+        sellingPartnerId: input.sellingPartnerId,
+        occurredAt: input.now,
+        data: { ...grantedData(input.marketplace, input.now), flow: 'self_authorization' },
+      });
+      return 'stored' as const;
+    });
   }
 
   async claimCredentialCheck(claim: CheckClaim): Promise<boolean> {

@@ -2132,5 +2132,50 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.listEvents()).toEqual(before);
       });
     });
+    // ---- importRefreshToken (self-authorized private apps) ------------------------------------------------------
+
+    describe('importRefreshToken', () => {
+      const importToken = (customerId: string, sellingPartnerId: string, token: string, now: Date = at(500), region: Region = 'NA') =>
+        store.importRefreshToken({ customerId, region, marketplace: region === 'NA' ? 'US' : 'DE', sellingPartnerId, encryptedRefreshToken: token, now });
+
+      it('stores a new authorization with a self_authorization attempt and a granted event, in one go', async () => {
+        const token = envelope(900, 's');
+        expect(await importToken('cust-1', 'APARTNER1', token)).toBe('stored');
+        const cred = await credential('cust-1');
+        expect([cred.status, cred.sellingPartnerId, cred.lwaRefreshToken, cred.marketplace, iso(cred.authGrantedDate), cred.lastError]).toEqual([
+          'authorized', 'APARTNER1', token, 'US', at(500).toISOString(), null,
+        ]);
+        const [attempt] = await store.listAttempts({ customerId: 'cust-1' });
+        expect([attempt?.flow, attempt?.outcome, attempt?.sellingPartnerId]).toEqual(['self_authorization', 'succeeded', 'APARTNER1']);
+        const [event] = await store.listEvents({ customerId: 'cust-1' });
+        expect([event?.type, JSON.parse(event?.data ?? '{}').flow]).toEqual(['authorization.granted', 'self_authorization']);
+        expect(await store.findAuthorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+      });
+
+      it('replaces the token of the same seller (reauthorized) and turns a pending row authorized', async () => {
+        await start('cust-2');
+        expect(await importToken('cust-2', 'APARTNER2', envelope(900))).toBe('stored');
+        expect((await credential('cust-2')).status).toBe('authorized');
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await importToken('cust-1', 'APARTNER1', envelope(900, 'n'))).toBe('stored');
+        expect((await store.listEvents({ customerId: 'cust-1' })).map((e) => e.type)).toEqual(['authorization.granted', 'authorization.reauthorized']);
+      });
+
+      it("refuses to overwrite an authorized row of another seller (partner_changed) and writes nothing", async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        const before = { attempts: await store.listAttempts(), events: await store.listEvents() };
+        expect(await importToken('cust-1', 'APARTNER9', envelope(900))).toBe('partner_changed');
+        expect((await credential('cust-1')).lwaRefreshToken).toBe(token);
+        expect({ attempts: await store.listAttempts(), events: await store.listEvents() }).toEqual(before);
+      });
+
+      it("refuses a seller authorized for another customer in the region (partner_conflict) and writes nothing", async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const events = await store.listEvents();
+        expect(await importToken('cust-2', 'APARTNER1', envelope(900))).toBe('partner_conflict');
+        expect(await store.findCredential('cust-2', 'NA')).toBeUndefined();
+        expect(await store.listEvents()).toEqual(events);
+      });
+    });
   });
 }

@@ -398,6 +398,14 @@ const CASES: Case[] = [
     transaction: false,
   },
   {
+    method: 'importRefreshToken',
+    mapping: "answers the batch's outcome 'partner_changed'",
+    answer: { recordset: [{ outcome: 'partner_changed' }] },
+    call: (s) => s.importRefreshToken({ customerId: 'cust-1', region: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: 'v1:k1:token', now: T0 }),
+    expected: 'partner_changed',
+    transaction: true,
+  },
+  {
     method: 'claimCredentialCheck',
     mapping: 'is true when the batch answers claimed = 1',
     answer: { recordset: [{ claimed: 1 }] },
