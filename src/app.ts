@@ -38,6 +38,8 @@ export interface Services {
   events: EventDelivery;
   /** The daily credential sweep (timer CredentialSweep, `npm run ops -- sweep`). */
   sweep: CredentialSweep;
+  /** SP-API Sellers API (marketplaceParticipations) on the configured regional endpoints. */
+  sellers: SellersClient;
 }
 
 export type AppState = { ok: true; services: Services } | { ok: false; problems: string[] };
@@ -124,9 +126,11 @@ export class App {
       cache: tokenCache,
       recheckMs: settings.accessTokenRecheckSeconds * 1000,
     });
+    const sellers = new SellersClient({ endpoints: settings.spApiEndpoints });
     return {
       settings,
       store,
+      sellers,
       lwa,
       cipher,
       clock,
@@ -140,7 +144,7 @@ export class App {
       sweep: new CredentialSweep({
         store,
         accessTokens,
-        sellers: new SellersClient({ endpoints: settings.spApiEndpoints }),
+        sellers,
         clock,
         logger: this.options.logger,
         retentionDays: settings.attemptRetentionDays,

@@ -5,6 +5,7 @@ import { App, type Services } from '../app.js';
 import { isValidCustomerId } from '../authorization/launchLink.js';
 import { isRegion, type Region } from '../authorization/marketplaces.js';
 import { unlinkCredential } from '../authorization/unlinkCredential.js';
+import { importRefreshToken } from '../authorization/importRefreshToken.js';
 import type { Logger } from '../authorization/ports.js';
 import type { SettingValues } from '../config/settings.js';
 import { readLocalSettingValues } from '../config/localSettings.js';
@@ -30,6 +31,7 @@ export const OPS_USAGE = [
   '       npm run ops -- unlink --customer ID --region NA|EU|FE [--yes]',
   `       npm run ops -- purge [--older-than ${DEFAULT_RETENTION}] [--dry-run]`,
   '       npm run ops -- sweep [--customer ID] [--dry-run]',
+  '       npm run ops -- import-refresh-token --customer ID --marketplace US [--selling-partner-id A…]   (the token on standard input)',
 ].join('\n');
 
 const DEFAULT_SINCE = '24h';
@@ -44,10 +46,14 @@ type Command =
   | { kind: 'unlink'; customerId: string; region: Region; yes: boolean }
   | { kind: 'purge'; olderThanMs: number; dryRun: boolean }
   | { kind: 'sweep'; customerId: string | undefined; dryRun: boolean }
+  | { kind: 'import'; customerId: string; marketplace: string; sellingPartnerId: string | undefined }
   | { kind: 'help' };
 
 /** Progress of a long command (the sweep), for a bar on a terminal; not called otherwise. */
 export type Progress = (done: number, total: number) => void;
+
+/** Reads a secret from standard input, never echoing it (import-refresh-token). */
+export type ReadSecret = () => Promise<string>;
 
 /** Asks the operator a yes/no question (a terminal prompt in the CLI; scripted in tests). */
 export type Confirm = (question: string) => Promise<boolean>;
@@ -63,6 +69,7 @@ export async function opsCommand(
   print: (line: string) => void,
   confirm: Confirm = async () => false,
   progress?: Progress,
+  readSecret: ReadSecret = async () => '',
 ): Promise<number> {
   const parsed = parseCommand(argv);
   if (typeof parsed === 'string') {
@@ -97,6 +104,8 @@ export async function opsCommand(
         return await purge(store, parsed, now, print);
       case 'sweep':
         return await sweep(state.services, parsed, print, progress);
+      case 'import':
+        return await importToken({ ...state.services, logger }, parsed, print, readSecret);
     }
   } finally {
     await app.close();
@@ -118,6 +127,8 @@ function parseCommand(argv: string[]): Command | string {
         region: { type: 'string' },
         'older-than': { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
+        marketplace: { type: 'string' },
+        'selling-partner-id': { type: 'string' },
         yes: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -152,6 +163,15 @@ function parseCommand(argv: string[]): Command | string {
     if (olderThanMs === undefined || olderThanMs < UNIT_MS.d) return '--older-than takes a duration of at least a day, such as 90d';
     return { kind: 'purge', olderThanMs, dryRun: options['dry-run'] === true };
   }
+  if (kind === 'import-refresh-token') {
+    const problem = misplaced(['customer', 'marketplace', 'selling-partner-id']);
+    if (problem !== undefined) return problem;
+    // Never as an argument: it would stay in the shell's history and the process list.
+    if (extra.length > 0) return 'the refresh token is read from standard input, never from an argument';
+    if (options.customer === undefined || !isValidCustomerId(options.customer)) return 'import-refresh-token needs --customer with a valid customer id';
+    if (options.marketplace === undefined) return 'import-refresh-token needs --marketplace (US, DE, JP, …)';
+    return { kind: 'import', customerId: options.customer, marketplace: options.marketplace.toUpperCase(), sellingPartnerId: options['selling-partner-id'] };
+  }
   if (kind === 'sweep') {
     const problem = misplaced(['customer', 'dry-run']);
     if (problem !== undefined) return problem;
@@ -159,7 +179,7 @@ function parseCommand(argv: string[]): Command | string {
     if (options.customer !== undefined && !isValidCustomerId(options.customer)) return '--customer needs a valid customer id';
     return { kind: 'sweep', customerId: options.customer, dryRun: options['dry-run'] === true };
   }
-  for (const name of ['region', 'older-than', 'dry-run', 'yes'] as const) {
+  for (const name of ['region', 'older-than', 'dry-run', 'yes', 'marketplace', 'selling-partner-id'] as const) {
     if (options[name] !== undefined && options[name] !== false) return `--${name} does not belong to ${kind}`;
   }
   if (extra.length > 0) return `unexpected argument "${extra.join(' ')}"`;
@@ -268,6 +288,30 @@ async function purge(store: CredentialStore, command: Extract<Command, { kind: '
   }
 }
 
+/** Reads the token from standard input, proves it, stores it; says what happened without ever showing the token. */
+async function importToken(services: Services & { logger: Logger }, command: Extract<Command, { kind: 'import' }>, print: (line: string) => void, readSecret: ReadSecret): Promise<number> {
+  const refreshToken = (await readSecret()).trim();
+  if (refreshToken === '') {
+    print('ops: no refresh token on standard input (paste it, or pipe it: ... < token.txt)');
+    return 2;
+  }
+  const result = await importRefreshToken(
+    { ...services, lwaTimeoutMs: services.settings.lwa.timeoutMs },
+    { customerId: command.customerId, marketplace: command.marketplace, sellingPartnerId: command.sellingPartnerId, refreshToken },
+  );
+  if (!result.ok) {
+    print(`ops: ${result.reason}: ${result.message}`);
+    return 1;
+  }
+  print(
+    `imported: customer ${command.customerId} in ${result.region}, seller ${result.sellingPartnerId}, ` +
+      `${result.verified ? `sells in ${result.countryCodes.join(',')}${result.storeName === null ? '' : ` (${result.storeName})`}` : 'marketplaces not verified (SP-API did not answer)'}; ` +
+      `stored encrypted as authorized (attempt self_authorization, event ${result.event})`,
+  );
+  if (services.events.enabled) await services.events.deliverDue();
+  return 0;
+}
+
 /** The sweep, as the CredentialSweep timer runs it, then one line per seller and a summary. */
 async function sweep(services: Services, command: Extract<Command, { kind: 'sweep' }>, print: (line: string) => void, progress?: Progress): Promise<number> {
   const summary = await services.sweep.run({ customerId: command.customerId, dryRun: command.dryRun, onProgress: progress });
@@ -355,6 +399,40 @@ function table(header: string[], rows: (string | null)[][], right: ReadonlySet<n
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)];
 }
 
+/**
+ * Standard input, never echoed: on a terminal a prompt on stderr and raw input up to Enter (Ctrl+C aborts); from a
+ * pipe or file, everything. Nothing read is printed.
+ */
+async function readSecretFromStdin(): Promise<string> {
+  const input = process.stdin;
+  if (!input.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of input) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  process.stderr.write('Refresh token (Atzr|…, not shown): ');
+  return new Promise((resolve) => {
+    let typed = '';
+    input.setRawMode(true);
+    input.resume();
+    const onData = (chunk: Buffer): void => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          input.setRawMode(false);
+          input.pause();
+          input.off('data', onData);
+          process.stderr.write('\n');
+          resolve(typed);
+          return;
+        }
+        if (ch === '\u0003') process.exit(130);
+        typed = ch === '\u007f' ? typed.slice(0, -1) : typed + ch;
+      }
+    };
+    input.on('data', onData);
+  });
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const local = readLocalSettingValues();
   const values = isSandbox(local.values, false) ? sandboxEnvironment(local.values, `http://localhost:${process.env['PORT'] ?? 7071}`).values : local.values;
@@ -378,5 +456,5 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
         process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done === total ? '\n' : ''}`);
       }
     : undefined;
-  process.exitCode = await opsCommand(process.argv.slice(2), values, new Date(), print, confirm, progress);
+  process.exitCode = await opsCommand(process.argv.slice(2), values, new Date(), print, confirm, progress, readSecretFromStdin);
 }

@@ -57,6 +57,14 @@ export class SandboxLwa {
     return code;
   }
 
+  /**
+   * Seller Central > Develop Apps > Authorize for a private (self-authorized) app: the refresh token is shown to the
+   * seller once, with no code and no redirect.
+   */
+  selfAuthorize(sellingPartnerId: string): string {
+    return this.refreshToken(sellingPartnerId);
+  }
+
   /** Refresh tokens issued for this seller so far stop working, as when a seller removes the app. */
   revokeSeller(sellingPartnerId: string): void {
     this.generation.set(sellingPartnerId, this.generationOf(sellingPartnerId) + 1);

@@ -17,6 +17,7 @@ import type { SandboxLwa } from './sandboxLwa.js';
  * (`throttled`), from the page at /sandbox/spapi or by tests.
  */
 export const SANDBOX_SPAPI_BASE = '/sandbox/spapi';
+const SELF_AUTHORIZE_PATH = `${SANDBOX_SPAPI_BASE}/self-authorize`;
 export const sandboxSpApiEndpoint = (origin: string, region: Region): string => `${origin}${SANDBOX_SPAPI_BASE}/${region.toLowerCase()}`;
 
 export const SPAPI_MODES = ['normal', 'other_region', 'denied', 'throttled'] as const;
@@ -71,6 +72,24 @@ export class SandboxSpApi {
       { method: 'GET', path: SANDBOX_SPAPI_BASE, handler: async () => this.controlPage() },
       {
         method: 'POST',
+        path: SELF_AUTHORIZE_PATH,
+        handler: async (request) => {
+          const chosen = new URLSearchParams(await request.text()).get('selling_partner_id');
+          const seller = SANDBOX_SELLERS.find((s) => s.sellingPartnerId === chosen);
+          if (seller === undefined) return redirect(SANDBOX_SPAPI_BASE);
+          // Shown once, as Seller Central does; this page is the sandbox's, never served in Azure.
+          const token = this.options.lwa.selfAuthorize(seller.sellingPartnerId);
+          return htmlResponse(
+            200,
+            'Private app authorized',
+            html`<p><small>Sandbox Seller Central — not Amazon.</small></p><h1>Refresh token for ${seller.sellingPartnerId}</h1>
+<p>Copy it now: it is shown once. Import it with <code>npm run ops -- import-refresh-token --customer ID --marketplace US --selling-partner-id ${seller.sellingPartnerId}</code> and paste it when asked.</p>
+<p><textarea rows="6" cols="80" readonly>${token}</textarea></p><p><a href="${SANDBOX_SPAPI_BASE}">Back</a></p>`,
+          );
+        },
+      },
+      {
+        method: 'POST',
         path: SANDBOX_SPAPI_BASE,
         handler: async (request) => {
           const form = new URLSearchParams(await request.text());
@@ -92,7 +111,9 @@ export class SandboxSpApi {
       html`<p><small>Sandbox SP-API — a local stand-in for Amazon, not Amazon. <a href="/">Shipica (local)</a></small></p>
 <h1>Sandbox SP-API: marketplaceParticipations</h1>
 <p>normal: the endpoint's region; other_region: another region's marketplaces (the sweep flags region_mismatch); denied: 403 (the sweep flags spapi_access_denied); throttled: 429.</p>
-<table><thead><tr><th>seller</th><th>mode</th><th>calls</th><th></th></tr></thead><tbody>${SANDBOX_SELLERS.map(row)}</tbody></table>`,
+<table><thead><tr><th>seller</th><th>mode</th><th>calls</th><th></th></tr></thead><tbody>${SANDBOX_SELLERS.map(row)}</tbody></table>
+<h2>Develop Apps: authorize a private app (self-authorization)</h2>
+<form method="post" action="${SELF_AUTHORIZE_PATH}"><select name="selling_partner_id">${SANDBOX_SELLERS.map((s) => html`<option>${s.sellingPartnerId}</option>`)}</select><button type="submit">Authorize</button></form>`,
     );
   }
 }
