@@ -2,6 +2,7 @@ import axios, { type AxiosInstance } from 'axios';
 import { Webhook } from 'standardwebhooks';
 import type { Clock, Logger } from '../authorization/ports.js';
 import { describeError } from '../authorization/ports.js';
+import { outsideInvocation } from '../http/logging.js';
 import type { CredentialStore } from '../store/credentialStore.js';
 import {
   DELIVERY_LEASE_MS,
@@ -93,7 +94,10 @@ export class EventDelivery {
   /** Right after a change: a delivery run in the background. Errors are logged, never thrown at the caller. */
   nudge(): void {
     if (!this.enabled) return;
-    this.deliverDue().catch((error: unknown) => this.options.logger.warn('event delivery failed', { error: describeError(error) }));
+    // Outlives the request that made the change: its lines go to the process log, not to that finished invocation.
+    outsideInvocation(() => {
+      this.deliverDue().catch((error: unknown) => this.options.logger.warn('event delivery failed', { error: describeError(error) }));
+    });
   }
 
   private async runUntilIdle(): Promise<DeliveryRun> {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DELIVERY_BACKOFF_MS, MAX_DELIVERY_ATTEMPTS } from '../../src/events/events.js';
 import { EventDelivery, WEBHOOK_USER_AGENT } from '../../src/events/webhookDelivery.js';
-import { consoleLogger } from '../../src/http/logging.js';
+import { consoleLogger, invocationAwareLogger, withInvocationLogger } from '../../src/http/logging.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
@@ -107,6 +107,26 @@ describe('events delivered as Standard Webhooks', () => {
     ]);
     expect((await services.store.listEvents()).map((e) => e.deliveryState)).toEqual(['failed', 'delivered']);
     expect(logs.filter((l) => l.includes('gave up after every retry'))).toHaveLength(1);
+  });
+
+  it('a delivery nudged during an invocation logs to the process log, not into that invocation', async () => {
+    receiver = await startWebhookReceiver(newSecret());
+    h = await startHarness();
+    await authorize(h, '42');
+    const services = await h.services();
+    const outside: string[] = [];
+    const inside: string[] = [];
+    const delivery = new EventDelivery({
+      store: services.store,
+      target: { url: receiver.url, secret: receiver.secret },
+      clock: h.clock,
+      logger: invocationAwareLogger(consoleLogger((l) => outside.push(l))),
+    });
+    receiver.answer(500);
+    await withInvocationLogger(consoleLogger((l) => inside.push(l)), async () => delivery.nudge());
+    await delivery.deliverDue(); // waits for the nudged run
+    expect(outside.filter((l) => l.includes('will retry'))).toHaveLength(1);
+    expect(inside).toEqual([]);
   });
 
   it('without EVENTS_WEBHOOK_URL the events stay in the table, pending, and nothing is sent', async () => {
