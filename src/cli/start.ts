@@ -6,6 +6,7 @@ import { startLocalHost, type LocalPage } from '../http/localHost.js';
 import { sandboxAmazonPages } from '../sandbox/sandboxAmazon.js';
 import { SandboxLwa } from '../sandbox/sandboxLwa.js';
 import { SandboxSpApi } from '../sandbox/sandboxSpApi.js';
+import { sandboxEventsPages } from '../sandbox/sandboxEvents.js';
 import { isSandbox, sandboxEnvironment } from '../sandbox/sandboxSettings.js';
 import { startPages } from '../sandbox/startPage.js';
 
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
         listAuthorizations: () => store.listCredentials(),
       }),
       ...new SandboxSpApi({ lwa: sandboxLwa, clock: systemClock }).pages(),
+      ...sandboxEventsPages(app, sandbox.webhookSecret),
     );
     if (settings.lwa.clientSecret !== sandbox.amazonClientSecret) {
       console.log('LWA_CLIENT_SECRET is set: the sandbox Amazon will refuse it (invalid_client) unless LWA_CLIENT_SECRET_PREVIOUS holds its own (clientSecret in .data/sandbox-secrets.json).');

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { SettingValues } from '../config/settings.js';
+import { SANDBOX_WEBHOOK_PATH, sandboxWebhookSecret } from './sandboxEvents.js';
 
 /**
  * Sandbox mode: no LWA client id or token URL configured, and not in Azure. The sandbox plays Amazon on the local host, with
@@ -49,6 +50,8 @@ export interface SandboxEnvironment {
   values: SettingValues;
   /** The client secret the sandbox Amazon accepts, whatever the app is configured with. */
   amazonClientSecret: string;
+  /** The secret the local webhook receiver verifies with (the generated EVENTS_WEBHOOK_SECRET). */
+  webhookSecret: string;
 }
 
 /** Settings for a sandbox on `origin` (e.g. http://localhost:7071), under the given configured values. */
@@ -70,7 +73,10 @@ export function sandboxEnvironment(values: SettingValues, origin: string, secret
     SPAPI_ENDPOINT_NA: `${origin}/sandbox/spapi/na`,
     SPAPI_ENDPOINT_EU: `${origin}/sandbox/spapi/eu`,
     SPAPI_ENDPOINT_FE: `${origin}/sandbox/spapi/fe`,
+    // Events go to the local receiver (the sandbox's oxWebApp), which checks every signature: see /sandbox/events.
+    EVENTS_WEBHOOK_URL: `${origin}${SANDBOX_WEBHOOK_PATH}`,
+    EVENTS_WEBHOOK_SECRET: sandboxWebhookSecret(secrets.tokenKey),
   };
   const configured = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  return { values: { ...generated, ...configured }, amazonClientSecret: secrets.clientSecret };
+  return { values: { ...generated, ...configured }, amazonClientSecret: secrets.clientSecret, webhookSecret: sandboxWebhookSecret(secrets.tokenKey) };
 }
