@@ -612,12 +612,15 @@ describe('SqlServerStore: the T-SQL that decides', () => {
     }
   });
 
-  it('completeAuthorization, failAuthorization, unlinkCredential and markRevoked insert their event before COMMIT, in the batch of the change', async () => {
+  it('every method that changes an authorization (or flags or reminds) inserts its event before COMMIT, in the batch of the change', async () => {
     const expected = {
       completeAuthorization: "THEN 'authorization.reauthorized' ELSE 'authorization.granted' END",
       failAuthorization: "'authorization.failed'",
       unlinkCredential: "'authorization.unlinked'",
       markRevoked: "'authorization.revoked'",
+      importRefreshToken: "THEN 'authorization.reauthorized' ELSE 'authorization.granted' END",
+      recordCredentialCheck: 'SELECT @eventType',
+      recordDeadlineReminder: 'VALUES (@eventType',
     } as const;
     for (const [method, type] of Object.entries(expected) as Array<[keyof typeof expected, string]>) {
       const text = await textOf(method);
