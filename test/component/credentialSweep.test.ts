@@ -141,6 +141,33 @@ describe('CredentialSweep', () => {
     expect((await services.store.listEvents({ customerId: '41' })).map((e) => [e.type, e.deliveryState])).toEqual([['authorization.reauthorized', 'pending']]);
   });
 
+  it('a 429 from SP-API is left to the next run: one call per seller per run, nothing flagged', async () => {
+    const { harness, services } = await threeSellers();
+    harness.spApi.setMode(SELLERS['41'], 'throttled');
+    const first = await services.sweep.run();
+    expect([first.counts.rate_limited, harness.spApi.calls.get(SELLERS['41'])]).toEqual([1, 1]);
+    const [check] = await services.store.listCredentialChecks({ customerId: '41' });
+    expect([check?.checkOutcome, check?.checkError, check?.flag]).toEqual(['rate_limited', 'HTTP 429 (rate limit 0.016/s)', null]);
+    harness.spApi.setMode(SELLERS['41'], 'normal');
+    harness.clock.advance(DAY_MS);
+    expect((await services.sweep.run()).counts.verified).toBe(3);
+    expect(harness.spApi.calls.get(SELLERS['41'])).toBe(2);
+  });
+
+  it("stops when LWA refuses the app's own client secret, and marks no seller", async () => {
+    const harness = await startHarness({}, { amazonClientSecret: 'amzn1.oa2-cs.v1.rotated-at-amazon-0000000000000000' });
+    h = harness;
+    const services = await harness.services();
+    // Rows made through the store: the code exchange would fail too with the wrong secret.
+    for (const [customerId, seller] of Object.entries(SELLERS)) {
+      expect(await services.store.importRefreshToken({ customerId, region: 'NA', marketplace: 'US', sellingPartnerId: seller, encryptedRefreshToken: services.cipher.encrypt(harness.lwa.sandbox.selfAuthorize(seller), { column: 'lwa_refresh_token', customerId, region: 'NA' }), now: harness.clock.now() })).toBe('stored');
+    }
+    const summary = await services.sweep.run();
+    expect(summary.stopped).toBe('lwa_client_rejected');
+    expect(harness.spApi.calls.size).toBe(0);
+    expect([await statusOf(services, '41'), await statusOf(services, '42'), await statusOf(services, '43')]).toEqual(['authorized', 'authorized', 'authorized']);
+  });
+
   it('a dry run calls neither LWA nor SP-API and writes nothing', async () => {
     const { harness, services } = await threeSellers();
     const refreshes = harness.lwa.sandbox.requests.refresh_token;
