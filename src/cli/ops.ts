@@ -82,7 +82,10 @@ export async function opsCommand(
     return 0;
   }
 
-  const logger = consoleLogger((line) => print(line));
+  // The sweep prints its own table and summary: its info lines (the same summary as JSON) would only repeat them.
+  const logger = consoleLogger((line, level) => {
+    if (parsed.kind !== 'sweep' || level !== 'info') print(line);
+  });
   const app = new App({ values, environment: { inAzure: false }, logger });
   try {
     const state = await app.state();

@@ -35,6 +35,7 @@ describe('npm run ops -- sweep', () => {
     expect(lines.find((l) => l.startsWith('41 '))).toMatch(/^41\s+NA\s+A1SANDBOXSELLER1\s+verified\s+US,CA,MX,BR\s+Sandbox Seller One$/);
     expect(lines.find((l) => l.startsWith('42 '))).toMatch(/verified\s+US,CA,MX,BR/);
     expect(lines.at(-1)).toBe('2 authorized rows (2 verified); 0 reminders written; 0 old attempts and 0 delivered events purged');
+    expect(lines.filter((l) => l.startsWith('{'))).toEqual([]); // no JSON log lines between the table and the summary
     expect(progress.at(-1)).toEqual([2, 2]);
   });
 
