@@ -5,6 +5,10 @@ import type { Clock, Logger, RandomSource } from './authorization/ports.js';
 import { describeError, systemClock } from './authorization/ports.js';
 import { UnknownStateLog } from './authorization/unknownStates.js';
 import { isRunningInAzure, loadSettings, type Environment, type SettingValues, type Settings } from './config/settings.js';
+import { nudgingStore } from './events/nudgingStore.js';
+import { EventDelivery } from './events/webhookDelivery.js';
+import { SellersClient } from './spapi/sellersClient.js';
+import { CredentialSweep } from './sweep/credentialSweep.js';
 import { consoleLogger, invocationAwareLogger } from './http/logging.js';
 import { TokenCipher } from './crypto/tokenCipher.js';
 import { sealPlainMwsTokens } from './crypto/reencryptSecrets.js';
@@ -30,6 +34,12 @@ export interface Services {
   /** Callbacks naming a state we never issued: counted and logged at a bounded rate, never stored. */
   unknownStates: UnknownStateLog;
   accessTokens: AccessTokenService;
+  /** Standard Webhooks delivery of the events outbox (a no-op without EVENTS_WEBHOOK_URL). */
+  events: EventDelivery;
+  /** The daily credential sweep (timer CredentialSweep, `npm run ops -- sweep`). */
+  sweep: CredentialSweep;
+  /** SP-API Sellers API (marketplaceParticipations) on the configured regional endpoints. */
+  sellers: SellersClient;
 }
 
 export type AppState = { ok: true; services: Services } | { ok: false; problems: string[] };
@@ -82,7 +92,10 @@ export class App {
 
   private async build(settings: Settings): Promise<Services> {
     const clock = this.options.clock ?? systemClock;
-    const store = await openStore(settings.store);
+    const opened = await openStore(settings.store);
+    const events = new EventDelivery({ store: opened, target: settings.eventsWebhook, clock, logger: this.options.logger });
+    // Every change that writes an event starts a delivery run in the background (the timer catches up otherwise).
+    const store = nudgingStore(opened, () => events.nudge());
     const lwa = new LwaClient({
       tokenUrl: settings.lwa.tokenUrl,
       clientId: settings.lwa.clientId,
@@ -104,9 +117,21 @@ export class App {
       for (const f of sealed.failed) this.options.logger.warn('plain MWS token left unsealed', { customerId: f.customerId, region: f.region, reason: f.reason });
     }
     const tokenCache = new AccessTokenCache(settings.accessTokenCacheSize, clock);
+    const accessTokens = new AccessTokenService({
+      store,
+      lwa,
+      cipher,
+      clock,
+      logger: this.options.logger,
+      cache: tokenCache,
+      recheckMs: settings.accessTokenRecheckSeconds * 1000,
+      leaseMs: settings.accessTokenLeaseSeconds * 1000,
+    });
+    const sellers = new SellersClient({ endpoints: settings.spApiEndpoints });
     return {
       settings,
       store,
+      sellers,
       lwa,
       cipher,
       clock,
@@ -115,15 +140,15 @@ export class App {
       duplicateWaitMs: this.options.duplicateWaitMs ?? settings.lwa.exchangeTimeoutMs + 5_000,
       tokenCache,
       unknownStates: new UnknownStateLog(clock),
-      accessTokens: new AccessTokenService({
+      events,
+      accessTokens,
+      sweep: new CredentialSweep({
         store,
-        lwa,
-        cipher,
+        accessTokens,
+        sellers,
         clock,
         logger: this.options.logger,
-        cache: tokenCache,
-        recheckMs: settings.accessTokenRecheckSeconds * 1000,
-        leaseMs: settings.accessTokenLeaseSeconds * 1000,
+        retentionDays: settings.attemptRetentionDays,
       }),
     };
   }

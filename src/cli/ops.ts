@@ -5,6 +5,7 @@ import { App, type Services } from '../app.js';
 import { isValidCustomerId } from '../authorization/launchLink.js';
 import { isRegion, type Region } from '../authorization/marketplaces.js';
 import { unlinkCredential } from '../authorization/unlinkCredential.js';
+import { importRefreshToken } from '../authorization/importRefreshToken.js';
 import type { Logger } from '../authorization/ports.js';
 import type { SettingValues } from '../config/settings.js';
 import { consoleLogger } from '../http/logging.js';
@@ -30,6 +31,8 @@ export const OPS_USAGE = [
   '       npm run ops -- attempts [--customer ID] [--since 24h|7d|90m] [--json]',
   '       npm run ops -- unlink --customer ID --region NA|EU|FE [--yes]',
   `       npm run ops -- purge [--older-than ${DEFAULT_RETENTION}] [--dry-run]`,
+  '       npm run ops -- sweep [--customer ID] [--dry-run]',
+  '       npm run ops -- import-refresh-token --customer ID --marketplace US [--selling-partner-id A…]   (the token on standard input)',
 ].join('\n');
 
 const DEFAULT_SINCE = '24h';
@@ -43,7 +46,15 @@ type Command =
   | { kind: 'attempts'; customerId: string | undefined; sinceMs: number; json: boolean }
   | { kind: 'unlink'; customerId: string; region: Region; yes: boolean }
   | { kind: 'purge'; olderThanMs: number; dryRun: boolean }
+  | { kind: 'sweep'; customerId: string | undefined; dryRun: boolean }
+  | { kind: 'import'; customerId: string; marketplace: string; sellingPartnerId: string | undefined }
   | { kind: 'help'; topic: string | undefined };
+
+/** Progress of a long command (the sweep), for a bar on a terminal; not called otherwise. */
+export type Progress = (done: number, total: number) => void;
+
+/** Reads a secret from standard input, never echoing it (import-refresh-token). */
+export type ReadSecret = () => Promise<string>;
 
 /** Asks the operator a yes/no question (a terminal prompt in the CLI; scripted in tests). */
 export type Confirm = (question: string) => Promise<boolean>;
@@ -58,6 +69,8 @@ export async function opsCommand(
   now: Date,
   print: (line: string) => void,
   confirm: Confirm = async () => false,
+  progress?: Progress,
+  readSecret: ReadSecret = async () => '',
 ): Promise<number> {
   const parsed = parseCommand(argv);
   if (typeof parsed === 'string') {
@@ -72,7 +85,10 @@ export async function opsCommand(
     return 0;
   }
 
-  const logger = consoleLogger((line) => print(line));
+  // The sweep prints its own table and summary: its info lines (the same summary as JSON) would only repeat them.
+  const logger = consoleLogger((line, level) => {
+    if (parsed.kind !== 'sweep' || level !== 'info') print(line);
+  });
   const app = new App({ values, environment: { inAzure: false }, logger });
   try {
     const state = await app.state();
@@ -92,6 +108,10 @@ export async function opsCommand(
         return await unlink({ ...state.services, logger }, parsed, print, confirm);
       case 'purge':
         return await purge(store, parsed, now, print);
+      case 'sweep':
+        return await sweep(state.services, parsed, print, progress);
+      case 'import':
+        return await importToken({ ...state.services, logger }, parsed, print, readSecret);
     }
   } finally {
     await app.close();
@@ -113,6 +133,8 @@ function parseCommand(argv: string[]): Command | string {
         region: { type: 'string' },
         'older-than': { type: 'string' },
         'dry-run': { type: 'boolean', default: false },
+        marketplace: { type: 'string' },
+        'selling-partner-id': { type: 'string' },
         yes: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -124,7 +146,7 @@ function parseCommand(argv: string[]): Command | string {
   const { values: options, positionals } = parsed;
   if (options.help === true) return { kind: 'help', topic: positionals[0] };
   const [kind, ...extra] = positionals;
-  if (kind === undefined) return 'say status, attempts, unlink or purge';
+  if (kind === undefined) return 'say status, attempts, unlink, purge, sweep or import-refresh-token';
   const misplaced = (allowed: readonly string[]): string | undefined => {
     const given = Object.entries(options).filter(([name, value]) => value !== undefined && value !== false && name !== 'help');
     const wrong = given.find(([name]) => !allowed.includes(name));
@@ -147,7 +169,23 @@ function parseCommand(argv: string[]): Command | string {
     if (olderThanMs === undefined || olderThanMs < UNIT_MS.d) return '--older-than takes a duration of at least a day, such as 90d';
     return { kind: 'purge', olderThanMs, dryRun: options['dry-run'] === true };
   }
-  for (const name of ['region', 'older-than', 'dry-run', 'yes'] as const) {
+  if (kind === 'import-refresh-token') {
+    const problem = misplaced(['customer', 'marketplace', 'selling-partner-id']);
+    if (problem !== undefined) return problem;
+    // Never as an argument: it would stay in the shell's history and the process list.
+    if (extra.length > 0) return 'the refresh token is read from standard input, never from an argument';
+    if (options.customer === undefined || !isValidCustomerId(options.customer)) return 'import-refresh-token needs --customer with a valid customer id';
+    if (options.marketplace === undefined) return 'import-refresh-token needs --marketplace (US, DE, JP, …)';
+    return { kind: 'import', customerId: options.customer, marketplace: options.marketplace.toUpperCase(), sellingPartnerId: options['selling-partner-id'] };
+  }
+  if (kind === 'sweep') {
+    const problem = misplaced(['customer', 'dry-run']);
+    if (problem !== undefined) return problem;
+    if (extra.length > 0) return `unexpected argument "${extra.join(' ')}"`;
+    if (options.customer !== undefined && !isValidCustomerId(options.customer)) return '--customer needs a valid customer id';
+    return { kind: 'sweep', customerId: options.customer, dryRun: options['dry-run'] === true };
+  }
+  for (const name of ['region', 'older-than', 'dry-run', 'yes', 'marketplace', 'selling-partner-id'] as const) {
     if (options[name] !== undefined && options[name] !== false) return `--${name} does not belong to ${kind}`;
   }
   if (extra.length > 0) return `unexpected argument "${extra.join(' ')}"`;
@@ -257,6 +295,53 @@ async function purge(store: CredentialStore, command: Extract<Command, { kind: '
   }
 }
 
+/** Reads the token from standard input, proves it, stores it; says what happened without ever showing the token. */
+async function importToken(services: Services & { logger: Logger }, command: Extract<Command, { kind: 'import' }>, print: (line: string) => void, readSecret: ReadSecret): Promise<number> {
+  const refreshToken = (await readSecret()).trim();
+  if (refreshToken === '') {
+    print('ops: no refresh token on standard input (paste it, or pipe it: ... < token.txt)');
+    return 2;
+  }
+  const result = await importRefreshToken(
+    { ...services, lwaTimeoutMs: services.settings.lwa.timeoutMs },
+    { customerId: command.customerId, marketplace: command.marketplace, sellingPartnerId: command.sellingPartnerId, refreshToken },
+  );
+  if (!result.ok) {
+    print(`ops: ${result.reason}: ${result.message}`);
+    return 1;
+  }
+  print(
+    `imported: customer ${command.customerId} in ${result.region}, seller ${result.sellingPartnerId}, ` +
+      `${result.verified ? `sells in ${result.countryCodes.join(',')}${result.storeName === null ? '' : ` (${result.storeName})`}` : 'marketplaces not verified (SP-API did not answer)'}; ` +
+      `stored encrypted as authorized (attempt self_authorization, event ${result.event})`,
+  );
+  if (services.events.enabled) await services.events.deliverDue();
+  return 0;
+}
+
+/** The sweep, as the CredentialSweep timer runs it, then one line per seller and a summary. */
+async function sweep(services: Services, command: Extract<Command, { kind: 'sweep' }>, print: (line: string) => void, progress?: Progress): Promise<number> {
+  const summary = await services.sweep.run({ customerId: command.customerId, dryRun: command.dryRun, onProgress: progress });
+  const header = ['customer', 'region', 'seller', 'outcome', 'marketplaces', 'store'];
+  const body = summary.sellers.map((r) => [r.customerId, r.region, r.sellingPartnerId, r.outcome, r.countryCodes.join(','), r.storeName]);
+  for (const line of table(header, body, new Set())) print(line);
+  const counts = Object.entries(summary.counts)
+    .filter(([, n]) => n > 0)
+    .map(([outcome, n]) => `${n} ${outcome}`);
+  print(
+    `${command.dryRun ? 'dry run (nothing called, nothing written): ' : ''}${summary.rows} authorized ${summary.rows === 1 ? 'row' : 'rows'}` +
+      `${counts.length > 0 ? ` (${counts.join(', ')})` : ''}; ${summary.reminders} ${summary.reminders === 1 ? 'reminder' : 'reminders'}` +
+      `${command.dryRun ? ' due' : ' written'}; ${summary.purgedAttempts} old attempts and ${summary.purgedEvents} delivered events ${command.dryRun ? 'to purge' : 'purged'}`,
+  );
+  if (summary.stopped === 'lwa_client_rejected') {
+    print('ops: LWA refused the app\'s client credentials (invalid_client): the sweep stopped; check LWA_CLIENT_SECRET');
+    return 1;
+  }
+  // Reminders and flags written here reach oxWebApp now when a webhook is set (the timer would, within a minute).
+  if (!command.dryRun && services.events.enabled) await services.events.deliverDue();
+  return 0;
+}
+
 async function printAttempts(
   store: CredentialStore,
   command: Extract<Command, { kind: 'attempts' }>,
@@ -325,6 +410,40 @@ function table(header: string[], rows: (string | null)[][], right: ReadonlySet<n
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...cells.slice(1).map(line)];
 }
 
+/**
+ * Standard input, never echoed: on a terminal a prompt on stderr and raw input up to Enter (Ctrl+C aborts); from a
+ * pipe or file, everything. Nothing read is printed.
+ */
+async function readSecretFromStdin(): Promise<string> {
+  const input = process.stdin;
+  if (!input.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of input) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+    return Buffer.concat(chunks).toString('utf8');
+  }
+  process.stderr.write('Refresh token (Atzr|…, not shown): ');
+  return new Promise((resolve) => {
+    let typed = '';
+    input.setRawMode(true);
+    input.resume();
+    const onData = (chunk: Buffer): void => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          input.setRawMode(false);
+          input.pause();
+          input.off('data', onData);
+          process.stderr.write('\n');
+          resolve(typed);
+          return;
+        }
+        if (ch === '\u0003') process.exit(130);
+        typed = ch === '\u007f' ? typed.slice(0, -1) : typed + ch;
+      }
+    };
+    input.on('data', onData);
+  });
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const confirm: Confirm = async (question) => {
     if (!process.stdin.isTTY) return false;
@@ -338,14 +457,30 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   // Results to stdout (so `--json > file` holds JSON only); usage and problems, which start with "ops:" or "usage:",
   // to stderr. Printed as they come, so unlink shows the row before it asks.
   const print = (line: string): void => (/^(ops:|usage:|\s{7}npm run ops)/.test(line) ? console.error : console.log)(line);
-  await runCommand('ops', () => opsMain(process.argv.slice(2), process.cwd(), process.env, print, confirm));
+  // A bar on a terminal only (stderr, redrawn in place); pipes and logs get the summary alone.
+  const progress: Progress | undefined = process.stderr.isTTY
+    ? (done, total) => {
+        const width = 30;
+        const filled = total === 0 ? width : Math.round((done / total) * width);
+        process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}${done === total ? '\n' : ''}`);
+      }
+    : undefined;
+  await runCommand('ops', () => opsMain(process.argv.slice(2), process.cwd(), process.env, print, confirm, progress, readSecretFromStdin));
 }
 
 /**
  * The command line: usage and --help need no settings; otherwise the local settings (one line per problem, exit 1,
  * never a stack trace), then {@link opsCommand}.
  */
-export async function opsMain(argv: string[], cwd: string, env: NodeJS.ProcessEnv, print: (line: string) => void, confirm?: Confirm): Promise<number> {
+export async function opsMain(
+  argv: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  print: (line: string) => void,
+  confirm?: Confirm,
+  progress?: Progress,
+  readSecret?: ReadSecret,
+): Promise<number> {
   const parsed = parseCommand(argv);
   if (typeof parsed === 'string' || parsed.kind === 'help') return opsCommand(argv, {}, new Date(), print, confirm);
   const prepared = prepareLocalRun({ cwd, env });
@@ -353,5 +488,5 @@ export async function opsMain(argv: string[], cwd: string, env: NodeJS.ProcessEn
     for (const problem of prepared.problems) print(`ops: ${problem}`);
     return 1;
   }
-  return opsCommand(argv, prepared.run.values, new Date(), print, confirm);
+  return opsCommand(argv, prepared.run.values, new Date(), print, confirm, progress, readSecret);
 }

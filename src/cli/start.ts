@@ -7,6 +7,8 @@ import { parseAllowedHosts, startLocalHost, type LocalPage, type RunningHost } f
 import { sandboxAmazonPages } from '../sandbox/sandboxAmazon.js';
 import { SandboxLwa } from '../sandbox/sandboxLwa.js';
 import type { SandboxEnvironment } from '../sandbox/sandboxSettings.js';
+import { SandboxSpApi } from '../sandbox/sandboxSpApi.js';
+import { sandboxEventsPages } from '../sandbox/sandboxEvents.js';
 import { startPages } from '../sandbox/startPage.js';
 import { helpRequested } from './help.js';
 import { prepareLocalRun, sandboxOffLine } from './localRun.js';
@@ -150,6 +152,8 @@ export async function wireLocalHost(
           draftApp: settings.draftApp,
           listAuthorizations: () => store.listCredentials(),
         }),
+        ...new SandboxSpApi({ lwa: sandboxLwa, clock: systemClock }).pages(),
+        ...sandboxEventsPages(app, sandbox.webhookSecret),
       );
     }
     pages.push(...startPages(app, { sandboxLwa }));

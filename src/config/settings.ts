@@ -29,6 +29,13 @@ export const SETTING_NAMES = [
   'SQL_AUTH',
   'SQL_MANAGED_IDENTITY_CLIENT_ID',
   'LOCAL_DB_PATH',
+  'EVENTS_WEBHOOK_URL',
+  'EVENTS_WEBHOOK_SECRET',
+  'CREDENTIAL_SWEEP_SCHEDULE',
+  'ATTEMPT_RETENTION_DAYS',
+  'SPAPI_ENDPOINT_NA',
+  'SPAPI_ENDPOINT_EU',
+  'SPAPI_ENDPOINT_FE',
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];
@@ -42,6 +49,14 @@ export const DEFAULT_LWA_TOKEN_URL = 'https://api.amazon.com/auth/o2/token';
  */
 export const DEFAULT_LOCAL_DB_PATH = '.data/configured.sqlite';
 export const SANDBOX_DB_PATH = '.data/local.sqlite';
+/** NCRONTAB (six fields, seconds first): every day at 03:30 UTC. */
+export const DEFAULT_CREDENTIAL_SWEEP_SCHEDULE = '0 30 3 * * *';
+/** SP-API's regional endpoints (https://developer-docs.amazon.com/sp-api/docs/sp-api-endpoints). */
+export const DEFAULT_SPAPI_ENDPOINTS = {
+  NA: 'https://sellingpartnerapi-na.amazon.com',
+  EU: 'https://sellingpartnerapi-eu.amazon.com',
+  FE: 'https://sellingpartnerapi-fe.amazon.com',
+} as const;
 
 export type StoreSettings =
   | { kind: 'sqlite'; path: string }
@@ -92,6 +107,14 @@ export interface Settings {
    */
   accessTokenLeaseSeconds: number;
   store: StoreSettings;
+  /** Standard Webhooks delivery of the events outbox; undefined: the table alone is the interface. */
+  eventsWebhook: { url: string; secret: string } | undefined;
+  /** NCRONTAB schedule of the CredentialSweep timer. */
+  credentialSweepSchedule: string;
+  /** Attempts, and delivered events, older than this many days are purged by the sweep. */
+  attemptRetentionDays: number;
+  /** SP-API endpoint per region (no trailing slash). */
+  spApiEndpoints: { NA: string; EU: string; FE: string };
 }
 
 export type SettingsResult = { ok: true; settings: Settings } | { ok: false; problems: string[] };
@@ -234,7 +257,27 @@ export function loadSettings(values: SettingValues, environment: Environment): S
 
   const store = readStoreSettings(reader, environment);
 
+  const webhookUrl = field('EVENTS_WEBHOOK_URL', z.string().pipe(url).optional());
+  const webhookSecret = field(
+    'EVENTS_WEBHOOK_SECRET',
+    z.string().regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, 'must be whsec_ followed by the base64 of 24 to 64 random bytes.').optional(),
+  );
+  if (webhookUrl !== undefined && webhookSecret === undefined) reader.report('EVENTS_WEBHOOK_SECRET', 'is required with EVENTS_WEBHOOK_URL.');
+  if (webhookUrl === undefined && webhookSecret !== undefined) reader.report('EVENTS_WEBHOOK_URL', 'is required with EVENTS_WEBHOOK_SECRET.');
+  const credentialSweepSchedule = field('CREDENTIAL_SWEEP_SCHEDULE', credentialSweepScheduleSchema);
+  const attemptRetentionDays = field('ATTEMPT_RETENTION_DAYS', integerSchema(1, 3650, 90));
+  const endpoint = (name: 'SPAPI_ENDPOINT_NA' | 'SPAPI_ENDPOINT_EU' | 'SPAPI_ENDPOINT_FE', fallback: string) =>
+    field(name, z.string().default(fallback).pipe(url))?.replace(/\/+$/, '');
+  const spApiNa = endpoint('SPAPI_ENDPOINT_NA', DEFAULT_SPAPI_ENDPOINTS.NA);
+  const spApiEu = endpoint('SPAPI_ENDPOINT_EU', DEFAULT_SPAPI_ENDPOINTS.EU);
+  const spApiFe = endpoint('SPAPI_ENDPOINT_FE', DEFAULT_SPAPI_ENDPOINTS.FE);
+
   if (
+    credentialSweepSchedule === undefined ||
+    attemptRetentionDays === undefined ||
+    spApiNa === undefined ||
+    spApiEu === undefined ||
+    spApiFe === undefined ||
     problems.length > 0 ||
     applicationId === undefined ||
     redirectUri === undefined ||
@@ -273,6 +316,10 @@ export function loadSettings(values: SettingValues, environment: Environment): S
       accessTokenRecheckSeconds,
       accessTokenLeaseSeconds,
       store,
+      eventsWebhook: webhookUrl !== undefined && webhookSecret !== undefined ? { url: webhookUrl, secret: webhookSecret } : undefined,
+      credentialSweepSchedule,
+      attemptRetentionDays,
+      spApiEndpoints: { NA: spApiNa, EU: spApiEu, FE: spApiFe },
     },
   };
 }
@@ -306,6 +353,11 @@ function readStoreSettings(reader: SettingReader, environment: Environment): Sto
 }
 
 const required = z.string({ error: 'is required.' });
+/** NCRONTAB as the Functions timer trigger takes it: six fields, seconds first. */
+export const credentialSweepScheduleSchema: z.ZodType<string, string | undefined> = z
+  .string()
+  .default(DEFAULT_CREDENTIAL_SWEEP_SCHEDULE)
+  .pipe(z.string().regex(/^[0-9*,/-]+( [0-9A-Za-z*,/-]+){5}$/, 'must be an NCRONTAB expression of six fields (seconds first), e.g. "0 30 3 * * *".'));
 /** A date (2027-05-20) or date-time (2027-05-20T00:00:00Z); a bare date means midnight UTC. */
 const dateSchema = z
   .string()

@@ -3,10 +3,11 @@ import { processApp } from '../app.js';
 import { invokeRoute } from '../http/invokeRoute.js';
 import { invocationLogger, withInvocationLogger } from '../http/logging.js';
 import { routes } from '../http/routes.js';
+import { timers } from '../jobs/timers.js';
 import type { HttpResult } from '../http/types.js';
 
 /**
- * What the Functions host loads (package.json "main"). It registers the route table and nothing else: the sandbox
+ * What the Functions host loads (package.json "main"). It registers the route table and the timers, nothing else: the sandbox
  * and the local start page are served only by the local host and never exist in Azure.
  */
 const service = processApp();
@@ -24,6 +25,18 @@ for (const route of routes) {
     handler: async (request, context) => {
       const log = invocationLogger(context);
       return toResponseInit(await withInvocationLogger(log, () => invokeRoute(route, request, { app: service, log })));
+    },
+  });
+}
+
+for (const job of timers) {
+  functionsApp.timer(job.name, {
+    schedule: job.schedule(process.env),
+    runOnStartup: job.runOnStartup,
+    // The run's lines, and the shared services' lines while it runs, go through this invocation's context.
+    handler: async (_timer, context) => {
+      const log = invocationLogger(context);
+      await withInvocationLogger(log, () => job.run(service, log));
     },
   });
 }

@@ -46,6 +46,14 @@ export function withInvocationLogger<T>(logger: Logger, work: () => Promise<T>):
 }
 
 /**
+ * Runs `work` outside any invocation: for background work an invocation starts but must not log into (the host
+ * rejects lines written to a context after its invocation completed), such as the event delivery a change nudges.
+ */
+export function outsideInvocation<T>(work: () => T): T {
+  return currentInvocation.exit(work);
+}
+
+/**
  * A logger that writes each line through the current invocation's logger (see {@link withInvocationLogger}) and,
  * outside any invocation (start-up, timers), through `outside`. Work shared by concurrent invocations, such as one
  * single-flight LWA refresh, logs to the invocation that started it.

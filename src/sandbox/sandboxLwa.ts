@@ -70,6 +70,14 @@ export class SandboxLwa {
   }
 
   /**
+   * Seller Central > Develop Apps > Authorize for a private (self-authorized) app: the refresh token is shown to the
+   * seller once, with no code and no redirect.
+   */
+  selfAuthorize(sellingPartnerId: string): string {
+    return this.refreshToken(sellingPartnerId);
+  }
+
+  /**
    * Refresh tokens issued for this seller so far stop working, as when a seller removes the app. Tokens issued by a
    * later authorization carry the new generation, so a re-authorization ends the revocation.
    */
@@ -119,7 +127,7 @@ export class SandboxLwa {
     return {
       status: 200,
       body: {
-        access_token: this.accessToken(),
+        access_token: this.accessToken(issued.sellingPartnerId),
         refresh_token: this.refreshToken(issued.sellingPartnerId),
         token_type: 'bearer',
         expires_in: 3600,
@@ -134,7 +142,7 @@ export class SandboxLwa {
     if (seller === undefined) {
       return error(400, 'invalid_grant', "The request has an invalid grant parameter : refresh_token. User may have revoked or didn't grant the permission.");
     }
-    return { status: 200, body: { access_token: this.accessToken(), token_type: 'bearer', expires_in: 3600 } };
+    return { status: 200, body: { access_token: this.accessToken(seller), token_type: 'bearer', expires_in: 3600 } };
   }
 
   /** `Atzr|` + payload + MAC, padded to the ~400 characters of a real one. */
@@ -153,8 +161,23 @@ export class SandboxLwa {
     return claims.g === this.generationOf(claims.sp) ? claims.sp : undefined;
   }
 
-  private accessToken(): string {
-    return `Atza|${randomBytes(240).toString('base64url')}`;
+  /**
+   * `Atza|` + payload (seller, expiry, padding to a real one's length) + MAC: self-verifying, so the sandbox SP-API
+   * knows whose token it is, across restarts of the local host too.
+   */
+  private accessToken(sellingPartnerId: string): string {
+    const claims = { sp: sellingPartnerId, exp: this.options.clock.now().getTime() + 3600_000, n: randomBytes(150).toString('base64url') };
+    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    return `Atza|${payload}.${createHmac('sha256', this.refreshKey).update(`access:${payload}`).digest('base64url')}`;
+  }
+
+  /** The seller an unexpired access token of this sandbox was issued for (what SP-API checks), else undefined. */
+  sellerOfAccessToken(token: string): string | undefined {
+    const match = /^Atza\|([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/.exec(token);
+    if (match === null || match[1] === undefined || match[2] === undefined) return undefined;
+    if (!sameText(match[2], createHmac('sha256', this.refreshKey).update(`access:${match[1]}`).digest('base64url'))) return undefined;
+    const claims = JSON.parse(Buffer.from(match[1], 'base64url').toString('utf8')) as { sp: string; exp: number };
+    return claims.exp > this.options.clock.now().getTime() ? claims.sp : undefined;
   }
 }
 

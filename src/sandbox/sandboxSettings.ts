@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parseJsonText } from '../config/jsonText.js';
 import { LocalFileError } from '../config/localSettings.js';
 import { SANDBOX_DB_PATH, type SettingValues } from '../config/settings.js';
+import { SANDBOX_WEBHOOK_PATH, sandboxWebhookSecret } from './sandboxEvents.js';
 
 /**
  * Sandbox mode: no LWA client id or token URL configured, and not in Azure. The sandbox plays Amazon on the local host, with
@@ -88,6 +89,8 @@ export interface SandboxEnvironment {
   revocations: Readonly<Record<string, number>>;
   /** Saves the sandbox LWA's revocations with the secrets (the file is re-read, so nothing else in it is lost). */
   saveRevocations(revocations: Readonly<Record<string, number>>): void;
+  /** The secret the local webhook receiver verifies with (the generated EVENTS_WEBHOOK_SECRET). */
+  webhookSecret: string;
 }
 
 /** Settings for a sandbox on `origin` (e.g. http://localhost:7071), under the given configured values. */
@@ -106,12 +109,20 @@ export function sandboxEnvironment(values: SettingValues, origin: string, secret
     LOCAL_DB_PATH: SANDBOX_DB_PATH,
     // The start page plays oxWebApp for Appstore installs.
     OXWEBAPP_LINK_URL: `${origin}/start/oxwebapp`,
+    // The sandbox SP-API (marketplaceParticipations) for the credential sweep and import-refresh-token.
+    SPAPI_ENDPOINT_NA: `${origin}/sandbox/spapi/na`,
+    SPAPI_ENDPOINT_EU: `${origin}/sandbox/spapi/eu`,
+    SPAPI_ENDPOINT_FE: `${origin}/sandbox/spapi/fe`,
+    // Events go to the local receiver (the sandbox's oxWebApp), which checks every signature: see /sandbox/events.
+    EVENTS_WEBHOOK_URL: `${origin}${SANDBOX_WEBHOOK_PATH}`,
+    EVENTS_WEBHOOK_SECRET: sandboxWebhookSecret(secrets.tokenKey),
   };
   const configured = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined && v.trim() !== ''));
   return {
     values: { ...generated, ...configured },
     amazonClientSecret: secrets.clientSecret,
     revocations: secrets.revocations,
+    webhookSecret: sandboxWebhookSecret(secrets.tokenKey),
     saveRevocations: (revocations) => writeSecrets(secretsPath, { ...loadOrCreateSecrets(secretsPath), revocations: { ...revocations } }),
   };
 }

@@ -57,7 +57,7 @@ export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefin
 </form>
 <h2>Authorizations (the ops view)</h2>
 ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>customer_id</th><th>region</th><th>marketplace</th><th>selling_partner_id</th><th>status</th><th>granted</th><th>reauthorize by</th><th>days left</th><th>last attempt</th><th>last_error</th><th></th></tr></thead><tbody>${table}</tbody></table>`}
-<p><small><a href="/api/health">/api/health</a> · <a href="/api/credentials">/api/credentials</a></small></p>`,
+<p><small><a href="/api/health">/api/health</a> · <a href="/api/credentials">/api/credentials</a> · <a href="/sandbox/events">events for oxWebApp</a> · <a href="/sandbox/spapi">sandbox SP-API</a></small></p>`,
         );
       },
     },

@@ -1,5 +1,7 @@
 import type { Region } from '../authorization/marketplaces.js';
 import type { SecretColumn } from '../crypto/tokenCipher.js';
+import type { DeliveryResult, EventClaim, EventFilter, EventPurge, EventRecord } from '../events/events.js';
+import type { CheckClaim, CheckResult, CredentialCheckRecord, DeadlineReminder } from '../sweep/checks.js';
 
 /**
  * What the authorization flow needs from storage. Two implementations (SQL Server, SQLite) pass one contract suite
@@ -84,9 +86,10 @@ export const MAX_OPEN_ATTEMPTS = 20;
  * Re-Authorize, entering through the Login URI for a seller we know. `appstore`: a first install from the Appstore,
  * entering through the Login URI and identified by oxWebApp. `callback`: a refused callback, recorded on a row of its
  * own. `refresh`: an access-token refresh that found the authorization revoked (the audit of that change). `ops`: an
- * ops action on the row (`npm run ops -- unlink`).
+ * ops action on the row (`npm run ops -- unlink`). `self_authorization`: a refresh token a seller made for a private app in
+ * Seller Central (Develop Apps > Authorize), imported by `npm run ops -- import-refresh-token`.
  */
-export type AttemptFlow = 'website' | 'reauthorize' | 'appstore' | 'callback' | 'refresh' | 'ops';
+export type AttemptFlow = 'website' | 'reauthorize' | 'appstore' | 'callback' | 'refresh' | 'ops' | 'self_authorization';
 export type StartedFlow = Extract<AttemptFlow, 'website' | 'reauthorize' | 'appstore'>;
 /**
  * Which attempts may be a row's "last attempt" (the ops view, and the attempts purge always keeps): the newest of
@@ -261,6 +264,17 @@ export interface RefusedCallback {
   related: AttemptRecord;
   sellingPartnerId: string | undefined;
   reason: string;
+  now: Date;
+}
+
+/** A self-authorized refresh token, proven with LWA, for `importRefreshToken`. */
+export interface ImportedRefreshToken {
+  customerId: string;
+  region: Region;
+  marketplace: string;
+  sellingPartnerId: string;
+  /** A TokenCipher envelope of the refresh token. */
+  encryptedRefreshToken: string;
   now: Date;
 }
 
@@ -546,6 +560,57 @@ export interface CredentialStore {
 
   /** Gives the lease up (a refresh that failed), only while `owner` holds it. */
   releaseAccessTokenLease(input: { customerId: string; region: Region; owner: string }): Promise<void>;
+
+  // ---- the events outbox (sp_api_events). completeAuthorization (authorization.granted, or .reauthorized when the row
+  // was authorized before), markRevoked (.revoked), failAuthorization (.failed, when the row's status is failed
+  // afterwards) and unlinkCredential (.unlinked) write their event in their own transaction.
+
+  /**
+   * Claims up to `limit` events due for delivery at `now`: for each (customer, region) only its oldest pending event
+   * (so events reach oxWebApp in order per seller), and only when its next_attempt_at has come. Claimed events get
+   * next_attempt_at = `leaseUntil`, in the same statement, so two deliverers at once do not both take one.
+   */
+  claimDueEvents(claim: EventClaim): Promise<EventRecord[]>;
+
+  /** Writes the outcome of one delivery try: delivered, to be tried again at a time, or given up (failed). */
+  recordDelivery(result: DeliveryResult): Promise<void>;
+
+  /** Deletes (or counts) up to `limit` DELIVERED events that occurred before `olderThan`; returns how many. */
+  purgeEvents(purge: EventPurge): Promise<number>;
+
+  /** Events by id, oldest first (default limit 200, at most 1000). */
+  listEvents(filter?: EventFilter): Promise<EventRecord[]>;
+
+  /**
+   * Stores a self-authorized refresh token as an authorization (status by STATUS_CHANGES.succeeded, the grant dates,
+   * a `self_authorization` attempt that succeeded, and its granted/reauthorized event), in one transaction.
+   * 'partner_changed' (nothing written) when the row is authorized for another seller; 'partner_conflict' when
+   * another customer's authorized row holds this seller in the region.
+   */
+  importRefreshToken(input: ImportedRefreshToken): Promise<'stored' | 'partner_changed' | 'partner_conflict'>;
+
+  // ---- the credential sweep (sp_api_credential_checks) -----------------------------------------------------------
+
+  /**
+   * Takes the sweep's lease on (customer, region) when no other sweep holds it and no sweep checked the row since
+   * `runStartedAt` (creating the check row when missing). True for exactly one of two sweeps running at once.
+   */
+  claimCredentialCheck(claim: CheckClaim): Promise<boolean>;
+
+  /**
+   * Records a check and releases the lease, in one transaction: the outcome, what SP-API answered (verified_at,
+   * marketplaces, store name) when it answered, the flag the outcome sets, and `flagEvent` when that flag is new.
+   */
+  recordCredentialCheck(result: CheckResult): Promise<void>;
+
+  /**
+   * Writes the reminder's event once per threshold and grant (a looser threshold never after a tighter one), only
+   * while the row is authorized with that grant, in one transaction. True when it wrote the event.
+   */
+  recordDeadlineReminder(reminder: DeadlineReminder): Promise<boolean>;
+
+  /** The check rows, by customer and region. */
+  listCredentialChecks(filter?: { customerId?: string | undefined }): Promise<CredentialCheckRecord[]>;
 
   /** A cheap round trip, for /api/health. */
   ping(): Promise<void>;

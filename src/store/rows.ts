@@ -59,7 +59,7 @@ export const toRegion = (v: unknown): Region => region(v);
 
 const nullableRegion = (v: unknown): Region | null => (v === null || v === undefined ? null : region(v));
 
-const FLOWS: readonly AttemptFlow[] = ['website', 'reauthorize', 'appstore', 'callback', 'refresh', 'ops'];
+const FLOWS: readonly AttemptFlow[] = ['website', 'reauthorize', 'appstore', 'callback', 'refresh', 'ops', 'self_authorization'];
 
 /** Expects a `has_refresh_token` column: the summary never carries the token itself. */
 export function toSummary(row: Row): CredentialSummary {

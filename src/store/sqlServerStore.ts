@@ -21,6 +21,7 @@ import {
   type CompletedAuthorization,
   type EnvelopeReplacement,
   type FailedAuthorization,
+  type ImportedRefreshToken,
   type RefusedCallback,
   type Revocation,
   type CredentialSecrets,
@@ -54,6 +55,22 @@ import {
   toSummary,
   type Row,
 } from './rows.js';
+import {
+  DELIVERY_ERROR_LIMIT,
+  EVENT_DATA_LIMIT,
+  eventDataJson,
+  failureData,
+  grantedData,
+  UNLINKED_DATA,
+  type DeliveryResult,
+  type EventClaim,
+  type EventFilter,
+  type EventPurge,
+  type EventRecord,
+} from '../events/events.js';
+import { checkListText, eventBatchLimit, eventListLimit, toCheck, toEvent } from './eventRows.js';
+import type { NewEvent } from '../events/events.js';
+import { CHECK_LIMITS, flagAfter, type CheckClaim, type CheckResult, type CredentialCheckRecord, type DeadlineReminder } from '../sweep/checks.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
 
 /**
@@ -101,7 +118,7 @@ const COLUMN = {
   region: 2,
   marketplace: 2,
   hash: 64,
-  flow: 16,
+  flow: 32,
   reason: 1000,
 } as const;
 
@@ -262,6 +279,8 @@ export class SqlServerStore implements CredentialStore {
   private readonly heartbeat: string;
   private readonly history: string;
   private readonly accessTokens: string;
+  private readonly events: string;
+  private readonly checks: string;
   private readonly replaceEnvelopeSql: Readonly<Record<SecretColumn, string>>;
 
   constructor(
@@ -275,6 +294,8 @@ export class SqlServerStore implements CredentialStore {
     this.heartbeat = `[${schema}].[service_heartbeat]`;
     this.history = `[${schema}].[schema_migrations]`;
     this.accessTokens = `[${schema}].[sp_api_access_tokens]`;
+    this.events = `[${schema}].[sp_api_events]`;
+    this.checks = `[${schema}].[sp_api_credential_checks]`;
     // One fixed statement per secret column. The envelope columns take the database's default collation (often
     // case-insensitive), and '=' ignores trailing spaces: the compare is made binary and length-exact.
     this.replaceEnvelopeSql = {
@@ -608,11 +629,13 @@ export class SqlServerStore implements CredentialStore {
     const result = await this.oneBatch(
       partnerGuarded(
         'stored',
-        `${this.releasePartnerSql()}
+        `DECLARE @before TABLE (status VARCHAR(16) NOT NULL);
+         ${this.releasePartnerSql()}
          UPDATE ${this.credentials} SET
            selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
            status = ${statusCaseSql('succeeded')}, last_error = NULL,
            auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
+         OUTPUT deleted.status INTO @before (status)
          WHERE customer_id = @customerId AND region = @region
            AND NOT (status = 'authorized' AND selling_partner_id IS NOT NULL AND selling_partner_id <> @sellingPartnerId);
          IF @@ROWCOUNT <> 1
@@ -629,9 +652,14 @@ export class SqlServerStore implements CredentialStore {
            END;
            THROW ${MISSING_ROW_ERROR}, N'credential row missing for a consumed attempt', 1;
          END;
-         UPDATE ${this.attempts} SET outcome = 'succeeded', reason = NULL, completed_at = @now WHERE attempt_id = @attemptId;`,
+         UPDATE ${this.attempts} SET outcome = 'succeeded', reason = NULL, completed_at = @now WHERE attempt_id = @attemptId;
+         INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+         SELECT CASE WHEN status = 'authorized' THEN 'authorization.reauthorized' ELSE 'authorization.granted' END,
+           @customerId, @region, @sellingPartnerId, @now, @eventData
+         FROM @before;`,
       ),
       {
+        eventData: [sql.NVarChar(EVENT_DATA_LIMIT), eventDataJson(grantedData(marketplace, input.now))],
         sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
         marketplace: [sql.VarChar(COLUMN.marketplace), marketplace],
         refreshToken: [sql.VarChar(LIMITS.encryptedRefreshToken), refreshToken],
@@ -657,8 +685,13 @@ export class SqlServerStore implements CredentialStore {
        UPDATE ${this.credentials} SET
          status = ${statusCaseSql('failed')}, last_error = @lastError, updated_at = @now
        WHERE customer_id = @customerId AND region = @region;
+       -- An authorized row keeps its token through a failed authorization: only a row that reads failed tells oxWebApp.
+       INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+       SELECT 'authorization.failed', customer_id, region, selling_partner_id, @now, @eventData
+       FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region AND status = 'failed';
        COMMIT TRANSACTION;`,
       {
+        eventData: [sql.NVarChar(EVENT_DATA_LIMIT), eventDataJson(failureData(input.failure))],
         ...failureInputs(input.failure),
         lastError: [sql.NVarChar(LIMITS.lastError), formatLastError(input.failure)],
         now: [sql.DateTime2(3), input.now],
@@ -727,9 +760,12 @@ export class SqlServerStore implements CredentialStore {
        INSERT INTO ${this.attempts}
          (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
        SELECT 'ops', @customerId, @region, marketplace, selling_partner_id, @now, @now, 'succeeded', 'unlinked' FROM @before;
+       INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+       SELECT 'authorization.unlinked', @customerId, @region, selling_partner_id, @now, @eventData FROM @before;
        COMMIT TRANSACTION;
        SELECT status AS previous_status, selling_partner_id AS previous_selling_partner_id FROM @before;`,
       {
+        eventData: [sql.NVarChar(EVENT_DATA_LIMIT), eventDataJson(UNLINKED_DATA)],
         now: [sql.DateTime2(3), input.now],
         customerId: [sql.NVarChar(LIMITS.customerId), input.customerId],
         region: [sql.VarChar(COLUMN.region), input.region],
@@ -805,15 +841,21 @@ export class SqlServerStore implements CredentialStore {
          AND DATALENGTH(lwa_refresh_token) = DATALENGTH(@expected);
        SET @revoked = @@ROWCOUNT;
        IF @revoked = 1
+       BEGIN
          INSERT INTO ${this.attempts}
            (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason,
             lwa_error, lwa_error_description)
          SELECT 'refresh', customer_id, region, marketplace, selling_partner_id, @now, @now, 'failed', @reason,
             @lwaError, @lwaErrorDescription
          FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region;
+         INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+         SELECT 'authorization.revoked', customer_id, region, selling_partner_id, @now, @eventData
+         FROM ${this.credentials} WHERE customer_id = @customerId AND region = @region;
+       END;
        COMMIT TRANSACTION;
        SELECT @revoked AS revoked;`,
       {
+        eventData: [sql.NVarChar(EVENT_DATA_LIMIT), eventDataJson(failureData(input.failure))],
         ...failureInputs(input.failure),
         lastError: [sql.NVarChar(LIMITS.lastError), formatLastError(input.failure)],
         now: [sql.DateTime2(3), input.now],
@@ -1030,6 +1072,171 @@ export class SqlServerStore implements CredentialStore {
     return wholeCount(result.recordset[0]?.['claimed'], 'claimed') === 1;
   }
 
+  /** One statement: the heads of the queues that are due, leased by the same UPDATE and handed back by OUTPUT. */
+  async claimDueEvents(claim: EventClaim): Promise<EventRecord[]> {
+    const result = await this.oneBatch(
+      `UPDATE ${this.events} SET next_attempt_at = @leaseUntil
+       OUTPUT ${EVENT_COLUMNS.split(',').map((c) => `inserted.${c.trim()}`).join(', ')}
+       WHERE event_id IN (
+         SELECT TOP (@limit) e.event_id FROM ${this.events} AS e
+         WHERE e.delivery_state = 'pending' AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= @now)
+           AND NOT EXISTS (
+             SELECT 1 FROM ${this.events} AS p
+             WHERE p.customer_id = e.customer_id AND p.region = e.region AND p.delivery_state = 'pending' AND p.event_id < e.event_id)
+         ORDER BY e.event_id);`,
+      {
+        now: [sql.DateTime2(3), claim.now],
+        leaseUntil: [sql.DateTime2(3), claim.leaseUntil],
+        limit: [sql.Int, eventBatchLimit(claim.limit)],
+      },
+    );
+    return result.recordset.map(toEvent).sort((a, b) => a.eventId - b.eventId);
+  }
+
+  async recordDelivery(result: DeliveryResult): Promise<void> {
+    const [state, next, deliveredAt, error] =
+      result.outcome === 'delivered'
+        ? ['delivered', null, result.now, null]
+        : result.outcome === 'retry'
+          ? ['pending', result.nextAttemptAt, null, clip(result.error, DELIVERY_ERROR_LIMIT)]
+          : ['failed', null, null, clip(result.error, DELIVERY_ERROR_LIMIT)];
+    await this.oneBatch(
+      `UPDATE ${this.events} SET delivery_state = @state, next_attempt_at = @next, delivered_at = @deliveredAt,
+         last_delivery_error = @error, delivery_attempts = delivery_attempts + 1
+       WHERE event_id = @eventId AND delivery_state = 'pending';`,
+      {
+        state: [sql.VarChar(16), state],
+        next: [sql.DateTime2(3), next],
+        deliveredAt: [sql.DateTime2(3), deliveredAt],
+        error: [sql.NVarChar(DELIVERY_ERROR_LIMIT), error],
+        eventId: [sql.BigInt, result.eventId],
+      },
+    );
+  }
+
+  async purgeEvents(purge: EventPurge): Promise<number> {
+    const inputs: Record<string, BatchInput> = {
+      olderThan: [sql.DateTime2(3), purge.olderThan],
+      limit: [sql.Int, eventBatchLimit(purge.limit)],
+    };
+    const victims = `WITH victims AS (
+         SELECT TOP (@limit) event_id FROM ${this.events}
+         WHERE delivery_state = 'delivered' AND occurred_at < @olderThan ORDER BY event_id
+       )`;
+    if (purge.dryRun) {
+      const result = await this.oneBatch(`${victims} SELECT COUNT(*) AS victims FROM victims;`, inputs);
+      return wholeCount(result.recordset[0]?.['victims'], 'victims');
+    }
+    return affected(await this.oneBatch(`${victims} DELETE FROM ${this.events} WHERE event_id IN (SELECT event_id FROM victims);`, inputs));
+  }
+
+  async listEvents(filter: EventFilter = {}): Promise<EventRecord[]> {
+    const result = await this.oneBatch(
+      `SELECT TOP (@limit) ${EVENT_COLUMNS} FROM ${this.events}
+       WHERE (@customerId IS NULL OR customer_id = @customerId) AND event_id > @after
+       ORDER BY event_id;`,
+      {
+        limit: [sql.Int, eventListLimit(filter)],
+        customerId: [sql.NVarChar(LIMITS.customerId), filter.customerId ?? null],
+        after: [sql.BigInt, filter.afterEventId ?? 0],
+      },
+    );
+    return result.recordset.map(toEvent);
+  }
+
+  /**
+   * As completeAuthorization's batch, without an attempt to consume: the row is UPDATEd unless it is authorized for
+   * another seller (then 50002 → 'partner_changed'), INSERTed when missing; the attempt and the event are INSERTed.
+   */
+  async importRefreshToken(input: ImportedRefreshToken): Promise<'stored' | 'partner_changed' | 'partner_conflict'> {
+    const customerId = customerIdParam(input.customerId);
+    const marketplace = varchar('marketplace', input.marketplace, COLUMN.marketplace);
+    const sellingPartnerId = varchar('selling_partner_id', input.sellingPartnerId, LIMITS.sellingPartnerId);
+    const refreshToken = varchar('lwa_refresh_token', input.encryptedRefreshToken, LIMITS.encryptedRefreshToken);
+    const result = await this.oneBatch(
+      partnerGuarded(
+        'stored',
+        `DECLARE @before TABLE (status VARCHAR(16) NOT NULL);
+         IF EXISTS (
+           SELECT 1 FROM ${this.credentials}
+           WHERE selling_partner_id = @sellingPartnerId AND region = @region AND customer_id <> @customerId AND status = 'authorized'
+         ) THROW ${PARTNER_HELD_ERROR}, N'selling partner held by another authorized customer', 1;
+         IF EXISTS (
+           SELECT 1 FROM ${this.credentials}
+           WHERE customer_id = @customerId AND region = @region AND status = 'authorized'
+             AND selling_partner_id IS NOT NULL AND selling_partner_id <> @sellingPartnerId
+         ) THROW ${PARTNER_CHANGED_ERROR}, N'credential row is authorized for another seller', 1;
+         ${this.releasePartnerSql()}
+         UPDATE ${this.credentials} SET
+           selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
+           status = ${statusCaseSql('succeeded')}, last_error = NULL,
+           auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
+         OUTPUT deleted.status INTO @before (status)
+         WHERE customer_id = @customerId AND region = @region;
+         IF @@ROWCOUNT = 0
+           INSERT INTO ${this.credentials}
+             (customer_id, region, marketplace, selling_partner_id, lwa_refresh_token, status, auth_requested_date,
+              auth_granted_date, lwa_refresh_token_date, updated_at)
+           VALUES (@customerId, @region, @marketplace, @sellingPartnerId, @refreshToken, 'authorized', @now, @now, @now, @now);
+         INSERT INTO ${this.attempts}
+           (flow, customer_id, region, marketplace, selling_partner_id, created_at, consumed_at, completed_at, outcome)
+         VALUES ('self_authorization', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, @now, 'succeeded');
+         INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+         SELECT CASE WHEN EXISTS (SELECT 1 FROM @before WHERE status = 'authorized') THEN 'authorization.reauthorized' ELSE 'authorization.granted' END,
+           @customerId, @region, @sellingPartnerId, @now, @eventData;`,
+      ),
+      {
+        sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), sellingPartnerId],
+        marketplace: [sql.VarChar(COLUMN.marketplace), marketplace],
+        refreshToken: [sql.VarChar(LIMITS.encryptedRefreshToken), refreshToken],
+        now: [sql.DateTime2(3), input.now],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerId],
+        region: [sql.VarChar(COLUMN.region), input.region],
+        eventData: [sql.NVarChar(EVENT_DATA_LIMIT), eventDataJson({ ...grantedData(marketplace, input.now), flow: 'self_authorization' })],
+      },
+    );
+    return outcome(result, ['stored', 'partner_changed', 'partner_conflict'] as const);
+  }
+
+  /**
+   * The conditional UPDATE takes a free lease of a row not checked this run; a missing row is INSERTed leased. Two
+   * inserts racing: the loser's duplicate key is caught and answers false (the other sweep has it).
+   */
+  async claimCredentialCheck(claim: CheckClaim): Promise<boolean> {
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @claimed INT = 0;
+       BEGIN TRY
+         BEGIN TRANSACTION;
+         UPDATE ${this.checks} SET lease_until = @leaseUntil
+         WHERE customer_id = @customerId AND region = @region
+           AND (lease_until IS NULL OR lease_until <= @now)
+           AND (checked_at IS NULL OR checked_at < @runStartedAt);
+         SET @claimed = @@ROWCOUNT;
+         IF @claimed = 0 AND NOT EXISTS (SELECT 1 FROM ${this.checks} WHERE customer_id = @customerId AND region = @region)
+         BEGIN
+           INSERT INTO ${this.checks} (customer_id, region, lease_until) VALUES (@customerId, @region, @leaseUntil);
+           SET @claimed = 1;
+         END;
+         COMMIT TRANSACTION;
+       END TRY
+       BEGIN CATCH
+         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+         IF ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) THROW;
+         SET @claimed = 0;
+       END CATCH;
+       SELECT @claimed AS claimed;`,
+      {
+        customerId: [sql.NVarChar(LIMITS.customerId), customerIdParam(claim.customerId)],
+        region: [sql.VarChar(COLUMN.region), claim.region],
+        now: [sql.DateTime2(3), claim.now],
+        leaseUntil: [sql.DateTime2(3), claim.leaseUntil],
+        runStartedAt: [sql.DateTime2(3), claim.runStartedAt],
+      },
+    );
+    return wholeCount(result.recordset[0]?.['claimed'], 'claimed') === 1;
+  }
+
   async storeSharedAccessToken(input: SharedAccessTokenWrite): Promise<boolean> {
     if (!storable(() => customerIdParam(input.customerId))) return false;
     const result = await this.oneBatch(
@@ -1069,6 +1276,104 @@ export class SqlServerStore implements CredentialStore {
         owner: [sql.VarChar(LIMITS.leaseOwner), varchar('lease_owner', input.owner, LIMITS.leaseOwner)],
       },
     );
+  }
+
+  /** The UPDATE hands back the flag it replaced (OUTPUT deleted.flag); the event is inserted only when the flag is new. */
+  async recordCredentialCheck(result: CheckResult): Promise<void> {
+    const flag = flagAfter(result.outcome);
+    const p = result.participation;
+    const event = flag === undefined || flag === null ? undefined : result.flagEvent;
+    await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @before TABLE (flag VARCHAR(32) NULL);
+       BEGIN TRANSACTION;
+       UPDATE ${this.checks} SET
+         lease_until = NULL, checked_at = @now, check_outcome = @outcome, check_error = @error,
+         verified_at = CASE WHEN @seen = 1 THEN @now ELSE verified_at END,
+         marketplace_ids = CASE WHEN @seen = 1 THEN @marketplaceIds ELSE marketplace_ids END,
+         country_codes = CASE WHEN @seen = 1 THEN @countryCodes ELSE country_codes END,
+         store_name = CASE WHEN @seen = 1 THEN @storeName ELSE store_name END,
+         flag = CASE WHEN @setsFlag = 1 THEN @flag ELSE flag END
+       OUTPUT deleted.flag INTO @before (flag)
+       WHERE customer_id = @customerId AND region = @region;
+       IF @eventType IS NOT NULL
+         INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+         SELECT @eventType, @customerId, @region, @sellingPartnerId, @now, @eventData
+         FROM @before WHERE flag IS NULL OR flag <> @flag;
+       COMMIT TRANSACTION;`,
+      {
+        now: [sql.DateTime2(3), result.now],
+        outcome: [sql.VarChar(24), result.outcome],
+        error: [sql.NVarChar(CHECK_LIMITS.checkError), result.error === null ? null : clip(result.error, CHECK_LIMITS.checkError)],
+        seen: [sql.Int, p === undefined ? 0 : 1],
+        marketplaceIds: [sql.VarChar(CHECK_LIMITS.marketplaceIds), p === undefined ? null : checkListText(p.marketplaceIds, CHECK_LIMITS.marketplaceIds)],
+        countryCodes: [sql.VarChar(CHECK_LIMITS.countryCodes), p === undefined ? null : checkListText(p.countryCodes, CHECK_LIMITS.countryCodes)],
+        storeName: [sql.NVarChar(CHECK_LIMITS.storeName), p?.storeName === undefined || p.storeName === null ? null : clip(p.storeName, CHECK_LIMITS.storeName)],
+        setsFlag: [sql.Int, flag === undefined ? 0 : 1],
+        flag: [sql.VarChar(32), flag ?? null],
+        customerId: [sql.NVarChar(LIMITS.customerId), customerIdParam(result.customerId)],
+        region: [sql.VarChar(COLUMN.region), result.region],
+        ...eventInputs(event),
+      },
+    );
+  }
+
+  /**
+   * The mark is one conditional UPDATE (or the INSERT of a missing check row), guarded by the credential row still
+   * being authorized with that grant; the event is inserted only when the mark was written.
+   */
+  async recordDeadlineReminder(reminder: DeadlineReminder): Promise<boolean> {
+    const result = await this.oneBatch(
+      `SET XACT_ABORT ON;
+       DECLARE @sent INT = 0;
+       BEGIN TRY
+         BEGIN TRANSACTION;
+         IF EXISTS (
+           SELECT 1 FROM ${this.credentials}
+           WHERE customer_id = @customerId AND region = @region AND status = 'authorized' AND auth_granted_date = @grantedAt)
+         BEGIN
+           UPDATE ${this.checks} SET reminded_threshold = @threshold, reminded_for_grant = @grantedAt
+           WHERE customer_id = @customerId AND region = @region
+             AND (reminded_for_grant IS NULL OR reminded_for_grant <> @grantedAt OR reminded_threshold > @threshold);
+           SET @sent = @@ROWCOUNT;
+           IF @sent = 0 AND NOT EXISTS (SELECT 1 FROM ${this.checks} WHERE customer_id = @customerId AND region = @region)
+           BEGIN
+             INSERT INTO ${this.checks} (customer_id, region, reminded_threshold, reminded_for_grant)
+             VALUES (@customerId, @region, @threshold, @grantedAt);
+             SET @sent = 1;
+           END;
+           IF @sent = 1
+             INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+             VALUES (@eventType, @customerId, @region, @sellingPartnerId, @now, @eventData);
+         END;
+         COMMIT TRANSACTION;
+       END TRY
+       BEGIN CATCH
+         IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
+         IF ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) THROW;
+         SET @sent = 0;
+       END CATCH;
+       SELECT @sent AS sent;`,
+      {
+        customerId: [sql.NVarChar(LIMITS.customerId), customerIdParam(reminder.customerId)],
+        region: [sql.VarChar(COLUMN.region), reminder.region],
+        grantedAt: [sql.DateTime2(3), reminder.grantedAt],
+        threshold: [sql.Int, reminder.threshold],
+        now: [sql.DateTime2(3), reminder.event.occurredAt],
+        ...eventInputs(reminder.event),
+      },
+    );
+    return wholeCount(result.recordset[0]?.['sent'], 'sent') === 1;
+  }
+
+  async listCredentialChecks(filter: { customerId?: string | undefined } = {}): Promise<CredentialCheckRecord[]> {
+    const result = await this.oneBatch(
+      `SELECT customer_id, region, lease_until, checked_at, check_outcome, check_error, verified_at, marketplace_ids,
+         country_codes, store_name, flag, reminded_threshold, reminded_for_grant
+       FROM ${this.checks} WHERE (@customerId IS NULL OR customer_id = @customerId) ORDER BY customer_id, region;`,
+      { customerId: [sql.NVarChar(LIMITS.customerId), filter.customerId ?? null] },
+    );
+    return result.recordset.map(toCheck);
   }
 
   async ping(): Promise<void> {
@@ -1157,6 +1462,9 @@ const JOINED_CREDENTIAL_COLUMNS = `c.customer_id, c.region, c.marketplace, c.sel
   c.auth_requested_date, c.auth_granted_date, c.lwa_refresh_token_date, c.updated_at,
   CAST(CASE WHEN c.lwa_refresh_token IS NULL THEN 0 ELSE 1 END AS BIT) AS has_refresh_token,
   c.lwa_refresh_token, c.spapi_oauth_code, c.mws_auth_token`;
+
+const EVENT_COLUMNS = `event_id, event_type, customer_id, region, selling_partner_id, occurred_at, data, delivery_state,
+  delivery_attempts, next_attempt_at, delivered_at, last_delivery_error`;
 
 const ATTEMPT_COLUMNS = `attempt_id, state_hash, browser_binding_hash, flow, customer_id, region, marketplace,
   selling_partner_id, expected_selling_partner_id, code_hash, created_at, expires_at, consumed_at, exchange_deadline, completed_at,
@@ -1273,4 +1581,13 @@ function partnerGuarded(success: string, statements: string): string {
          ELSE IF ERROR_NUMBER() IN (${DUPLICATE_KEY_ERRORS}, ${PARTNER_HELD_ERROR}) SELECT 'partner_conflict' AS outcome;
          ELSE THROW;
        END CATCH;`;
+}
+
+/** @eventType, @sellingPartnerId and @eventData of an event (all NULL when there is none). */
+function eventInputs(event: NewEvent | undefined): Record<string, BatchInput> {
+  return {
+    eventType: [sql.VarChar(40), event?.type ?? null],
+    sellingPartnerId: [sql.VarChar(LIMITS.sellingPartnerId), event?.sellingPartnerId ?? null],
+    eventData: [sql.NVarChar(EVENT_DATA_LIMIT), event === undefined ? null : eventDataJson(event.data)],
+  };
 }

@@ -13,6 +13,7 @@ import {
   type AttemptPurge,
   type Unlink,
   type UnlinkResult,
+  type ImportedRefreshToken,
   type AttemptConsumption,
   type AttemptRecord,
   type CallbackAcceptance,
@@ -53,6 +54,21 @@ import {
   toSummary,
   type Row,
 } from './rows.js';
+import {
+  eventDataJson,
+  failureData,
+  grantedData,
+  UNLINKED_DATA,
+  type DeliveryResult,
+  type EventClaim,
+  type EventFilter,
+  type EventPurge,
+  type EventRecord,
+  type NewEvent,
+  DELIVERY_ERROR_LIMIT,
+} from '../events/events.js';
+import { checkListText, eventBatchLimit, eventListLimit, toCheck, toEvent } from './eventRows.js';
+import { CHECK_LIMITS, flagAfter, type CheckClaim, type CheckResult, type CredentialCheckRecord, type DeadlineReminder } from '../sweep/checks.js';
 
 /**
  * Embedded store for local runs, the sandbox and tests: the same table and column names as SQL Server
@@ -362,6 +378,60 @@ CREATE TABLE sp_api_access_tokens (
 `;
 
 /**
+ * Version 6 (issue 11; versions 5 and 8 belong to other changes and the merge numbers the steps), as
+ * sql/007_events.sql does for SQL Server: the events outbox sp_api_events. One row per change of a seller's
+ * authorization, written in the transaction of the change; `data` is JSON without secrets; delivery_state, the tries
+ * made, when to try next (also the lease of a try in progress), when delivered and the last delivery error serve the
+ * Standard Webhooks delivery (src/events/webhookDelivery.ts). The queue index serves "the oldest pending event of each
+ * (customer, region)"; the occurred_at index the retention purge.
+ */
+const SCHEMA_V6 = `
+CREATE TABLE sp_api_events (
+  event_id             INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_type           TEXT NOT NULL CHECK (length(event_type) <= 40),
+  customer_id          TEXT NOT NULL CHECK (length(customer_id) BETWEEN 1 AND 64),
+  region               TEXT NOT NULL CHECK (region IN ('NA', 'EU', 'FE')),
+  selling_partner_id   TEXT NULL CHECK (length(selling_partner_id) <= 64),
+  occurred_at          TEXT NOT NULL,
+  data                 TEXT NOT NULL CHECK (length(data) <= 4000),
+  delivery_state       TEXT NOT NULL DEFAULT 'pending' CHECK (delivery_state IN ('pending', 'delivered', 'failed')),
+  delivery_attempts    INTEGER NOT NULL DEFAULT 0 CHECK (delivery_attempts >= 0),
+  next_attempt_at      TEXT NULL,
+  delivered_at         TEXT NULL,
+  last_delivery_error  TEXT NULL CHECK (length(last_delivery_error) <= 500)
+);
+CREATE INDEX ix_sp_api_events_queue ON sp_api_events (customer_id, region, delivery_state, event_id);
+CREATE INDEX ix_sp_api_events_occurred ON sp_api_events (occurred_at);
+`;
+
+/**
+ * Version 7 (issue 11; renumbered when merged), as sql/008_credential_sweep.sql does for SQL Server: the credential
+ * sweep's side table sp_api_credential_checks, one row per (customer, region) it has looked at: its lease
+ * (lease_until), the last check (checked_at, check_outcome, check_error), what SP-API's marketplaceParticipations said
+ * (verified_at, marketplace_ids and country_codes comma-separated, store_name), the ops flag ('spapi_access_denied',
+ * 'region_mismatch'; never a status), and the re-authorization reminder sent (reminded_threshold 30/7/0 for
+ * reminded_for_grant = the auth_granted_date it was about).
+ */
+const SCHEMA_V7 = `
+CREATE TABLE sp_api_credential_checks (
+  customer_id          TEXT NOT NULL CHECK (length(customer_id) BETWEEN 1 AND 64),
+  region               TEXT NOT NULL CHECK (region IN ('NA', 'EU', 'FE')),
+  lease_until          TEXT NULL,
+  checked_at           TEXT NULL,
+  check_outcome        TEXT NULL CHECK (check_outcome IN ('verified', 'region_mismatch', 'access_denied', 'revoked', 'rate_limited', 'error')),
+  check_error          TEXT NULL CHECK (length(check_error) <= 500),
+  verified_at          TEXT NULL,
+  marketplace_ids      TEXT NULL CHECK (length(marketplace_ids) <= 1000),
+  country_codes        TEXT NULL CHECK (length(country_codes) <= 400),
+  store_name           TEXT NULL CHECK (length(store_name) <= 200),
+  flag                 TEXT NULL CHECK (flag IN ('spapi_access_denied', 'region_mismatch')),
+  reminded_threshold   INTEGER NULL CHECK (reminded_threshold IN (30, 7, 0)),
+  reminded_for_grant   TEXT NULL,
+  PRIMARY KEY (customer_id, region)
+);
+`;
+
+/**
  * Version 8 (sql/009_service_heartbeat.sql): the heartbeat row /api/health writes, so health sees a store that
  * refuses writes. One row, id 1, seeded here.
  */
@@ -374,7 +444,7 @@ INSERT OR IGNORE INTO service_heartbeat (id, beat_at) VALUES (1, strftime('%Y-%m
 `;
 
 /** The steps, in order: a file at user_version v needs SCHEMA[v] onwards. */
-const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V8];
+const SCHEMA: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8];
 
 /** The user_version of a file this code has opened. */
 export const SQLITE_SCHEMA_VERSION = SCHEMA.length;
@@ -600,6 +670,14 @@ export class SqliteStore implements CredentialStore {
       this.db
         .prepare(`UPDATE sp_api_auth_attempts SET outcome = 'succeeded', reason = NULL, completed_at = ? WHERE attempt_id = ?`)
         .run(now, input.attemptId);
+      this.insertEvent({
+        type: current?.['status'] === 'authorized' ? 'authorization.reauthorized' : 'authorization.granted',
+        customerId: input.customerId,
+        region: input.region,
+        sellingPartnerId: input.sellingPartnerId,
+        occurredAt: input.now,
+        data: grantedData(input.marketplace, input.now),
+      });
       return 'stored' as const;
     });
   }
@@ -620,6 +698,20 @@ export class SqliteStore implements CredentialStore {
            WHERE customer_id = ? AND region = ?`,
         )
         .run(formatLastError(input.failure), now, input.customerId, input.region);
+      // An authorized row keeps its token through a failed authorization: only a row that reads failed tells oxWebApp.
+      const row = this.db
+        .prepare(`SELECT selling_partner_id FROM sp_api_credentials WHERE customer_id = ? AND region = ? AND status = 'failed'`)
+        .get(input.customerId, input.region) as Row | undefined;
+      if (row !== undefined) {
+        this.insertEvent({
+          type: 'authorization.failed',
+          customerId: input.customerId,
+          region: input.region,
+          sellingPartnerId: text(row['selling_partner_id']),
+          occurredAt: input.now,
+          data: failureData(input.failure),
+        });
+      }
     }).immediate();
   }
 
@@ -665,6 +757,14 @@ export class SqliteStore implements CredentialStore {
            VALUES ('ops', ?, ?, ?, ?, ?, ?, 'succeeded', 'unlinked')`,
         )
         .run(input.customerId, input.region, text(before['marketplace']), previousSellingPartnerId, now, now);
+      this.insertEvent({
+        type: 'authorization.unlinked',
+        customerId: input.customerId,
+        region: input.region,
+        sellingPartnerId: previousSellingPartnerId,
+        occurredAt: input.now,
+        data: UNLINKED_DATA,
+      });
       return { kind: 'unlinked', previousSellingPartnerId, previousStatus: toSummary({ ...before, customer_id: input.customerId, region: input.region, updated_at: now }).status };
     }).immediate();
   }
@@ -725,6 +825,14 @@ export class SqliteStore implements CredentialStore {
           clip(input.failure.lwaError, LIMITS.lwaError),
           clip(input.failure.lwaErrorDescription, LIMITS.lwaErrorDescription),
         );
+      this.insertEvent({
+        type: 'authorization.revoked',
+        customerId: input.customerId,
+        region: input.region,
+        sellingPartnerId: text(row['selling_partner_id']),
+        occurredAt: input.now,
+        data: failureData(input.failure),
+      });
       return true;
     }).immediate();
   }
@@ -920,6 +1028,200 @@ export class SqliteStore implements CredentialStore {
       .run(input.customerId, input.region, input.owner);
   }
 
+  async claimDueEvents(claim: EventClaim): Promise<EventRecord[]> {
+    // One statement: the heads of the queues that are due, leased by the same UPDATE.
+    const rows = this.db
+      .prepare(
+        `UPDATE sp_api_events SET next_attempt_at = @leaseUntil
+         WHERE event_id IN (
+           SELECT e.event_id FROM sp_api_events AS e
+           WHERE e.delivery_state = 'pending' AND (e.next_attempt_at IS NULL OR e.next_attempt_at <= @now)
+             AND NOT EXISTS (
+               SELECT 1 FROM sp_api_events AS p
+               WHERE p.customer_id = e.customer_id AND p.region = e.region AND p.delivery_state = 'pending' AND p.event_id < e.event_id)
+           ORDER BY e.event_id
+           LIMIT @limit)
+         RETURNING *`,
+      )
+      .all({ now: iso(claim.now), leaseUntil: iso(claim.leaseUntil), limit: eventBatchLimit(claim.limit) }) as Row[];
+    return rows.map(toEvent).sort((a, b) => a.eventId - b.eventId);
+  }
+
+  async recordDelivery(result: DeliveryResult): Promise<void> {
+    const now = iso(result.now);
+    const [state, next, deliveredAt, error] =
+      result.outcome === 'delivered'
+        ? ['delivered', null, now, null]
+        : result.outcome === 'retry'
+          ? ['pending', iso(result.nextAttemptAt), null, result.error.slice(0, DELIVERY_ERROR_LIMIT)]
+          : ['failed', null, null, result.error.slice(0, DELIVERY_ERROR_LIMIT)];
+    this.db
+      .prepare(
+        `UPDATE sp_api_events SET delivery_state = ?, next_attempt_at = ?, delivered_at = ?, last_delivery_error = ?,
+           delivery_attempts = delivery_attempts + 1
+         WHERE event_id = ? AND delivery_state = 'pending'`,
+      )
+      .run(state, next, deliveredAt, error, result.eventId);
+  }
+
+  async purgeEvents(purge: EventPurge): Promise<number> {
+    const params = { olderThan: iso(purge.olderThan), limit: eventBatchLimit(purge.limit) };
+    const victims = `SELECT event_id FROM sp_api_events WHERE delivery_state = 'delivered' AND occurred_at < @olderThan
+      ORDER BY event_id LIMIT @limit`;
+    if (purge.dryRun) return Number((this.db.prepare(`SELECT COUNT(*) AS n FROM (${victims})`).get(params) as Row)['n']);
+    return this.db.prepare(`DELETE FROM sp_api_events WHERE event_id IN (${victims})`).run(params).changes;
+  }
+
+  async listEvents(filter: EventFilter = {}): Promise<EventRecord[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM sp_api_events
+         WHERE (@customerId IS NULL OR customer_id = @customerId) AND event_id > @after
+         ORDER BY event_id LIMIT @limit`,
+      )
+      .all({ customerId: filter.customerId ?? null, after: filter.afterEventId ?? 0, limit: eventListLimit(filter) }) as Row[];
+    return rows.map(toEvent);
+  }
+
+  async importRefreshToken(input: ImportedRefreshToken): Promise<'stored' | 'partner_changed' | 'partner_conflict'> {
+    return this.withPartnerGuard(() => {
+      const now = iso(input.now);
+      const current = this.db
+        .prepare('SELECT status, selling_partner_id FROM sp_api_credentials WHERE customer_id = ? AND region = ?')
+        .get(input.customerId, input.region) as Row | undefined;
+      const linked = text(current?.['selling_partner_id']);
+      if (current?.['status'] === 'authorized' && linked !== null && linked !== input.sellingPartnerId) return 'partner_changed' as const;
+      const held = this.db
+        .prepare(`SELECT 1 FROM sp_api_credentials WHERE selling_partner_id = ? AND region = ? AND customer_id <> ? AND status = 'authorized'`)
+        .get(input.sellingPartnerId, input.region, input.customerId);
+      if (held !== undefined) return 'partner_conflict' as const;
+      this.releasePartner(input.sellingPartnerId, input.region, input.customerId, input.now);
+      this.db
+        .prepare(
+          `INSERT INTO sp_api_credentials (customer_id, region, marketplace, status, auth_requested_date, updated_at)
+           VALUES (?, ?, ?, 'pending', ?, ?)
+           ON CONFLICT (customer_id, region) DO NOTHING`,
+        )
+        .run(input.customerId, input.region, input.marketplace, now, now);
+      this.db
+        .prepare(
+          `UPDATE sp_api_credentials SET
+             selling_partner_id = ?, marketplace = ?, lwa_refresh_token = ?, status = ${statusCaseSql('succeeded')}, last_error = NULL,
+             auth_granted_date = ?, lwa_refresh_token_date = ?, updated_at = ?
+           WHERE customer_id = ? AND region = ?`,
+        )
+        .run(input.sellingPartnerId, input.marketplace, input.encryptedRefreshToken, now, now, now, input.customerId, input.region);
+      this.db
+        .prepare(
+          `INSERT INTO sp_api_auth_attempts
+             (flow, customer_id, region, marketplace, selling_partner_id, created_at, consumed_at, completed_at, outcome)
+           VALUES ('self_authorization', ?, ?, ?, ?, ?, ?, ?, 'succeeded')`,
+        )
+        .run(input.customerId, input.region, input.marketplace, input.sellingPartnerId, now, now, now);
+      this.insertEvent({
+        type: current?.['status'] === 'authorized' ? 'authorization.reauthorized' : 'authorization.granted',
+        customerId: input.customerId,
+        region: input.region,
+        sellingPartnerId: input.sellingPartnerId,
+        occurredAt: input.now,
+        data: { ...grantedData(input.marketplace, input.now), flow: 'self_authorization' },
+      });
+      return 'stored' as const;
+    });
+  }
+
+  async claimCredentialCheck(claim: CheckClaim): Promise<boolean> {
+    const params = {
+      customerId: claim.customerId,
+      region: claim.region,
+      now: iso(claim.now),
+      leaseUntil: iso(claim.leaseUntil),
+      runStartedAt: iso(claim.runStartedAt),
+    };
+    // One statement decides: insert the row leased, or take the lease of a row that is free and unchecked this run.
+    const result = this.db
+      .prepare(
+        `INSERT INTO sp_api_credential_checks (customer_id, region, lease_until) VALUES (@customerId, @region, @leaseUntil)
+         ON CONFLICT (customer_id, region) DO UPDATE SET lease_until = excluded.lease_until
+         WHERE (sp_api_credential_checks.lease_until IS NULL OR sp_api_credential_checks.lease_until <= @now)
+           AND (sp_api_credential_checks.checked_at IS NULL OR sp_api_credential_checks.checked_at < @runStartedAt)`,
+      )
+      .run(params);
+    return result.changes === 1;
+  }
+
+  async recordCredentialCheck(result: CheckResult): Promise<void> {
+    const now = iso(result.now);
+    const flag = flagAfter(result.outcome);
+    const p = result.participation;
+    this.db.transaction(() => {
+      const before = this.db
+        .prepare('SELECT flag FROM sp_api_credential_checks WHERE customer_id = ? AND region = ?')
+        .get(result.customerId, result.region) as Row | undefined;
+      this.db
+        .prepare(
+          `UPDATE sp_api_credential_checks SET
+             lease_until = NULL, checked_at = @now, check_outcome = @outcome, check_error = @error,
+             verified_at = CASE WHEN @seen = 1 THEN @now ELSE verified_at END,
+             marketplace_ids = CASE WHEN @seen = 1 THEN @marketplaceIds ELSE marketplace_ids END,
+             country_codes = CASE WHEN @seen = 1 THEN @countryCodes ELSE country_codes END,
+             store_name = CASE WHEN @seen = 1 THEN @storeName ELSE store_name END,
+             flag = CASE WHEN @setsFlag = 1 THEN @flag ELSE flag END
+           WHERE customer_id = @customerId AND region = @region`,
+        )
+        .run({
+          now,
+          outcome: result.outcome,
+          error: result.error === null ? null : result.error.slice(0, CHECK_LIMITS.checkError),
+          seen: p === undefined ? 0 : 1,
+          marketplaceIds: p === undefined ? null : checkListText(p.marketplaceIds, CHECK_LIMITS.marketplaceIds),
+          countryCodes: p === undefined ? null : checkListText(p.countryCodes, CHECK_LIMITS.countryCodes),
+          storeName: p?.storeName?.slice(0, CHECK_LIMITS.storeName) ?? null,
+          setsFlag: flag === undefined ? 0 : 1,
+          flag: flag ?? null,
+          customerId: result.customerId,
+          region: result.region,
+        });
+      if (result.flagEvent !== undefined && flag !== undefined && flag !== null && before !== undefined && before['flag'] !== flag) {
+        this.insertEvent(result.flagEvent);
+      }
+    }).immediate();
+  }
+
+  async recordDeadlineReminder(reminder: DeadlineReminder): Promise<boolean> {
+    const params = {
+      customerId: reminder.customerId,
+      region: reminder.region,
+      grantedAt: iso(reminder.grantedAt),
+      threshold: reminder.threshold,
+    };
+    return this.db.transaction(() => {
+      const current = this.db
+        .prepare(`SELECT 1 FROM sp_api_credentials WHERE customer_id = @customerId AND region = @region AND status = 'authorized' AND auth_granted_date = @grantedAt`)
+        .get(params);
+      if (current === undefined) return false;
+      const marked = this.db
+        .prepare(
+          `INSERT INTO sp_api_credential_checks (customer_id, region, reminded_threshold, reminded_for_grant)
+           VALUES (@customerId, @region, @threshold, @grantedAt)
+           ON CONFLICT (customer_id, region) DO UPDATE SET reminded_threshold = excluded.reminded_threshold, reminded_for_grant = excluded.reminded_for_grant
+           WHERE sp_api_credential_checks.reminded_for_grant IS NULL OR sp_api_credential_checks.reminded_for_grant <> @grantedAt
+              OR sp_api_credential_checks.reminded_threshold > @threshold`,
+        )
+        .run(params);
+      if (marked.changes !== 1) return false;
+      this.insertEvent(reminder.event);
+      return true;
+    }).immediate();
+  }
+
+  async listCredentialChecks(filter: { customerId?: string | undefined } = {}): Promise<CredentialCheckRecord[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM sp_api_credential_checks WHERE (@customerId IS NULL OR customer_id = @customerId) ORDER BY customer_id, region')
+      .all({ customerId: filter.customerId ?? null }) as Row[];
+    return rows.map(toCheck);
+  }
+
   async ping(): Promise<void> {
     this.db.prepare('SELECT 1').get();
   }
@@ -950,6 +1252,16 @@ export class SqliteStore implements CredentialStore {
 
   async close(): Promise<void> {
     this.db.close();
+  }
+
+  /** Inside a caller's transaction: the event of the change that transaction makes. */
+  private insertEvent(event: NewEvent): void {
+    this.db
+      .prepare(
+        `INSERT INTO sp_api_events (event_type, customer_id, region, selling_partner_id, occurred_at, data)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run(event.type, event.customerId, event.region, event.sellingPartnerId, iso(event.occurredAt), eventDataJson(event.data));
   }
 
   /** Another customer's row that is not authorized gives up the partner id (the unique index allows one holder). */

@@ -2208,5 +2208,279 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await lease('b', at(2))).toBe(true);
       });
     });
+
+    // ---- the events outbox (sp_api_events) ------------------------------------------------------------------
+
+    describe('events outbox', () => {
+      const types = async (customerId?: string): Promise<string[]> => (await store.listEvents(customerId === undefined ? {} : { customerId })).map((e) => e.type);
+
+      it('completeAuthorization of a pending row writes one authorization.granted with the marketplace and the 365-day deadline', async () => {
+        await authorize('cust-1', 'EU', 'APARTNER1', { marketplace: 'DE' });
+        const [event, ...more] = await store.listEvents();
+        expect(more).toEqual([]);
+        expect([event?.type, event?.customerId, event?.region, event?.sellingPartnerId, iso(event?.occurredAt), event?.deliveryState]).toEqual([
+          'authorization.granted', 'cust-1', 'EU', 'APARTNER1', at(30).toISOString(), 'pending',
+        ]);
+        expect(JSON.parse(event?.data ?? 'null')).toEqual({ marketplace: 'DE', reauthorize_by: new Date(at(30).getTime() + REAUTHORIZE_AFTER_DAYS * DAY_MS).toISOString() });
+      });
+
+      it('completeAuthorization of an authorized row writes authorization.reauthorized', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        await authorize('cust-1', 'NA', 'APARTNER1', { start: at(1000) });
+        expect(await types()).toEqual(['authorization.granted', 'authorization.reauthorized']);
+      });
+
+      it('a completeAuthorization that fails inside its transaction (no credential row) leaves no event and the attempt pending', async () => {
+        const { attempt, record: row } = await start('cust-1', 'NA', { flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' });
+        expect(await consume(attempt, 'APARTNER1')).toBe(true);
+        await expect(
+          store.completeAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: envelope(300), now: at(30) }),
+        ).rejects.toThrow();
+        expect(await store.listEvents()).toEqual([]);
+        expect((await attemptById(row.attemptId)).outcome).toBe('pending');
+      });
+
+      it('a completeAuthorization refused as partner_conflict or partner_changed writes no event', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const before = await store.listEvents();
+        const { attempt, record: row } = await start('cust-2', 'NA', { now: at(100) });
+        expect(await consume(attempt, 'APARTNER1', at(110))).toBe(true);
+        const complete = (customerId: string, attemptId: number, sellingPartnerId: string) =>
+          store.completeAuthorization({ attemptId, customerId, region: 'NA', marketplace: 'US', sellingPartnerId, encryptedRefreshToken: envelope(300), now: at(130) });
+        expect(await complete('cust-2', row.attemptId, 'APARTNER1')).toBe('partner_conflict');
+        const second = await start('cust-1', 'NA', { now: at(200) });
+        expect(await consume(second.attempt, 'APARTNER2', at(210))).toBe(true);
+        expect(await complete('cust-1', second.record.attemptId, 'APARTNER2')).toBe('partner_changed');
+        expect(await store.listEvents()).toEqual(before);
+      });
+
+      it('failAuthorization writes authorization.failed with the reason when the row reads failed, and nothing for an authorized row', async () => {
+        const { attempt, record: row } = await start('cust-1');
+        expect(await consume(attempt, 'APARTNER1')).toBe(true);
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'code_rejected', lwaError: 'invalid_grant', lwaErrorDescription: 'bad code' }, now: at(40) });
+        await authorize('cust-2', 'NA', 'APARTNER2', { start: at(100) });
+        const again = await start('cust-2', 'NA', { now: at(200) });
+        expect(await consume(again.attempt, 'APARTNER2', at(210))).toBe(true);
+        await store.failAuthorization({ attemptId: again.record.attemptId, customerId: 'cust-2', region: 'NA', failure: { reason: 'lwa_unavailable' }, now: at(240) });
+
+        const events = await store.listEvents();
+        expect(events.map((e) => [e.type, e.customerId])).toEqual([['authorization.failed', 'cust-1'], ['authorization.granted', 'cust-2']]);
+        expect(JSON.parse(events[0]?.data ?? 'null')).toEqual({ reason: 'code_rejected', lwa_error: 'invalid_grant' });
+      });
+
+      it('markRevoked writes authorization.revoked only when it marks the row', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: `${token}x`, failure: REVOKED, now: at(100) })).toBe(false);
+        expect(await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: token, failure: REVOKED, now: at(200) })).toBe(true);
+        const events = await store.listEvents();
+        expect(events.map((e) => [e.type, e.sellingPartnerId, iso(e.occurredAt)])).toEqual([
+          ['authorization.granted', 'APARTNER1', at(30).toISOString()],
+          ['authorization.revoked', 'APARTNER1', at(200).toISOString()],
+        ]);
+        expect(JSON.parse(events[1]?.data ?? 'null')).toEqual({ reason: 'authorization_revoked', lwa_error: 'invalid_grant' });
+      });
+
+      it('unlinkCredential writes authorization.unlinked naming the previous seller; not_found writes none', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(100) });
+        await store.unlinkCredential({ customerId: 'cust-1', region: 'EU', now: at(100) });
+        const last = (await store.listEvents()).at(-1);
+        expect([last?.type, last?.sellingPartnerId, last?.region]).toEqual(['authorization.unlinked', 'APARTNER1', 'NA']);
+        expect(await types()).toHaveLength(2);
+      });
+
+      it('no event holds a refresh token, code or MWS token envelope', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: token, failure: REVOKED, now: at(100) });
+        await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(200) });
+        const text = JSON.stringify(await store.listEvents());
+        expect(text).not.toContain(token.slice(0, 40));
+        expect(text).not.toMatch(/v1:k1:/);
+      });
+
+      it('claimDueEvents hands out only the oldest pending event of each seller, leased until leaseUntil', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        await authorize('cust-1', 'NA', 'APARTNER1', { start: at(100) });
+        await authorize('cust-2', 'EU', 'APARTNER2', { start: at(200) });
+        const claim = (now: Date) => store.claimDueEvents({ now, leaseUntil: later(now, 120_000), limit: 50 });
+
+        const first = await claim(at(300));
+        expect(first.map((e) => [e.customerId, e.type])).toEqual([['cust-1', 'authorization.granted'], ['cust-2', 'authorization.granted']]);
+        expect(iso(first[0]?.nextAttemptAt)).toBe(later(at(300), 120_000).toISOString());
+        expect(await claim(at(301))).toEqual([]); // leased, and the second event of cust-1 waits behind the first
+
+        await store.recordDelivery({ eventId: first[0]?.eventId ?? 0, outcome: 'delivered', now: at(302) });
+        const next = await claim(at(303));
+        expect(next.map((e) => [e.customerId, e.type])).toEqual([['cust-1', 'authorization.reauthorized']]);
+      });
+
+      it('recordDelivery: a retry waits for its time and counts the try; failed lets the seller\'s next event go', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        await authorize('cust-1', 'NA', 'APARTNER1', { start: at(100) });
+        const claim = (now: Date) => store.claimDueEvents({ now, leaseUntil: later(now, 120_000), limit: 50 });
+        const [head] = await claim(at(300));
+        if (head === undefined) throw new Error('nothing claimed');
+        await store.recordDelivery({ eventId: head.eventId, outcome: 'retry', now: at(301), nextAttemptAt: at(400), error: 'HTTP 500' });
+        expect(await claim(at(399))).toEqual([]);
+        const [again] = await claim(at(400));
+        expect([again?.eventId, again?.deliveryAttempts, again?.lastDeliveryError]).toEqual([head.eventId, 1, 'HTTP 500']);
+
+        await store.recordDelivery({ eventId: head.eventId, outcome: 'failed', now: at(401), error: 'HTTP 500' });
+        const [following] = await claim(at(402));
+        expect(following?.type).toBe('authorization.reauthorized');
+        const given = (await store.listEvents()).find((e) => e.eventId === head.eventId);
+        expect([given?.deliveryState, given?.deliveryAttempts]).toEqual(['failed', 2]);
+      });
+
+      it('purgeEvents deletes only delivered events older than the cut-off (and a dry run only counts)', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1'); // delivered, old
+        await authorize('cust-2', 'NA', 'APARTNER2', { start: at(10) }); // pending, old
+        await authorize('cust-3', 'NA', 'APARTNER3', { start: at(5000) }); // delivered, new
+        for (const e of await store.claimDueEvents({ now: at(6000), leaseUntil: at(6100), limit: 50 })) {
+          if (e.customerId !== 'cust-2') await store.recordDelivery({ eventId: e.eventId, outcome: 'delivered', now: at(6001) });
+        }
+        expect(await store.purgeEvents({ olderThan: at(1000), limit: 100, dryRun: true })).toBe(1);
+        expect((await store.listEvents()).length).toBe(3);
+        expect(await store.purgeEvents({ olderThan: at(1000), limit: 100, dryRun: false })).toBe(1);
+        expect((await store.listEvents()).map((e) => e.customerId)).toEqual(['cust-2', 'cust-3']);
+      });
+    });
+    // ---- the credential sweep's checks (sp_api_credential_checks) --------------------------------------------------
+
+    describe('credential checks (the sweep)', () => {
+      const claim = (now: Date, runStartedAt: Date, customerId = 'cust-1') =>
+        store.claimCredentialCheck({ customerId, region: 'NA', now, leaseUntil: later(now, 600_000), runStartedAt });
+      const flagEvent = (type: 'authorization.region_mismatch' | 'authorization.access_denied', now: Date) => ({
+        type, customerId: 'cust-1', region: 'NA' as const, sellingPartnerId: 'APARTNER1', occurredAt: now, data: { marketplace: 'US' },
+      });
+      const check = (outcome: 'verified' | 'region_mismatch' | 'access_denied' | 'error', now: Date) =>
+        store.recordCredentialCheck({
+          customerId: 'cust-1',
+          region: 'NA',
+          now,
+          outcome,
+          error: outcome === 'error' ? 'HTTP 500' : null,
+          participation: outcome === 'verified' || outcome === 'region_mismatch' ? { marketplaceIds: ['ATVPDKIKX0DER', 'A2EUQ1WTGCTBG2'], countryCodes: ['US', 'CA'], storeName: 'Store One' } : undefined,
+          flagEvent: outcome === 'region_mismatch' ? flagEvent('authorization.region_mismatch', now) : outcome === 'access_denied' ? flagEvent('authorization.access_denied', now) : undefined,
+        });
+
+      it('claimCredentialCheck gives the lease to one claimer, and not again to a run that started before the check', async () => {
+        expect(await claim(at(0), at(0))).toBe(true);
+        expect(await claim(at(1), at(0))).toBe(false); // leased
+        await check('verified', at(2));
+        expect(await claim(at(3), at(0))).toBe(false); // checked since this run started
+        expect(await claim(at(4), at(3))).toBe(true); // a later run
+        expect(await claim(at(5) , at(3), 'cust-2')).toBe(true);
+      });
+
+      it('claimCredentialCheck takes over a lease that ran out (a sweep that died mid-check)', async () => {
+        expect(await claim(at(0), at(0))).toBe(true);
+        expect(await claim(at(601), at(0))).toBe(true);
+      });
+
+      it('recordCredentialCheck stores what SP-API said and releases the lease', async () => {
+        await claim(at(0), at(0));
+        await check('verified', at(10));
+        const [row] = await store.listCredentialChecks({ customerId: 'cust-1' });
+        expect([row?.leaseUntil, iso(row?.verifiedAt), row?.countryCodes, row?.marketplaceIds, row?.storeName, row?.flag, row?.checkOutcome]).toEqual([
+          null, at(10).toISOString(), ['US', 'CA'], ['ATVPDKIKX0DER', 'A2EUQ1WTGCTBG2'], 'Store One', null, 'verified',
+        ]);
+      });
+
+      it('a flag writes its event when it is new only; verified clears it; an error leaves flag and marketplaces as they were', async () => {
+        await claim(at(0), at(0));
+        await check('region_mismatch', at(10));
+        await check('region_mismatch', at(20));
+        await check('error', at(30));
+        let [row] = await store.listCredentialChecks();
+        expect([row?.flag, row?.checkOutcome, row?.checkError, iso(row?.verifiedAt)]).toEqual(['region_mismatch', 'error', 'HTTP 500', at(20).toISOString()]);
+        await check('access_denied', at(40));
+        await check('verified', at(50));
+        [row] = await store.listCredentialChecks();
+        expect(row?.flag).toBeNull();
+        await check('region_mismatch', at(60));
+        expect((await store.listEvents()).map((e) => [e.type, iso(e.occurredAt)])).toEqual([
+          ['authorization.region_mismatch', at(10).toISOString()],
+          ['authorization.access_denied', at(40).toISOString()],
+          ['authorization.region_mismatch', at(60).toISOString()],
+        ]);
+      });
+
+      it('recordDeadlineReminder writes each threshold once per grant, never a looser one after a tighter, and starts over with a new grant', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const granted = (await credential('cust-1')).authGrantedDate ?? T0;
+        const remind = (threshold: 30 | 7 | 0, grantedAt = granted) =>
+          store.recordDeadlineReminder({
+            customerId: 'cust-1', region: 'NA', grantedAt, threshold,
+            event: { type: threshold === 0 ? 'authorization.expired' : 'authorization.expiring', customerId: 'cust-1', region: 'NA', sellingPartnerId: 'APARTNER1', occurredAt: at(100), data: { threshold_days: threshold } },
+          });
+        expect(await remind(30)).toBe(true);
+        expect(await remind(30)).toBe(false);
+        expect(await remind(7)).toBe(true);
+        expect(await remind(30)).toBe(false);
+        expect(await remind(0)).toBe(true);
+        expect(await remind(7, later(granted, 1))).toBe(false); // not the row's grant
+        await authorize('cust-1', 'NA', 'APARTNER1', { start: at(1000) });
+        const regranted = (await credential('cust-1')).authGrantedDate ?? T0;
+        expect(await remind(30, regranted)).toBe(true);
+        expect((await store.listEvents()).filter((e) => e.type !== 'authorization.granted' && e.type !== 'authorization.reauthorized').map((e) => JSON.parse(e.data) as unknown)).toEqual([
+          { threshold_days: 30 }, { threshold_days: 7 }, { threshold_days: 0 }, { threshold_days: 30 },
+        ]);
+      });
+
+      it('recordDeadlineReminder writes nothing for a row that is not authorized', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        const granted = (await credential('cust-1')).authGrantedDate ?? T0;
+        await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: token, failure: REVOKED, now: at(100) });
+        const before = await store.listEvents();
+        expect(await store.recordDeadlineReminder({ customerId: 'cust-1', region: 'NA', grantedAt: granted, threshold: 7, event: { type: 'authorization.expiring', customerId: 'cust-1', region: 'NA', sellingPartnerId: 'APARTNER1', occurredAt: at(200), data: {} } })).toBe(false);
+        expect(await store.listEvents()).toEqual(before);
+      });
+    });
+    // ---- importRefreshToken (self-authorized private apps) ------------------------------------------------------
+
+    describe('importRefreshToken', () => {
+      const importToken = (customerId: string, sellingPartnerId: string, token: string, now: Date = at(500), region: Region = 'NA') =>
+        store.importRefreshToken({ customerId, region, marketplace: region === 'NA' ? 'US' : 'DE', sellingPartnerId, encryptedRefreshToken: token, now });
+
+      it('stores a new authorization with a self_authorization attempt and a granted event, in one go', async () => {
+        const token = envelope(900, 's');
+        expect(await importToken('cust-1', 'APARTNER1', token)).toBe('stored');
+        const cred = await credential('cust-1');
+        expect([cred.status, cred.sellingPartnerId, cred.lwaRefreshToken, cred.marketplace, iso(cred.authGrantedDate), cred.lastError]).toEqual([
+          'authorized', 'APARTNER1', token, 'US', at(500).toISOString(), null,
+        ]);
+        const [attempt] = await store.listAttempts({ customerId: 'cust-1' });
+        expect([attempt?.flow, attempt?.outcome, attempt?.sellingPartnerId]).toEqual(['self_authorization', 'succeeded', 'APARTNER1']);
+        const [event] = await store.listEvents({ customerId: 'cust-1' });
+        expect([event?.type, JSON.parse(event?.data ?? '{}').flow]).toEqual(['authorization.granted', 'self_authorization']);
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+      });
+
+      it('replaces the token of the same seller (reauthorized) and turns a pending row authorized', async () => {
+        await start('cust-2');
+        expect(await importToken('cust-2', 'APARTNER2', envelope(900))).toBe('stored');
+        expect((await credential('cust-2')).status).toBe('authorized');
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await importToken('cust-1', 'APARTNER1', envelope(900, 'n'))).toBe('stored');
+        expect((await store.listEvents({ customerId: 'cust-1' })).map((e) => e.type)).toEqual(['authorization.granted', 'authorization.reauthorized']);
+      });
+
+      it("refuses to overwrite an authorized row of another seller (partner_changed) and writes nothing", async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        const before = { attempts: await store.listAttempts(), events: await store.listEvents() };
+        expect(await importToken('cust-1', 'APARTNER9', envelope(900))).toBe('partner_changed');
+        expect((await credential('cust-1')).lwaRefreshToken).toBe(token);
+        expect({ attempts: await store.listAttempts(), events: await store.listEvents() }).toEqual(before);
+      });
+
+      it("refuses a seller authorized for another customer in the region (partner_conflict) and writes nothing", async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const events = await store.listEvents();
+        expect(await importToken('cust-2', 'APARTNER1', envelope(900))).toBe('partner_conflict');
+        expect(await store.findCredential('cust-2', 'NA')).toBeUndefined();
+        expect(await store.listEvents()).toEqual(events);
+      });
+    });
   });
 }

@@ -40,6 +40,10 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
     try {
       await admin.request().batch(
         `DROP VIEW IF EXISTS ${table('sp_api_credentials_status')};
+         DROP TABLE IF EXISTS ${table('sp_api_events')};
+         DROP TABLE IF EXISTS ${table('sp_api_access_tokens')};
+         DROP TABLE IF EXISTS ${table('service_heartbeat')};
+         DROP TABLE IF EXISTS ${table('sp_api_credential_checks')};
          DROP TABLE IF EXISTS ${table('sp_api_auth_attempts')};
          DROP TABLE IF EXISTS ${table('sp_api_credentials')};
          DROP TABLE IF EXISTS ${table('schema_migrations')};
@@ -136,16 +140,21 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
     });
   });
 
+  /** Every table's rows, children first (the contract suite starts each case from empty tables). */
+  const CLEAR_ROWS = ['sp_api_events', 'sp_api_credential_checks', 'sp_api_access_tokens', 'sp_api_auth_attempts', 'sp_api_credentials']
+    .map((name) => `DELETE FROM ${table(name)};`)
+    .join(' ');
+
   describeStoreContract('SqlServerStore', async () => {
     if (admin === undefined) throw new Error('no admin pool');
     const cleaner = admin;
-    await cleaner.request().batch(`DELETE FROM ${table('sp_api_auth_attempts')}; DELETE FROM ${table('sp_api_credentials')};`);
+    await cleaner.request().batch(CLEAR_ROWS);
     const store = new SqlServerStore(await connect(), { schema });
     return {
       store,
       cleanup: async () => {
         await store.close();
-        await cleaner.request().batch(`DELETE FROM ${table('sp_api_auth_attempts')}; DELETE FROM ${table('sp_api_credentials')};`);
+        await cleaner.request().batch(CLEAR_ROWS);
       },
     };
   });

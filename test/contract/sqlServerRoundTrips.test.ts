@@ -185,6 +185,20 @@ const STATUS_ROW = {
   last_attempt_outcome: 'succeeded',
   last_attempt_reason: null,
 };
+const EVENT_ROW = {
+  event_id: '9',
+  event_type: 'authorization.granted',
+  customer_id: 'cust-1',
+  region: 'NA',
+  selling_partner_id: 'APARTNER1',
+  occurred_at: T0,
+  data: '{"marketplace":"US"}',
+  delivery_state: 'pending',
+  delivery_attempts: 0,
+  next_attempt_at: null,
+  delivered_at: null,
+  last_delivery_error: null,
+};
 const REVOKED = { reason: 'authorization_revoked', lwaError: 'invalid_grant', lwaErrorDescription: 'refused' };
 
 /**
@@ -463,6 +477,94 @@ const CASES: Case[] = [
     transaction: false,
   },
   {
+    method: 'claimDueEvents',
+    mapping: 'maps each row the UPDATE handed back (OUTPUT) to an event record',
+    answer: { recordset: [EVENT_ROW] },
+    call: (s) => s.claimDueEvents({ now: T0, leaseUntil: new Date(T0.getTime() + 120_000), limit: 50 }),
+    expected: [expect.objectContaining({ eventId: 9, type: 'authorization.granted', customerId: 'cust-1', deliveryState: 'pending' })],
+    transaction: false,
+  },
+  {
+    method: 'recordDelivery',
+    mapping: 'resolves once the UPDATE ran',
+    answer: { rowsAffected: [1] },
+    call: (s) => s.recordDelivery({ eventId: 9, outcome: 'retry', now: T0, nextAttemptAt: new Date(T0.getTime() + 30_000), error: 'HTTP 500' }),
+    expected: undefined,
+    transaction: false,
+  },
+  {
+    method: 'purgeEvents',
+    mapping: 'answers how many rows the DELETE removed',
+    answer: { rowsAffected: [4] },
+    call: (s) => s.purgeEvents({ olderThan: T0, limit: 1000, dryRun: false }),
+    expected: 4,
+    transaction: false,
+  },
+  {
+    method: 'listEvents',
+    mapping: 'maps each row to an event record',
+    answer: { recordset: [EVENT_ROW] },
+    call: (s) => s.listEvents({ customerId: 'cust-1', afterEventId: 3, limit: 10 }),
+    expected: [expect.objectContaining({ eventId: 9, sellingPartnerId: 'APARTNER1', occurredAt: T0, data: '{"marketplace":"US"}' })],
+    transaction: false,
+  },
+  {
+    method: 'importRefreshToken',
+    mapping: "answers the batch's outcome 'partner_changed'",
+    answer: { recordset: [{ outcome: 'partner_changed' }] },
+    call: (s) => s.importRefreshToken({ customerId: 'cust-1', region: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: 'v1:k1:token', now: T0 }),
+    expected: 'partner_changed',
+    transaction: true,
+  },
+  {
+    method: 'claimCredentialCheck',
+    mapping: 'is true when the batch answers claimed = 1',
+    answer: { recordset: [{ claimed: 1 }] },
+    call: (s) => s.claimCredentialCheck({ customerId: 'cust-1', region: 'NA', now: T0, leaseUntil: new Date(T0.getTime() + 600_000), runStartedAt: T0 }),
+    expected: true,
+    transaction: true,
+  },
+  {
+    method: 'recordCredentialCheck',
+    mapping: 'resolves once the batch ran',
+    answer: { rowsAffected: [1, 1] },
+    call: (s) =>
+      s.recordCredentialCheck({
+        customerId: 'cust-1',
+        region: 'EU',
+        now: T0,
+        outcome: 'region_mismatch',
+        error: null,
+        participation: { marketplaceIds: ['ATVPDKIKX0DER'], countryCodes: ['US'], storeName: 'Store' },
+        flagEvent: { type: 'authorization.region_mismatch', customerId: 'cust-1', region: 'EU', sellingPartnerId: 'APARTNER1', occurredAt: T0, data: { marketplace: 'DE' } },
+      }),
+    expected: undefined,
+    transaction: true,
+  },
+  {
+    method: 'recordDeadlineReminder',
+    mapping: 'is true when the batch answers sent = 1',
+    answer: { recordset: [{ sent: 1 }] },
+    call: (s) =>
+      s.recordDeadlineReminder({
+        customerId: 'cust-1',
+        region: 'NA',
+        grantedAt: T0,
+        threshold: 30,
+        event: { type: 'authorization.expiring', customerId: 'cust-1', region: 'NA', sellingPartnerId: 'APARTNER1', occurredAt: T0, data: { days_left: 29 } },
+      }),
+    expected: true,
+    transaction: true,
+  },
+  {
+    method: 'listCredentialChecks',
+    mapping: 'maps each row to a check record, lists split',
+    answer: { recordset: [{ customer_id: 'cust-1', region: 'NA', lease_until: null, checked_at: T0, check_outcome: 'verified', check_error: null, verified_at: T0, marketplace_ids: 'ATVPDKIKX0DER,A2EUQ1WTGCTBG2', country_codes: 'US,CA', store_name: 'Store', flag: null, reminded_threshold: null, reminded_for_grant: null }] },
+    call: (s) => s.listCredentialChecks({ customerId: 'cust-1' }),
+    expected: [expect.objectContaining({ customerId: 'cust-1', checkOutcome: 'verified', countryCodes: ['US', 'CA'], verifiedAt: T0 })],
+    transaction: false,
+  },
+  {
     method: 'ping',
     mapping: 'resolves once the server answered',
     answer: { recordset: [{ ok: 1 }] },
@@ -728,6 +830,30 @@ describe('SqlServerStore: the T-SQL that decides', () => {
     }
   });
 
+  it('every method that changes an authorization (or flags or reminds) inserts its event before COMMIT, in the batch of the change', async () => {
+    const expected = {
+      completeAuthorization: "THEN 'authorization.reauthorized' ELSE 'authorization.granted' END",
+      failAuthorization: "'authorization.failed'",
+      unlinkCredential: "'authorization.unlinked'",
+      markRevoked: "'authorization.revoked'",
+      importRefreshToken: "THEN 'authorization.reauthorized' ELSE 'authorization.granted' END",
+      recordCredentialCheck: 'SELECT @eventType',
+      recordDeadlineReminder: 'VALUES (@eventType',
+    } as const;
+    for (const [method, type] of Object.entries(expected) as Array<[keyof typeof expected, string]>) {
+      const text = await textOf(method);
+      const insert = text.indexOf('INSERT INTO [dbo].[sp_api_events]');
+      expect([method, insert > text.indexOf('BEGIN TRANSACTION;'), insert < text.indexOf('COMMIT TRANSACTION;')]).toEqual([method, true, true]);
+      expect(text.slice(insert)).toContain(type);
+    }
+  });
+
+  it('claimDueEvents leases only the oldest pending event of each (customer, region), in the statement that reads it', async () => {
+    const text = await textOf('claimDueEvents');
+    expect(text).toMatch(/^\s*UPDATE \[dbo\]\.\[sp_api_events\] SET next_attempt_at = @leaseUntil/);
+    expect(text).toMatch(/NOT EXISTS \(\s*SELECT 1 FROM \[dbo\]\.\[sp_api_events\] AS p\s+WHERE p\.customer_id = e\.customer_id AND p\.region = e\.region AND p\.delivery_state = 'pending' AND p\.event_id < e\.event_id\)/);
+  });
+
   it('completeAuthorization throws (so rolls back) when no credential row was updated', async () => {
     expect(await textOf('completeAuthorization')).toMatch(/THROW 50001, N'credential row missing for a consumed attempt'/);
   });
@@ -745,7 +871,7 @@ describe('SqlServerStore: the T-SQL that decides', () => {
   it('markRevoked compares the envelope binary and length-exact, and writes the audit row only when it revoked one', async () => {
     const text = await textOf('markRevoked');
     expect(text).toMatch(/lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2\s+AND DATALENGTH\(lwa_refresh_token\) = DATALENGTH\(@expected\)/);
-    expect(text).toMatch(/SET @revoked = @@ROWCOUNT;\s+IF @revoked = 1\s+INSERT INTO/);
+    expect(text).toMatch(/SET @revoked = @@ROWCOUNT;\s+IF @revoked = 1\s+BEGIN\s+INSERT INTO/);
   });
 
   it('startAuthorization counts the open attempts of (customer, region) and inserts nothing at MAX_OPEN_ATTEMPTS', async () => {

@@ -233,7 +233,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
   }
 
   it('upgrades a version-1 file: the row survives, user_version becomes the newest, and markRevoked works on it', async () => {
-    expect(SQLITE_SCHEMA_VERSION).toBe(6);
+    expect(SQLITE_SCHEMA_VERSION).toBe(8);
     const path = oldFile();
     const store = await openSqliteStore(path);
     try {

@@ -11,6 +11,7 @@ import type { SettingValues } from '../../src/config/settings.js';
 import { consoleLogger } from '../../src/http/logging.js';
 import { startLocalHost, type RunningHost } from '../../src/http/localHost.js';
 import { sandboxAmazonPages } from '../../src/sandbox/sandboxAmazon.js';
+import { SandboxSpApi, sandboxSpApiEndpoint } from '../../src/sandbox/sandboxSpApi.js';
 import { startPages } from '../../src/sandbox/startPage.js';
 import { CookieClient } from './cookieClient.js';
 import { startFakeLwa, type FakeLwa } from './fakeLwa.js';
@@ -34,6 +35,8 @@ export interface Harness {
   host: RunningHost;
   app: App;
   lwa: FakeLwa;
+  /** The sandbox SP-API (marketplaceParticipations), served by the same host. */
+  spApi: SandboxSpApi;
   clock: TestClock;
   logs: string[];
   values: SettingValues;
@@ -77,6 +80,9 @@ export async function startHarness(overrides: SettingValues = {}, options: Harne
     TOKEN_ENCRYPTION_KEYS: `test1:${secrets.tokenKey}`,
     LOCAL_DB_PATH: join(dir, 'store.sqlite'),
     OXWEBAPP_LINK_URL: `${origin}/start/oxwebapp`,
+    SPAPI_ENDPOINT_NA: sandboxSpApiEndpoint(origin, 'NA'),
+    SPAPI_ENDPOINT_EU: sandboxSpApiEndpoint(origin, 'EU'),
+    SPAPI_ENDPOINT_FE: sandboxSpApiEndpoint(origin, 'FE'),
     ...overrides,
   };
   const logs: string[] = [];
@@ -89,6 +95,7 @@ export async function startHarness(overrides: SettingValues = {}, options: Harne
     lwaRetry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
     duplicateWaitMs: 10_000,
   });
+  const spApi = new SandboxSpApi({ lwa: lwa.sandbox, clock });
   const pages = [
     ...sandboxAmazonPages({
       lwa: lwa.sandbox,
@@ -102,6 +109,7 @@ export async function startHarness(overrides: SettingValues = {}, options: Harne
       },
     }),
     ...startPages(app, { sandboxLwa: lwa.sandbox }),
+    ...spApi.pages(),
   ];
   const host = await startLocalHost({ app, logger, port, pages });
 
@@ -117,6 +125,7 @@ export async function startHarness(overrides: SettingValues = {}, options: Harne
     host,
     app,
     lwa,
+    spApi,
     clock,
     logs,
     values,

@@ -46,7 +46,7 @@ describe('SandboxLwa authorization_code grant', () => {
     const answer = lwa.handleTokenRequest(codeForm(code));
     expect(answer.status).toBe(200);
     expect(Object.keys(answer.body).sort()).toEqual(['access_token', 'expires_in', 'refresh_token', 'token_type']);
-    expect(answer.body['access_token']).toMatch(/^Atza\|[A-Za-z0-9_-]+$/);
+    expect(answer.body['access_token']).toMatch(/^Atza\|[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
     expect(answer.body['refresh_token']).toMatch(/^Atzr\|[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
     expect(answer.body['token_type']).toBe('bearer');
     expect(answer.body['expires_in']).toBe(3600);
@@ -222,5 +222,31 @@ describe('SandboxLwa request counters', () => {
     lwa.handleTokenRequest(form({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET })); // 1 other
     lwa.handleTokenRequest(form({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET })); // 2 other
     expect(lwa.requests).toEqual({ authorization_code: 3, refresh_token: 2, other: 2 });
+  });
+});
+
+describe('SandboxLwa access tokens, as the sandbox SP-API reads them', () => {
+  it('names the seller of an access token from a refresh, until the token expires', () => {
+    const { clock, lwa } = setup();
+    const answer = lwa.handleTokenRequest(refreshForm(refreshTokenFrom(lwa)));
+    const token = String(answer.body['access_token']);
+    expect(lwa.sellerOfAccessToken(token)).toBe(SELLER);
+    clock.t += 3600_000;
+    expect(lwa.sellerOfAccessToken(token)).toBeUndefined();
+  });
+
+  it('names no seller for an access token it did not sign', () => {
+    const { lwa } = setup();
+    const token = String(lwa.handleTokenRequest(refreshForm(refreshTokenFrom(lwa))).body['access_token']);
+    const forged = `${token.slice(0, -3)}${token.endsWith('AAA') ? 'BBB' : 'AAA'}`;
+    expect(lwa.sellerOfAccessToken(forged)).toBeUndefined();
+    expect(lwa.sellerOfAccessToken('Atza|plain')).toBeUndefined();
+  });
+
+  it('self-authorizes a private app: the refresh token it shows refreshes like any other', () => {
+    const { lwa } = setup();
+    const answer = lwa.handleTokenRequest(refreshForm(lwa.selfAuthorize(SELLER)));
+    expect(answer.status).toBe(200);
+    expect(lwa.sellerOfAccessToken(String(answer.body['access_token']))).toBe(SELLER);
   });
 });

@@ -54,11 +54,42 @@ describe('loadSettings: valid sets', () => {
       accessTokenRecheckSeconds: 60,
       accessTokenLeaseSeconds: 45,
       store: { kind: 'sqlite', path: '.data/configured.sqlite' },
+      eventsWebhook: undefined,
+      credentialSweepSchedule: '0 30 3 * * *',
+      attemptRetentionDays: 90,
+      spApiEndpoints: {
+        NA: 'https://sellingpartnerapi-na.amazon.com',
+        EU: 'https://sellingpartnerapi-eu.amazon.com',
+        FE: 'https://sellingpartnerapi-fe.amazon.com',
+      },
     });
     expect(DEFAULT_LWA_TOKEN_URL).toBe('https://api.amazon.com/auth/o2/token');
     expect(DEFAULT_LOCAL_DB_PATH).toBe('.data/configured.sqlite');
     expect(tokenKeys.current.kid).toBe('k1');
     expect(tokenKeys.current.key.equals(Buffer.alloc(32, 0x5a))).toBe(true);
+  });
+
+  it('reads the events webhook as a pair, and names the missing half when only one is set', () => {
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const both = loadSettings({ ...base, EVENTS_WEBHOOK_URL: 'https://app.shipica.example/hooks/spapi', EVENTS_WEBHOOK_SECRET: secret }, local);
+    expect(both.ok && both.settings.eventsWebhook).toEqual({ url: 'https://app.shipica.example/hooks/spapi', secret });
+    const urlOnly = loadSettings({ ...base, EVENTS_WEBHOOK_URL: 'https://app.shipica.example/hooks/spapi' }, local);
+    expect(urlOnly.ok ? [] : urlOnly.problems).toEqual(['EVENTS_WEBHOOK_SECRET is required with EVENTS_WEBHOOK_URL.']);
+  });
+
+  it('refuses a webhook secret not in the whsec_ form, without echoing it', () => {
+    const result = loadSettings({ ...base, EVENTS_WEBHOOK_URL: 'https://app.shipica.example/h', EVENTS_WEBHOOK_SECRET: 'plain-secret-value' }, local);
+    expect(result.ok ? [] : result.problems).toEqual(['EVENTS_WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 random bytes.']);
+  });
+
+  it('refuses a sweep schedule that is not six NCRONTAB fields', () => {
+    const result = loadSettings({ ...base, CREDENTIAL_SWEEP_SCHEDULE: '30 3 * * *' }, local);
+    expect(result.ok ? [] : result.problems).toEqual(['CREDENTIAL_SWEEP_SCHEDULE must be an NCRONTAB expression of six fields (seconds first), e.g. "0 30 3 * * *".']);
+  });
+
+  it('reads the SP-API endpoint overrides without a trailing slash', () => {
+    const result = loadSettings({ ...base, SPAPI_ENDPOINT_EU: 'http://localhost:7071/sandbox/spapi/eu/' }, local);
+    expect(result.ok && result.settings.spApiEndpoints.EU).toBe('http://localhost:7071/sandbox/spapi/eu');
   });
 
   it('reads the client-secret rotation settings', () => {

@@ -16,6 +16,7 @@ const FILES = listMigrationFiles();
 describe('sql/*.sql', () => {
   it('are there, numbered from 001', () => {
     expect(FILES.map((f) => f.version.slice(0, 3)).slice(0, 5)).toEqual(['001', '002', '003', '004', '005']);
+    expect(FILES.map((f) => f.version)).toEqual(expect.arrayContaining(['007_events', '008_credential_sweep']));
   });
 
   it.each(FILES.map((f) => [f.version, f.path] as const))('%s uses only statements valid on SQL Server and Babelfish', (_version, path) => {
@@ -39,12 +40,14 @@ describe('sql/*.sql', () => {
     }
   });
 
-  it('create the four indexes the SQL Server suite expects, each once', () => {
+  it('create the indexes the SQL Server suite expects, each once', () => {
     const all = FILES.map((f) => readFileSync(f.path, 'utf8')).join('\n');
     const indexes = [...all.matchAll(/CREATE\s+(?:UNIQUE\s+)?NONCLUSTERED\s+INDEX\s+(\w+)/gi)].map((m) => m[1]);
     expect(indexes.sort()).toEqual([
       'ix_sp_api_auth_attempts_created',
       'ix_sp_api_auth_attempts_customer',
+      'ix_sp_api_events_occurred',
+      'ix_sp_api_events_queue',
       'ux_sp_api_auth_attempts_state',
       'ux_sp_api_credentials_partner',
     ]);
