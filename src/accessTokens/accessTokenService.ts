@@ -363,6 +363,15 @@ export class AccessTokenService {
     const budget = Math.min(REFRESH_DEADLINE_MS, this.leaseMs);
     const grant = await this.deps.lwa.refreshAccessToken({ refreshToken, deadline: new Date(clock.now().getTime() + budget) });
     if (!grant.ok) {
+      if (grant.failure.kind === 'invalid_grant') {
+        // The revocation is recorded while the lease is still held: an instance waiting for the lease must find the
+        // row revoked, not take the lease and send LWA the refused token again. (A retry here reclaims our own lease.)
+        try {
+          return await this.refused(grant.failure, { customerId, region, envelope: credential.lwaRefreshToken, generation, options });
+        } finally {
+          await this.release(customerId, region, options.owner);
+        }
+      }
       await this.release(customerId, region, options.owner);
       // A refresh ahead that LWA did not answer: the current token is still valid and keeps being served.
       if (grant.failure.kind === 'unavailable' && current !== undefined && !options.force) return this.serve(current, generation, since);
