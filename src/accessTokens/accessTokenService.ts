@@ -385,17 +385,24 @@ export class AccessTokenService {
       sellingPartnerId: credential.sellingPartnerId,
       region,
     };
-    const stored = await store.storeSharedAccessToken({
-      customerId,
-      region,
-      owner: options.owner,
-      generation,
-      sellingPartnerId: credential.sellingPartnerId,
-      expectedRefreshToken: credential.lwaRefreshToken,
-      accessToken: cipher.encrypt(token.accessToken, { column: 'access_token', customerId, region }),
-      expiresAt: token.expiresAt,
-      now: clock.now(),
-    });
+    let stored: boolean;
+    try {
+      stored = await store.storeSharedAccessToken({
+        customerId,
+        region,
+        owner: options.owner,
+        generation,
+        sellingPartnerId: credential.sellingPartnerId,
+        expectedRefreshToken: credential.lwaRefreshToken,
+        accessToken: cipher.encrypt(token.accessToken, { column: 'access_token', customerId, region }),
+        expiresAt: token.expiresAt,
+        now: clock.now(),
+      });
+    } catch (error) {
+      // A store that failed the write may take the release (a brief lock): the fleet need not wait out the lease.
+      await this.release(customerId, region, options.owner);
+      throw error;
+    }
     if (!stored || cache.changedSince(customerId, region, since)) {
       logger.info('authorization changed (or the refresh lease was lost) during an access-token refresh: its token was discarded', { customerId, region });
       if (options.retries > 0) return this.refresh(customerId, region, { ...options, retries: options.retries - 1 });

@@ -300,3 +300,22 @@ describe('a lease holder refused with invalid_grant', () => {
     expect(refreshCalls()).toBe(1);
   });
 });
+
+describe('a lease holder whose token write fails', () => {
+  it('gives the lease up, so another instance can refresh at once instead of waiting for the lease to expire', async () => {
+    await start();
+    await authorize('42');
+    expireEverything();
+    const { store } = await h.services();
+    const write = store.storeSharedAccessToken.bind(store);
+    let failures = 0;
+    store.storeSharedAccessToken = async (input) => {
+      if (failures++ === 0) throw new Error('SQLITE_BUSY: database is locked');
+      return write(input);
+    };
+    const res = await onA(TOKEN);
+    expect(res.status).toBe(503);
+    expect(json(res)['error']).toBe('storage_unavailable');
+    expect((await store.readAccessTokenSource('42', 'NA'))?.shared?.leaseOwner).toBeNull();
+  });
+});
