@@ -363,6 +363,15 @@ export class AccessTokenService {
     const budget = Math.min(REFRESH_DEADLINE_MS, this.leaseMs);
     const grant = await this.deps.lwa.refreshAccessToken({ refreshToken, deadline: new Date(clock.now().getTime() + budget) });
     if (!grant.ok) {
+      if (grant.failure.kind === 'invalid_grant') {
+        // The revocation is recorded while the lease is still held: an instance waiting for the lease must find the
+        // row revoked, not take the lease and send LWA the refused token again. (A retry here reclaims our own lease.)
+        try {
+          return await this.refused(grant.failure, { customerId, region, envelope: credential.lwaRefreshToken, generation, options });
+        } finally {
+          await this.release(customerId, region, options.owner);
+        }
+      }
       await this.release(customerId, region, options.owner);
       // A refresh ahead that LWA did not answer: the current token is still valid and keeps being served.
       if (grant.failure.kind === 'unavailable' && current !== undefined && !options.force) return this.serve(current, generation, since);
@@ -376,17 +385,24 @@ export class AccessTokenService {
       sellingPartnerId: credential.sellingPartnerId,
       region,
     };
-    const stored = await store.storeSharedAccessToken({
-      customerId,
-      region,
-      owner: options.owner,
-      generation,
-      sellingPartnerId: credential.sellingPartnerId,
-      expectedRefreshToken: credential.lwaRefreshToken,
-      accessToken: cipher.encrypt(token.accessToken, { column: 'access_token', customerId, region }),
-      expiresAt: token.expiresAt,
-      now: clock.now(),
-    });
+    let stored: boolean;
+    try {
+      stored = await store.storeSharedAccessToken({
+        customerId,
+        region,
+        owner: options.owner,
+        generation,
+        sellingPartnerId: credential.sellingPartnerId,
+        expectedRefreshToken: credential.lwaRefreshToken,
+        accessToken: cipher.encrypt(token.accessToken, { column: 'access_token', customerId, region }),
+        expiresAt: token.expiresAt,
+        now: clock.now(),
+      });
+    } catch (error) {
+      // A store that failed the write may take the release (a brief lock): the fleet need not wait out the lease.
+      await this.release(customerId, region, options.owner);
+      throw error;
+    }
     if (!stored || cache.changedSince(customerId, region, since)) {
       logger.info('authorization changed (or the refresh lease was lost) during an access-token refresh: its token was discarded', { customerId, region });
       if (options.retries > 0) return this.refresh(customerId, region, { ...options, retries: options.retries - 1 });

@@ -258,16 +258,35 @@ function attemptIdParam(value: number): number {
 const clip = (value: string | undefined, max: number): string | null => (value === undefined ? null : value.slice(0, max));
 
 /**
- * The newest sql/ migration this code needs (sql/ is not deployed, so the name lives here; a unit test keeps it equal
- * to the last file in sql/). /api/health reports a database whose schema_migrations ends before it.
+ * Every sql/ migration this code needs (sql/ is not deployed, so the names live here; a unit test keeps them equal to
+ * the files in sql/). /api/health reports a database whose schema_migrations lacks any of them: the files are not
+ * applied in number order when a lower-numbered one lands after a higher one was deployed, so the newest row alone
+ * proves nothing.
  */
+export const REQUIRED_MIGRATIONS: readonly string[] = [
+  '001_sp_api_credentials',
+  '002_sp_api_auth_attempts',
+  '003_access_tokens',
+  '004_ops_view',
+  '005_truthful_record',
+  '006_shared_access_tokens',
+  '009_service_heartbeat',
+];
+
+/** The newest of REQUIRED_MIGRATIONS. */
 export const REQUIRED_MIGRATION = '009_service_heartbeat';
 
-/** Why a database whose newest recorded migration is `applied` is behind this code, or undefined when it is not. */
-export function migrationBehind(applied: string | null): string | undefined {
+/**
+ * Why a database is behind this code, or undefined when it is not: `applied` is its newest schema_migrations row,
+ * `present` how many of REQUIRED_MIGRATIONS it records.
+ */
+export function migrationBehind(applied: string | null, present: number): string | undefined {
+  if (applied === null) return `schema_migrations is empty or missing, this code needs ${REQUIRED_MIGRATION}: run npm run db:migrate`;
   const number = (version: string) => Number(version.slice(0, 3));
-  if (applied !== null && number(applied) >= number(REQUIRED_MIGRATION)) return undefined;
-  return `schema_migrations ${applied === null ? 'is empty or missing' : `ends at ${applied}`}, this code needs ${REQUIRED_MIGRATION}: run npm run db:migrate`;
+  if (number(applied) < number(REQUIRED_MIGRATION)) return `schema_migrations ends at ${applied}, this code needs ${REQUIRED_MIGRATION}: run npm run db:migrate`;
+  const missing = REQUIRED_MIGRATIONS.length - present;
+  if (missing > 0) return `schema_migrations lacks ${missing} of the ${REQUIRED_MIGRATIONS.length} migrations this code needs (its newest is ${applied}): run npm run db:migrate`;
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1392,7 +1411,7 @@ export class SqlServerStore implements CredentialStore {
     const sample = `SELECT TOP (@sample) customer_id, region, lwa_refresh_token FROM ${this.credentials} WHERE lwa_refresh_token IS NOT NULL`;
     const result = await this.oneBatch(
       `DECLARE @writeError NVARCHAR(2048) = NULL;
-       DECLARE @schemaVersion VARCHAR(100) = NULL;
+       DECLARE @schemaVersion VARCHAR(100) = NULL, @schemaPresent INT = 0;
        IF OBJECT_ID(N'${this.heartbeat}', N'U') IS NULL
        BEGIN
          SET @writeError = N'service_heartbeat does not exist';
@@ -1407,21 +1426,24 @@ export class SqlServerStore implements CredentialStore {
            IF ERROR_NUMBER() NOT IN (${DUPLICATE_KEY_ERRORS}) SET @writeError = ERROR_MESSAGE();
          END CATCH;
        END;
-       IF OBJECT_ID(N'${this.history}', N'U') IS NOT NULL SELECT @schemaVersion = MAX(version) FROM ${this.history};
-       SELECT @writeError AS write_error, @schemaVersion AS schema_version, s.customer_id, s.region, s.lwa_refresh_token
+       IF OBJECT_ID(N'${this.history}', N'U') IS NOT NULL
+         SELECT @schemaVersion = MAX(version),
+           @schemaPresent = COALESCE(SUM(CASE WHEN CHARINDEX(',' + version + ',', @required) > 0 THEN 1 ELSE 0 END), 0)
+         FROM ${this.history};
+       SELECT @writeError AS write_error, @schemaVersion AS schema_version, @schemaPresent AS schema_present, s.customer_id, s.region, s.lwa_refresh_token
        FROM (SELECT 1 AS one) AS probe
        LEFT JOIN (
          SELECT customer_id, region, lwa_refresh_token FROM (${sample} ORDER BY lwa_refresh_token_date DESC, customer_id) AS newest
          UNION
          SELECT customer_id, region, lwa_refresh_token FROM (${sample} ORDER BY lwa_refresh_token_date ASC, customer_id) AS oldest
        ) AS s ON 1 = 1;`,
-      { now: [sql.DateTime2(3), probe.now], sample: [sql.Int, size] },
+      { now: [sql.DateTime2(3), probe.now], sample: [sql.Int, size], required: [sql.VarChar(4000), `,${REQUIRED_MIGRATIONS.join(',')},`] },
     );
     const first = result.recordset[0];
     const writeError = text(first?.['write_error']);
     return {
       writeRefused: writeError ?? undefined,
-      schemaBehind: migrationBehind(text(first?.['schema_version'])),
+      schemaBehind: migrationBehind(text(first?.['schema_version']), wholeCount(first?.['schema_present'] ?? 0, 'schema_present')),
       samples: result.recordset.map(toEnvelopeSample).filter((s) => s !== undefined),
     };
   }

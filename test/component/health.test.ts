@@ -4,7 +4,7 @@ import { App } from '../../src/app.js';
 import { consoleLogger } from '../../src/http/logging.js';
 import { startLocalHost, type RunningHost } from '../../src/http/localHost.js';
 import { listMigrationFiles } from '../../src/store/migrations.js';
-import { REQUIRED_MIGRATION } from '../../src/store/sqlServerStore.js';
+import { REQUIRED_MIGRATION, REQUIRED_MIGRATIONS } from '../../src/store/sqlServerStore.js';
 import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqliteStore.js';
 import type { SettingValues } from '../../src/config/settings.js';
 import { CookieClient } from '../support/cookieClient.js';
@@ -106,6 +106,10 @@ it('is 200 when a rotated key ring still holds the key that sealed the stored to
 
 it('the newest sql/ migration is the one SqlServerStore’s health check requires', () => {
   expect(listMigrationFiles().at(-1)?.version).toBe(REQUIRED_MIGRATION);
+});
+
+it('SqlServerStore’s health check requires every sql/ migration, each by its file name', () => {
+  expect(REQUIRED_MIGRATIONS).toEqual(listMigrationFiles().map((file) => file.version));
 });
 
 it('the registered Azure Health function answers the same 503 while the store refuses writes', async () => {

@@ -122,6 +122,32 @@ describe('store round trips per step', () => {
     expect(counter.calls).toEqual([]);
   });
 
+  it('a Login-URI start for a seller nobody linked makes 1 store call', async () => {
+    h = await startHarness();
+    const counter = await countStoreCalls();
+    const query = new URLSearchParams({
+      amazon_callback_uri: 'https://sellercentral.amazon.com/apps/authorize/confirm/x',
+      amazon_state: 's',
+      selling_partner_id: 'A9UNKNOWNSELLER9',
+    });
+    const res = await new CookieClient().get(`${h.origin}/api/login?${query.toString()}`);
+    expect(res.status).toBeLessThan(500);
+    expect(counter.calls).toEqual(['startLoginUriAttempt']);
+  });
+
+  it('the same callback again in the same browser, once authorized, makes 1 store call and no LWA call', async () => {
+    h = await startHarness();
+    const browser = new CookieClient();
+    const callback = await h.approve(browser, '42');
+    expect((await browser.get(callback)).body).toContain('Shipica is authorized');
+    const counter = await countStoreCalls();
+    const grants = h.lwa.received.length;
+    const again = await browser.get(callback);
+    expect(again.body).toContain('Shipica is authorized');
+    expect(counter.calls).toEqual(['findAttemptByStateHash']);
+    expect(h.lwa.received.length).toBe(grants);
+  });
+
   it('an access token cached by the authorization makes no store call', async () => {
     h = await startHarness();
     await authorize('42');

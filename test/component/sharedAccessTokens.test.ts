@@ -254,3 +254,68 @@ describe('?refresh=true through the lease', () => {
     expect(refreshCalls()).toBe(2);
   });
 });
+
+describe('a lease holder refused with invalid_grant', () => {
+  it('records the revocation before giving the lease up: a waiting instance answers 409 without asking LWA with the refused token', async () => {
+    await start();
+    await authorize('42');
+    expireEverything();
+    h.lwa.sandbox.revokeSeller('A1SANDBOXSELLER1');
+    h.lwa.fail({ delayMs: 300 }); // A's refresh is in flight while B arrives
+
+    // A's revocation waits until B has polled twice after it began (or B takes the lease): the window in which a
+    // lease given up before the revocation is recorded would let B ask LWA again.
+    const storeA = (await h.services()).store;
+    const storeB = b?.services.store;
+    if (storeB === undefined || storeB === storeA) throw new Error('B needs its own store instance');
+    let openGate = () => {};
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    let revoking = false;
+    let readsWhileRevoking = 0;
+    const markRevoked = storeA.markRevoked.bind(storeA);
+    storeA.markRevoked = async (input) => {
+      revoking = true;
+      await gate;
+      return markRevoked(input);
+    };
+    const read = storeB.readAccessTokenSource.bind(storeB);
+    storeB.readAccessTokenSource = async (customerId, region) => {
+      const source = await read(customerId, region);
+      if (revoking && ++readsWhileRevoking >= 2) openGate();
+      return source;
+    };
+    const claim = storeB.claimAccessTokenLease.bind(storeB);
+    storeB.claimAccessTokenLease = async (input) => {
+      const claimed = await claim(input);
+      openGate();
+      return claimed;
+    };
+
+    const onAnswer = onA(TOKEN);
+    while (refreshCalls() < 1) await new Promise((done) => setTimeout(done, 5));
+    const onBAnswer = await onB(TOKEN);
+    expect((await onAnswer).status).toBe(409);
+    expect(onBAnswer.status).toBe(409);
+    expect(json(onBAnswer)['error']).toBe('authorization_revoked');
+    expect(refreshCalls()).toBe(1);
+  });
+});
+
+describe('a lease holder whose token write fails', () => {
+  it('gives the lease up, so another instance can refresh at once instead of waiting for the lease to expire', async () => {
+    await start();
+    await authorize('42');
+    expireEverything();
+    const { store } = await h.services();
+    const write = store.storeSharedAccessToken.bind(store);
+    let failures = 0;
+    store.storeSharedAccessToken = async (input) => {
+      if (failures++ === 0) throw new Error('SQLITE_BUSY: database is locked');
+      return write(input);
+    };
+    const res = await onA(TOKEN);
+    expect(res.status).toBe(503);
+    expect(json(res)['error']).toBe('storage_unavailable');
+    expect((await store.readAccessTokenSource('42', 'NA'))?.shared?.leaseOwner).toBeNull();
+  });
+});

@@ -1,7 +1,7 @@
 import sql from 'mssql';
 import { describe, expect, it } from 'vitest';
 import { MAX_OPEN_ATTEMPTS, MAX_REFUSALS_PER_ATTEMPT, statusCaseSql, type AttemptRecord, type CredentialStore } from '../../src/store/credentialStore.js';
-import { SqlServerStore } from '../../src/store/sqlServerStore.js';
+import { REQUIRED_MIGRATIONS, SqlServerStore } from '../../src/store/sqlServerStore.js';
 
 /**
  * SqlServerStore against a recording stand-in for the mssql pool (no SQL Server here): every CredentialStore method
@@ -461,8 +461,8 @@ const CASES: Case[] = [
     mapping: 'answers the write error, the schema and the sampled envelopes from its one result set',
     answer: {
       recordset: [
-        { write_error: null, schema_version: '009_service_heartbeat', customer_id: 'cust-1', region: 'EU', lwa_refresh_token: 'v1:k1:x' },
-        { write_error: null, schema_version: '009_service_heartbeat', customer_id: 'cust-2', region: 'NA', lwa_refresh_token: 'v1:k1:y' },
+        { write_error: null, schema_version: '009_service_heartbeat', schema_present: REQUIRED_MIGRATIONS.length, customer_id: 'cust-1', region: 'EU', lwa_refresh_token: 'v1:k1:x' },
+        { write_error: null, schema_version: '009_service_heartbeat', schema_present: REQUIRED_MIGRATIONS.length, customer_id: 'cust-2', region: 'NA', lwa_refresh_token: 'v1:k1:y' },
       ],
     },
     call: (s) => s.checkHealth({ now: T0, sampleSize: 5 }),
@@ -698,6 +698,23 @@ describe('SqlServerStore: what the batches answer', () => {
     expect(health.writeRefused).toBe('The UPDATE permission was denied');
     expect(health.schemaBehind).toMatch(/ends at 005_truthful_record, this code needs 009_service_heartbeat: run npm run db:migrate/);
     expect(health.samples).toEqual([]);
+  });
+
+  it('checkHealth calls a schema behind when a shipped migration is missing though a newer one is recorded', async () => {
+    // 009 applied before an older-numbered file (e.g. 006) was: the newest row alone would pass.
+    const { store } = storeWith({
+      recordset: [{ write_error: null, schema_version: '009_service_heartbeat', schema_present: REQUIRED_MIGRATIONS.length - 1, customer_id: null, region: null, lwa_refresh_token: null }],
+    });
+    expect((await store.checkHealth({ now: T0, sampleSize: 5 })).schemaBehind).toMatch(
+      new RegExp(`lacks 1 of the ${REQUIRED_MIGRATIONS.length} migrations this code needs .*run npm run db:migrate`),
+    );
+  });
+
+  it('checkHealth counts only the migrations this code needs, passed as one comma-framed input', async () => {
+    const { store, pool } = storeWith({ recordset: [{ write_error: null, schema_version: '009_service_heartbeat', schema_present: REQUIRED_MIGRATIONS.length }] });
+    expect((await store.checkHealth({ now: T0, sampleSize: 5 })).schemaBehind).toBeUndefined();
+    expect(pool.sent[0]?.inputs.get('required')).toBe(`,${REQUIRED_MIGRATIONS.join(',')},`);
+    expect(pool.sent[0]?.text).toMatch(/CHARINDEX\(',' \+ version \+ ',', @required\) > 0/);
   });
 
   it('checkHealth calls an empty schema_migrations behind', async () => {
@@ -976,7 +993,7 @@ describe('SqlServerStore: the T-SQL that decides', () => {
     expect(text).toMatch(/IF OBJECT_ID\(N'\[dbo\]\.\[service_heartbeat\]', N'U'\) IS NULL/);
     expect(text).toMatch(/BEGIN TRY\s+UPDATE \[dbo\]\.\[service_heartbeat\] SET beat_at = @now WHERE id = 1;\s+IF @@ROWCOUNT = 0 INSERT INTO/);
     expect(text).toMatch(/IF ERROR_NUMBER\(\) NOT IN \(2601, 2627\) SET @writeError = ERROR_MESSAGE\(\);/);
-    expect(text).toMatch(/IF OBJECT_ID\(N'\[dbo\]\.\[schema_migrations\]', N'U'\) IS NOT NULL SELECT @schemaVersion = MAX\(version\)/);
+    expect(text).toMatch(/IF OBJECT_ID\(N'\[dbo\]\.\[schema_migrations\]', N'U'\) IS NOT NULL\s+SELECT @schemaVersion = MAX\(version\)/);
     expect(text).toMatch(/ORDER BY lwa_refresh_token_date DESC, customer_id\) AS newest\s+UNION\s+SELECT customer_id, region, lwa_refresh_token FROM \(SELECT TOP \(@sample\)/);
   });
 
