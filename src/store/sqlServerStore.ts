@@ -270,6 +270,8 @@ export const REQUIRED_MIGRATIONS: readonly string[] = [
   '004_ops_view',
   '005_truthful_record',
   '006_shared_access_tokens',
+  '007_events',
+  '008_credential_sweep',
   '009_service_heartbeat',
 ];
 
