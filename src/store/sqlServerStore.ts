@@ -778,6 +778,7 @@ export class SqlServerStore implements CredentialStore {
          status = ${statusCaseSql('unlinked')}, last_error = NULL, updated_at = @now
        OUTPUT deleted.status, deleted.selling_partner_id, deleted.marketplace INTO @before (status, selling_partner_id, marketplace)
        WHERE customer_id = @customerId AND region = @region;
+       DELETE FROM ${this.accessTokens} WHERE customer_id = @customerId AND region = @region;
        INSERT INTO ${this.attempts}
          (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
        SELECT 'ops', @customerId, @region, marketplace, selling_partner_id, @now, @now, 'succeeded', 'unlinked' FROM @before;
@@ -863,6 +864,7 @@ export class SqlServerStore implements CredentialStore {
        SET @revoked = @@ROWCOUNT;
        IF @revoked = 1
        BEGIN
+         DELETE FROM ${this.accessTokens} WHERE customer_id = @customerId AND region = @region;
          INSERT INTO ${this.attempts}
            (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason,
             lwa_error, lwa_error_description)

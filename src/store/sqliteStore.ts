@@ -749,6 +749,8 @@ export class SqliteStore implements CredentialStore {
            WHERE customer_id = ? AND region = ?`,
         )
         .run(now, input.customerId, input.region);
+      // The shared access token was made from the token just removed: never served again, so not kept either.
+      this.db.prepare('DELETE FROM sp_api_access_tokens WHERE customer_id = ? AND region = ?').run(input.customerId, input.region);
       const previousSellingPartnerId = text(before['selling_partner_id']);
       this.db
         .prepare(
@@ -807,6 +809,7 @@ export class SqliteStore implements CredentialStore {
         .all(formatLastError(input.failure), now, input.customerId, input.region, input.expectedRefreshToken) as Row[];
       const [row] = revoked;
       if (row === undefined) return false;
+      this.db.prepare('DELETE FROM sp_api_access_tokens WHERE customer_id = ? AND region = ?').run(input.customerId, input.region);
       this.db
         .prepare(
           `INSERT INTO sp_api_auth_attempts

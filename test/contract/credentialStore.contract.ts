@@ -2195,7 +2195,25 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await write('a', token)).toBe(false);
         expect(await revoke('cust-1', 'NA', newer, { now: at(200) })).toBe(true);
         expect(await write('a', newer)).toBe(false);
-        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared?.accessToken).toBeNull();
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toBeUndefined(); // revoking deleted it
+      });
+
+      it('revoking the credential deletes its shared access token, lease included, in the same transaction', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        await authorize('cust-2', 'NA', 'APARTNER2');
+        for (const customerId of ['cust-1', 'cust-2']) expect(await lease('a', at(1), 30, customerId)).toBe(true);
+        expect(await write('a', token, { now: at(4) })).toBe(true);
+        expect(await revoke('cust-1', 'NA', token, { now: at(10) })).toBe(true);
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toBeUndefined();
+        expect((await store.readAccessTokenSource('cust-2', 'NA'))?.shared?.leaseOwner).toBe('a');
+      });
+
+      it('unlinking the credential deletes its shared access token', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        expect(await lease('a', at(1))).toBe(true);
+        expect(await write('a', token, { now: at(4) })).toBe(true);
+        expect((await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(10) })).kind).toBe('unlinked');
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toBeUndefined();
       });
 
       it('releaseAccessTokenLease clears only its own owner\'s lease', async () => {

@@ -888,7 +888,12 @@ describe('SqlServerStore: the T-SQL that decides', () => {
   it('markRevoked compares the envelope binary and length-exact, and writes the audit row only when it revoked one', async () => {
     const text = await textOf('markRevoked');
     expect(text).toMatch(/lwa_refresh_token = @expected COLLATE Latin1_General_100_BIN2\s+AND DATALENGTH\(lwa_refresh_token\) = DATALENGTH\(@expected\)/);
-    expect(text).toMatch(/SET @revoked = @@ROWCOUNT;\s+IF @revoked = 1\s+BEGIN\s+INSERT INTO/);
+    expect(text).toMatch(/SET @revoked = @@ROWCOUNT;\s+IF @revoked = 1\s+BEGIN\s+DELETE FROM \[dbo\]\.\[sp_api_access_tokens\] WHERE customer_id = @customerId AND region = @region;\s+INSERT INTO/);
+  });
+
+  it('unlinkCredential deletes the shared access token inside its transaction', async () => {
+    const text = await textOf('unlinkCredential');
+    expect(text).toMatch(/BEGIN TRANSACTION;[\s\S]*DELETE FROM \[dbo\]\.\[sp_api_access_tokens\] WHERE customer_id = @customerId AND region = @region;[\s\S]*COMMIT TRANSACTION;/);
   });
 
   it('startAuthorization counts the open attempts of (customer, region) and inserts nothing at MAX_OPEN_ATTEMPTS', async () => {
