@@ -29,9 +29,16 @@ if (!current) {
     console.error('TypeScript is not installed: run `npm ci` first.');
     process.exit(1);
   }
+  // The stamp gets the build's start time, not its end: a file saved while tsc runs (after tsc read it) must look
+  // newer than the build. Less a second, as file times come from a coarser clock than Date.now().
+  const started = new Date(Date.now() - 1000);
   const built = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-  if (built.status !== 0) process.exit(built.status ?? 1);
+  if (built.status !== 0) {
+    // tsc emits and writes its build info despite type errors: mark that build stale, or the next command would
+    // take it for current and run code that failed to compile.
+    if (existsSync(stamp)) utimesSync(stamp, 0, 0);
+    process.exit(built.status ?? 1);
+  }
   // tsc leaves the stamp alone when no output changed (a touched but unchanged file): mark the build current.
-  const now = new Date();
-  utimesSync(stamp, now, now);
+  utimesSync(stamp, started, started);
 }

@@ -27,6 +27,8 @@ export interface StartOptions {
   /** Where lines for the user go (stdout) and where problems go (stderr). */
   print(line: string): void;
   printError(line: string): void;
+  /** Whose shell the hints are written for (default: this process's platform). */
+  platform?: NodeJS.Platform;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function startCommand(options: StartOptions): Promise<{ code: numbe
   } catch (error) {
     await app.close();
     if (isCode(error, 'EADDRINUSE')) {
-      printError(`port ${run.port} is in use: set PORT to a free port (e.g. PORT=${run.port === 65535 ? 7072 : run.port + 1} npm start).`);
+      printError(`port ${run.port} is in use: set PORT to a free port (e.g. ${withPort(run.port === 65535 ? 7072 : run.port + 1, options.platform ?? process.platform)}).`);
       return { code: 1 };
     }
     if (isCode(error, 'EACCES')) {
@@ -171,6 +173,11 @@ function quietAboutSettings(logger: Logger): Logger {
       if (message !== 'invalid setting') logger.error(message, fields);
     },
   };
+}
+
+/** `npm start` on another port, as the user's shell writes it: `PORT=n npm start` is POSIX-only. */
+function withPort(port: number, platform: NodeJS.Platform): string {
+  return platform === 'win32' ? `$env:PORT=${port}; npm start in PowerShell, set PORT=${port}&& npm start in cmd` : `PORT=${port} npm start`;
 }
 
 function isCode(error: unknown, code: string): boolean {

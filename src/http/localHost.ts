@@ -58,8 +58,6 @@ export interface AllowedHost {
 }
 
 export const MAX_BODY_BYTES = 64 * 1024;
-/** A body over MAX_BODY_BYTES is read (and dropped) up to this size so the 413 reaches the client; past it, the socket closes. */
-const MAX_DRAINED_BYTES = 4 * 1024 * 1024;
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]'];
 /** A DNS name or IPv4 address, or a bracketed IPv6 address, then an optional port. */
 const HOST_PATTERN = /^(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)(?::(\d{1,5}))?$/;
@@ -277,8 +275,10 @@ function toRequest(req: IncomingMessage, url: URL, params: Record<string, string
 }
 
 /**
- * The whole body, read before the request is answered, so an answer never races a client still sending. Past
- * MAX_BODY_BYTES it is dropped as it arrives ('too_large'); past MAX_DRAINED_BYTES the socket is closed.
+ * The whole body, read before the request is answered, so an answer never races a client still sending. A body past
+ * MAX_BODY_BYTES is 'too_large' at once (the 413 goes out while the client may still be sending) and the rest is
+ * read and dropped as it arrives, never kept: closing the socket on a client still sending would reset the
+ * connection and lose the 413 (Node's requestTimeout bounds a client that never stops).
  */
 function readBody(req: IncomingMessage): Promise<{ kind: 'ok'; text: string } | { kind: 'too_large' }> {
   return new Promise((resolve) => {
@@ -287,10 +287,7 @@ function readBody(req: IncomingMessage): Promise<{ kind: 'ok'; text: string } | 
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-      else if (size > MAX_DRAINED_BYTES) {
-        resolve({ kind: 'too_large' });
-        req.socket.destroy();
-      }
+      else resolve({ kind: 'too_large' });
     });
     req.on('end', () => resolve(size > MAX_BODY_BYTES ? { kind: 'too_large' } : { kind: 'ok', text: Buffer.concat(chunks).toString('utf8') }));
     // An aborted request has nobody to answer; the empty body is never served to a handler.

@@ -9,6 +9,7 @@ import type { Logger } from '../authorization/ports.js';
 import { describeError } from '../authorization/ports.js';
 import { startAuthorization, type BrowserBinding } from '../authorization/startAuthorization.js';
 import { startFromLoginUri } from '../authorization/startFromLoginUri.js';
+import { bindingCookieName, sha256Hex } from '../authorization/state.js';
 import type { CredentialStatusRow } from '../store/credentialStore.js';
 import { isLoopbackHost } from '../config/settings.js';
 import type { App, Services } from '../app.js';
@@ -24,7 +25,7 @@ import {
   tooManyAttemptsPage,
 } from './authorizationPages.js';
 import { healthResult } from './health.js';
-import { openResult, RESULT_PARAMETER, sealResult } from './callbackResult.js';
+import { openResult, RESULT_PARAMETER, sealResult, type ResultBinding } from './callbackResult.js';
 import { jsonError, jsonResponse, readCookie, redirect } from './responses.js';
 import { queryOf, type AuthLevel, type HttpMethod, type HttpRequestLike, type HttpResult } from './types.js';
 
@@ -176,21 +177,31 @@ export function statusJson(row: CredentialStatusRow): Record<string, string | nu
 async function lwaCallback(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
   const query = queryOf(request);
   const resultUrl = services.settings.authResultUrl;
+  const cookieHeader = request.headers.get('cookie');
+  const cookies = (name: string) => readCookie(cookieHeader, name);
   // The second leg of post/redirect/get: the page of a sealed outcome, with no state or code in its URL.
   if (resultUrl === undefined && query.has(RESULT_PARAMETER) && !query.has('state') && !query.has('spapi_oauth_code')) {
-    return resultPage(query.getAll(RESULT_PARAMETER), services);
+    return resultPage(query.getAll(RESULT_PARAMETER), services, cookies);
   }
-  const cookieHeader = request.headers.get('cookie');
-  const outcome = await completeAuthorization({ ...services, logger: log }, parseCallbackQuery(query), (name) => readCookie(cookieHeader, name));
+  const outcome = await completeAuthorization({ ...services, logger: log }, parseCallbackQuery(query), cookies);
   if (resultUrl !== undefined) return redirect(resultRedirect(resultUrl, outcome));
   // A path of our own configured redirect URI, never the request's host: 303, so the browser GETs the result and the
-  // callback URL (state, code) is replaced in its history.
-  const id = sealResult(outcome, services.settings.launchLinkSecret, services.clock.now().getTime());
+  // callback URL (state, code) is replaced in its history. The result is bound to the cookie that bound the state.
+  const id = sealResult(outcome, services.settings.launchLinkSecret, services.clock.now().getTime(), callbackBinding(query, cookies));
   return { ...redirect(`${new URL(services.settings.redirectUri).pathname}?${RESULT_PARAMETER}=${id}`), status: 303 };
 }
 
-function resultPage(ids: string[], services: Services): HttpResult {
-  const opened = ids.length === 1 && ids[0] !== undefined ? openResult(ids[0], services.settings.launchLinkSecret, services.clock.now().getTime()) : undefined;
+/** The state's binding cookie as this callback request carried it, when it names one state and carries its cookie. */
+function callbackBinding(query: URLSearchParams, cookies: (name: string) => string | undefined): ResultBinding | undefined {
+  const states = query.getAll('state');
+  if (states.length !== 1 || states[0] === undefined) return undefined;
+  const name = bindingCookieName(sha256Hex(states[0]));
+  const value = cookies(name);
+  return value === undefined ? undefined : { name, value };
+}
+
+function resultPage(ids: string[], services: Services, cookies: (name: string) => string | undefined): HttpResult {
+  const opened = ids.length === 1 && ids[0] !== undefined ? openResult(ids[0], services.settings.launchLinkSecret, services.clock.now().getTime(), cookies) : undefined;
   if (opened === undefined || !opened.ok) return resultUnavailablePage(returnLink(services));
   return callbackPage(opened.outcome, returnLink(services));
 }

@@ -119,6 +119,16 @@ describe('npm start: mode and port', () => {
     expect(err).toEqual([`port ${port} is in use: set PORT to a free port (e.g. PORT=${port + 1} npm start).`]);
   });
 
+  it('on Windows a busy port is one line saying how to set PORT in PowerShell and in cmd', async () => {
+    const port = await freePort();
+    const busy: Server = createServer();
+    await new Promise<void>((resolve) => busy.listen(port, '127.0.0.1', resolve));
+    stops.push(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+    const started = await startCommand({ cwd: dir, env: { PORT: String(port), LOCAL_DB_PATH: join(dir, 'store.sqlite') }, print: (l) => out.push(l), printError: (l) => err.push(l), platform: 'win32' });
+    expect(started.code).toBe(1);
+    expect(err).toEqual([`port ${port} is in use: set PORT to a free port (e.g. $env:PORT=${port + 1}; npm start in PowerShell, set PORT=${port + 1}&& npm start in cmd).`]);
+  });
+
   it('PORT=abc is one line naming PORT, and nothing about URLs', async () => {
     expect(await start({ PORT: 'abc' })).toBe(1);
     expect(err).toEqual(["PORT must be a whole number from 1 to 65535 (the local host's port; unset, it is 7071)."]);

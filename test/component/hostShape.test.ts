@@ -58,9 +58,9 @@ function fromFunctions(response: HttpResponseInit): Answer {
 
 async function viaLocalHost(method: string, url: string, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await fetch(url, { method, headers, redirect: 'manual' });
-  // The callback's post/redirect/get: followed as a browser would, so both hosts are compared on the result page.
+  // The callback's post/redirect/get: followed as a browser would (same cookies), so both hosts are compared on the result page.
   const seeOther = response.headers.get('location');
-  if (response.status === 303 && seeOther !== null) return viaLocalHost('GET', new URL(seeOther, url).toString());
+  if (response.status === 303 && seeOther !== null) return viaLocalHost('GET', new URL(seeOther, url).toString(), headers);
   return {
     status: response.status,
     contentType: response.headers.get('content-type') ?? undefined,
@@ -72,9 +72,9 @@ async function viaLocalHost(method: string, url: string, headers: Record<string,
 
 async function viaFunctions(name: string, method: string, url: string, init: { headers?: Record<string, string>; params?: Record<string, string> } = {}) {
   const response = await f.invoke(name, hostRequest(method, url, init));
-  // The callback's post/redirect/get, followed as a browser would.
+  // The callback's post/redirect/get, followed as a browser would: with the same cookies (the result is bound to them).
   const seeOther = new Headers(response.headers as Record<string, string>).get('location');
-  if (response.status === 303 && seeOther !== null) return viaFunctions(name, 'GET', new URL(seeOther, url).toString());
+  if (response.status === 303 && seeOther !== null) return viaFunctions(name, 'GET', new URL(seeOther, url).toString(), { headers: init.headers ?? {} });
   return response;
 }
 

@@ -229,6 +229,16 @@ describe('4xx for the caller’s mistakes', () => {
     expect(res.status).toBe(413);
   });
 
+  it('a 5 MiB body is 413 with the security headers, answered whole, not a dropped connection', async () => {
+    const host = await realHost();
+    const size = 5 * 1024 * 1024;
+    const head = [`POST /api/customers/42/access-token HTTP/1.1`, `Host: localhost:${host.port}`, `Content-Length: ${size}`, 'Connection: close'].join('\r\n');
+    const res = await rawRequest(host.port, head, Buffer.alloc(size, 0x61));
+    expect(res.status).toBe(413);
+    expect(res.complete).toBe(true);
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+
   it.each([
     ['GET', '/api/customers/42/access-token', 'POST'],
     ['GET', '/api/sellers/A1SELLER/access-token', 'POST'],

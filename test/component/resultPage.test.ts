@@ -50,6 +50,18 @@ describe('the callback result page', () => {
     expect(page.body).toContain('<code>browser_mismatch</code>');
   });
 
+  it('the result URL opened in another browser shows the neutral already-used page, not the outcome or the seller id', async () => {
+    const browser = new CookieClient();
+    const done = await browser.get(await h.approve(browser, '42'));
+    expect(done.body).toContain('A1SANDBOXSELLER1');
+    // A history entry on a shared machine, or a pasted link: the id is a bearer of nothing without the binding cookie.
+    const elsewhere = await new CookieClient().get(done.seeOther ?? '');
+    expect(elsewhere.status).toBe(200);
+    expect(elsewhere.body).toContain('<code>already_used</code>');
+    expect(elsewhere.body).not.toContain('A1SANDBOXSELLER1');
+    expect(elsewhere.body).not.toContain('Shipica is authorized');
+  });
+
   it('a changed result id gets a 400 page saying what to do, not an outcome', async () => {
     const browser = new CookieClient();
     const done = await browser.get(await h.approve(browser, '42'));

@@ -284,6 +284,19 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
     expect(new URL(page.url()).pathname).toBe(consentPath);
   });
 
+  it('the result URL reloads as "Shipica is authorized" in its browser and shows the neutral already-used page in another', async () => {
+    const a = await open();
+    expect((await authorizeOnWebsite(a.page)).status).toBe(200);
+    const resultUrl = a.page.url();
+    await a.page.reload();
+    expect(await a.page.locator('h1').innerText()).toBe('Shipica is authorized');
+
+    const b = await open();
+    await b.page.goto(resultUrl);
+    expect(await b.page.locator('h1').innerText()).toBe('This authorization link was already used');
+    expect(await visibleText(b.page)).not.toContain('A1SANDBOXSELLER1');
+  });
+
   for (const width of [375, 1280]) {
     it(`every page fits ${width} px without horizontal scrolling, a long Amazon error included`, async () => {
       const { page } = await open();

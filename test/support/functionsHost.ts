@@ -92,11 +92,12 @@ export async function registerFunctions(): Promise<RegisteredFunctions> {
       callback.searchParams.set('state', state);
       callback.searchParams.set('selling_partner_id', sellingPartnerId);
       callback.searchParams.set('spapi_oauth_code', lwa.sandbox.issueCode({ redirectUri, sellingPartnerId }));
-      const answered = await invoke('LWACallback', hostRequest('GET', callback.toString(), { headers: { cookie: `${binding?.name}=${binding?.value}` } }));
-      // Post/redirect/get: the result page is at the 303's Location.
+      const cookie = { headers: { cookie: `${binding?.name}=${binding?.value}` } };
+      const answered = await invoke('LWACallback', hostRequest('GET', callback.toString(), cookie));
+      // Post/redirect/get: the result page is at the 303's Location, bound to the same browser's cookie.
       const result = new Headers(answered.headers as Record<string, string>).get('location');
-      const done = answered.status === 303 && result !== null ? await invoke('LWACallback', hostRequest('GET', new URL(result, origin).toString())) : answered;
-      if (done.status !== 200) throw new Error(`authorizing ${customerId} ended with ${done.status}`);
+      const done = answered.status === 303 && result !== null ? await invoke('LWACallback', hostRequest('GET', new URL(result, origin).toString(), cookie)) : answered;
+      if (done.status !== 200 || !String(done.body).includes('Shipica is authorized')) throw new Error(`authorizing ${customerId} ended with ${done.status}`);
     },
     lwa,
     app: service,
