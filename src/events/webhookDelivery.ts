@@ -91,6 +91,14 @@ export class EventDelivery {
     return run;
   }
 
+  /**
+   * Resolves once no delivery run is in progress (a nudged one included), its outcomes recorded; never rejects. Called
+   * before the store closes, so a short-lived process (`npm run ops`) does not close it under a POST in flight.
+   */
+  async settle(): Promise<void> {
+    while (this.running !== undefined) await this.running.catch(() => undefined);
+  }
+
   /** Right after a change: a delivery run in the background. Errors are logged, never thrown at the caller. */
   nudge(): void {
     if (!this.enabled) return;
