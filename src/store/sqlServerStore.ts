@@ -782,7 +782,7 @@ export class SqlServerStore implements CredentialStore {
          (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
        SELECT 'ops', @customerId, @region, marketplace, selling_partner_id, @now, @now, 'succeeded', 'unlinked' FROM @before;
        INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
-       SELECT 'authorization.unlinked', @customerId, @region, selling_partner_id, @now, @eventData FROM @before;
+       SELECT 'authorization.unlinked', @customerId, @region, selling_partner_id, @now, @eventData FROM @before WHERE status <> 'unlinked';
        COMMIT TRANSACTION;
        SELECT status AS previous_status, selling_partner_id AS previous_selling_partner_id FROM @before;`,
       {
