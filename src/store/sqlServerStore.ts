@@ -1104,7 +1104,10 @@ export class SqlServerStore implements CredentialStore {
            AND NOT EXISTS (
              SELECT 1 FROM ${this.events} AS p
              WHERE p.customer_id = e.customer_id AND p.region = e.region AND p.delivery_state = 'pending' AND p.event_id < e.event_id)
-         ORDER BY e.event_id);`,
+         ORDER BY e.event_id)
+         -- Read again on the rows updated (under their update locks, the latest committed values): the subquery reads a
+         -- row version (READ COMMITTED SNAPSHOT), so without this a deliverer racing another could lease a leased event.
+         AND delivery_state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= @now);`,
       {
         now: [sql.DateTime2(3), claim.now],
         leaseUntil: [sql.DateTime2(3), claim.leaseUntil],
