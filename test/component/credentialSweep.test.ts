@@ -114,6 +114,27 @@ describe('CredentialSweep', () => {
     expect((await services.store.listEvents({ customerId: '41' })).map((e) => e.type).filter((t) => t.startsWith('authorization.exp'))).toEqual(['authorization.expired']);
   });
 
+  it('sends 30-day, 7-day and expired reminders once each over a grant, and starts over after a re-authorization', async () => {
+    const harness = await startHarness();
+    h = harness;
+    await authorize(harness, '41', SELLERS['41']);
+    const services = await harness.services();
+    const reminders = async () =>
+      (await services.store.listEvents({ customerId: '41' }))
+        .filter((e) => e.type === 'authorization.expiring' || e.type === 'authorization.expired')
+        .map((e) => `${e.type}:${String((JSON.parse(e.data) as Record<string, unknown>)['threshold_days'] ?? '-')}`);
+    for (const days of [336, 1, 22, 1, 7, 1]) {
+      harness.clock.advance(days * DAY_MS); // 29 days left, 28, 6, 5, -2, -3
+      await services.sweep.run();
+    }
+    expect(await reminders()).toEqual(['authorization.expiring:30', 'authorization.expiring:7', 'authorization.expired:-']);
+    await authorize(harness, '41', SELLERS['41']);
+    harness.clock.advance(340 * DAY_MS); // 25 days left on the new grant
+    await services.sweep.run();
+    await services.sweep.run();
+    expect(await reminders()).toEqual(['authorization.expiring:30', 'authorization.expiring:7', 'authorization.expired:-', 'authorization.expiring:30']);
+  });
+
   it('two sweeps at once check each seller once', async () => {
     const { harness, services } = await threeSellers();
     const other = await harness.services(); // the same store, as a second timer instance would share it
