@@ -87,7 +87,10 @@ export class App {
   async close(): Promise<void> {
     const services = this.services;
     this.services = undefined;
-    if (services !== undefined) await (await services.catch(() => undefined))?.store.close();
+    const built = services === undefined ? undefined : await services.catch(() => undefined);
+    // A delivery nudged by the last change may still be posting: its outcome is recorded before the store closes.
+    await built?.events.settle();
+    await built?.store.close();
   }
 
   private async build(settings: Settings): Promise<Services> {

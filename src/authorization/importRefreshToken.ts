@@ -55,6 +55,7 @@ export type ImportRefusal =
  * is MAX_REFRESH_TOKEN_LENGTH. A pasted line with a stray space, a client secret or an access token (`Atza|`) fails.
  */
 export const REFRESH_TOKEN_SHAPE = /^Atzr\|[\x21-\x7e]{16,}$/;
+export const REFRESH_TOKEN_PREFIX = 'Atzr|';
 
 export function isRefreshTokenShaped(token: string): boolean {
   return token.length <= MAX_REFRESH_TOKEN_LENGTH && REFRESH_TOKEN_SHAPE.test(token);
@@ -63,7 +64,8 @@ export function isRefreshTokenShaped(token: string): boolean {
 export async function importRefreshToken(deps: ImportDeps, request: ImportRequest): Promise<ImportResult> {
   const refuse = (reason: ImportRefusal, message: string): ImportResult => ({ ok: false, reason, message });
   const market = findMarketplace(request.marketplace);
-  if (market === undefined) return refuse('marketplace_unknown', `unknown marketplace "${request.marketplace}"`);
+  // What was typed is not repeated: a value pasted in the wrong place may be the token itself.
+  if (market === undefined) return refuse('marketplace_unknown', 'unknown marketplace: give a code such as US, CA, DE, UK, JP');
   if (!isRefreshTokenShaped(request.refreshToken)) {
     return refuse('token_malformed', 'that is not an LWA refresh token (it starts with Atzr| and has no spaces): nothing was sent or stored');
   }

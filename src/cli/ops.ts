@@ -5,7 +5,7 @@ import { App, type Services } from '../app.js';
 import { isValidCustomerId } from '../authorization/launchLink.js';
 import { isRegion, type Region } from '../authorization/marketplaces.js';
 import { unlinkCredential } from '../authorization/unlinkCredential.js';
-import { importRefreshToken } from '../authorization/importRefreshToken.js';
+import { importRefreshToken, REFRESH_TOKEN_PREFIX } from '../authorization/importRefreshToken.js';
 import type { Logger } from '../authorization/ports.js';
 import type { SettingValues } from '../config/settings.js';
 import { consoleLogger } from '../http/logging.js';
@@ -173,7 +173,9 @@ function parseCommand(argv: string[]): Command | string {
     const problem = misplaced(['customer', 'marketplace', 'selling-partner-id']);
     if (problem !== undefined) return problem;
     // Never as an argument: it would stay in the shell's history and the process list.
-    if (extra.length > 0) return 'the refresh token is read from standard input, never from an argument';
+    // An option's value shaped like one (pasted in the wrong place) gets the same answer, and is never repeated.
+    const pasted = Object.values(options).some((v) => typeof v === 'string' && v.startsWith(REFRESH_TOKEN_PREFIX));
+    if (extra.length > 0 || pasted) return 'the refresh token is read from standard input, never from an argument';
     if (options.customer === undefined || !isValidCustomerId(options.customer)) return 'import-refresh-token needs --customer with a valid customer id';
     if (options.marketplace === undefined) return 'import-refresh-token needs --marketplace (US, DE, JP, …)';
     return { kind: 'import', customerId: options.customer, marketplace: options.marketplace.toUpperCase(), sellingPartnerId: options['selling-partner-id'] };

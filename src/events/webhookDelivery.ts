@@ -25,7 +25,7 @@ export interface EventDeliveryOptions {
   target: WebhookTarget | undefined;
   clock: Clock;
   logger: Logger;
-  /** Per-POST timeout in ms (default 10000). */
+  /** Per-POST timeout in ms, from sending to the end of the answer (default 10000). */
   timeoutMs?: number;
   /** Events claimed per round trip (default 50). */
   batchSize?: number;
@@ -40,6 +40,9 @@ export interface DeliveryRun {
   retrying: number;
   failed: number;
 }
+
+/** Per-POST timeout unless EventDeliveryOptions.timeoutMs says otherwise: the whole request, answer included. */
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** The User-Agent of every webhook POST, naming the service. */
 export const WEBHOOK_USER_AGENT = 'shipica-sp-api-seller-auth/0.1 (events)';
@@ -63,7 +66,7 @@ export class EventDelivery {
     this.http = axios.create({
       maxRedirects: 0,
       responseType: 'text',
-      timeout: options.timeoutMs ?? 10_000,
+      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       validateStatus: () => true,
       // No proxy from the environment: the receiver is named by EVENTS_WEBHOOK_URL and nothing else.
       proxy: false,
@@ -89,6 +92,14 @@ export class EventDelivery {
     });
     this.running = run;
     return run;
+  }
+
+  /**
+   * Resolves once no delivery run is in progress (a nudged one included), its outcomes recorded; never rejects. Called
+   * before the store closes, so a short-lived process (`npm run ops`) does not close it under a POST in flight.
+   */
+  async settle(): Promise<void> {
+    while (this.running !== undefined) await this.running.catch(() => undefined);
   }
 
   /** Right after a change: a delivery run in the background. Errors are logged, never thrown at the caller. */
@@ -171,10 +182,15 @@ export class EventDelivery {
           'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
           'webhook-signature': this.webhook.sign(id, sentAt, body),
         },
+        // axios's timeout is the socket's idle time: a receiver sending a byte now and then would never reach it. This
+        // bounds the whole POST, so one slow receiver cannot hold the run (and the seller's queue) past timeoutMs.
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       });
       return response.status >= 200 && response.status < 300 ? undefined : `HTTP ${response.status}`;
     } catch (error) {
       // axios errors carry the request (the signature): keep only the code.
+      // The deadline's abort reads as axios's own timeout code, as the idle timeout does.
+      if (axios.isCancel(error)) return 'request failed (ECONNABORTED)';
       return axios.isAxiosError(error) ? `request failed (${error.code ?? 'unknown'})` : 'request failed';
     }
   }

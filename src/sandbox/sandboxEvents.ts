@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import type { App } from '../app.js';
+import type { EventRecord } from '../events/events.js';
+import type { CredentialStore } from '../store/credentialStore.js';
 import type { LocalPage } from '../http/localHost.js';
 import { html } from '../http/html.js';
 import { htmlResponse } from '../http/responses.js';
@@ -54,7 +56,7 @@ export function sandboxEventsPages(app: App, secret: string): LocalPage[] {
 
   const page = async (): Promise<HttpResult> => {
     const state = await app.state();
-    const events = state.ok ? (await state.services.store.listEvents({ limit: 1000 })).slice(-KEPT).reverse() : [];
+    const events = state.ok ? (await newestEvents(state.services.store)).reverse() : [];
     const target = state.ok ? state.services.settings.eventsWebhook?.url : undefined;
     return htmlResponse(
       200,
@@ -73,4 +75,16 @@ ${received.length === 0 ? html`<p>Nothing received yet.</p>` : html`<table><thea
     { method: 'POST', path: SANDBOX_WEBHOOK_PATH, handler: receive },
     { method: 'GET', path: SANDBOX_EVENTS_PATH, handler: page },
   ];
+}
+
+/** The last KEPT rows of the outbox: listEvents pages oldest first, so it is read to the end (a sandbox's table is small). */
+async function newestEvents(store: Pick<CredentialStore, 'listEvents'>): Promise<EventRecord[]> {
+  let kept: EventRecord[] = [];
+  for (let after = 0; ; ) {
+    const page = await store.listEvents({ afterEventId: after, limit: 1000 });
+    kept = [...kept, ...page].slice(-KEPT);
+    const last = page.at(-1);
+    if (last === undefined || page.length < 1000) return kept;
+    after = last.eventId;
+  }
 }

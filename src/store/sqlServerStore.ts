@@ -783,7 +783,7 @@ export class SqlServerStore implements CredentialStore {
          (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
        SELECT 'ops', @customerId, @region, marketplace, selling_partner_id, @now, @now, 'succeeded', 'unlinked' FROM @before;
        INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
-       SELECT 'authorization.unlinked', @customerId, @region, selling_partner_id, @now, @eventData FROM @before;
+       SELECT 'authorization.unlinked', @customerId, @region, selling_partner_id, @now, @eventData FROM @before WHERE status <> 'unlinked';
        COMMIT TRANSACTION;
        SELECT status AS previous_status, selling_partner_id AS previous_selling_partner_id FROM @before;`,
       {
@@ -1106,7 +1106,10 @@ export class SqlServerStore implements CredentialStore {
            AND NOT EXISTS (
              SELECT 1 FROM ${this.events} AS p
              WHERE p.customer_id = e.customer_id AND p.region = e.region AND p.delivery_state = 'pending' AND p.event_id < e.event_id)
-         ORDER BY e.event_id);`,
+         ORDER BY e.event_id)
+         -- Read again on the rows updated (under their update locks, the latest committed values): the subquery reads a
+         -- row version (READ COMMITTED SNAPSHOT), so without this a deliverer racing another could lease a leased event.
+         AND delivery_state = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= @now);`,
       {
         now: [sql.DateTime2(3), claim.now],
         leaseUntil: [sql.DateTime2(3), claim.leaseUntil],

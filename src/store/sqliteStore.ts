@@ -759,14 +759,17 @@ export class SqliteStore implements CredentialStore {
            VALUES ('ops', ?, ?, ?, ?, ?, ?, 'succeeded', 'unlinked')`,
         )
         .run(input.customerId, input.region, text(before['marketplace']), previousSellingPartnerId, now, now);
-      this.insertEvent({
-        type: 'authorization.unlinked',
-        customerId: input.customerId,
-        region: input.region,
-        sellingPartnerId: previousSellingPartnerId,
-        occurredAt: input.now,
-        data: UNLINKED_DATA,
-      });
+      // A row already unlinked has nothing left to tell oxWebApp (the ops attempt above still records the command).
+      if (before['status'] !== 'unlinked') {
+        this.insertEvent({
+          type: 'authorization.unlinked',
+          customerId: input.customerId,
+          region: input.region,
+          sellingPartnerId: previousSellingPartnerId,
+          occurredAt: input.now,
+          data: UNLINKED_DATA,
+        });
+      }
       return { kind: 'unlinked', previousSellingPartnerId, previousStatus: toSummary({ ...before, customer_id: input.customerId, region: input.region, updated_at: now }).status };
     }).immediate();
   }

@@ -75,9 +75,16 @@ export class CredentialSweep {
     const { store, clock } = this.deps;
     const dryRun = options.dryRun === true;
     const startedAt = clock.now();
-    const rows = (await store.listCredentialStatus({ customerId: options.customerId }, startedAt)).filter(
+    const listed = (await store.listCredentialStatus({ customerId: options.customerId }, startedAt)).filter(
       (r) => r.status === 'authorized' || r.status === 'expired',
     );
+    // Longest unchecked first (never checked before all): a run cut short (a function timeout) starts the next one
+    // where it stopped, instead of checking the same rows at the top of the list every day.
+    const lastChecked = new Map(
+      (await store.listCredentialChecks({ customerId: options.customerId })).map((c) => [`${c.customerId}/${c.region}`, c.checkedAt?.getTime() ?? -1]),
+    );
+    const since = (r: CredentialStatusRow): number => lastChecked.get(`${r.customerId}/${r.region}`) ?? -1;
+    const rows = [...listed].sort((a, b) => since(a) - since(b));
     const summary: SweepSummary = {
       dryRun,
       rows: rows.length,

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Services } from '../../src/app.js';
+import { CredentialSweep } from '../../src/sweep/credentialSweep.js';
+import { consoleLogger } from '../../src/http/logging.js';
+import type { CredentialStore } from '../../src/store/credentialStore.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
@@ -112,6 +115,47 @@ describe('CredentialSweep', () => {
     await services.sweep.run();
     await services.sweep.run();
     expect((await services.store.listEvents({ customerId: '41' })).map((e) => e.type).filter((t) => t.startsWith('authorization.exp'))).toEqual(['authorization.expired']);
+  });
+
+  it('sends 30-day, 7-day and expired reminders once each over a grant, and starts over after a re-authorization', async () => {
+    const harness = await startHarness();
+    h = harness;
+    await authorize(harness, '41', SELLERS['41']);
+    const services = await harness.services();
+    const reminders = async () =>
+      (await services.store.listEvents({ customerId: '41' }))
+        .filter((e) => e.type === 'authorization.expiring' || e.type === 'authorization.expired')
+        .map((e) => `${e.type}:${String((JSON.parse(e.data) as Record<string, unknown>)['threshold_days'] ?? '-')}`);
+    for (const days of [336, 1, 22, 1, 7, 1]) {
+      harness.clock.advance(days * DAY_MS); // 29 days left, 28, 6, 5, -2, -3
+      await services.sweep.run();
+    }
+    expect(await reminders()).toEqual(['authorization.expiring:30', 'authorization.expiring:7', 'authorization.expired:-']);
+    await authorize(harness, '41', SELLERS['41']);
+    harness.clock.advance(340 * DAY_MS); // 25 days left on the new grant
+    await services.sweep.run();
+    await services.sweep.run();
+    expect(await reminders()).toEqual(['authorization.expiring:30', 'authorization.expiring:7', 'authorization.expired:-', 'authorization.expiring:30']);
+  });
+
+  it('checks first the rows whose last check is oldest, so runs cut short (a function timeout) still reach every row in turn', async () => {
+    const { harness, services } = await threeSellers();
+    await services.sweep.run({ customerId: '41' }); // 41 checked; 42 and 43 never
+    harness.clock.advance(DAY_MS);
+    const claims: string[] = [];
+    const store = new Proxy(services.store, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (property !== 'claimCredentialCheck' || typeof value !== 'function') return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+        return async (claim: Parameters<CredentialStore['claimCredentialCheck']>[0]) => {
+          claims.push(claim.customerId);
+          return target.claimCredentialCheck(claim);
+        };
+      },
+    });
+    const sweep = new CredentialSweep({ ...services, store, logger: consoleLogger(() => undefined), retentionDays: 90 });
+    await sweep.run();
+    expect(claims).toEqual(['42', '43', '41']);
   });
 
   it('two sweeps at once check each seller once', async () => {

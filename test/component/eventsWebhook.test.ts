@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { opsCommand } from '../../src/cli/ops.js';
 import { DELIVERY_BACKOFF_MS, MAX_DELIVERY_ATTEMPTS } from '../../src/events/events.js';
 import { EventDelivery, WEBHOOK_USER_AGENT } from '../../src/events/webhookDelivery.js';
 import { consoleLogger, invocationAwareLogger, withInvocationLogger } from '../../src/http/logging.js';
@@ -127,6 +128,25 @@ describe('events delivered as Standard Webhooks', () => {
     await delivery.deliverDue(); // waits for the nudged run
     expect(outside.filter((l) => l.includes('will retry'))).toHaveLength(1);
     expect(inside).toEqual([]);
+  });
+
+  it('npm run ops -- unlink returns only once its event is delivered and recorded (the store is not closed under the delivery)', async () => {
+    receiver = await startWebhookReceiver(newSecret());
+    h = await startHarness({ EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: receiver.secret });
+    await authorize(h, '42');
+    await receiver.deliveries(1);
+    const services = await h.services();
+    await services.events.deliverDue(); // the granted event is recorded delivered
+
+    // The command opens its own App on the same SQLite file, as the separate `npm run ops` process does.
+    const printed: string[] = [];
+    const code = await opsCommand(['unlink', '--customer', '42', '--region', 'NA', '--yes'], h.values, h.clock.now(), (l) => printed.push(l));
+    expect(code).toBe(0);
+    expect(printed.filter((l) => l.includes('event delivery failed'))).toEqual([]);
+    expect((await services.store.listEvents()).map((e) => [e.type, e.deliveryState, e.deliveryAttempts])).toEqual([
+      ['authorization.granted', 'delivered', 1],
+      ['authorization.unlinked', 'delivered', 1],
+    ]);
   });
 
   it('without EVENTS_WEBHOOK_URL the events stay in the table, pending, and nothing is sent', async () => {

@@ -67,6 +67,32 @@ describe('npm run ops -- import-refresh-token', () => {
     expect(lines.join('\n')).not.toContain(token);
   });
 
+  it('refuses a token pasted as the value of an option, with the standard-input message, without echoing it or writing anything', async () => {
+    const harness = await startHarness();
+    h = harness;
+    const token = harness.lwa.sandbox.selfAuthorize('A1SANDBOXSELLER1');
+    for (const argv of [
+      ['--customer', '77', '--marketplace', token, '--selling-partner-id', 'A1SANDBOXSELLER1'],
+      ['--customer', '77', '--marketplace', 'US', '--selling-partner-id', token],
+    ]) {
+      const { code, lines } = await importing(harness, token, ...argv);
+      expect(code).toBe(2);
+      expect(lines[0]).toBe('ops: the refresh token is read from standard input, never from an argument');
+      expect(lines.join('\n')).not.toContain(token.slice(5, 30));
+    }
+    expect(harness.lwa.received.length).toBe(0);
+    expect(await nothingWritten(harness)).toEqual({ credentials: [], attempts: [], events: [] });
+  });
+
+  it('refuses an unknown marketplace without repeating what was typed (it may be a pasted secret)', async () => {
+    const harness = await startHarness();
+    h = harness;
+    const { code, lines } = await importing(harness, 'Atzr|0123456789abcdefghij', '--customer', '77', '--marketplace', 'SECRET-LOOKING-VALUE-123', '--selling-partner-id', 'A1SANDBOXSELLER1');
+    expect(code).toBe(1);
+    expect(lines.join('\n')).toContain('marketplace_unknown');
+    expect(lines.join('\n')).not.toContain('SECRET-LOOKING-VALUE-123');
+  });
+
   it('refuses what is not shaped like an LWA refresh token, asks LWA nothing and writes nothing', async () => {
     const harness = await startHarness();
     h = harness;

@@ -50,6 +50,21 @@ describe('sandbox events page and local receiver', () => {
     expect(html).toMatch(/<td>evt_\d+<\/td><td>authorization.granted<\/td><td>verified<\/td>/);
   });
 
+  it('the page lists the newest events first even when the outbox holds more than a thousand', async () => {
+    h = await startHarness();
+    const browser = new CookieClient();
+    expect((await browser.get(await h.approve(browser, '42'))).status).toBe(200);
+    const { store } = await h.services();
+    // Each import of the (already authorized) row writes one authorization.reauthorized: 1001 events in all.
+    const row = { customerId: '42', region: 'NA', marketplace: 'US', sellingPartnerId: 'A1SANDBOXSELLER1' } as const;
+    for (let i = 0; i < 1000; i++) await store.importRefreshToken({ ...row, encryptedRefreshToken: `not-used-${i}`, now: h.clock.now() });
+    const pages = sandboxEventsPages(h.app, `whsec_${randomBytes(32).toString('base64')}`);
+    const html = (await page(pages, 'GET', SANDBOX_EVENTS_PATH).handler(request('', {}))).body ?? '';
+    const ids = [...html.matchAll(/<tr><td>(\d+)<\/td><td>authorization\./g)].map((m) => Number(m[1]));
+    expect(ids[0]).toBe(1001);
+    expect(ids).toHaveLength(50);
+  });
+
   it('sandbox mode points delivery at the local receiver with a secret it derives from the sandbox token key', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sandbox-events-'));
     try {

@@ -2307,6 +2307,13 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await types()).toHaveLength(2);
       });
 
+      it('unlinking a row that is already unlinked changes nothing and writes no second authorization.unlinked', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(100) });
+        expect((await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(200) })).kind).toBe('unlinked');
+        expect(await types()).toEqual(['authorization.granted', 'authorization.unlinked']);
+      });
+
       it('no event holds a refresh token, code or MWS token envelope', async () => {
         const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
         await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: token, failure: REVOKED, now: at(100) });

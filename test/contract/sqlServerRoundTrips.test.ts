@@ -871,6 +871,16 @@ describe('SqlServerStore: the T-SQL that decides', () => {
     expect(text).toMatch(/NOT EXISTS \(\s*SELECT 1 FROM \[dbo\]\.\[sp_api_events\] AS p\s+WHERE p\.customer_id = e\.customer_id AND p\.region = e\.region AND p\.delivery_state = 'pending' AND p\.event_id < e\.event_id\)/);
   });
 
+  it('unlinkCredential writes no second authorization.unlinked for a row that was already unlinked', async () => {
+    expect(await textOf('unlinkCredential')).toMatch(/SELECT 'authorization\.unlinked', [^;]*FROM @before WHERE status <> 'unlinked';/);
+  });
+
+  it('claimDueEvents re-checks, on the rows it updates, that they are still pending and due: under READ COMMITTED SNAPSHOT the subquery reads a version, so two deliverers could both lease one event', async () => {
+    const text = await textOf('claimDueEvents');
+    const outer = text.slice(text.indexOf('ORDER BY e.event_id)') + 'ORDER BY e.event_id)'.length);
+    expect(outer).toMatch(/AND delivery_state = 'pending' AND \(next_attempt_at IS NULL OR next_attempt_at <= @now\)/);
+  });
+
   it('completeAuthorization throws (so rolls back) when no credential row was updated', async () => {
     expect(await textOf('completeAuthorization')).toMatch(/THROW 50001, N'credential row missing for a consumed attempt'/);
   });
