@@ -46,6 +46,11 @@ export type AccessTokenRequest = ({ customerId: string } | { sellingPartnerId: s
    * within FORCED_REFRESH_REUSE_MS of the last refresh of the same generation, is served that fresh token instead.
    */
   forceRefresh?: boolean | undefined;
+  /**
+   * Ask LWA even if another request refreshed a moment ago (implies forceRefresh): for the credential sweep, whose
+   * question is whether the refresh token still works now, which a token reused from before a revocation cannot answer.
+   */
+  proveRefreshToken?: boolean | undefined;
 };
 
 export type AccessTokenErrorCode =
@@ -133,7 +138,7 @@ export class AccessTokenService {
    * lease claim, LWA and the conditional write.
    */
   async get(request: AccessTokenRequest): Promise<AccessTokenResult> {
-    if (!request.forceRefresh) {
+    if (!request.forceRefresh && !request.proveRefreshToken) {
       const hit = this.fromMemory(request);
       if (hit !== undefined && this.farFromExpiry(hit.token)) {
         if (this.deps.clock.now().getTime() - hit.checkedAt < this.recheckMs) return { ok: true, token: hit.token };
@@ -142,7 +147,7 @@ export class AccessTokenService {
         if (request.region !== undefined && (await this.recheck(hit))) return { ok: true, token: hit.token };
       }
     }
-    const key = JSON.stringify(['customerId' in request ? ['c', request.customerId] : ['s', request.sellingPartnerId], request.region ?? null, Boolean(request.forceRefresh)]);
+    const key = JSON.stringify(['customerId' in request ? ['c', request.customerId] : ['s', request.sellingPartnerId], request.region ?? null, Boolean(request.forceRefresh), Boolean(request.proveRefreshToken)]);
     return singleFlight(this.lookups, key, () => this.lookUp(request));
   }
 
@@ -163,7 +168,8 @@ export class AccessTokenService {
     if (!target.ok) return target;
     const { customerId, region } = target;
     const seller = 'sellingPartnerId' in request ? request.sellingPartnerId : undefined;
-    const force = Boolean(request.forceRefresh);
+    const prove = Boolean(request.proveRefreshToken);
+    const force = prove || Boolean(request.forceRefresh);
     if (!force) {
       const hit = this.deps.cache.lookup(customerId, region);
       if (hit !== undefined && (seller === undefined || hit.token.sellingPartnerId === seller) && this.farFromExpiry(hit.token)) {
@@ -171,8 +177,8 @@ export class AccessTokenService {
         if (fresh || (await this.recheck(hit))) return { ok: true, token: hit.token };
       }
     }
-    const result = await singleFlight(this.refreshes, JSON.stringify([customerId, region, force]), () =>
-      this.refresh(customerId, region, { force, retries: 1, owner: this.nextOwner() }),
+    const result = await singleFlight(this.refreshes, JSON.stringify([customerId, region, force, prove]), () =>
+      this.refresh(customerId, region, { force, prove, retries: 1, owner: this.nextOwner() }),
     );
     // The row may have changed seller between the lookup and the refresh: a seller is served only its own token.
     if (result.ok && seller !== undefined && result.token.sellingPartnerId !== seller) {
@@ -285,7 +291,7 @@ export class AccessTokenService {
       if (current !== undefined) {
         const refreshedAt = shared?.refreshedAt?.getTime();
         const justRefreshed = refreshedAt !== undefined && now - refreshedAt < FORCED_REFRESH_REUSE_MS;
-        const serve = options.force ? justRefreshed : current.expiresAt.getTime() - now >= REFRESH_AHEAD_MS || leasedByOther;
+        const serve = options.force ? justRefreshed && !options.prove : current.expiresAt.getTime() - now >= REFRESH_AHEAD_MS || leasedByOther;
         if (serve) return this.serve(current, generation, since);
       }
       if (!leasedByOther) {
@@ -466,6 +472,8 @@ export class AccessTokenService {
 
 interface RefreshOptions {
   force: boolean;
+  /** Never serve a token refreshed before this request (see AccessTokenRequest.proveRefreshToken). */
+  prove: boolean;
   /** How many more times a refresh whose token was discarded (the row changed) starts over. */
   retries: number;
   /** This refresh's lease-owner id. */

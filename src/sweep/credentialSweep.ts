@@ -209,7 +209,7 @@ export class CredentialSweep {
 
   private async check(row: CredentialStatusRow, summary: SweepSummary): Promise<CheckResult> {
     const base = { customerId: row.customerId, region: row.region, participation: undefined, flagEvent: undefined };
-    const token = await this.deps.accessTokens.get({ customerId: row.customerId, region: row.region, forceRefresh: true });
+    const token = await this.deps.accessTokens.get({ customerId: row.customerId, region: row.region, proveRefreshToken: true });
     if (!token.ok) {
       if (token.error === 'lwa_client_rejected') summary.stopped = 'lwa_client_rejected';
       const outcome: CheckOutcome = token.error === 'authorization_revoked' ? 'revoked' : 'error';

@@ -54,6 +54,17 @@ describe('CredentialSweep', () => {
     expect(checks[0]?.verifiedAt?.getTime()).toBeGreaterThan(0);
   });
 
+  it('finds a revocation even when the seller\'s token was refreshed a moment before: the sweep asks LWA, never reuses a fresh token', async () => {
+    const { harness, services } = await threeSellers();
+    const before = await services.accessTokens.get({ customerId: '42', region: 'NA', forceRefresh: true });
+    expect(before.ok).toBe(true);
+    harness.lwa.sandbox.revokeSeller(SELLERS['42']);
+    const summary = await services.sweep.run();
+
+    expect(await statusOf(services, '42')).toBe('revoked');
+    expect(summary.counts).toMatchObject({ verified: 2, revoked: 1 });
+  });
+
   it('flags a 403 from SP-API as spapi_access_denied with an event, and keeps the row authorized', async () => {
     const { harness, services } = await threeSellers();
     harness.spApi.setMode(SELLERS['41'], 'denied');
