@@ -236,7 +236,9 @@ export class LwaClient {
     let text: string;
     let retryAfter: string | undefined;
     let serverDate: string | undefined;
-    const config: AxiosRequestConfig = { timeout: policy.timeoutMs };
+    // axios's timeout is the socket's idle time (a server trickling a byte at a time never reaches it); the signal
+    // bounds the whole request, so a refresh stays inside its lease and a code exchange inside its window.
+    const config: AxiosRequestConfig = { timeout: policy.timeoutMs, signal: AbortSignal.timeout(policy.timeoutMs) };
     // Single-use grants go over a connection of their own, watched, so a failure can tell whether it was made.
     const wire = policy.singleUse ? watchedConnection(this.options.tokenUrl) : undefined;
     if (wire !== undefined) Object.assign(config, wire.agents);
@@ -249,7 +251,7 @@ export class LwaClient {
     } catch (error) {
       // axios errors carry the request config (and so the form body with secrets): keep only the code.
       const code = axios.isAxiosError(error) ? error.code : undefined;
-      const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT';
+      const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED';
       const description = timedOut ? 'timed out' : `network error${code ? ` (${code})` : ''}`;
       if (wire === undefined || wire.neverConnected()) return { ok: false, failure: unavailable(description), retryable: true };
       this.options.logger.warn('LWA code exchange failed after the connection was made: the code is not sent again (it may be spent)', {

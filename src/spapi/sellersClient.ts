@@ -54,6 +54,8 @@ export class SellersClient {
     try {
       response = await this.http.get<string>(`${this.options.endpoints[region]}${MARKETPLACE_PARTICIPATIONS_PATH}`, {
         headers: { 'x-amz-access-token': accessToken, 'User-Agent': SPAPI_USER_AGENT, Accept: 'application/json' },
+        // The whole request, not only the idle time (axios's timeout): a trickling answer cannot hold the sweep.
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
     } catch (error) {
       // axios errors carry the request headers (the access token): keep only the code.

@@ -452,6 +452,20 @@ describe('LwaClient: the code exchange never re-sends a code that may have reach
     }, ms);
   };
 
+  it('refreshAccessToken: a server that trickles a byte at a time is cut at the timeout (the whole request, not the idle time)', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const server = await startServer((res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{');
+      timers.push(setInterval(() => res.write(' '), 50));
+    });
+    const { lwa } = client(server.url, { timeoutMs: 300, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
+    const result = await lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    for (const timer of timers) clearInterval(timer);
+    expect(result.ok === false && result.failure).toMatchObject({ kind: 'unavailable', description: 'timed out', attempts: 1 });
+    await server.close();
+  });
+
   it('a code exchange that times out after sending is not sent again: one request, unavailable', async () => {
     const server = await startServer(() => {
       /* never answers */

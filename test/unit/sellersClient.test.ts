@@ -36,6 +36,25 @@ const OK = JSON.stringify({
 });
 
 describe('SellersClient.marketplaceParticipations', () => {
+  it('an answer trickling a byte at a time is cut at the timeout: unavailable, not a sweep held up', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{');
+      timers.push(setInterval(() => res.write(' '), 50));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    close = () => new Promise<void>((resolve) => {
+      for (const timer of timers) clearInterval(timer);
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const client = new SellersClient({ endpoints: { NA: base, EU: base, FE: base }, timeoutMs: 300 });
+    expect(await client.marketplaceParticipations('NA', 'Atza|token')).toMatchObject({ kind: 'unavailable' });
+  });
+
   it("calls the region's endpoint with x-amz-access-token and a User-Agent naming the service", async () => {
     const { client, seen } = await spApi(200, OK, { 'x-amzn-RateLimit-Limit': '0.016' });
     const result = await client.marketplaceParticipations('EU', 'Atza|token');
