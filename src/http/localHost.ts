@@ -122,6 +122,27 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     return extraHosts.some((allowed) => allowed.name === host.name && (allowed.port === undefined ? host.port === undefined || host.port === port : allowed.port === host.port));
   }
 
+  /**
+   * True unless a browser says the request comes from another site's page: Sec-Fetch-Site `cross-site` or
+   * `same-site` (another port of localhost is the same site), or an Origin that is not one of this host's. Origin
+   * `null` alone proves nothing: with our `Referrer-Policy: no-referrer` browsers send it on their own form posts.
+   * No header at all (curl, services) is served.
+   */
+  function sameOrigin(originHeader: string | undefined, fetchSite: string | string[] | undefined): boolean {
+    if (fetchSite === 'cross-site' || fetchSite === 'same-site') return false;
+    if (originHeader === undefined || originHeader === 'null') return true;
+    let parsed: URL;
+    try {
+      parsed = new URL(originHeader);
+    } catch {
+      return false;
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return false;
+    // URL.host drops a default port as a Host header does, so the Host rules apply as they are.
+    const host = parseHost(parsed.host);
+    return host !== undefined && hostAllowed(host);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     if (body.kind === 'too_large') {
@@ -135,6 +156,11 @@ export async function startLocalHost(options: LocalHostOptions): Promise<Running
     // The host's own origin, never the request's: handlers build links and redirects from this URL.
     const url = new URL(`${origin()}${target.path}`);
     const method = (req.method ?? 'GET').toUpperCase();
+    // A web page on another site can still make the browser POST a form here (it cannot read the answer, but it
+    // could make refreshes or sandbox changes happen): browsers name the page's origin, and only ours is served.
+    if (method !== 'GET' && method !== 'HEAD' && !sameOrigin(req.headers.origin, req.headers['sec-fetch-site'])) {
+      return writeResult(res, jsonError(403, 'origin_not_allowed', 'Requests from another site’s page are not served here.'));
+    }
 
     const pagesHere = pages.filter((p) => p.path === url.pathname);
     const page = pagesHere.find((p) => p.method === method);
