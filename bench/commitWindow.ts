@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { withSection } from './benchmarksDoc.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
@@ -39,6 +40,7 @@ const APPLICATION_ID = 'amzn1.sp.solution.11111111-2222-4333-8444-555555555555';
 const COMMAND = 'npm run bench';
 const SECTION_START = '<!-- commit-window:start -->';
 const SECTION_END = '<!-- commit-window:end -->';
+const SECTION_MARKERS = { start: SECTION_START, end: SECTION_END };
 
 /** A second connection's load: each transaction writes one row and keeps the write lock `holdMs`, then waits `gapMs`. */
 interface Contention {
@@ -411,14 +413,6 @@ function section(runs: ReadonlyArray<{ name: string; run: Run }>, context: { dat
   ].join('\n');
 }
 
-/** docs/benchmarks.md with this section replacing an earlier one, or appended. */
-function withSection(existing: string, text: string): string {
-  const start = existing.indexOf(SECTION_START);
-  const end = existing.indexOf(SECTION_END);
-  if (start !== -1 && end > start) return existing.slice(0, start) + text + existing.slice(end + SECTION_END.length).replace(/^\n/, '');
-  const base = existing.trimEnd();
-  return base === '' ? text : `${base}\n\n${text}`;
-}
 
 // ---- main -------------------------------------------------------------------------------------------------------
 
@@ -520,7 +514,7 @@ async function main(): Promise<void> {
     const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
     const docsFile = join(root, 'docs', 'benchmarks.md');
     const existing = existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : '';
-    writeFileSync(docsFile, withSection(existing, section(runs, { date, tmpdir: os.tmpdir(), notes })));
+    writeFileSync(docsFile, withSection(existing, section(runs, { date, tmpdir: os.tmpdir(), notes }), SECTION_MARKERS));
     process.stdout.write(`Written to ${docsFile} (section "Commit window of a refresh token")\n`);
   } finally {
     for (const cleanup of cleanups.reverse()) {

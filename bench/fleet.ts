@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { withSection } from './benchmarksDoc.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REFRESH_AHEAD_MS } from '../src/accessTokens/accessTokenService.js';
@@ -23,6 +24,7 @@ const LEASE_SECONDS = 10;
 const TOKEN_LIFETIME_S = REFRESH_AHEAD_MS / 1000 + 3;
 const SECTION_START = '<!-- fleet:start -->';
 const SECTION_END = '<!-- fleet:end -->';
+const SECTION_MARKERS = { start: SECTION_START, end: SECTION_END };
 
 interface Run {
   processes: number;
@@ -143,13 +145,6 @@ function section(runs: Run[], trips: Record<string, string>, date: string): stri
   ].join('\n');
 }
 
-function withSection(existing: string, text: string): string {
-  const start = existing.indexOf(SECTION_START);
-  const end = existing.indexOf(SECTION_END);
-  if (start !== -1 && end > start) return existing.slice(0, start) + text + existing.slice(end + SECTION_END.length).replace(/^\n/, '');
-  const base = existing.trimEnd();
-  return base === '' ? text : `${base}\n\n${text}`;
-}
 
 async function main(): Promise<void> {
   installLoopbackGuard();
@@ -174,7 +169,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const docsFile = join(root, 'docs', 'benchmarks.md');
   const existing = existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : '';
-  writeFileSync(docsFile, withSection(existing, section(runs, trips, date)));
+  writeFileSync(docsFile, withSection(existing, section(runs, trips, date), SECTION_MARKERS));
   process.stdout.write(`Written to ${docsFile} (section "Fleet")\n`);
 }
 
