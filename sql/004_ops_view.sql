@@ -9,7 +9,7 @@
 -- schema makes the same change as its version 3 (src/store/sqliteStore.ts), with the same view and columns.
 -- How it runs: src/store/migrations.ts replaces {{schema}} with the target schema (dbo in production), runs this
 -- file as ONE batch inside a transaction and records it in schema_migrations. Idempotent when run by hand: the column
--- is added only while missing, the constraint is dropped only while its definition lacks 'appstore' and added only
+-- is added only while missing (a sys.columns guard: Babelfish 4.3 fails COL_LENGTH inside db:migrate's transaction), the constraint is dropped only while its definition lacks 'appstore' and added only
 -- while missing, and the view is dropped when present and created again.
 -- Notes: statements valid on SQL Server 2016+ / Azure SQL and Babelfish for PostgreSQL 4.3, so no CREATE OR ALTER
 -- VIEW and no WITH CHECK ADD: IF OBJECT_ID(view) IS NOT NULL DROP VIEW, then CREATE VIEW; a plain
@@ -27,7 +27,7 @@ SET ANSI_NULLS ON;
 SET QUOTED_IDENTIFIER ON;
 
 -- sp_api_auth_attempts.expected_selling_partner_id: the seller a Login-URI flow expects back
-IF COL_LENGTH(N'[{{schema}}].[sp_api_auth_attempts]', N'expected_selling_partner_id') IS NULL
+IF NOT EXISTS (SELECT 1 FROM sys.columns WHERE object_id = OBJECT_ID(N'[{{schema}}].[sp_api_auth_attempts]') AND name = N'expected_selling_partner_id')
 BEGIN
   ALTER TABLE [{{schema}}].[sp_api_auth_attempts]
     ADD expected_selling_partner_id VARCHAR(64) COLLATE Latin1_General_100_BIN2 NULL;

@@ -21,8 +21,10 @@
 -- configured, and otherwise says that `npm run tokens:reencrypt` must run: the database has no keys, so this file
 -- cannot. Until then a plain token stays readable as it was (the app tells plain from sealed by the envelope prefix).
 -- Idempotent when run by hand: a constraint is dropped only while its definition lacks the new value and added only
--- while missing; a column is altered only while shorter (COL_LENGTH, in bytes: NVARCHAR(256) is 512) and added only
--- while missing; the view is dropped when present and created again.
+-- while missing; a column is altered only while shorter (sys.columns.max_length, in bytes: NVARCHAR(256) is 512) and
+-- added only while missing; the view is dropped when present and created again. The column guards read sys.columns,
+-- not COL_LENGTH: Babelfish 4.3 fails COL_LENGTH inside a transaction run through sp_executesql, as db:migrate runs
+-- this file (the guards were rewritten so; servers that applied the file already are unaffected: same effect).
 -- Notes: valid on SQL Server 2016+ / Azure SQL and Babelfish for PostgreSQL 4.3 (see 003 and 004): plain ADD
 -- CONSTRAINT, DROP VIEW + EXEC (CREATE VIEW), and the new index created in the block that adds exchange_deadline (the
 -- column test is the guard both servers answer alike; Babelfish keeps index names its own way). Statements naming a
@@ -64,12 +66,12 @@ BEGIN
 END;
 
 -- sp_api_credentials: envelope columns wide enough
-IF COL_LENGTH(N'[{{schema}}].[sp_api_credentials]', N'lwa_refresh_token') < 8000
+IF EXISTS (SELECT 1 FROM sys.columns WHERE object_id = OBJECT_ID(N'[{{schema}}].[sp_api_credentials]') AND name = N'lwa_refresh_token' AND max_length < 8000)
 BEGIN
   ALTER TABLE [{{schema}}].[sp_api_credentials] ALTER COLUMN lwa_refresh_token VARCHAR(8000);
 END;
 
-IF COL_LENGTH(N'[{{schema}}].[sp_api_credentials]', N'mws_auth_token') < 1024
+IF EXISTS (SELECT 1 FROM sys.columns WHERE object_id = OBJECT_ID(N'[{{schema}}].[sp_api_credentials]') AND name = N'mws_auth_token' AND max_length < 1024)
 BEGIN
   ALTER TABLE [{{schema}}].[sp_api_credentials] ALTER COLUMN mws_auth_token VARCHAR(1024);
 END;
@@ -96,7 +98,7 @@ BEGIN
 END;
 
 -- sp_api_auth_attempts.exchange_deadline, the deadline of attempts consumed before it existed, and the created_at index
-IF COL_LENGTH(N'[{{schema}}].[sp_api_auth_attempts]', N'exchange_deadline') IS NULL
+IF NOT EXISTS (SELECT 1 FROM sys.columns WHERE object_id = OBJECT_ID(N'[{{schema}}].[sp_api_auth_attempts]') AND name = N'exchange_deadline')
 BEGIN
   ALTER TABLE [{{schema}}].[sp_api_auth_attempts] ADD exchange_deadline DATETIME2(3) NULL;
 
@@ -112,7 +114,7 @@ END;
 
 -- sp_api_auth_attempts.refusal_count: existing rows start from the refused callbacks old code recorded against them
 -- (so the bound of 20 counts those too); the others from the default, 0.
-IF COL_LENGTH(N'[{{schema}}].[sp_api_auth_attempts]', N'refusal_count') IS NULL
+IF NOT EXISTS (SELECT 1 FROM sys.columns WHERE object_id = OBJECT_ID(N'[{{schema}}].[sp_api_auth_attempts]') AND name = N'refusal_count')
 BEGIN
   ALTER TABLE [{{schema}}].[sp_api_auth_attempts]
     ADD refusal_count INT NOT NULL

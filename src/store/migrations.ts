@@ -79,6 +79,11 @@ const FORBIDDEN: ReadonlyArray<readonly [RegExp, string]> = [
   // Babelfish 4.x refuses NULL / NOT NULL in ALTER COLUMN (babelfish_extensions #2771): state nothing there and set
   // ANSI_NULL_DFLT_ON ON (see 005).
   [/\bALTER\s+COLUMN\b[^;]*?\bNULL\b/i, 'NULL or NOT NULL in ALTER COLUMN (write SET ANSI_NULL_DFLT_ON ON; and ALTER COLUMN c type)'],
+  // Babelfish 4.3: "'COLLATE in ALTER TABLE ALTER COLUMN' is not currently supported" (see 008).
+  [/\bALTER\s+COLUMN\b[^;]*?\bCOLLATE\b/i, 'COLLATE in ALTER COLUMN (the column takes the database default; compare under COLLATE in the CHECK, see 008)'],
+  // Babelfish 4.3 fails COL_LENGTH inside a transaction when the text runs through sp_executesql, as db:migrate runs
+  // every file ("unsupported transaction command in PL/tsql").
+  [/\bCOL_LENGTH\s*\(/i, "COL_LENGTH (read sys.columns: name, and max_length in bytes)"],
   [
     /\b(UPDLOCK|HOLDLOCK|ROWLOCK|NOLOCK|PAGLOCK|TABLOCKX?|XLOCK|READPAST|READUNCOMMITTED|REPEATABLEREAD|SERIALIZABLE|READCOMMITTEDLOCK)\b/i,
     'a lock hint or isolation level (correctness rests on keys)',
@@ -87,13 +92,13 @@ const FORBIDDEN: ReadonlyArray<readonly [RegExp, string]> = [
 
 /** Why a CREATE INDEX is refused where it stands (see portabilityProblems). */
 export const UNGUARDED_INDEX =
-  'CREATE INDEX outside a block that creates its table or adds a column (IF OBJECT_ID(...) IS NULL / IF COL_LENGTH(...) IS NULL)';
+  'CREATE INDEX outside a block that creates its table or adds a column (IF OBJECT_ID(...) IS NULL / IF NOT EXISTS (SELECT ... FROM sys.columns ...))';
 
 /**
  * What keeps a migration's text from running the same on SQL Server 2016+ / Azure SQL and on Babelfish 4.3, as
  * messages (empty: none). Comments are ignored, string literals are not (EXEC(N'...') runs them). Also refused: a
  * CREATE INDEX outside a BEGIN ... END block that, before it, created a table (guarded by IF OBJECT_ID(table) IS NULL)
- * or added a column (ALTER TABLE ... ADD column, guarded by IF COL_LENGTH(table, column) IS NULL): the guards both
+ * or added a column (ALTER TABLE ... ADD column, guarded by IF NOT EXISTS (a sys.columns row)): the guards both
  * servers answer alike, so the index is created exactly when the block runs once. Babelfish keeps index names its own
  * way, so looking them up is no guard.
  */

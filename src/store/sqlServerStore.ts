@@ -652,11 +652,11 @@ export class SqlServerStore implements CredentialStore {
         'stored',
         `DECLARE @before TABLE (status VARCHAR(16) NOT NULL);
          ${this.releasePartnerSql()}
+         ${readBeforeUpdateSql(this.credentials, ['status'], '@before', 'customer_id = @customerId AND region = @region')}
          UPDATE ${this.credentials} SET
            selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
            status = ${statusCaseSql('succeeded')}, last_error = NULL,
            auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
-         OUTPUT deleted.status INTO @before (status)
          WHERE customer_id = @customerId AND region = @region
            AND NOT (status = 'authorized' AND selling_partner_id IS NOT NULL AND selling_partner_id <> @sellingPartnerId);
          IF @@ROWCOUNT <> 1
@@ -764,8 +764,8 @@ export class SqlServerStore implements CredentialStore {
   }
 
   /**
-   * The UPDATE clears the link and hands back the row as it was (OUTPUT deleted.*, into a table variable), from which
-   * the audit row is written and the answer read, in one transaction: no row, no audit, 'not_found'.
+   * The row as it was is read into a table variable (readBeforeUpdateSql), then the UPDATE clears the link; the audit
+   * row is written and the answer read from the table variable, in one transaction: no row, no audit, 'not_found'.
    */
   async unlinkCredential(input: Unlink): Promise<UnlinkResult> {
     if (!storable(() => customerIdParam(input.customerId))) return { kind: 'not_found' };
@@ -773,10 +773,10 @@ export class SqlServerStore implements CredentialStore {
       `SET XACT_ABORT ON;
        DECLARE @before TABLE (status VARCHAR(16) NOT NULL, selling_partner_id VARCHAR(64) NULL, marketplace VARCHAR(2) NULL);
        BEGIN TRANSACTION;
+       ${readBeforeUpdateSql(this.credentials, ['status', 'selling_partner_id', 'marketplace'], '@before', 'customer_id = @customerId AND region = @region')}
        UPDATE ${this.credentials} SET
          selling_partner_id = NULL, lwa_refresh_token = NULL, spapi_oauth_code = NULL, mws_auth_token = NULL,
          status = ${statusCaseSql('unlinked')}, last_error = NULL, updated_at = @now
-       OUTPUT deleted.status, deleted.selling_partner_id, deleted.marketplace INTO @before (status, selling_partner_id, marketplace)
        WHERE customer_id = @customerId AND region = @region;
        DELETE FROM ${this.accessTokens} WHERE customer_id = @customerId AND region = @region;
        INSERT INTO ${this.attempts}
@@ -1193,11 +1193,11 @@ export class SqlServerStore implements CredentialStore {
              AND selling_partner_id IS NOT NULL AND selling_partner_id <> @sellingPartnerId
          ) THROW ${PARTNER_CHANGED_ERROR}, N'credential row is authorized for another seller', 1;
          ${this.releasePartnerSql()}
+         ${readBeforeUpdateSql(this.credentials, ['status'], '@before', 'customer_id = @customerId AND region = @region')}
          UPDATE ${this.credentials} SET
            selling_partner_id = @sellingPartnerId, marketplace = @marketplace, lwa_refresh_token = @refreshToken,
            status = ${statusCaseSql('succeeded')}, last_error = NULL,
            auth_granted_date = @now, lwa_refresh_token_date = @now, updated_at = @now
-         OUTPUT deleted.status INTO @before (status)
          WHERE customer_id = @customerId AND region = @region;
          IF @@ROWCOUNT = 0
            INSERT INTO ${this.credentials}
@@ -1304,7 +1304,7 @@ export class SqlServerStore implements CredentialStore {
     );
   }
 
-  /** The UPDATE hands back the flag it replaced (OUTPUT deleted.flag); the event is inserted only when the flag is new. */
+  /** The flag is read before the UPDATE replaces it (readBeforeUpdateSql); the event is inserted only when the flag is new. */
   async recordCredentialCheck(result: CheckResult): Promise<void> {
     const flag = flagAfter(result.outcome);
     const p = result.participation;
@@ -1313,6 +1313,7 @@ export class SqlServerStore implements CredentialStore {
       `SET XACT_ABORT ON;
        DECLARE @before TABLE (flag VARCHAR(32) NULL);
        BEGIN TRANSACTION;
+       ${readBeforeUpdateSql(this.checks, ['flag'], '@before', 'customer_id = @customerId AND region = @region')}
        UPDATE ${this.checks} SET
          lease_until = NULL, checked_at = @now, check_outcome = @outcome, check_error = @error,
          verified_at = CASE WHEN @seen = 1 THEN @now ELSE verified_at END,
@@ -1320,7 +1321,6 @@ export class SqlServerStore implements CredentialStore {
          country_codes = CASE WHEN @seen = 1 THEN @countryCodes ELSE country_codes END,
          store_name = CASE WHEN @seen = 1 THEN @storeName ELSE store_name END,
          flag = CASE WHEN @setsFlag = 1 THEN @flag ELSE flag END
-       OUTPUT deleted.flag INTO @before (flag)
        WHERE customer_id = @customerId AND region = @region;
        IF @eventType IS NOT NULL
          INSERT INTO ${this.events} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
@@ -1610,6 +1610,21 @@ function partnerGuarded(success: string, statements: string): string {
          ELSE IF ERROR_NUMBER() IN (${DUPLICATE_KEY_ERRORS}, ${PARTNER_HELD_ERROR}) SELECT 'partner_conflict' AS outcome;
          ELSE THROW;
        END CATCH;`;
+}
+
+/**
+ * A statement that copies `columns` of the rows matching `where` into the table variable `into` as they are now, and
+ * keeps those rows locked until the transaction ends (it writes them unchanged), so the UPDATE that follows in the
+ * same transaction changes exactly the values read. It stands in for `UPDATE ... OUTPUT deleted.*`, which Babelfish
+ * for PostgreSQL 4.3 cannot run on a table outside the login's default schema ("relation ... does not exist") and
+ * misreads beside unqualified column names ("column reference ... is ambiguous"); OUTPUT inserted works on both.
+ * A write, not a lock hint: SQL Server (also under READ COMMITTED SNAPSHOT) and PostgreSQL lock a row they update.
+ */
+function readBeforeUpdateSql(table: string, columns: readonly [string, ...string[]], into: string, where: string): string {
+  const [first] = columns;
+  return `UPDATE ${table} SET ${first} = ${first}
+         OUTPUT ${columns.map((c) => `inserted.${c}`).join(', ')} INTO ${into} (${columns.join(', ')})
+         WHERE ${where};`;
 }
 
 /** @eventType, @sellingPartnerId and @eventData of an event (all NULL when there is none). */
