@@ -62,7 +62,7 @@ export async function startCommand(options: StartOptions): Promise<{ code: numbe
   const { settings } = state.services;
   if (sandbox) {
     print('SANDBOX MODE: no LWA_CLIENT_ID / LWA_TOKEN_URL configured, so Seller Central and Login with Amazon');
-    print(`are played by this host (${origin}/sandbox/...), with local secrets generated in .data/ and SQLite storage.`);
+    print(`are played by this host (${origin}/sandbox/...), with local secrets generated in .data/ (the store is named below).`);
     if (settings.lwa.clientSecret !== sandbox.amazonClientSecret) {
       print('LWA_CLIENT_SECRET is set: the sandbox Amazon will refuse it (invalid_client) unless LWA_CLIENT_SECRET_PREVIOUS holds its own (clientSecret in .data/sandbox-secrets.json).');
     }
