@@ -85,6 +85,11 @@ export type ReturnLink = string | undefined;
 
 const START_OVER = 'Start again from Shipica ("Authorize Shipica").';
 
+/** A sentence continued after other words ("Otherwise, start again…"). */
+function continued(sentence: string): string {
+  return `${sentence.charAt(0).toLowerCase()}${sentence.slice(1)}`;
+}
+
 const CALLBACK_TEXT: Record<Exclude<OutcomeReason, 'already_used'>, { status: number; what: string; next: string }> = {
   callback_invalid: { status: 400, what: "Amazon's reply was incomplete or malformed.", next: START_AGAIN },
   state_invalid: { status: 400, what: 'This reply does not belong to an authorization Shipica started.', next: START_AGAIN },
@@ -124,7 +129,7 @@ const CALLBACK_TEXT: Record<Exclude<OutcomeReason, 'already_used'>, { status: nu
   lwa_unavailable: {
     status: 503,
     what: "Amazon's login service did not answer in time, so this authorization could not be finished.",
-    next: `Please wait a few minutes, then ${START_OVER.charAt(0).toLowerCase()}${START_OVER.slice(1)}`,
+    next: `Please wait a few minutes, then ${continued(START_OVER)}`,
   },
   lwa_client_error: {
     status: 502,
@@ -134,7 +139,7 @@ const CALLBACK_TEXT: Record<Exclude<OutcomeReason, 'already_used'>, { status: nu
   storage_error: {
     status: 503,
     what: 'Shipica could not save the authorization Amazon granted.',
-    next: `Shipica has been notified. Please ${START_OVER.charAt(0).toLowerCase()}${START_OVER.slice(1)}`,
+    next: `Shipica has been notified. Please ${continued(START_OVER)}`,
   },
   in_progress: { status: 409, what: 'This authorization is still being completed.', next: 'Reload this page in a moment.' },
   interrupted: {
@@ -156,14 +161,7 @@ export function callbackPage(outcome: CallbackOutcome, back: ReturnLink): HttpRe
   }
   if (outcome.kind === 'already_used') {
     // Another browser presented a state that was already used: neutral, and nothing about how that attempt ended.
-    return htmlResponse(
-      200,
-      'This authorization link was already used',
-      html`<h1>This authorization link was already used</h1>
-<p>If you finished authorizing Shipica, there is nothing more to do.</p>
-<p>Otherwise, ${START_OVER.charAt(0).toLowerCase()}${START_OVER.slice(1)}</p>${backLink(back)}
-<p><small>Reason: <code>already_used</code></small></p>`,
-    );
+    return neutralPage(200, 'This authorization link was already used', START_OVER, 'already_used', back);
   }
   if (outcome.kind === 'failed' && outcome.reason === 'partner_changed' && outcome.partners !== undefined) {
     const { linked, returned, region } = outcome.partners;
@@ -183,13 +181,18 @@ export function callbackPage(outcome: CallbackOutcome, back: ReturnLink): HttpRe
 
 /** A result page whose id is not ours, was changed, or is older than its hour (an old history entry). */
 export function resultUnavailablePage(back: ReturnLink): HttpResult {
+  return neutralPage(400, 'This result is no longer shown', START_AGAIN, 'result_unavailable', back);
+}
+
+/** A page that says nothing about how an attempt ended: done already, or start again. */
+function neutralPage(status: number, title: string, startAgain: string, reason: string, back: ReturnLink): HttpResult {
   return htmlResponse(
-    400,
-    'This result is no longer shown',
-    html`<h1>This result is no longer shown</h1>
+    status,
+    title,
+    html`<h1>${title}</h1>
 <p>If you finished authorizing Shipica, there is nothing more to do.</p>
-<p>Otherwise, ${START_AGAIN.charAt(0).toLowerCase()}${START_AGAIN.slice(1)}</p>${backLink(back)}
-<p><small>Reason: <code>result_unavailable</code></small></p>`,
+<p>Otherwise, ${continued(startAgain)}</p>${backLink(back)}
+<p><small>Reason: <code>${reason}</code></small></p>`,
   );
 }
 
