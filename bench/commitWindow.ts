@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { withSection } from './benchmarksDoc.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
@@ -8,9 +7,10 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { systemClock, type LogFields, type Logger } from '../src/credentials/index.js';
+import { withSection } from './benchmarksDoc.js';
 import { App, type Services } from '../src/app.js';
 import { buildLaunchLink } from '../src/authorization/launchLink.js';
-import { systemClock, type LogFields, type Logger } from '../src/authorization/ports.js';
 import type { SettingValues } from '../src/config/settings.js';
 import { startLocalHost } from '../src/http/localHost.js';
 import { sandboxAmazonPages } from '../src/sandbox/sandboxAmazon.js';

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { withSection } from './benchmarksDoc.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CredentialStore } from '../src/credentials/index.js';
+import { withSection } from './benchmarksDoc.js';
 import { REFRESH_AHEAD_MS } from '../src/accessTokens/accessTokenService.js';
 import { App, type Services } from '../src/app.js';
-import type { CredentialStore } from '../src/store/credentialStore.js';
 import { FLEET_CUSTOMER, requestToken, startFleet, type Fleet } from '../test/support/fleet.js';
 import { installLoopbackGuard, refusedConnections, selfTestLoopbackGuard } from './loopbackGuard.js';
 

@@ -1,19 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { describeError, systemClock, type Clock, type CredentialStore, type Logger, type RandomSource } from './credentials/index.js';
 import { AccessTokenCache } from './accessTokens/accessTokenCache.js';
 import { AccessTokenService } from './accessTokens/accessTokenService.js';
-import type { Clock, Logger, RandomSource } from './authorization/ports.js';
-import { describeError, systemClock } from './authorization/ports.js';
 import { UnknownStateLog } from './authorization/unknownStates.js';
 import { isRunningInAzure, loadSettings, type Environment, type SettingValues, type Settings } from './config/settings.js';
 import { nudgingStore } from './events/nudgingStore.js';
 import { EventDelivery } from './events/webhookDelivery.js';
+import { WebhookSender } from './webhooks/webhookSender.js';
 import { SellersClient } from './spapi/sellersClient.js';
 import { CredentialSweep } from './sweep/credentialSweep.js';
-import { consoleLogger, invocationAwareLogger } from './http/logging.js';
+import { consoleLogger, invocationAwareLogger, outsideInvocation } from './logging/logging.js';
 import { TokenCipher } from './crypto/tokenCipher.js';
 import { sealPlainMwsTokens } from './crypto/reencryptSecrets.js';
 import { LwaClient, type RetryPolicy } from './lwa/lwaClient.js';
-import type { CredentialStore } from './store/credentialStore.js';
 import { openStore } from './store/openStore.js';
 
 /**
@@ -96,7 +95,8 @@ export class App {
   private async build(settings: Settings): Promise<Services> {
     const clock = this.options.clock ?? systemClock;
     const opened = await openStore(settings.store);
-    const events = new EventDelivery({ store: opened, target: settings.eventsWebhook, clock, logger: this.options.logger });
+    const sender = settings.eventsWebhook === undefined ? undefined : new WebhookSender(settings.eventsWebhook);
+    const events = new EventDelivery({ store: opened, sender, clock, logger: this.options.logger, detach: outsideInvocation });
     // Every change that writes an event starts a delivery run in the background (the timer catches up otherwise).
     const store = nudgingStore(opened, () => events.nudge());
     const lwa = new LwaClient({

@@ -1,7 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { Region } from '../authorization/marketplaces.js';
-import type { Clock } from '../authorization/ports.js';
-import type { CredentialStatus } from '../store/credentialStore.js';
+import type { AccessToken, Clock, CredentialGeneration, Region } from '../credentials/index.js';
 
 /**
  * Access tokens in this process's memory only (never written to a store or a log), keyed by (customer, region).
@@ -13,30 +10,6 @@ import type { CredentialStatus } from '../store/credentialStore.js';
  * the store (the service re-checks entries older than ACCESS_TOKEN_RECHECK_SECONDS).
  */
 export const REFRESH_MARGIN_MS = 60_000;
-
-export interface AccessToken {
-  accessToken: string;
-  expiresAt: Date;
-  customerId: string;
-  sellingPartnerId: string;
-  region: Region;
-}
-
-/**
- * Identifies one authorization of one row: `status|selling_partner_id|sha256(lwa_refresh_token envelope)` (32 hex
- * characters of the hash). Each re-authorization writes a new envelope with a fresh IV, so the generation changes
- * even when the same seller re-authorizes. Only a hash is kept: the envelope itself need not sit in the cache.
- */
-export type CredentialGeneration = string;
-
-export function credentialGeneration(row: {
-  status: CredentialStatus;
-  sellingPartnerId: string | null;
-  lwaRefreshToken: string | null;
-}): CredentialGeneration {
-  const envelope = row.lwaRefreshToken === null ? '-' : createHash('sha256').update(row.lwaRefreshToken, 'utf8').digest('hex').slice(0, 32);
-  return `${row.status}|${row.sellingPartnerId ?? '-'}|${envelope}`;
-}
 
 export interface CachedAccessToken {
   token: AccessToken;

@@ -1,23 +1,20 @@
-import type { Region } from '../authorization/marketplaces.js';
-import type { Clock, Logger } from '../authorization/ports.js';
 import { randomBytes } from 'node:crypto';
-import { CipherError, type TokenCipher } from '../crypto/tokenCipher.js';
-import type { LwaClient, LwaFailure } from '../lwa/lwaClient.js';
-import {
-  LIMITS,
-  type CredentialSecrets,
-  type CredentialStore,
-  type CredentialSummary,
-  type SharedAccessToken,
-} from '../store/credentialStore.js';
 import {
   credentialGeneration,
-  REFRESH_MARGIN_MS,
+  LIMITS,
   type AccessToken,
-  type AccessTokenCache,
-  type CachedAccessToken,
+  type AccessTokenStore,
+  type Clock,
   type CredentialGeneration,
-} from './accessTokenCache.js';
+  type CredentialSecrets,
+  type CredentialSummary,
+  type Logger,
+  type Region,
+  type SharedAccessToken,
+} from '../credentials/index.js';
+import { CipherError, type TokenCipher } from '../crypto/tokenCipher.js';
+import type { LwaClient, LwaFailure } from '../lwa/lwaClient.js';
+import { REFRESH_MARGIN_MS, type AccessTokenCache, type CachedAccessToken } from './accessTokenCache.js';
 
 /**
  * Hands out 1-hour LWA access tokens made from the stored refresh tokens, so Shipica's other processes never read
@@ -68,7 +65,7 @@ export type AccessTokenResult =
   | { ok: false; error: AccessTokenErrorCode; message: string; retryAfterSeconds?: number };
 
 export interface AccessTokenDeps {
-  store: CredentialStore;
+  store: AccessTokenStore;
   lwa: Pick<LwaClient, 'refreshAccessToken'>;
   cipher: TokenCipher;
   clock: Clock;

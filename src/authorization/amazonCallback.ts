@@ -1,4 +1,4 @@
-import { CENTRAL_HOST_REGIONS, isRegion, type Marketplace, type Region } from './marketplaces.js';
+import { CENTRAL_HOST_REGIONS, isRegion, type Marketplace, type Region } from '../credentials/index.js';
 
 /**
  * `amazon_callback_uri` from the Login URI flow. We redirect the browser to it, so it must be Amazon's, or the Login

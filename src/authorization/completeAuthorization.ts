@@ -1,15 +1,25 @@
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { credentialGeneration, type AccessTokenCache } from '../accessTokens/accessTokenCache.js';
+import {
+  attemptOutcomeAt,
+  credentialGeneration,
+  delay,
+  describeError,
+  LIMITS,
+  type AccessToken,
+  type AttemptRecord,
+  type AuthorizationStore,
+  type Clock,
+  type CredentialGeneration,
+  type Logger,
+  type Region,
+} from '../credentials/index.js';
 import type { Settings } from '../config/settings.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
 import type { LwaFailure, LwaClient } from '../lwa/lwaClient.js';
-import { attemptOutcomeAt, LIMITS, type AttemptRecord, type CredentialStore } from '../store/credentialStore.js';
-import type { Region } from './marketplaces.js';
 import type { CallbackOutcome, FailureReason, PartnerSwitch, RefusalReason } from './outcomes.js';
 import { isFailureReason } from './outcomes.js';
 import { isVendorId, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
-import { delay, describeError, type Clock, type Logger } from './ports.js';
 import { bindingCookieName, isWellFormedState, sha256Hex, STATE_PATTERN } from './state.js';
 import type { UnknownStateLog } from './unknownStates.js';
 
@@ -29,13 +39,13 @@ const OUTCOME_RETRY_MS = 15 * 60 * 1000;
 
 export interface CompleteDeps {
   settings: Pick<Settings, 'redirectUri' | 'storeRetryMs'>;
-  store: CredentialStore;
+  store: AuthorizationStore;
   lwa: Pick<LwaClient, 'exchangeCode'>;
   cipher: TokenCipher;
   clock: Clock;
   logger: Logger;
   /** The access token that comes with the refresh token seeds this process's cache (access tokens stay in memory). */
-  tokenCache?: Pick<AccessTokenCache, 'set'>;
+  tokenCache?: { set(token: AccessToken, generation: CredentialGeneration): void };
   /** How long a duplicate callback waits for the first one's exchange to finish. */
   duplicateWaitMs: number;
   /** Callbacks naming no state we issued: counted and logged at a bounded rate, never stored. */

@@ -1,4 +1,4 @@
-import type { Marketplace } from './marketplaces.js';
+import type { Marketplace } from '../credentials/index.js';
 
 export interface ConsentUrlInput {
   marketplace: Marketplace;

@@ -1,4 +1,4 @@
-import { LIMITS } from '../store/credentialStore.js';
+import { LIMITS } from '../credentials/index.js';
 
 /** Amazon's identifiers as they reach us (callback, Login URI, launch links, URLs), checked the same way everywhere. */
 

@@ -1,11 +1,9 @@
+import { findMarketplace, type Clock, type Logger, type OpsStore, type Region } from '../credentials/index.js';
 import { isVendorId, lastFour, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
-import { findMarketplace, type Region } from './marketplaces.js';
-import type { Clock, Logger } from './ports.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
 import { MAX_REFRESH_TOKEN_LENGTH, type LwaClient } from '../lwa/lwaClient.js';
 import { marketplaceIdentity } from '../spapi/marketplaceIds.js';
 import type { SellersClient } from '../spapi/sellersClient.js';
-import type { CredentialStore } from '../store/credentialStore.js';
 
 /**
  * `npm run ops -- import-refresh-token`: a seller who self-authorized a private app in Seller Central (Develop Apps >
@@ -15,7 +13,7 @@ import type { CredentialStore } from '../store/credentialStore.js';
  * attempt and a granted event. The token never appears in a result, a log line or an error.
  */
 export interface ImportDeps {
-  store: CredentialStore;
+  store: OpsStore;
   lwa: LwaClient;
   cipher: TokenCipher;
   sellers: SellersClient;

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { findMarketplace, type Marketplace } from '../credentials/index.js';
 import { AMAZON_STATE_PATTERN, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
-import { findMarketplace, type Marketplace } from './marketplaces.js';
 
 /**
  * Launch links: how oxWebApp sends a logged-in customer's browser to AuthorizeStart.

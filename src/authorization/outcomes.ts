@@ -1,4 +1,4 @@
-import type { Region } from './marketplaces.js';
+import type { Region } from '../credentials/index.js';
 
 /**
  * Callback refused before any exchange: the caller's request was wrong, or came too late or from elsewhere. Nothing

@@ -1,11 +1,17 @@
+import {
+  describeError,
+  type AuthorizationStore,
+  type Clock,
+  type Logger,
+  type RandomSource,
+  type Region,
+  type StartedFlow,
+} from '../credentials/index.js';
 import type { Settings } from '../config/settings.js';
-import type { CredentialStore, StartedFlow } from '../store/credentialStore.js';
 import { amazonCallbackRedirect, amazonCallbackRegion, isPathOnly, resolvePathOnly } from './amazonCallback.js';
 import { isVendorId } from './identifiers.js';
 import { buildConsentUrl } from './consentUrl.js';
 import { verifyLaunchLink, type LaunchLinkProblem } from './launchLink.js';
-import type { Region } from './marketplaces.js';
-import { describeError, type Clock, type Logger, type RandomSource } from './ports.js';
 import { bindingCookieName, newBrowserBinding, newState, sha256Hex } from './state.js';
 
 export type StartSettings = Pick<
@@ -15,7 +21,7 @@ export type StartSettings = Pick<
 
 export interface StartDeps {
   settings: StartSettings;
-  store: CredentialStore;
+  store: AuthorizationStore;
   clock: Clock;
   random: RandomSource;
   logger: Logger;

@@ -1,10 +1,16 @@
 import { z } from 'zod';
+import {
+  defaultMarketplace,
+  describeError,
+  findMarketplace,
+  MARKETPLACE_CODES,
+  type LoginUriStartResult,
+  type Marketplace,
+  type Region,
+} from '../credentials/index.js';
 import type { Settings } from '../config/settings.js';
 import { amazonCallbackRedirect, amazonCallbackRegion, isPathOnly, resolvePathOnly } from './amazonCallback.js';
 import { AMAZON_STATE_PATTERN, isVendorId, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
-import { defaultMarketplace, findMarketplace, MARKETPLACE_CODES, type Marketplace, type Region } from './marketplaces.js';
-import { describeError } from './ports.js';
-import type { LoginUriStartResult } from '../store/credentialStore.js';
 import { newAttemptKeys, type BrowserBinding, type StartDeps } from './startAuthorization.js';
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { RandomSource } from './ports.js';
+import type { RandomSource } from '../credentials/index.js';
 
 /**
  * OAuth `state`: 32 random bytes (256 bits, as LWA asks), base64url. Only its SHA-256 is stored; the raw value

@@ -1,4 +1,4 @@
-import type { Clock, Logger } from './ports.js';
+import type { Clock, Logger } from '../credentials/index.js';
 
 /**
  * Callbacks naming a state we never issued are not stored (anyone can send them, as fast as they like): they are

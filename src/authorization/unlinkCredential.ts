@@ -1,9 +1,7 @@
-import type { CredentialStore, UnlinkResult } from '../store/credentialStore.js';
-import type { Region } from './marketplaces.js';
-import type { Clock, Logger } from './ports.js';
+import type { Clock, Logger, OpsStore, Region, UnlinkResult } from '../credentials/index.js';
 
 export interface UnlinkDeps {
-  store: Pick<CredentialStore, 'unlinkCredential'>;
+  store: Pick<OpsStore, 'unlinkCredential'>;
   clock: Clock;
   logger: Logger;
   /** This process's access tokens: the unlinked seller's token is evicted at once (other instances within their recheck). */

@@ -1,10 +1,10 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { CredentialStore } from '../credentials/index.js';
 import { LocalFileError, readLocalSettingValues } from '../config/localSettings.js';
 import { loadStoreSettings, type StoreSettings } from '../config/settings.js';
 import { isPlainMwsToken, sealPlainMwsTokens } from '../crypto/reencryptSecrets.js';
 import { parseKeyRing, TokenCipher } from '../crypto/tokenCipher.js';
-import type { CredentialStore } from '../store/credentialStore.js';
 import { applyMigrations, assertSchemaName, DEFAULT_SCHEMA, listMigrationFiles } from '../store/migrations.js';
 import { helpRequested } from './help.js';
 

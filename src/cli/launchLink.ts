@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { findMarketplace } from '../credentials/index.js';
 import { buildLaunchLink, MAX_LINK_LIFETIME_SECONDS } from '../authorization/launchLink.js';
-import { findMarketplace } from '../authorization/marketplaces.js';
 import { isPlaceholder } from '../config/settings.js';
 import { helpRequested, runCommand } from './help.js';
 import { prepareLocalRun } from './localRun.js';

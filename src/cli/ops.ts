@@ -1,18 +1,24 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline/promises';
+import {
+  attemptOutcomeAt,
+  isRegion,
+  type AttemptRecord,
+  type CredentialStatusRow,
+  type CredentialStore,
+  type Logger,
+  type Region,
+} from '../credentials/index.js';
 import { App, type Services } from '../app.js';
 import { isValidCustomerId } from '../authorization/launchLink.js';
-import { isRegion, type Region } from '../authorization/marketplaces.js';
 import { unlinkCredential } from '../authorization/unlinkCredential.js';
 import { importRefreshToken, REFRESH_TOKEN_PREFIX } from '../authorization/importRefreshToken.js';
-import type { Logger } from '../authorization/ports.js';
 import type { SettingValues } from '../config/settings.js';
-import { consoleLogger } from '../http/logging.js';
+import { consoleLogger } from '../logging/logging.js';
 import { statusJson } from '../http/routes.js';
 import { runCommand } from './help.js';
 import { prepareLocalRun } from './localRun.js';
-import { attemptOutcomeAt, type AttemptRecord, type CredentialStatusRow, type CredentialStore } from '../store/credentialStore.js';
 
 /**
  * `npm run ops -- status [--customer ID] [--expiring DAYS] [--json]`: every credential row with its re-authorization

@@ -1,8 +1,8 @@
 import { pathToFileURL } from 'node:url';
+import { systemClock, type Logger } from '../credentials/index.js';
 import { App, type AppState } from '../app.js';
-import { systemClock, type Logger } from '../authorization/ports.js';
 import type { SettingValues } from '../config/settings.js';
-import { consoleLogger } from '../http/logging.js';
+import { consoleLogger } from '../logging/logging.js';
 import { parseAllowedHosts, startLocalHost, type LocalPage, type RunningHost } from '../http/localHost.js';
 import { sandboxAmazonPages } from '../sandbox/sandboxAmazon.js';
 import { SandboxLwa } from '../sandbox/sandboxLwa.js';

@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { App } from '../app.js';
 import { reencryptSecrets } from '../crypto/reencryptSecrets.js';
-import { consoleLogger } from '../http/logging.js';
+import { consoleLogger } from '../logging/logging.js';
 import { helpRequested, runCommand } from './help.js';
 import { prepareLocalRun } from './localRun.js';
 

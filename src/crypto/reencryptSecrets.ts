@@ -1,5 +1,5 @@
-import type { CredentialStore } from '../store/credentialStore.js';
-import { CipherError, ENVELOPE_VERSION, TokenCipher, type SecretColumn } from './tokenCipher.js';
+import type { SecretColumn, SecretStore } from '../credentials/index.js';
+import { CipherError, ENVELOPE_VERSION, TokenCipher } from './tokenCipher.js';
 
 /**
  * Key rotation: re-seals every stored secret envelope (refresh tokens, the codes and MWS tokens kept on the rows) with
@@ -30,7 +30,7 @@ export function isPlainMwsToken(value: string): boolean {
 }
 
 export async function reencryptSecrets(
-  store: CredentialStore,
+  store: SecretStore,
   cipher: TokenCipher,
   currentKid: string,
   options: { onlyPlain?: boolean } = {},
@@ -66,6 +66,6 @@ export async function reencryptSecrets(
 }
 
 /** The data step of the schema change that seals MWS tokens: only plain values are touched. */
-export function sealPlainMwsTokens(store: CredentialStore, cipher: TokenCipher, currentKid: string): Promise<ReencryptReport> {
+export function sealPlainMwsTokens(store: SecretStore, cipher: TokenCipher, currentKid: string): Promise<ReencryptReport> {
   return reencryptSecrets(store, cipher, currentKid, { onlyPlain: true });
 }

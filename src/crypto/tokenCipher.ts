@@ -1,4 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { SecretColumn } from '../credentials/index.js';
+
+export type { SecretColumn };
 
 /**
  * AES-256-GCM envelope for secrets at rest (refresh tokens, authorization codes):
@@ -20,8 +23,6 @@ export interface KeyRing {
   readonly current: TokenKey;
   readonly byKid: ReadonlyMap<string, TokenKey>;
 }
-
-export type SecretColumn = 'lwa_refresh_token' | 'spapi_oauth_code' | 'mws_auth_token';
 
 /**
  * Columns an envelope may be bound to: the credential row's secrets, and `access_token` (sp_api_access_tokens, the

@@ -1,4 +1,4 @@
-import type { CredentialStore } from '../store/credentialStore.js';
+import type { CredentialStore } from '../credentials/index.js';
 
 /** The store methods that write an event in the transaction of their change (see CredentialStore). */
 export const EVENT_WRITING_METHODS: ReadonlySet<string> = new Set([

@@ -1,38 +1,26 @@
-import axios, { type AxiosInstance } from 'axios';
-import { Webhook } from 'standardwebhooks';
-import type { Clock, Logger } from '../authorization/ports.js';
-import { describeError } from '../authorization/ports.js';
-import { outsideInvocation } from '../http/logging.js';
-import type { CredentialStore } from '../store/credentialStore.js';
-import {
-  DELIVERY_LEASE_MS,
-  MAX_DELIVERY_ATTEMPTS,
-  nextDeliveryAttempt,
-  webhookMessageId,
-  webhookPayload,
-  type EventRecord,
-} from './events.js';
+import { describeError, type Clock, type EventRecord, type EventStore, type Logger } from '../credentials/index.js';
+import { DELIVERY_LEASE_MS, MAX_DELIVERY_ATTEMPTS, nextDeliveryAttempt } from './deliveryPolicy.js';
 
-/** Where events go: EVENTS_WEBHOOK_URL and EVENTS_WEBHOOK_SECRET (`whsec_` + base64 of 24 to 64 random bytes). */
-export interface WebhookTarget {
-  url: string;
-  secret: string;
+/** Sends one event to oxWebApp: undefined when it was accepted, else what went wrong (never a body or a secret). */
+export interface EventSender {
+  send(event: EventRecord): Promise<string | undefined>;
 }
 
 export interface EventDeliveryOptions {
-  store: CredentialStore;
-  /** Undefined: events stay in the table (its rows are the interface) and nothing is sent. */
-  target: WebhookTarget | undefined;
+  store: EventStore;
+  /** The webhook (webhooks/webhookSender.ts); undefined: events stay in the table (its rows are the interface). */
+  sender: EventSender | undefined;
   clock: Clock;
   logger: Logger;
-  /** Per-POST timeout in ms, from sending to the end of the answer (default 10000). */
-  timeoutMs?: number;
   /** Events claimed per round trip (default 50). */
   batchSize?: number;
   /** A run stops after this many tries (default 1000), so one timer run stays short; the next goes on. */
   maxPerRun?: number;
-  /** The time written into webhook-timestamp: the wall clock, since receivers compare it with theirs (default Date). */
-  wallClock?: Clock;
+  /**
+   * Runs a nudged delivery apart from the invocation that made the change (its lines then go to the process log,
+   * not to a finished invocation): the host's logging.outsideInvocation. Default: as it is.
+   */
+  detach?: (work: () => void) => void;
 }
 
 export interface DeliveryRun {
@@ -40,12 +28,6 @@ export interface DeliveryRun {
   retrying: number;
   failed: number;
 }
-
-/** Per-POST timeout unless EventDeliveryOptions.timeoutMs says otherwise: the whole request, answer included. */
-const DEFAULT_TIMEOUT_MS = 10_000;
-
-/** The User-Agent of every webhook POST, naming the service. */
-export const WEBHOOK_USER_AGENT = 'shipica-sp-api-seller-auth/0.1 (events)';
 
 /**
  * Delivers the outbox as Standard Webhooks: POST of the JSON payload with `webhook-id` (`evt_<event_id>`, the same on
@@ -57,25 +39,13 @@ export const WEBHOOK_USER_AGENT = 'shipica-sp-api-seller-auth/0.1 (events)';
  * Run by the EventDelivery timer every minute and nudged right after a change (`nudge`, never awaited by a page).
  */
 export class EventDelivery {
-  private readonly http: AxiosInstance;
-  private readonly webhook: Webhook | undefined;
   private running: Promise<DeliveryRun> | undefined;
   private again = false;
 
-  constructor(private readonly options: EventDeliveryOptions) {
-    this.http = axios.create({
-      maxRedirects: 0,
-      responseType: 'text',
-      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-      validateStatus: () => true,
-      // No proxy from the environment: the receiver is named by EVENTS_WEBHOOK_URL and nothing else.
-      proxy: false,
-    });
-    this.webhook = options.target === undefined ? undefined : new Webhook(options.target.secret);
-  }
+  constructor(private readonly options: EventDeliveryOptions) {}
 
   get enabled(): boolean {
-    return this.options.target !== undefined;
+    return this.options.sender !== undefined;
   }
 
   /**
@@ -106,7 +76,7 @@ export class EventDelivery {
   nudge(): void {
     if (!this.enabled) return;
     // Outlives the request that made the change: its lines go to the process log, not to that finished invocation.
-    outsideInvocation(() => {
+    (this.options.detach ?? ((work: () => void) => work()))(() => {
       this.deliverDue().catch((error: unknown) => this.options.logger.warn('event delivery failed', { error: describeError(error) }));
     });
   }
@@ -125,7 +95,8 @@ export class EventDelivery {
 
   private async runOnce(): Promise<DeliveryRun> {
     const run: DeliveryRun = { delivered: 0, retrying: 0, failed: 0 };
-    if (this.webhook === undefined || this.options.target === undefined) return run;
+    const { sender } = this.options;
+    if (sender === undefined) return run;
     const batchSize = this.options.batchSize ?? 50;
     const maxPerRun = this.options.maxPerRun ?? 1000;
     let tries = 0;
@@ -134,15 +105,15 @@ export class EventDelivery {
       const claimed = await this.options.store.claimDueEvents({ now, leaseUntil: new Date(now.getTime() + DELIVERY_LEASE_MS), limit: batchSize });
       if (claimed.length === 0) break;
       // Different sellers at once; one seller's events one after the other (each claim holds one per seller).
-      const outcomes = await Promise.all(claimed.map((event) => this.deliverOne(event)));
+      const outcomes = await Promise.all(claimed.map((event) => this.deliverOne(sender, event)));
       for (const outcome of outcomes) run[outcome] += 1;
       tries += claimed.length;
     }
     return run;
   }
 
-  private async deliverOne(event: EventRecord): Promise<keyof DeliveryRun> {
-    const error = await this.post(event);
+  private async deliverOne(sender: EventSender, event: EventRecord): Promise<keyof DeliveryRun> {
+    const error = await sender.send(event);
     const now = this.options.clock.now();
     if (error === undefined) {
       await this.options.store.recordDelivery({ eventId: event.eventId, outcome: 'delivered', now });
@@ -166,40 +137,4 @@ export class EventDelivery {
     this.options.logger.warn('event delivery refused; will retry', { eventId: event.eventId, attempts, error, nextAttemptAt: next.toISOString() });
     return 'retrying';
   }
-
-  /** Undefined when the receiver answered 2xx; else what went wrong (status or error code, never a body). */
-  private async post(event: EventRecord): Promise<string | undefined> {
-    if (this.webhook === undefined || this.options.target === undefined) return 'no webhook configured';
-    const body = JSON.stringify(webhookPayload(event));
-    const id = webhookMessageId(event.eventId);
-    const sentAt = (this.options.wallClock ?? { now: () => new Date() }).now();
-    try {
-      const response = await this.http.post(this.options.target.url, body, {
-        headers: {
-          'Content-Type': 'application/json',
-          'User-Agent': WEBHOOK_USER_AGENT,
-          'webhook-id': id,
-          'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
-          'webhook-signature': this.webhook.sign(id, sentAt, body),
-        },
-        // axios's timeout is the socket's idle time: a receiver sending a byte now and then would never reach it. This
-        // bounds the whole POST, so one slow receiver cannot hold the run (and the seller's queue) past timeoutMs.
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-      });
-      return response.status >= 200 && response.status < 300 ? undefined : `HTTP ${response.status}`;
-    } catch (error) {
-      // axios errors carry the request (the signature): keep only the code.
-      // The deadline's abort reads as axios's own timeout code, as the idle timeout does.
-      if (axios.isCancel(error)) return 'request failed (ECONNABORTED)';
-      return axios.isAxiosError(error) ? `request failed (${error.code ?? 'unknown'})` : 'request failed';
-    }
-  }
-}
-
-/** A secret in Standard Webhooks' form: `whsec_` and the base64 of 24 to 64 bytes. */
-export function isWebhookSecret(value: string): boolean {
-  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(value);
-  if (match?.[1] === undefined) return false;
-  const bytes = Buffer.from(match[1], 'base64').length;
-  return bytes >= 24 && bytes <= 64;
 }

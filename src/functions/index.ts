@@ -1,7 +1,7 @@
 import { app as functionsApp, type HttpResponseInit } from '@azure/functions';
 import { processApp } from '../app.js';
 import { invokeRoute } from '../http/invokeRoute.js';
-import { invocationLogger, withInvocationLogger } from '../http/logging.js';
+import { invocationLogger, withInvocationLogger } from '../logging/logging.js';
 import { routes } from '../http/routes.js';
 import { timers } from '../jobs/timers.js';
 import type { HttpResult } from '../http/types.js';

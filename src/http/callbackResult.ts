@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { REGIONS } from '../credentials/index.js';
 import { FAILURE_REASONS, REFUSAL_REASONS, type CallbackOutcome } from '../authorization/outcomes.js';
-import { REGIONS } from '../authorization/marketplaces.js';
 
 /**
  * Post/redirect/get for LWACallback: the callback's answer is a 303 to `<callback path>?result=<id>`, where the id

@@ -1,8 +1,6 @@
+import { describeError, type EnvelopeSample, type Logger } from '../credentials/index.js';
 import type { App } from '../app.js';
-import type { Logger } from '../authorization/ports.js';
-import { describeError } from '../authorization/ports.js';
 import { TokenCipher } from '../crypto/tokenCipher.js';
-import type { EnvelopeSample } from '../store/credentialStore.js';
 import { jsonResponse } from './responses.js';
 import type { HttpResult } from './types.js';
 
@@ -13,7 +11,7 @@ import type { HttpResult } from './types.js';
  * messages go to the log). Checks, cheapest first, all of them on every call:
  * - settings valid and the store open;
  * - the store takes a write (the heartbeat row), its schema is what this code needs, and a sample of stored refresh
- *   tokens (newest and oldest) decrypts with TOKEN_ENCRYPTION_KEYS: one store round trip (CredentialStore.checkHealth);
+ *   tokens (newest and oldest) decrypts with TOKEN_ENCRYPTION_KEYS: one store round trip (HealthStore.checkHealth);
  * - the LWA client secret: warning under 30 days, problem once past LWA_CLIENT_SECRET_EXPIRES_AT.
  */
 export async function healthResult(app: App, log: Logger): Promise<HttpResult> {

@@ -1,4 +1,4 @@
-import { describeError } from '../authorization/ports.js';
+import { describeError } from '../credentials/index.js';
 import { html } from './html.js';
 import { htmlResponse, withSecurityHeaders } from './responses.js';
 import type { Route, RouteContext } from './routes.js';

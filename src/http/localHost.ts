@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../authorization/ports.js';
+import type { Logger } from '../credentials/index.js';
 import type { App } from '../app.js';
 import { invokeRoute } from './invokeRoute.js';
 import { jsonError, SECURITY_HEADERS, serializeCookie, withSecurityHeaders } from './responses.js';

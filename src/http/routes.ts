@@ -1,16 +1,13 @@
 import { z } from 'zod';
+import { describeError, REGIONS, type CredentialStatusRow, type Logger, type Region } from '../credentials/index.js';
 import type { AccessTokenErrorCode, AccessTokenRequest } from '../accessTokens/accessTokenService.js';
 import { completeAuthorization, parseCallbackQuery } from '../authorization/completeAuthorization.js';
 import { SELLING_PARTNER_ID_PATTERN } from '../authorization/identifiers.js';
 import { isValidCustomerId } from '../authorization/launchLink.js';
-import { REGIONS, type Region } from '../authorization/marketplaces.js';
 import type { CallbackOutcome } from '../authorization/outcomes.js';
-import type { Logger } from '../authorization/ports.js';
-import { describeError } from '../authorization/ports.js';
 import { startAuthorization, type BrowserBinding } from '../authorization/startAuthorization.js';
 import { startFromLoginUri } from '../authorization/startFromLoginUri.js';
 import { bindingCookieName, sha256Hex } from '../authorization/state.js';
-import type { CredentialStatusRow } from '../store/credentialStore.js';
 import { isLoopbackHost } from '../config/settings.js';
 import type { App, Services } from '../app.js';
 import { outcomeReason } from '../authorization/outcomes.js';

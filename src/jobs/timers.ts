@@ -1,5 +1,5 @@
+import { describeError, type Logger } from '../credentials/index.js';
 import type { App } from '../app.js';
-import { describeError, type Logger } from '../authorization/ports.js';
 import { DEFAULT_CREDENTIAL_SWEEP_SCHEDULE, credentialSweepScheduleSchema, type SettingValues } from '../config/settings.js';
 
 /**

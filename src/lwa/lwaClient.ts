@@ -4,9 +4,8 @@ import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
 import { z } from 'zod';
-import { delay, type Clock, type Logger } from '../authorization/ports.js';
+import { delay, LIMITS, type Clock, type Logger } from '../credentials/index.js';
 import { maxSealedPlaintextLength } from '../crypto/tokenCipher.js';
-import { LIMITS } from '../store/credentialStore.js';
 
 /**
  * Login with Amazon token endpoint: the code exchange (and the refresh grant). Every answer is validated with zod

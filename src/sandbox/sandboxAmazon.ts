@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { REGIONS, isRegion, type Region } from '../authorization/marketplaces.js';
+import { isRegion, REGIONS, type Region } from '../credentials/index.js';
 import type { LocalPage } from '../http/localHost.js';
 import { html, type Html } from '../http/html.js';
 import { htmlResponse, jsonResponse, redirect } from '../http/responses.js';

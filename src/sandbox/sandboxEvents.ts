@@ -1,8 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
+import type { CredentialStore, EventRecord } from '../credentials/index.js';
 import type { App } from '../app.js';
-import type { EventRecord } from '../events/events.js';
-import type { CredentialStore } from '../store/credentialStore.js';
 import type { LocalPage } from '../http/localHost.js';
 import { html } from '../http/html.js';
 import { htmlResponse } from '../http/responses.js';

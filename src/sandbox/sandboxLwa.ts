@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Clock } from '../authorization/ports.js';
+import type { Clock } from '../credentials/index.js';
 
 /**
  * A stand-in for LWA's token endpoint (POST /auth/o2/token) that behaves as Amazon documents it: single-use

@@ -1,5 +1,4 @@
-import { REGIONS, type Region } from '../authorization/marketplaces.js';
-import type { Clock } from '../authorization/ports.js';
+import { REGIONS, type Clock, type Region } from '../credentials/index.js';
 import type { LocalPage } from '../http/localHost.js';
 import { html } from '../http/html.js';
 import { htmlResponse, jsonResponse, redirect } from '../http/responses.js';

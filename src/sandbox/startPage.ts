@@ -1,7 +1,7 @@
+import { isRegion, MARKETPLACE_CODES, MARKETPLACES } from '../credentials/index.js';
 import type { App } from '../app.js';
 import { amazonCallbackRegion } from '../authorization/amazonCallback.js';
 import { buildLaunchLink, type AppstoreFields } from '../authorization/launchLink.js';
-import { isRegion, MARKETPLACE_CODES, MARKETPLACES } from '../authorization/marketplaces.js';
 import { MANAGE_APPS_PATH } from './sandboxAmazon.js';
 import type { SandboxLwa } from './sandboxLwa.js';
 import { html, longText } from '../http/html.js';

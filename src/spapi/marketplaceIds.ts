@@ -1,4 +1,4 @@
-import { MARKETPLACES, type Region } from '../authorization/marketplaces.js';
+import { MARKETPLACES, type Region } from '../credentials/index.js';
 
 /**
  * SP-API marketplace ids and the country code marketplaceParticipations reports for each of our marketplace codes

@@ -1,6 +1,6 @@
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
-import type { Region } from '../authorization/marketplaces.js';
+import type { Region } from '../credentials/index.js';
 
 /**
  * The one SP-API operation this service calls itself: Sellers API `GET /sellers/v1/marketplaceParticipations` on the

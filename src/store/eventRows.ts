@@ -1,6 +1,17 @@
-import { isRegion } from '../authorization/marketplaces.js';
-import { DELIVERY_STATES, EVENT_TYPES, type DeliveryState, type EventFilter, type EventRecord, type EventType } from '../events/events.js';
-import { CHECK_FLAGS, CHECK_OUTCOMES, type CheckFlag, type CheckOutcome, type CredentialCheckRecord } from '../sweep/checks.js';
+import {
+  CHECK_FLAGS,
+  CHECK_OUTCOMES,
+  DELIVERY_STATES,
+  EVENT_TYPES,
+  isRegion,
+  type CheckFlag,
+  type CheckOutcome,
+  type CredentialCheckRecord,
+  type DeliveryState,
+  type EventFilter,
+  type EventRecord,
+  type EventType,
+} from '../credentials/index.js';
 import { date, text, type Row } from './rows.js';
 
 /** Row → EventRecord for both stores (SQLite: ISO text and numbers; mssql: Date objects and BIGINT as a string). */

@@ -1,5 +1,5 @@
+import type { CredentialStore } from '../credentials/index.js';
 import type { StoreSettings } from '../config/settings.js';
-import type { CredentialStore } from './credentialStore.js';
 
 /**
  * Opens the store the settings name. Both drivers are loaded on demand: a local run never loads mssql, and

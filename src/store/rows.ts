@@ -1,17 +1,17 @@
-import type { Region } from '../authorization/marketplaces.js';
 import {
   ATTEMPT_OUTCOMES,
   CREDENTIAL_STATUSES,
+  isRegion,
   STORED_ATTEMPT_OUTCOMES,
+  type AccessTokenSource,
   type AttemptFlow,
   type AttemptRecord,
   type CredentialSecrets,
   type CredentialStatusRow,
   type CredentialSummary,
   type EnvelopeSample,
-  type AccessTokenSource,
-} from './credentialStore.js';
-import { isRegion } from '../authorization/marketplaces.js';
+  type Region,
+} from '../credentials/index.js';
 
 /**
  * Row → record mapping shared by both stores. Drivers differ only in spelling: SQLite hands back dates as ISO

@@ -1,46 +1,63 @@
 import sql from 'mssql';
-import type { Region } from '../authorization/marketplaces.js';
-import type { StoreSettings } from '../config/settings.js';
-import type { SecretColumn } from '../crypto/tokenCipher.js';
+import { statusCaseSql, lastAttemptConditionSql } from './sqlRules.js';
 import {
+  CHECK_LIMITS,
   CREDENTIAL_STATUSES,
+  DELIVERY_ERROR_LIMIT,
+  EVENT_DATA_LIMIT,
+  eventDataJson,
+  failureData,
+  flagAfter,
   formatLastError,
+  grantedData,
+  healthSampleSize,
   LIMITS,
   MAX_OPEN_ATTEMPTS,
   MAX_REFUSALS_PER_ATTEMPT,
-  statusCaseSql,
-  lastAttemptConditionSql,
-  type AttemptPurge,
+  UNLINKED_DATA,
+  type AccessTokenLeaseClaim,
+  type AccessTokenSource,
   type AttemptConsumption,
+  type AttemptPurge,
   type AttemptRecord,
   type CallbackAcceptance,
   type CallbackAcceptanceResult,
   type CallbackRecord,
-  type LoginUriStart,
-  type LoginUriStartResult,
+  type CheckClaim,
+  type CheckResult,
   type CompletedAuthorization,
-  type EnvelopeReplacement,
-  type FailedAuthorization,
-  type ImportedRefreshToken,
-  type RefusedCallback,
-  type Revocation,
+  type CredentialCheckRecord,
   type CredentialSecrets,
   type CredentialStatusRow,
   type CredentialStore,
   type CredentialSummary,
+  type DeadlineReminder,
+  type DeliveryResult,
+  type EnvelopeReplacement,
+  type EventClaim,
+  type EventFilter,
+  type EventPurge,
+  type EventRecord,
+  type FailedAuthorization,
   type FailureDetails,
-  type NewAttempt,
-  type SecretEnvelopes,
-  type StatusFilter,
   type HealthProbe,
+  type ImportedRefreshToken,
+  type LoginUriStart,
+  type LoginUriStartResult,
+  type NewAttempt,
+  type NewEvent,
+  type RefusedCallback,
+  type Region,
+  type Revocation,
+  type SecretColumn,
+  type SecretEnvelopes,
+  type SharedAccessTokenWrite,
+  type StatusFilter,
   type StoreHealth,
-  healthSampleSize,
   type Unlink,
   type UnlinkResult,
-  type AccessTokenLeaseClaim,
-  type AccessTokenSource,
-  type SharedAccessTokenWrite,
-} from './credentialStore.js';
+} from '../credentials/index.js';
+import type { StoreSettings } from '../config/settings.js';
 import {
   expiringWithinMs,
   recentAttemptsLimit,
@@ -55,22 +72,7 @@ import {
   toSummary,
   type Row,
 } from './rows.js';
-import {
-  DELIVERY_ERROR_LIMIT,
-  EVENT_DATA_LIMIT,
-  eventDataJson,
-  failureData,
-  grantedData,
-  UNLINKED_DATA,
-  type DeliveryResult,
-  type EventClaim,
-  type EventFilter,
-  type EventPurge,
-  type EventRecord,
-} from '../events/events.js';
 import { checkListText, eventBatchLimit, eventListLimit, toCheck, toEvent } from './eventRows.js';
-import type { NewEvent } from '../events/events.js';
-import { CHECK_LIMITS, flagAfter, type CheckClaim, type CheckResult, type CredentialCheckRecord, type DeadlineReminder } from '../sweep/checks.js';
 import { assertSchemaName, DEFAULT_SCHEMA } from './migrations.js';
 
 /**

@@ -1,11 +1,20 @@
+import {
+  defaultMarketplace,
+  describeError,
+  type CheckOutcome,
+  type CheckResult,
+  type Clock,
+  type CredentialStatusRow,
+  type EventData,
+  type EventType,
+  type Logger,
+  type NewEvent,
+  type Region,
+  type SweepStore,
+} from '../credentials/index.js';
 import type { AccessTokenService } from '../accessTokens/accessTokenService.js';
-import { defaultMarketplace, type Region } from '../authorization/marketplaces.js';
-import { describeError, type Clock, type Logger } from '../authorization/ports.js';
-import type { EventData, EventType, NewEvent } from '../events/events.js';
 import { marketplaceIdentity } from '../spapi/marketplaceIds.js';
 import type { SellersClient } from '../spapi/sellersClient.js';
-import type { CredentialStatusRow, CredentialStore } from '../store/credentialStore.js';
-import type { CheckOutcome, CheckResult } from './checks.js';
 
 /**
  * The daily credential sweep (timer CredentialSweep; `npm run ops -- sweep`), plain TypeScript:
@@ -20,7 +29,7 @@ import type { CheckOutcome, CheckResult } from './checks.js';
  * Safe to interrupt: a lease left behind frees itself after LEASE_MS, and every write is one transaction.
  */
 export interface SweepDeps {
-  store: CredentialStore;
+  store: SweepStore;
   accessTokens: AccessTokenService;
   sellers: SellersClient;
   clock: Clock;

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CredentialStore, Region } from '../../src/credentials/index.js';
 import { FORCED_REFRESH_REUSE_MS } from '../../src/accessTokens/accessTokenService.js';
-import type { Region } from '../../src/authorization/marketplaces.js';
 import { unlinkCredential } from '../../src/authorization/unlinkCredential.js';
-import type { CredentialStore } from '../../src/store/credentialStore.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 

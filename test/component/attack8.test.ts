@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CredentialStore } from '../../src/store/credentialStore.js';
+import type { CredentialStore } from '../../src/credentials/index.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CredentialStore } from '../../src/credentials/index.js';
 import type { Services } from '../../src/app.js';
 import { CredentialSweep } from '../../src/sweep/credentialSweep.js';
-import { consoleLogger } from '../../src/http/logging.js';
-import type { CredentialStore } from '../../src/store/credentialStore.js';
+import { consoleLogger } from '../../src/logging/logging.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 

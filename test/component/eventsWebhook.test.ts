@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DELIVERY_BACKOFF_MS, MAX_DELIVERY_ATTEMPTS } from '../../src/events/deliveryPolicy.js';
 import { opsCommand } from '../../src/cli/ops.js';
-import { DELIVERY_BACKOFF_MS, MAX_DELIVERY_ATTEMPTS } from '../../src/events/events.js';
-import { EventDelivery, WEBHOOK_USER_AGENT } from '../../src/events/webhookDelivery.js';
-import { consoleLogger, invocationAwareLogger, withInvocationLogger } from '../../src/http/logging.js';
+import { EventDelivery } from '../../src/events/webhookDelivery.js';
+import { WEBHOOK_USER_AGENT, WebhookSender } from '../../src/webhooks/webhookSender.js';
+import { consoleLogger, invocationAwareLogger, outsideInvocation, withInvocationLogger } from '../../src/logging/logging.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
@@ -57,7 +58,7 @@ describe('events delivered as Standard Webhooks', () => {
     const services = await h.services();
     await services.store.unlinkCredential({ customerId: '42', region: 'NA', now: h.clock.now() });
     const logs: string[] = [];
-    const delivery = new EventDelivery({ store: services.store, target: { url: receiver.url, secret: receiver.secret }, clock: h.clock, logger: consoleLogger((l) => logs.push(l)) });
+    const delivery = new EventDelivery({ store: services.store, sender: new WebhookSender({ url: receiver.url, secret: receiver.secret }), clock: h.clock, logger: consoleLogger((l) => logs.push(l)) });
     receiver.answer(500, 500, 500);
 
     expect(await delivery.deliverDue()).toEqual({ delivered: 0, retrying: 1, failed: 0 });
@@ -91,7 +92,7 @@ describe('events delivered as Standard Webhooks', () => {
     const services = await h.services();
     await services.store.unlinkCredential({ customerId: '42', region: 'NA', now: h.clock.now() });
     const logs: string[] = [];
-    const delivery = new EventDelivery({ store: services.store, target: { url: receiver.url, secret: receiver.secret }, clock: h.clock, logger: consoleLogger((l) => logs.push(l)) });
+    const delivery = new EventDelivery({ store: services.store, sender: new WebhookSender({ url: receiver.url, secret: receiver.secret }), clock: h.clock, logger: consoleLogger((l) => logs.push(l)) });
     receiver.answer(...Array<number>(MAX_DELIVERY_ATTEMPTS).fill(503));
 
     await delivery.deliverDue();
@@ -119,9 +120,10 @@ describe('events delivered as Standard Webhooks', () => {
     const inside: string[] = [];
     const delivery = new EventDelivery({
       store: services.store,
-      target: { url: receiver.url, secret: receiver.secret },
+      sender: new WebhookSender({ url: receiver.url, secret: receiver.secret }),
       clock: h.clock,
       logger: invocationAwareLogger(consoleLogger((l) => outside.push(l))),
+      detach: outsideInvocation,
     });
     receiver.answer(500);
     await withInvocationLogger(consoleLogger((l) => inside.push(l)), async () => delivery.nudge());

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventDelivery } from '../../src/events/webhookDelivery.js';
-import { consoleLogger } from '../../src/http/logging.js';
+import { WebhookSender } from '../../src/webhooks/webhookSender.js';
+import { consoleLogger } from '../../src/logging/logging.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
@@ -39,7 +40,7 @@ async function oneEvent(url: string, timeoutMs: number): Promise<{ delivery: Eve
   const services = await h.services();
   const logs: string[] = [];
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
-  const delivery = new EventDelivery({ store: services.store, target: { url, secret }, clock: h.clock, logger: consoleLogger((l) => logs.push(l)), timeoutMs });
+  const delivery = new EventDelivery({ store: services.store, sender: new WebhookSender({ url, secret }, { timeoutMs }), clock: h.clock, logger: consoleLogger((l) => logs.push(l)) });
   return { delivery, logs };
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { consoleLogger } from '../../src/http/logging.js';
+import { consoleLogger } from '../../src/logging/logging.js';
 import { startLocalHost, type RunningHost } from '../../src/http/localHost.js';
 import { routes } from '../../src/http/routes.js';
 import { startHarness, type Harness } from '../support/harness.js';

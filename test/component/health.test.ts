@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { App } from '../../src/app.js';
-import { consoleLogger } from '../../src/http/logging.js';
+import { consoleLogger } from '../../src/logging/logging.js';
 import { startLocalHost, type RunningHost } from '../../src/http/localHost.js';
 import { listMigrationFiles } from '../../src/store/migrations.js';
 import { REQUIRED_MIGRATION, REQUIRED_MIGRATIONS } from '../../src/store/sqlServerStore.js';

@@ -1,7 +1,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLaunchLink } from '../../src/authorization/launchLink.js';
-import { consoleLogger } from '../../src/http/logging.js';
+import { consoleLogger } from '../../src/logging/logging.js';
 import { startLocalHost, type RunningHost } from '../../src/http/localHost.js';
 import { serializeCookie } from '../../src/http/responses.js';
 import { routes } from '../../src/http/routes.js';

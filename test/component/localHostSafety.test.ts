@@ -6,7 +6,7 @@ import { App } from '../../src/app.js';
 import { wireLocalHost } from '../../src/cli/start.js';
 import type { SettingValues } from '../../src/config/settings.js';
 import { parseAllowedHosts, type RunningHost } from '../../src/http/localHost.js';
-import { consoleLogger } from '../../src/http/logging.js';
+import { consoleLogger } from '../../src/logging/logging.js';
 import { sandboxEnvironment } from '../../src/sandbox/sandboxSettings.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';

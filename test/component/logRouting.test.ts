@@ -1,7 +1,7 @@
 import { app } from '@azure/functions';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAccessTokenClient } from '../../src/accessTokens/library.js';
-import { consoleLogger, invocationAwareLogger } from '../../src/http/logging.js';
+import { createAccessTokenClient } from '../../src/library/accessTokens.js';
+import { consoleLogger, invocationAwareLogger } from '../../src/logging/logging.js';
 import { hostRequest, recordingContext, registerFunctions, type RegisteredFunctions } from '../support/functionsHost.js';
 
 /**

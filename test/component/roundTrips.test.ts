@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CredentialStore } from '../../src/credentials/index.js';
 import { buildLaunchLink } from '../../src/authorization/launchLink.js';
-import type { CredentialStore } from '../../src/store/credentialStore.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 

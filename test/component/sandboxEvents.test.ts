@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { webhookMessageId, webhookPayload } from '../../src/events/events.js';
+import { webhookMessageId, webhookPayload } from '../../src/webhooks/webhookSender.js';
 import type { LocalPage } from '../../src/http/localHost.js';
 import { SANDBOX_EVENTS_PATH, SANDBOX_WEBHOOK_PATH, sandboxEventsPages, sandboxWebhookSecret } from '../../src/sandbox/sandboxEvents.js';
 import { sandboxEnvironment } from '../../src/sandbox/sandboxSettings.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 /** The sandbox's local webhook receiver and events page (the local host only). */
 let h: Harness | undefined;

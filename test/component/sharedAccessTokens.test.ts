@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { credentialGeneration } from '../../src/accessTokens/accessTokenCache.js';
+import { credentialGeneration, type CredentialStore } from '../../src/credentials/index.js';
 import { FORCED_REFRESH_REUSE_MS, REFRESH_AHEAD_MS } from '../../src/accessTokens/accessTokenService.js';
 import { App, type Services } from '../../src/app.js';
 import { parseKeyRing, TokenCipher } from '../../src/crypto/tokenCipher.js';
-import { consoleLogger } from '../../src/http/logging.js';
+import { consoleLogger } from '../../src/logging/logging.js';
 import { startLocalHost, type RunningHost } from '../../src/http/localHost.js';
-import type { CredentialStore } from '../../src/store/credentialStore.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CredentialStore } from '../../src/credentials/index.js';
 import { tokensReencrypt } from '../../src/cli/tokensReencrypt.js';
 import { reencryptSecrets } from '../../src/crypto/reencryptSecrets.js';
 import { parseKeyRing, TokenCipher } from '../../src/crypto/tokenCipher.js';
-import type { CredentialStore } from '../../src/store/credentialStore.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 

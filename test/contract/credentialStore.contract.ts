@@ -1,28 +1,28 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Region } from '../../src/authorization/marketplaces.js';
-import type { SecretColumn } from '../../src/crypto/tokenCipher.js';
 import {
+  attemptOutcomeAt,
+  CREDENTIAL_STATUSES,
   formatLastError,
   LIMITS,
+  MAX_OPEN_ATTEMPTS,
   MAX_REFUSALS_PER_ATTEMPT,
+  nextStatus,
   REAUTHORIZE_AFTER_DAYS,
+  STATUS_CHANGES,
   type AttemptRecord,
   type CredentialSecrets,
+  type CredentialStatus,
   type CredentialStatusRow,
   type CredentialStore,
   type CredentialSummary,
   type FailureDetails,
   type NewAttempt,
+  type Region,
+  type SecretColumn,
   type StartedFlow,
   type StatusEvent,
-  attemptOutcomeAt,
-  CREDENTIAL_STATUSES,
-  MAX_OPEN_ATTEMPTS,
-  nextStatus,
-  STATUS_CHANGES,
-  type CredentialStatus,
-} from '../../src/store/credentialStore.js';
+} from '../../src/credentials/index.js';
 import { TokenCipher } from '../../src/crypto/tokenCipher.js';
 import { MAX_REFRESH_TOKEN_LENGTH } from '../../src/lwa/lwaClient.js';
 

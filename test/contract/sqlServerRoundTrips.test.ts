@@ -1,6 +1,7 @@
 import sql from 'mssql';
 import { describe, expect, it } from 'vitest';
-import { MAX_OPEN_ATTEMPTS, MAX_REFUSALS_PER_ATTEMPT, statusCaseSql, type AttemptRecord, type CredentialStore } from '../../src/store/credentialStore.js';
+import { statusCaseSql } from '../../src/store/sqlRules.js';
+import { MAX_OPEN_ATTEMPTS, MAX_REFUSALS_PER_ATTEMPT, type AttemptRecord, type CredentialStore } from '../../src/credentials/index.js';
 import { REQUIRED_MIGRATIONS, SqlServerStore } from '../../src/store/sqlServerStore.js';
 
 /**

@@ -1,6 +1,6 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Clock } from '../../src/authorization/ports.js';
+import type { Clock } from '../../src/credentials/index.js';
 import { SandboxLwa } from '../../src/sandbox/sandboxLwa.js';
 
 /**

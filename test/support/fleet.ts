@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { systemClock } from '../../src/authorization/ports.js';
+import { systemClock } from '../../src/credentials/index.js';
 import { parseKeyRing, TokenCipher } from '../../src/crypto/tokenCipher.js';
 import { openSqliteStore } from '../../src/store/sqliteStore.js';
 import { startFakeLwa, type FakeLwa } from './fakeLwa.js';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { app, HttpRequest, InvocationContext, type HttpFunctionOptions, type HttpResponseInit, type LogLevel } from '@azure/functions';
 import { vi } from 'vitest';
+import { systemClock } from '../../src/credentials/index.js';
 import type { App } from '../../src/app.js';
 import { buildLaunchLink } from '../../src/authorization/launchLink.js';
-import { systemClock } from '../../src/authorization/ports.js';
 import { startFakeLwa, type FakeLwa } from './fakeLwa.js';
 import { APPLICATION_ID, CLIENT_ID } from './harness.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { statusCaseSql } from '../../src/store/sqlRules.js';
+import { findMarketplace, LIMITS, nextStatus, STATUS_CHANGES, type Marketplace } from '../../src/credentials/index.js';
 import { amazonCallbackRegion, isPathOnly, resolvePathOnly } from '../../src/authorization/amazonCallback.js';
 import { isVendorId, lastFour, SELLING_PARTNER_ID_PATTERN } from '../../src/authorization/identifiers.js';
-import { findMarketplace, type Marketplace } from '../../src/authorization/marketplaces.js';
-import { LIMITS, nextStatus, statusCaseSql, STATUS_CHANGES } from '../../src/store/credentialStore.js';
 
 const market = (code: string): Marketplace => {
   const found = findMarketplace(code);

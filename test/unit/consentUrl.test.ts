@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { findMarketplace, isRegion, MARKETPLACE_CODES, MARKETPLACES, REGIONS, type Marketplace } from '../../src/credentials/index.js';
 import { buildConsentUrl, type ConsentUrlInput } from '../../src/authorization/consentUrl.js';
-import { MARKETPLACES, MARKETPLACE_CODES, REGIONS, findMarketplace, isRegion, type Marketplace } from '../../src/authorization/marketplaces.js';
 
 /** Written out independently from the facts file, §5 (Seller Central hosts). */
 const EXPECTED: Record<string, readonly [region: 'NA' | 'EU' | 'FE', host: string]> = {

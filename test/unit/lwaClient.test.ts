@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock, type Clock, type LogFields, type Logger } from '../../src/authorization/ports.js';
+import { systemClock, type Clock, type LogFields, type Logger } from '../../src/credentials/index.js';
 import { LwaClient, MAX_REFRESH_TOKEN_LENGTH, parseRetryAfter, type LwaClientOptions } from '../../src/lwa/lwaClient.js';
 
 const CLIENT_ID = 'amzn1.application-oa2-client.0123456789abcdef';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type sql from 'mssql';
 import { describe, expect, it } from 'vitest';
+import type { CredentialStore } from '../../src/credentials/index.js';
 import { sealMwsTokensStep } from '../../src/cli/dbMigrate.js';
-import type { CredentialStore } from '../../src/store/credentialStore.js';
 import { applyMigrations, listMigrationFiles, portabilityProblems, renderMigration, UNGUARDED_INDEX } from '../../src/store/migrations.js';
 import { openSqliteStore } from '../../src/store/sqliteStore.js';
 

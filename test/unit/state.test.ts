@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { RandomSource } from '../../src/authorization/ports.js';
+import type { RandomSource } from '../../src/credentials/index.js';
 import { STATE_PATTERN, bindingCookieName, isWellFormedState, newBrowserBinding, newState, sha256Hex } from '../../src/authorization/state.js';
 
 function fixedRandom(): RandomSource & { lengths: number[] } {

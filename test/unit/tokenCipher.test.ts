@@ -1,5 +1,6 @@
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../../src/credentials/index.js';
 import {
   CipherError,
   TokenCipher,
@@ -9,7 +10,6 @@ import {
   type EnvelopeBinding,
   type KeyRing,
 } from '../../src/crypto/tokenCipher.js';
-import { LIMITS } from '../../src/store/credentialStore.js';
 
 const K1 = Buffer.alloc(32, 0x11);
 const K2 = Buffer.alloc(32, 0x22);

@@ -1,5 +1,5 @@
-import type { Region } from '../authorization/marketplaces.js';
-import type { NewEvent } from '../events/events.js';
+import type { Region } from './marketplaces.js';
+import type { NewEvent } from './events.js';
 
 /**
  * What the credential sweep keeps per (customer, region), beside the credential row (table

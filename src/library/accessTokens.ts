@@ -1,6 +1,6 @@
+import type { Region } from '../credentials/index.js';
 import { processApp, type App } from '../app.js';
-import type { Region } from '../authorization/marketplaces.js';
-import type { AccessTokenErrorCode, AccessTokenRequest } from './accessTokenService.js';
+import type { AccessTokenErrorCode, AccessTokenRequest } from '../accessTokens/accessTokenService.js';
 
 /**
  * Access tokens for Node code running beside this service (same settings, same store):

@@ -1,4 +1,5 @@
-import type { Region } from '../authorization/marketplaces.js';
+import { DAY_MS, REAUTHORIZE_AFTER_DAYS } from './deadlines.js';
+import type { Region } from './marketplaces.js';
 
 /**
  * The events oxWebApp learns of a seller's authorization by: one row of `sp_api_events` per change, written in the
@@ -68,87 +69,12 @@ export function eventDataJson(data: EventData): string {
   return json;
 }
 
-/**
- * The waits between tries of one event, in ms: exponential from 30 s, 10 tries over about 24 hours (23 h 42 min from
- * the first try to the last). After the last one the event is `failed` and the seller's next event goes on.
- */
-export const DELIVERY_BACKOFF_MS: readonly number[] = [
-  30_000, 2 * 60_000, 10 * 60_000, 30 * 60_000, 60 * 60_000, 2 * 3_600_000, 4 * 3_600_000, 8 * 3_600_000, 8 * 3_600_000,
-];
-export const MAX_DELIVERY_ATTEMPTS = DELIVERY_BACKOFF_MS.length + 1;
-
-/** When to try again after the `attempts`-th failed try (1-based), or null when that was the last try. */
-export function nextDeliveryAttempt(attempts: number, now: Date): Date | null {
-  const wait = DELIVERY_BACKOFF_MS[attempts - 1];
-  return wait === undefined ? null : new Date(now.getTime() + wait);
-}
-
-/** How long one claimed event is left to its deliverer before another may try it (a process that died mid-POST). */
-export const DELIVERY_LEASE_MS = 2 * 60_000;
-
-export interface EventClaim {
-  now: Date;
-  /** Claimed events are not due again before this (the lease). */
-  leaseUntil: Date;
-  limit: number;
-}
-
-export type DeliveryResult =
-  | { eventId: number; outcome: 'delivered'; now: Date }
-  | { eventId: number; outcome: 'retry'; now: Date; nextAttemptAt: Date; error: string }
-  | { eventId: number; outcome: 'failed'; now: Date; error: string };
-
-export interface EventPurge {
-  /** Delivered events that occurred before this are deleted. */
-  olderThan: Date;
-  limit: number;
-  dryRun: boolean;
-}
-
-export interface EventFilter {
-  customerId?: string | undefined;
-  /** Only events with a larger id (paging through the table). */
-  afterEventId?: number | undefined;
-  limit?: number | undefined;
-}
-
 /** Column limit of `last_delivery_error`. */
 export const DELIVERY_ERROR_LIMIT = 500;
 
-/** The webhook's body, as Standard Webhooks recommends: `type`, `timestamp` (when it occurred), `data`. */
-export interface WebhookPayload {
-  type: EventType;
-  timestamp: string;
-  data: Record<string, unknown>;
-}
-
-/** The body sent for an event: the row's ids and occurrence merged into its data. */
-export function webhookPayload(event: EventRecord): WebhookPayload {
-  const parsed: unknown = JSON.parse(event.data);
-  const specific = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-  return {
-    type: event.type,
-    timestamp: event.occurredAt.toISOString(),
-    data: {
-      event_id: event.eventId,
-      customer_id: event.customerId,
-      region: event.region,
-      selling_partner_id: event.sellingPartnerId,
-      ...specific,
-    },
-  };
-}
-
-/** The Standard Webhooks message id of an event: stable across retries, so a receiver can drop duplicates. */
-export const webhookMessageId = (eventId: number): string => `evt_${eventId}`;
-
-const DAY_MS = 86_400_000;
-/** Amazon makes sellers re-authorize every 365 days (REAUTHORIZE_AFTER_DAYS in the store's domain). */
-const REAUTHORIZE_AFTER_MS = 365 * DAY_MS;
-
 /** `data` of authorization.granted / .reauthorized: the marketplace and the new 365-day deadline. */
 export function grantedData(marketplace: string, grantedAt: Date): EventData {
-  return { marketplace, reauthorize_by: new Date(grantedAt.getTime() + REAUTHORIZE_AFTER_MS).toISOString() };
+  return { marketplace, reauthorize_by: new Date(grantedAt.getTime() + REAUTHORIZE_AFTER_DAYS * DAY_MS).toISOString() };
 }
 
 /** `data` of authorization.failed / .revoked: the reason code and LWA's error code (never its description: free text). */

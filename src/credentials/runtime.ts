@@ -1,4 +1,4 @@
-/** The outside things the authorization flow needs, each small enough for tests to replace with a real local one. */
+/** What every part takes from outside: time, randomness, log lines. Small enough for tests to replace with a real local one. */
 
 export interface Clock {
   now(): Date;

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { LogFields, Logger } from '../authorization/ports.js';
+import type { LogFields, Logger } from '../credentials/index.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
