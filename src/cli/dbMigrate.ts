@@ -50,7 +50,8 @@ export async function dbMigrateCommand(
       return 0;
     }
     const total = listMigrationFiles().length;
-    const { getPool, closePool, SqlServerStore } = await import('../store/sqlServerStore.js');
+    const { getPool, closePool } = await import('../store/mssql/pool.js');
+    const { SqlServerStore } = await import('../store/sqlServerStore.js');
     const pool = await getPool(settings);
     try {
       const applied = await applyMigrations(pool, { schema, log: (line) => console.log(`db:migrate: ${line}`) });

@@ -1,6 +1,6 @@
 import sql from 'mssql';
 import { describe, expect, it } from 'vitest';
-import { connectionStringConfig, managedIdentityConfig, poolConfig } from '../../src/store/sqlServerStore.js';
+import { connectionStringConfig, managedIdentityConfig, poolConfig } from '../../src/store/mssql/pool.js';
 
 /**
  * mssql 12 validates a pooled connection on every acquire; by default with `SELECT 1`, an extra round trip before
