@@ -5,7 +5,7 @@ import { LocalFileError, readLocalSettingValues } from '../config/localSettings.
 import { loadStoreSettings, type StoreSettings } from '../config/settings.js';
 import { isPlainMwsToken, sealPlainMwsTokens } from '../crypto/reencryptSecrets.js';
 import { parseKeyRing, TokenCipher } from '../crypto/tokenCipher.js';
-import { applyMigrations, assertSchemaName, DEFAULT_SCHEMA, listMigrationFiles } from '../store/migrations.js';
+import { applyMigrations, assertSchemaName, DEFAULT_SCHEMA, listMigrationFiles } from '../store/mssql/migrations.js';
 import { helpRequested } from './help.js';
 
 export const MIGRATE_USAGE = [
@@ -49,9 +49,11 @@ export async function dbMigrateCommand(
       console.log('db:migrate: no SQL Server configured (SQL_CONNECTION_STRING or SQL_SERVER + SQL_DATABASE); the SQLite store creates its schema by itself.');
       return 0;
     }
-    const total = listMigrationFiles().length;
+    // The files, and the stored procedures of this code as one more.
+    const total = listMigrationFiles().length + 1;
     const { getPool, closePool } = await import('../store/mssql/pool.js');
-    const { SqlServerStore } = await import('../store/sqlServerStore.js');
+    const { MssqlEngine } = await import('../store/mssql/mssqlEngine.js');
+    const { SqlStore } = await import('../store/sqlStore.js');
     const pool = await getPool(settings);
     try {
       const applied = await applyMigrations(pool, { schema, log: (line) => console.log(`db:migrate: ${line}`) });
@@ -61,7 +63,7 @@ export async function dbMigrateCommand(
           : `db:migrate: applied ${applied.length} of ${total} migrations to schema ${schema}.`,
       );
       // The store shares the pool; the finally below closes it once.
-      const store = new SqlServerStore(pool, { schema });
+      const store = new SqlStore(new MssqlEngine(pool, schema));
       return await sealMwsTokensStep(store, local.values['TOKEN_ENCRYPTION_KEYS'], (line) => console.log(line));
     } finally {
       await closePool(pool).catch(() => undefined);

@@ -2,8 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import sql from 'mssql';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { applyMigrations, listMigrationFiles, renderMigration } from '../../src/store/migrations.js';
-import { SqlServerStore } from '../../src/store/sqlServerStore.js';
+import { applyMigrations, listMigrationFiles, renderMigration } from '../../src/store/mssql/migrations.js';
+import { MssqlEngine } from '../../src/store/mssql/mssqlEngine.js';
+import { procedureName, PROCEDURES_VERSION } from '../../src/store/mssql/procedures.js';
+import { OPERATIONS } from '../../src/store/operations/index.js';
+import { SqlStore } from '../../src/store/sqlStore.js';
 import { describeStoreContract } from './credentialStore.contract.js';
 
 /**
@@ -32,14 +35,15 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
   beforeAll(async () => {
     admin = await connect();
     const applied = await applyMigrations(admin, { schema });
-    expect(applied).toEqual(listMigrationFiles().map((file) => file.version));
+    expect(applied).toEqual([...listMigrationFiles().map((file) => file.version), PROCEDURES_VERSION]);
   }, 60_000);
 
   afterAll(async () => {
     if (admin === undefined) return;
     try {
       await admin.request().batch(
-        `DROP VIEW IF EXISTS ${table('sp_api_credentials_status')};
+        `${OPERATIONS.map((operation) => `DROP PROCEDURE IF EXISTS ${table(procedureName(operation))};`).join('\n')}
+         DROP VIEW IF EXISTS ${table('sp_api_credentials_status')};
          DROP TABLE IF EXISTS ${table('sp_api_events')};
          DROP TABLE IF EXISTS ${table('sp_api_access_tokens')};
          DROP TABLE IF EXISTS ${table('service_heartbeat')};
@@ -145,11 +149,11 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
     .map((name) => `DELETE FROM ${table(name)};`)
     .join(' ');
 
-  describeStoreContract('SqlServerStore', async () => {
+  describeStoreContract('SQL Server', async () => {
     if (admin === undefined) throw new Error('no admin pool');
     const cleaner = admin;
     await cleaner.request().batch(CLEAR_ROWS);
-    const store = new SqlServerStore(await connect(), { schema });
+    const store = new SqlStore(new MssqlEngine(await connect(), schema));
     return {
       store,
       cleanup: async () => {

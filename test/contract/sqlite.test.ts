@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { openSqliteStore } from '../../src/store/sqliteStore.js';
+import { openSqliteStore } from '../../src/store/openStore.js';
 import { describeStoreContract } from './credentialStore.contract.js';
 
 /** The contract against SqliteStore: a fresh database file per test, in the OS temp folder, removed afterwards. */

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { systemClock } from '../../src/credentials/index.js';
 import { parseKeyRing, TokenCipher } from '../../src/crypto/tokenCipher.js';
-import { openSqliteStore } from '../../src/store/sqliteStore.js';
+import { openSqliteStore } from '../../src/store/openStore.js';
 import { startFakeLwa, type FakeLwa } from './fakeLwa.js';
 
 /**

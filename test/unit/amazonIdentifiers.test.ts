@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { statusCaseSql } from '../../src/store/sqlRules.js';
+import { statusCaseSql } from '../../src/store/sql/statusCase.js';
 import { findMarketplace, LIMITS, nextStatus, STATUS_CHANGES, type Marketplace } from '../../src/credentials/index.js';
 import { amazonCallbackRegion, isPathOnly, resolvePathOnly } from '../../src/authorization/amazonCallback.js';
 import { isVendorId, lastFour, SELLING_PARTNER_ID_PATTERN } from '../../src/authorization/identifiers.js';

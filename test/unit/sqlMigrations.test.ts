@@ -3,8 +3,10 @@ import type sql from 'mssql';
 import { describe, expect, it } from 'vitest';
 import type { CredentialStore } from '../../src/credentials/index.js';
 import { sealMwsTokensStep } from '../../src/cli/dbMigrate.js';
-import { applyMigrations, listMigrationFiles, portabilityProblems, renderMigration, UNGUARDED_INDEX } from '../../src/store/migrations.js';
-import { openSqliteStore } from '../../src/store/sqliteStore.js';
+import { applyMigrations, listMigrationFiles, portabilityProblems, renderMigration, UNGUARDED_INDEX } from '../../src/store/mssql/migrations.js';
+import { openSqliteStore } from '../../src/store/openStore.js';
+import { procedureDefinition, procedureName, PROCEDURES_VERSION } from '../../src/store/mssql/procedures.js';
+import { OPERATIONS } from '../../src/store/operations/index.js';
 
 /**
  * sql/NNN_*.sql must run unchanged on SQL Server 2016+ / Azure SQL and on Babelfish for PostgreSQL 4.3, and hold to
@@ -164,10 +166,10 @@ function recordingPool(applied: number): { pool: sql.ConnectionPool; sent: { tex
 }
 
 describe('applyMigrations', () => {
-  it('sends one batch for the history table and one per file, each holding its transaction and the lock', async () => {
+  it('sends one batch for the history table, one per file and one for the stored procedures, each holding its transaction and the lock', async () => {
     const { pool, sent } = recordingPool(1);
     await applyMigrations(pool, { schema: 'spapi_test' });
-    expect(sent).toHaveLength(1 + FILES.length);
+    expect(sent).toHaveLength(1 + FILES.length + 1);
     for (const { text } of sent) {
       expect(text).toMatch(/SET XACT_ABORT ON;\s+(DECLARE @applied INT = 0;\s+)?BEGIN TRY\s+BEGIN TRANSACTION;\s+DECLARE @lockStatus INT;\s+EXEC @lockStatus = sys.sp_getapplock/);
       expect(text).toMatch(/COMMIT TRANSACTION;/);
@@ -182,7 +184,7 @@ describe('applyMigrations', () => {
     for (const { text } of sent) {
       expect(text).toMatch(/BEGIN TRY\s+BEGIN TRANSACTION;[\s\S]*COMMIT TRANSACTION;\s+END TRY\s+BEGIN CATCH\s+IF XACT_STATE\(\) <> 0 ROLLBACK TRANSACTION;\s+THROW;\s+END CATCH;/);
     }
-    for (const { text } of sent.slice(1)) {
+    for (const { text } of sent.slice(1, 1 + FILES.length)) {
       const tryBlock = text.slice(text.indexOf('BEGIN TRY'), text.indexOf('END TRY'));
       expect(tryBlock).toMatch(/EXEC sys.sp_executesql @migration;\s+INSERT INTO \[spapi_test\]\.\[schema_migrations\]/);
       expect(text.slice(text.indexOf('END CATCH;'))).toMatch(/^END CATCH;\s+SELECT @applied AS applied;$/);
@@ -192,13 +194,22 @@ describe('applyMigrations', () => {
   it("passes each file's rendered text as a parameter, with its version", async () => {
     const { pool, sent } = recordingPool(1);
     await applyMigrations(pool, { schema: 'spapi_test' });
-    expect(sent.slice(1).map((s) => [s.inputs.get('version'), s.inputs.get('migration')])).toEqual(
+    expect(sent.slice(1, 1 + FILES.length).map((s) => [s.inputs.get('version'), s.inputs.get('migration')])).toEqual(
       FILES.map((f) => [f.version, renderMigration(readFileSync(f.path, 'utf8'), 'spapi_test')]),
     );
   });
 
+  it('creates each procedure of this code when missing, with its definition as a parameter, and records the set as one row', async () => {
+    const { pool, sent } = recordingPool(1);
+    await applyMigrations(pool, { schema: 'spapi_test' });
+    const last = sent.at(-1);
+    expect(last?.inputs.get('version')).toBe(PROCEDURES_VERSION);
+    expect(OPERATIONS.map((operation, i) => last?.inputs.get(`p${i}`))).toEqual(OPERATIONS.map((operation) => procedureDefinition(operation, 'spapi_test')));
+    for (const operation of OPERATIONS) expect(procedureDefinition(operation, 'spapi_test')).toMatch(new RegExp(`^CREATE PROCEDURE \\[spapi_test\\]\\.\\[${procedureName(operation)}\\]`));
+  });
+
   it('returns the versions the batches say they applied, and none when every one was recorded already', async () => {
-    expect(await applyMigrations(recordingPool(1).pool, { schema: 'spapi_test' })).toEqual(FILES.map((f) => f.version));
+    expect(await applyMigrations(recordingPool(1).pool, { schema: 'spapi_test' })).toEqual([...FILES.map((f) => f.version), PROCEDURES_VERSION]);
     expect(await applyMigrations(recordingPool(0).pool, { schema: 'spapi_test' })).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import sql from 'mssql';
 import type { StoreSettings } from '../../config/settings.js';
+import { withoutNagle } from './noDelay.js';
 
 /** The settings of a SQL Server store: a connection string, or a server and database reached by managed identity. */
 export type SqlServerSettings = Extract<StoreSettings, { kind: 'mssql' | 'mssql-managed-identity' }>;
@@ -69,7 +70,7 @@ export async function getPool(settings: SqlServerSettings): Promise<sql.Connecti
   const key = poolKey(settings);
   const cached = pools.get(key);
   if (cached !== undefined) return cached.ready;
-  const pool = new sql.ConnectionPool(poolConfig(settings));
+  const pool = new sql.ConnectionPool(withoutNagle(poolConfig(settings)));
   // mssql emits 'error' when a connection cannot be acquired; the request that asked for it fails with the same
   // error, so the event only needs a listener (without one, Node would end the process).
   pool.on('error', () => undefined);

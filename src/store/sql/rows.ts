@@ -1,17 +1,22 @@
 import {
-  ATTEMPT_OUTCOMES,
+  ATTEMPT_FLOWS,
+  CHECK_FLAGS,
+  CHECK_OUTCOMES,
   CREDENTIAL_STATUSES,
+  DELIVERY_STATES,
+  EVENT_TYPES,
   isRegion,
   STORED_ATTEMPT_OUTCOMES,
   type AccessTokenSource,
-  type AttemptFlow,
   type AttemptRecord,
+  type CredentialCheckRecord,
   type CredentialSecrets,
-  type CredentialStatusRow,
+  type CredentialStatusFacts,
   type CredentialSummary,
   type EnvelopeSample,
+  type EventRecord,
   type Region,
-} from '../credentials/index.js';
+} from '../../credentials/index.js';
 
 /**
  * Row → record mapping shared by both stores. Drivers differ only in spelling: SQLite hands back dates as ISO
@@ -59,7 +64,6 @@ export const toRegion = (v: unknown): Region => region(v);
 
 const nullableRegion = (v: unknown): Region | null => (v === null || v === undefined ? null : region(v));
 
-const FLOWS: readonly AttemptFlow[] = ['website', 'reauthorize', 'appstore', 'callback', 'refresh', 'ops', 'self_authorization'];
 
 /** Expects a `has_refresh_token` column: the summary never carries the token itself. */
 export function toSummary(row: Row): CredentialSummary {
@@ -95,7 +99,7 @@ export function toAttempt(row: Row): AttemptRecord {
     attemptId,
     stateHash: text(row['state_hash']),
     browserBindingHash: text(row['browser_binding_hash']),
-    flow: oneOf(FLOWS, row['flow'], 'flow'),
+    flow: oneOf(ATTEMPT_FLOWS, row['flow'], 'flow'),
     customerId: text(row['customer_id']),
     region: nullableRegion(row['region']),
     marketplace: text(row['marketplace']),
@@ -117,51 +121,32 @@ export function toAttempt(row: Row): AttemptRecord {
 }
 
 
-/** A row of the status query (the view's columns, status and days_left computed for the caller's `now`). */
-export function toStatusRow(row: Row): CredentialStatusRow {
+/** A row of the ops-view query: the credential's facts and its last started attempt's (last_attempt_* columns). */
+export function toStatusFacts(row: Row): CredentialStatusFacts {
+  const createdAt = date(row['last_attempt_at']);
   return {
     customerId: String(row['customer_id']),
     region: region(row['region']),
     marketplace: text(row['marketplace']),
     sellingPartnerId: text(row['selling_partner_id']),
-    status: oneOf([...CREDENTIAL_STATUSES, 'expired'] as const, row['status'], 'status'),
+    status: oneOf(CREDENTIAL_STATUSES, row['status'], 'status'),
     authRequestedDate: date(row['auth_requested_date']),
     authGrantedDate: date(row['auth_granted_date']),
-    reauthorizeBy: date(row['reauthorize_by']),
-    daysLeft: wholeNumber(row['days_left'], 'days_left'),
     lastError: text(row['last_error']),
-    lastAttemptAt: date(row['last_attempt_at']),
-    lastAttemptOutcome: row['last_attempt_outcome'] === null || row['last_attempt_outcome'] === undefined ? null : oneOf(ATTEMPT_OUTCOMES, row['last_attempt_outcome'], 'last_attempt_outcome'),
-    lastAttemptReason: text(row['last_attempt_reason']),
+    lastAttempt:
+      createdAt === null
+        ? null
+        : {
+            createdAt,
+            outcome: oneOf(STORED_ATTEMPT_OUTCOMES, row['last_attempt_outcome'], 'last_attempt_outcome'),
+            reason: text(row['last_attempt_reason']),
+            expiresAt: date(row['last_attempt_expires_at']),
+            consumedAt: date(row['last_attempt_consumed_at']),
+            exchangeDeadline: date(row['last_attempt_exchange_deadline']),
+          },
   };
 }
 
-export const DAY_MS = 86_400_000;
-
-/**
- * StatusFilter.expiringWithinDays as the largest `ms_left` (milliseconds from now to reauthorize_by) a row may have
- * to be listed: reauthorize_by <= now + N days. Undefined: no filter. Both stores filter on the same integer.
- */
-/**
- * "Expiring within N days" means days_left <= N, as ops read the table: a deadline less than N + 1 whole days
- * away (expired ones included). Returned as the bound the stores compare with `ms_left < bound`.
- */
-export function expiringWithinMs(days: number | undefined): number | undefined {
-  if (days === undefined) return undefined;
-  if (!Number.isInteger(days) || days < 0) throw new Error('expiringWithinDays must be a whole number of days, 0 or more');
-  const ms = (days + 1) * DAY_MS;
-  if (!Number.isSafeInteger(ms)) throw new Error('expiringWithinDays is too large');
-  return ms;
-}
-
-export const DEFAULT_RECENT_ATTEMPTS_LIMIT = 200;
-
-/** listRecentAttempts' limit: a positive whole number, 200 when not given. */
-export function recentAttemptsLimit(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_RECENT_ATTEMPTS_LIMIT;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 2_147_483_647) throw new Error('limit must be a whole number, 1 or more');
-  return limit;
-}
 
 /** A health sample's row (customer_id, region, lwa_refresh_token); undefined for a row without an envelope. */
 export function toEnvelopeSample(row: Row): EnvelopeSample | undefined {
@@ -192,3 +177,52 @@ export function toAccessTokenSource(row: Row): AccessTokenSource {
           },
   };
 }
+
+/** Row → EventRecord for both stores (SQLite: ISO text and numbers; mssql: Date objects and BIGINT as a string). */
+export function toEvent(row: Row): EventRecord {
+  const eventId = Number(row['event_id']);
+  if (!Number.isSafeInteger(eventId)) throw new Error('event_id is not a whole number');
+  const occurredAt = date(row['occurred_at']);
+  if (occurredAt === null) throw new Error('occurred_at is not a date');
+  return {
+    eventId,
+    type: oneOf(EVENT_TYPES, row['event_type'], 'event_type'),
+    customerId: String(row['customer_id']),
+    region: region(row['region']),
+    sellingPartnerId: text(row['selling_partner_id']),
+    occurredAt,
+    data: String(row['data']),
+    deliveryState: oneOf(DELIVERY_STATES, row['delivery_state'], 'delivery_state'),
+    deliveryAttempts: Number(row['delivery_attempts']),
+    nextAttemptAt: date(row['next_attempt_at']),
+    deliveredAt: date(row['delivered_at']),
+    lastDeliveryError: text(row['last_delivery_error']),
+  };
+}
+
+
+
+
+/** Row → CredentialCheckRecord for both stores (lists are stored comma-separated). */
+export function toCheck(row: Row): CredentialCheckRecord {
+  const list = (v: unknown): string[] => (typeof v === 'string' && v !== '' ? v.split(',') : []);
+  const outcome = row['check_outcome'];
+  const flag = row['flag'];
+  const threshold = row['reminded_threshold'];
+  return {
+    customerId: String(row['customer_id']),
+    region: region(row['region']),
+    leaseUntil: date(row['lease_until']),
+    checkedAt: date(row['checked_at']),
+    checkOutcome: outcome === null || outcome === undefined ? null : oneOf(CHECK_OUTCOMES, outcome, 'check_outcome'),
+    checkError: text(row['check_error']),
+    verifiedAt: date(row['verified_at']),
+    marketplaceIds: list(row['marketplace_ids']),
+    countryCodes: list(row['country_codes']),
+    storeName: text(row['store_name']),
+    flag: flag === null || flag === undefined ? null : oneOf(CHECK_FLAGS, flag, 'flag'),
+    remindedThreshold: threshold === null || threshold === undefined ? null : Number(threshold),
+    remindedForGrant: date(row['reminded_for_grant']),
+  };
+}
+

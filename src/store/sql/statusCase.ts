@@ -1,4 +1,6 @@
-import { STATUS_CHANGES, type StatusEvent } from '../credentials/index.js';
+import { STATUS_CHANGES, type StatusEvent } from '../../credentials/index.js';
+
+/** The SQL spelling of the domain's rules, from its constants (never from input). */
 
 /**
  * `CASE status WHEN … THEN … ELSE status END` for one event, written from STATUS_CHANGES (constants only, never
@@ -16,4 +18,13 @@ export function statusCaseSql(event: StatusEvent, column = 'status'): string {
  */
 export function lastAttemptConditionSql(alias: string): string {
   return `(${alias}.flow IN ('website', 'appstore') OR (${alias}.flow = 'reauthorize' AND ${alias}.consumed_at IS NOT NULL))`;
+}
+
+/**
+ * attemptEndedAt (credentials/attempts.ts) as an SQL condition on an attempts alias at `now` (a parameter): any outcome
+ * but pending, or pending and abandoned (unconsumed past expires_at) or interrupted (past exchange_deadline). For the
+ * set-based purge; the contract suite holds it to the TypeScript rule.
+ */
+export function attemptEndedSql(alias: string, now: string): string {
+  return `(${alias}.outcome <> 'pending' OR (${alias}.consumed_at IS NULL AND ${alias}.expires_at <= ${now}) OR ${alias}.exchange_deadline <= ${now})`;
 }

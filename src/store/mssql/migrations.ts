@@ -1,16 +1,19 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import sql from 'mssql';
+import { OPERATIONS } from '../operations/index.js';
+import { packageRoot } from '../packageRoot.js';
+import { assertSchemaName } from '../sql/dialect.js';
+import { procedureDefinition, procedureName, PROCEDURES_VERSION } from './procedures.js';
 
 /**
  * SQL Server schema migrations: `sql/NNN_name.sql`, applied in order, each once, each in its own transaction, and
- * recorded in `[schema].schema_migrations`. Production runs them on deploy (`npm run db:migrate`); the app never
- * does. The files name their schema `{{schema}}`, so tests can target a throw-away schema instead of dbo.
+ * recorded in `[schema].schema_migrations`; then the stored procedures of this code (./procedures.ts), recorded as
+ * one row, PROCEDURES_VERSION. Production runs them on deploy (`npm run db:migrate`); the app never does. The files
+ * name their schema `{{schema}}`, so tests can target a throw-away schema instead of dbo.
  */
 
 export const DEFAULT_SCHEMA = 'dbo';
-const SCHEMA_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const FILE_PATTERN = /^(\d{3})_[A-Za-z0-9_]+\.sql$/;
 const LOCK_TIMEOUT_MS = 60_000;
 
@@ -25,24 +28,7 @@ export interface ApplyMigrationsOptions {
   log?: (line: string) => void;
 }
 
-/** Throws unless `schema` is a plain identifier: it is written into SQL text, so nothing else may pass. */
-export function assertSchemaName(schema: string): string {
-  if (!SCHEMA_PATTERN.test(schema)) {
-    throw new Error(`schema name must match ${SCHEMA_PATTERN.source}`);
-  }
-  return schema;
-}
-
-/** The package root: the nearest folder above this module holding package.json (works from src/ and dist/). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('package.json not found above the migrations module');
-    dir = parent;
-  }
-}
+export { assertSchemaName };
 
 /** `sql/NNN_name.sql` of the package, in order. Throws on a repeated number, so the order is never ambiguous. */
 export function listMigrationFiles(directory: string = join(packageRoot(), 'sql')): MigrationFile[] {
@@ -158,12 +144,49 @@ function lexSql(text: string): { code: string; skeleton: string } {
 }
 
 /**
+ * Every sql/ migration this code needs (sql/ is not deployed, so the names live here; a test keeps them equal to the
+ * files). /api/health reports a database whose schema_migrations lacks any of them, or PROCEDURES_VERSION: the files
+ * are not applied in number order when a lower-numbered one lands after a higher one was deployed, so the newest row
+ * alone proves nothing.
+ */
+export const REQUIRED_MIGRATIONS: readonly string[] = [
+  '001_sp_api_credentials',
+  '002_sp_api_auth_attempts',
+  '003_access_tokens',
+  '004_ops_view',
+  '005_truthful_record',
+  '006_shared_access_tokens',
+  '007_events',
+  '008_credential_sweep',
+  '009_service_heartbeat',
+];
+
+/** The newest of REQUIRED_MIGRATIONS. */
+export const REQUIRED_MIGRATION = '009_service_heartbeat';
+
+/**
+ * Why a database is behind this code, or undefined when it is not: `applied` is its newest numbered
+ * schema_migrations row, `present` how many of REQUIRED_MIGRATIONS it records, `procedures` whether it records
+ * PROCEDURES_VERSION.
+ */
+export function migrationBehind(applied: string | null, present: number, procedures: boolean): string | undefined {
+  if (applied === null) return `schema_migrations is empty or missing, this code needs ${REQUIRED_MIGRATION}: run npm run db:migrate`;
+  const number = (version: string) => Number(version.slice(0, 3));
+  if (number(applied) < number(REQUIRED_MIGRATION)) return `schema_migrations ends at ${applied}, this code needs ${REQUIRED_MIGRATION}: run npm run db:migrate`;
+  const missing = REQUIRED_MIGRATIONS.length - present;
+  if (missing > 0) return `schema_migrations lacks ${missing} of the ${REQUIRED_MIGRATIONS.length} migrations this code needs (its newest is ${applied}): run npm run db:migrate`;
+  if (!procedures) return `the stored procedures of this code (${PROCEDURES_VERSION}) are not created yet: run npm run db:migrate`;
+  return undefined;
+}
+
+/**
  * Creates the schema and schema_migrations when missing, then applies each file not yet recorded, in its own
  * transaction together with its schema_migrations row. An application lock (per schema, held until commit)
  * serializes concurrent runners, e.g. two deployment slots. Each step is ONE batch with its transaction inside the
  * T-SQL (as in SqlServerStore): the file's text travels as a parameter and runs through sp_executesql, so it is
  * compiled as a batch of its own and needs no quoting; a file that fails, even to compile, is rolled back, rethrown
- * and not recorded (ROLLBACK_AND_RETHROW). Returns the versions applied by this call.
+ * and not recorded (ROLLBACK_AND_RETHROW). Returns the versions applied by this call (PROCEDURES_VERSION last, when
+ * the procedures were created by it).
  */
 export async function applyMigrations(pool: sql.ConnectionPool, options: ApplyMigrationsOptions = {}): Promise<string[]> {
   const schema = assertSchemaName(options.schema ?? DEFAULT_SCHEMA);
@@ -224,6 +247,10 @@ export async function applyMigrations(pool: sql.ConnectionPool, options: ApplyMi
       log(`applied ${file.version} to schema ${schema}`);
     }
   }
+  if (await installProcedures(pool, schema, history, lock)) {
+    applied.push(PROCEDURES_VERSION);
+    log(`created the stored procedures ${PROCEDURES_VERSION} in schema ${schema}`);
+  }
   return applied;
 }
 
@@ -246,3 +273,35 @@ const ROLLBACK_AND_RETHROW = `BEGIN CATCH
 const TAKE_LOCK = `DECLARE @lockStatus INT;
        EXEC @lockStatus = sys.sp_getapplock @Resource = @lockResource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = @lockTimeout;
        IF @lockStatus < 0 THROW 50100, N'could not take the migration lock (sp_getapplock refused)', 1;`;
+
+/**
+ * The procedures of this code, in one transaction with their schema_migrations row: each created when missing (a
+ * name is a definition's hash, so an existing one is already right, and one dropped by hand comes back on the next
+ * run), never altered or dropped (older code may still call its own). CREATE PROCEDURE must open its batch: each definition travels as a parameter and runs through
+ * sp_executesql. True when this call created them.
+ */
+async function installProcedures(pool: sql.ConnectionPool, schema: string, history: string, lock: (r: sql.Request) => sql.Request): Promise<boolean> {
+  const request = lock(pool.request()).input('version', sql.VarChar(100), PROCEDURES_VERSION);
+  const creates = OPERATIONS.map((operation, i) => {
+    request.input(`p${i}`, sql.NVarChar(sql.MAX), procedureDefinition(operation, schema));
+    return `IF OBJECT_ID(N'[${schema}].[${procedureName(operation)}]', N'P') IS NULL EXEC sys.sp_executesql @p${i};`;
+  });
+  const result = await request.query<{ applied: number }>(
+    `SET XACT_ABORT ON;
+     DECLARE @applied INT = 0;
+     BEGIN TRY
+       BEGIN TRANSACTION;
+       ${TAKE_LOCK}
+       ${creates.join('\n       ')}
+       IF NOT EXISTS (SELECT 1 FROM ${history} WHERE version = @version)
+       BEGIN
+         INSERT INTO ${history} (version, applied_at) VALUES (@version, SYSUTCDATETIME());
+         SET @applied = 1;
+       END;
+       COMMIT TRANSACTION;
+     END TRY
+     ${ROLLBACK_AND_RETHROW}
+     SELECT @applied AS applied;`,
+  );
+  return result.recordset[0]?.applied === 1;
+}
