@@ -1,5 +1,4 @@
 import { timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
 import {
   attemptOutcomeAt,
   credentialGeneration,
@@ -17,10 +16,12 @@ import {
 import type { Settings } from '../config/settings.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
 import type { LwaFailure, LwaClient } from '../lwa/lwaClient.js';
+import type { CallbackParams, ParsedCallback } from './callbackQuery.js';
 import type { CallbackOutcome, FailureReason, PartnerSwitch, RefusalReason } from './outcomes.js';
 import { isFailureReason } from './outcomes.js';
-import { isVendorId, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
-import { bindingCookieName, isWellFormedState, sha256Hex, STATE_PATTERN } from './state.js';
+import { isVendorId } from './identifiers.js';
+import { bindingCookieName, sha256Hex } from './state.js';
+import { retryTransient, type Written } from './storeRetry.js';
 import type { UnknownStateLog } from './unknownStates.js';
 
 /** LWA codes live 5 minutes; retries stop a minute short of that. */
@@ -51,51 +52,6 @@ export interface CompleteDeps {
   /** Callbacks naming no state we issued: counted and logged at a bounded rate, never stored. */
   unknownStates: UnknownStateLog;
   sleep?: (ms: number) => Promise<void>;
-}
-
-/** What Amazon sends to the redirect URI. Bounds are generous but finite: nothing unbounded reaches the store. */
-const callbackSchema = z.object({
-  state: z.string().regex(STATE_PATTERN),
-  selling_partner_id: z.string().regex(SELLING_PARTNER_ID_PATTERN),
-  // LWA codes are ~20 characters; 512 keeps the encrypted copy on the row well inside its column.
-  spapi_oauth_code: z.string().regex(/^[\x21-\x7e]{1,512}$/),
-  mws_auth_token: z.string().regex(new RegExp(`^[\\x21-\\x7e]{1,${LIMITS.mwsAuthToken}}$`)).optional(),
-});
-
-export interface CallbackParams {
-  state: string;
-  sellingPartnerId: string;
-  code: string;
-  mwsAuthToken: string | undefined;
-}
-
-export type ParsedCallback =
-  | { ok: true; params: CallbackParams }
-  | { ok: false; state: string | undefined; sellingPartnerId: string | undefined };
-
-/** Each parameter must appear once; a repeated one is as malformed as a missing one. */
-export function parseCallbackQuery(query: URLSearchParams): ParsedCallback {
-  const single = (name: string): string | undefined => {
-    const all = query.getAll(name);
-    return all.length === 1 ? all[0] : undefined;
-  };
-  const raw = {
-    state: single('state'),
-    selling_partner_id: single('selling_partner_id'),
-    spapi_oauth_code: single('spapi_oauth_code'),
-    mws_auth_token: query.getAll('mws_auth_token').length > 1 ? '' : single('mws_auth_token'),
-  };
-  const parsed = callbackSchema.safeParse(raw);
-  if (parsed.success) {
-    const { state, selling_partner_id, spapi_oauth_code, mws_auth_token } = parsed.data;
-    return { ok: true, params: { state, sellingPartnerId: selling_partner_id, code: spapi_oauth_code, mwsAuthToken: mws_auth_token } };
-  }
-  const partner = raw.selling_partner_id;
-  return {
-    ok: false,
-    state: raw.state !== undefined && isWellFormedState(raw.state) ? raw.state : undefined,
-    sellingPartnerId: partner !== undefined && SELLING_PARTNER_ID_PATTERN.test(partner) ? partner : undefined,
-  };
 }
 
 /** Reads the browser-binding cookie for a state; the handler supplies it from the request's Cookie header. */
@@ -275,21 +231,9 @@ function failureReasonFor(failure: LwaFailure): FailureReason {
   }
 }
 
-/**
- * Runs a store write, retrying it with backoff while the store reports a transient failure (locked, busy, deadlock,
- * lost connection), for up to STORE_RETRY_MS.
- */
-async function withStoreRetry<T>(deps: CompleteDeps, write: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  const sleep = deps.sleep ?? delay;
-  const giveUpAt = Date.now() + deps.settings.storeRetryMs;
-  for (let pause = 25; ; pause = Math.min(pause * 2, 1_000)) {
-    try {
-      return { ok: true, value: await write() };
-    } catch (error) {
-      if (!deps.store.isTransientError(error) || Date.now() + pause > giveUpAt) return { ok: false, error };
-      await sleep(pause);
-    }
-  }
+/** The store writes of a callback: retried while the store is briefly unavailable, for up to STORE_RETRY_MS. */
+function withStoreRetry<T>(deps: CompleteDeps, write: () => Promise<T>): Promise<Written<T>> {
+  return retryTransient(write, { store: deps.store, sleep: deps.sleep ?? delay, firstPauseMs: 25, maxPauseMs: 1_000, forMs: deps.settings.storeRetryMs });
 }
 
 /**
@@ -298,27 +242,13 @@ async function withStoreRetry<T>(deps: CompleteDeps, write: () => Promise<T>): P
  * leaves the attempt to read `interrupted`).
  */
 function endInBackground(deps: CompleteDeps, attempt: ConsumableAttempt, failure: { reason: FailureReason }): void {
-  const sleep = deps.sleep ?? delay;
-  const giveUpAt = Date.now() + OUTCOME_RETRY_MS;
-  void (async () => {
-    for (let pause = 100; ; pause = Math.min(pause * 2, 5_000)) {
-      try {
-        await deps.store.failAuthorization({ attemptId: attempt.attemptId, customerId: attempt.customerId, region: attempt.region, failure, now: deps.clock.now() });
-        return;
-      } catch (error) {
-        if (!deps.store.isTransientError(error) || Date.now() + pause > giveUpAt) {
-          deps.logger.error('the failed authorization could not be recorded; the attempt will read interrupted', {
-            customerId: attempt.customerId,
-            region: attempt.region,
-            attemptId: attempt.attemptId,
-            error: describeError(error),
-          });
-          return;
-        }
-        await sleep(pause);
-      }
+  const { attemptId, customerId, region } = attempt;
+  const write = () => deps.store.failAuthorization({ attemptId, customerId, region, failure, now: deps.clock.now() });
+  void retryTransient(write, { store: deps.store, sleep: deps.sleep ?? delay, firstPauseMs: 100, maxPauseMs: 5_000, forMs: OUTCOME_RETRY_MS }).then((written) => {
+    if (!written.ok) {
+      deps.logger.error('the failed authorization could not be recorded; the attempt will read interrupted', { customerId, region, attemptId, error: describeError(written.error) });
     }
-  })();
+  });
 }
 
 async function failAttempt(

@@ -1,45 +1,11 @@
 import { z } from 'zod';
-import { parseKeyRing, type KeyRing } from '../crypto/tokenCipher.js';
+import type { KeyRing } from '../crypto/tokenCipher.js';
+import { ncrontabSchema } from './ncrontab.js';
+import { group, setting, SettingReader, SETTING_NAMES, type Environment, type Plan, type SettingName, type SettingValues } from './settingReader.js';
+import { booleanSchema, dateSchema, integerSchema, keyRingSchema, noSpaces, required, urlSchema, withoutTrailingSlashes } from './settingSchemas.js';
 
-/** Every setting this service reads, by its app-setting name (Azure) / `Values` key (local.settings.json). */
-export const SETTING_NAMES = [
-  'SPAPI_APPLICATION_ID',
-  'SPAPI_REDIRECT_URI',
-  'SPAPI_DRAFT_APP',
-  'LWA_CLIENT_ID',
-  'LWA_CLIENT_SECRET',
-  'LWA_CLIENT_SECRET_PREVIOUS',
-  'LWA_CLIENT_SECRET_EXPIRES_AT',
-  'LWA_TOKEN_URL',
-  'LWA_TIMEOUT_MS',
-  'LWA_EXCHANGE_TIMEOUT_MS',
-  'SELLER_CENTRAL_URL',
-  'LAUNCH_LINK_SECRET',
-  'TOKEN_ENCRYPTION_KEYS',
-  'STATE_TTL_SECONDS',
-  'AUTH_RESULT_URL',
-  'OXWEBAPP_LINK_URL',
-  'ACCESS_TOKEN_CACHE_SIZE',
-  'STORE_RETRY_MS',
-  'ACCESS_TOKEN_RECHECK_SECONDS',
-  'ACCESS_TOKEN_LEASE_SECONDS',
-  'SQL_CONNECTION_STRING',
-  'SQL_SERVER',
-  'SQL_DATABASE',
-  'SQL_AUTH',
-  'SQL_MANAGED_IDENTITY_CLIENT_ID',
-  'LOCAL_DB_PATH',
-  'EVENTS_WEBHOOK_URL',
-  'EVENTS_WEBHOOK_SECRET',
-  'CREDENTIAL_SWEEP_SCHEDULE',
-  'ATTEMPT_RETENTION_DAYS',
-  'SPAPI_ENDPOINT_NA',
-  'SPAPI_ENDPOINT_EU',
-  'SPAPI_ENDPOINT_FE',
-] as const;
-
-export type SettingName = (typeof SETTING_NAMES)[number];
-export type SettingValues = Partial<Record<string, string | undefined>>;
+export { isPlaceholder, isRunningInAzure, SETTING_NAMES, type Environment, type SettingName, type SettingValues } from './settingReader.js';
+export { isLoopbackHost } from './settingSchemas.js';
 
 export const DEFAULT_LWA_TOKEN_URL = 'https://api.amazon.com/auth/o2/token';
 /**
@@ -119,90 +85,6 @@ export interface Settings {
 
 export type SettingsResult = { ok: true; settings: Settings } | { ok: false; problems: string[] };
 
-export interface Environment {
-  /** True inside Azure App Service / Functions (WEBSITE_INSTANCE_ID is set there). */
-  inAzure: boolean;
-}
-
-export function isRunningInAzure(env: SettingValues): boolean {
-  return Boolean(env['WEBSITE_INSTANCE_ID']);
-}
-
-const KEY_VAULT_PREFIX = '@Microsoft.KeyVault(';
-
-/**
- * Values that may hold any character (secrets, connection strings with passwords): only `REPLACE_WITH_` marks a
- * placeholder in them, since a random secret may well contain `<x>`.
- */
-const FREE_TEXT_SETTINGS: ReadonlySet<SettingName> = new Set([
-  'LWA_CLIENT_SECRET',
-  'LWA_CLIENT_SECRET_PREVIOUS',
-  'LAUNCH_LINK_SECRET',
-  'TOKEN_ENCRYPTION_KEYS',
-  'SQL_CONNECTION_STRING',
-]);
-
-/**
- * `REPLACE_WITH_…`, or `<…>` (as in `https://<app>.azurewebsites.net`) outside free-text settings: the placeholders
- * of local.settings.sample.json and README's examples.
- */
-export function isPlaceholder(value: string, name?: SettingName): boolean {
-  if (value.includes('REPLACE_WITH_')) return true;
-  return (name === undefined || !FREE_TEXT_SETTINGS.has(name)) && /<[^<>]+>/.test(value);
-}
-
-/**
- * Collects one message per setting (the first problem found wins; an unresolved Key Vault reference or a placeholder
- * first, since any other check on such a value would mislead).
- */
-class SettingReader {
-  readonly problems: string[] = [];
-  private readonly reported = new Set<string>();
-
-  constructor(private readonly values: SettingValues, names: readonly SettingName[], environment: Environment) {
-    for (const name of names) {
-      const value = this.read(name);
-      if (value === undefined) continue;
-      if (value.startsWith(KEY_VAULT_PREFIX)) {
-        // Only App Service resolves references; locally nothing ever will, so the identity is not the problem.
-        this.report(
-          name,
-          environment.inAzure
-            ? "is an unresolved Key Vault reference: check the app's managed identity and its access to the vault."
-            : 'is a Key Vault reference, which only Azure resolves: put the value itself in local.settings.json.',
-        );
-      } else if (isPlaceholder(value, name)) {
-        this.report(
-          name,
-          environment.inAzure
-            ? 'is still a placeholder (REPLACE_WITH_… or <…>): set the real value.'
-            : 'is still a placeholder from local.settings.sample.json (REPLACE_WITH_… or <…>): put the real value in local.settings.json.',
-        );
-      }
-    }
-  }
-
-  /** The trimmed value; blank counts as unset. */
-  read(name: SettingName): string | undefined {
-    const raw = this.values[name];
-    return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
-  }
-
-  report(name: SettingName, message: string): void {
-    if (this.reported.has(name)) return;
-    this.reported.add(name);
-    this.problems.push(`${name} ${message}`);
-  }
-
-  field<T>(name: SettingName, schema: z.ZodType<T>): T | undefined {
-    if (this.reported.has(name)) return undefined;
-    const parsed = schema.safeParse(this.read(name));
-    if (parsed.success) return parsed.data;
-    this.report(name, parsed.error.issues[0]?.message ?? 'is invalid.');
-    return undefined;
-  }
-}
-
 const SQL_SETTING_NAMES = ['SQL_CONNECTION_STRING', 'SQL_SERVER', 'SQL_DATABASE', 'SQL_AUTH', 'SQL_MANAGED_IDENTITY_CLIENT_ID', 'LOCAL_DB_PATH'] as const;
 
 /** Only the store settings, with the app's rules (for `npm run db:migrate`). */
@@ -212,116 +94,71 @@ export function loadStoreSettings(values: SettingValues, environment: Environmen
   return store === undefined || reader.problems.length > 0 ? { ok: false, problems: reader.problems } : { ok: true, store };
 }
 
+/** Every setting, read in this order (the order of the problems listed). */
+function settingsPlan(environment: Environment): Plan<Settings> {
+  const url = urlSchema(environment);
+  const endpoint = (name: SettingName, fallback: string) => setting(name, z.string().default(fallback).pipe(url).transform(withoutTrailingSlashes));
+  return {
+    applicationId: setting('SPAPI_APPLICATION_ID', required.pipe(noSpaces)),
+    redirectUri: setting('SPAPI_REDIRECT_URI', required.pipe(url)),
+    draftApp: setting('SPAPI_DRAFT_APP', booleanSchema),
+    lwa: group({
+      clientId: setting('LWA_CLIENT_ID', required.pipe(noSpaces)),
+      clientSecret: setting('LWA_CLIENT_SECRET', required),
+      previousClientSecret: setting('LWA_CLIENT_SECRET_PREVIOUS', z.string().optional()),
+      clientSecretExpiresAt: setting('LWA_CLIENT_SECRET_EXPIRES_AT', dateSchema.optional()),
+      tokenUrl: setting('LWA_TOKEN_URL', z.string().default(DEFAULT_LWA_TOKEN_URL).pipe(url)),
+      timeoutMs: setting('LWA_TIMEOUT_MS', integerSchema(100, 60_000, 10_000)),
+      exchangeTimeoutMs: setting('LWA_EXCHANGE_TIMEOUT_MS', integerSchema(1_000, 240_000, 30_000)),
+    }),
+    sellerCentralUrl: setting('SELLER_CENTRAL_URL', z.string().pipe(url).transform(withoutTrailingSlashes).optional()),
+    launchLinkSecret: setting('LAUNCH_LINK_SECRET', required.refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'must be at least 32 bytes long.')),
+    stateTtlSeconds: setting('STATE_TTL_SECONDS', integerSchema(60, 3600, 600)),
+    authResultUrl: setting('AUTH_RESULT_URL', z.string().pipe(url).optional()),
+    oxWebAppLinkUrl: setting('OXWEBAPP_LINK_URL', z.string().pipe(url).optional()),
+    accessTokenCacheSize: setting('ACCESS_TOKEN_CACHE_SIZE', integerSchema(1, 1_000_000, 10_000)),
+    storeRetryMs: setting('STORE_RETRY_MS', integerSchema(0, 120_000, 30_000)),
+    accessTokenRecheckSeconds: setting('ACCESS_TOKEN_RECHECK_SECONDS', integerSchema(1, 3600, 60)),
+    accessTokenLeaseSeconds: setting('ACCESS_TOKEN_LEASE_SECONDS', integerSchema(1, 300, 45)),
+    tokenKeys: setting('TOKEN_ENCRYPTION_KEYS', keyRingSchema),
+    store: (reader) => {
+      const store = readStoreSettings(reader, environment);
+      return store === undefined ? undefined : { value: store };
+    },
+    eventsWebhook: (reader) => readEventsWebhook(reader, url),
+    credentialSweepSchedule: setting('CREDENTIAL_SWEEP_SCHEDULE', credentialSweepScheduleSchema),
+    attemptRetentionDays: setting('ATTEMPT_RETENTION_DAYS', integerSchema(1, 3650, 90)),
+    spApiEndpoints: group({
+      NA: endpoint('SPAPI_ENDPOINT_NA', DEFAULT_SPAPI_ENDPOINTS.NA),
+      EU: endpoint('SPAPI_ENDPOINT_EU', DEFAULT_SPAPI_ENDPOINTS.EU),
+      FE: endpoint('SPAPI_ENDPOINT_FE', DEFAULT_SPAPI_ENDPOINTS.FE),
+    }),
+  };
+}
+
 /**
  * Validates every setting at once and returns one message per bad setting, naming the setting but never its value
  * (values may be secrets).
  */
 export function loadSettings(values: SettingValues, environment: Environment): SettingsResult {
   const reader = new SettingReader(values, SETTING_NAMES, environment);
-  const field = <T>(name: SettingName, schema: z.ZodType<T>): T | undefined => reader.field(name, schema);
-  const problems = reader.problems;
+  const settings = group(settingsPlan(environment))(reader);
+  // A problem may not stop its part from being built (a placeholder in SQL_CONNECTION_STRING): any problem fails.
+  return settings === undefined || reader.problems.length > 0 ? { ok: false, problems: reader.problems } : { ok: true, settings: settings.value };
+}
 
-  const url = urlSchema(environment);
-  const applicationId = field('SPAPI_APPLICATION_ID', required.pipe(noSpaces));
-  const redirectUri = field('SPAPI_REDIRECT_URI', required.pipe(url));
-  const draftApp = field('SPAPI_DRAFT_APP', booleanSchema);
-  const clientId = field('LWA_CLIENT_ID', required.pipe(noSpaces));
-  const clientSecret = field('LWA_CLIENT_SECRET', required);
-  const previousClientSecret = field('LWA_CLIENT_SECRET_PREVIOUS', z.string().optional());
-  const clientSecretExpiresAt = field('LWA_CLIENT_SECRET_EXPIRES_AT', dateSchema.optional());
-  const tokenUrl = field('LWA_TOKEN_URL', z.string().default(DEFAULT_LWA_TOKEN_URL).pipe(url));
-  const timeoutMs = field('LWA_TIMEOUT_MS', integerSchema(100, 60_000, 10_000));
-  const exchangeTimeoutMs = field('LWA_EXCHANGE_TIMEOUT_MS', integerSchema(1_000, 240_000, 30_000));
-  const sellerCentralUrl = field('SELLER_CENTRAL_URL', z.string().pipe(url).optional());
-  const launchLinkSecret = field(
-    'LAUNCH_LINK_SECRET',
-    required.refine((v) => Buffer.byteLength(v, 'utf8') >= 32, 'must be at least 32 bytes long.'),
-  );
-  const stateTtlSeconds = field('STATE_TTL_SECONDS', integerSchema(60, 3600, 600));
-  const authResultUrl = field('AUTH_RESULT_URL', z.string().pipe(url).optional());
-  const oxWebAppLinkUrl = field('OXWEBAPP_LINK_URL', z.string().pipe(url).optional());
-  const accessTokenCacheSize = field('ACCESS_TOKEN_CACHE_SIZE', integerSchema(1, 1_000_000, 10_000));
-  const storeRetryMs = field('STORE_RETRY_MS', integerSchema(0, 120_000, 30_000));
-  const accessTokenRecheckSeconds = field('ACCESS_TOKEN_RECHECK_SECONDS', integerSchema(1, 3600, 60));
-  const accessTokenLeaseSeconds = field('ACCESS_TOKEN_LEASE_SECONDS', integerSchema(1, 300, 45));
-
-  const tokenKeys = field(
-    'TOKEN_ENCRYPTION_KEYS',
-    required.transform((raw, ctx) => {
-      const ring = parseKeyRing(raw);
-      if (ring.ok) return ring.keys;
-      ctx.addIssue({ code: 'custom', message: ring.problem });
-      return z.NEVER;
-    }),
-  );
-
-  const store = readStoreSettings(reader, environment);
-
-  const webhookUrl = field('EVENTS_WEBHOOK_URL', z.string().pipe(url).optional());
-  const webhookSecret = field(
+/** The webhook as a pair: either half alone names the other as missing. */
+function readEventsWebhook(reader: SettingReader, url: z.ZodType<string, string>): { value: Settings['eventsWebhook'] } | undefined {
+  const webhookUrl = reader.field('EVENTS_WEBHOOK_URL', z.string().pipe(url).optional());
+  const webhookSecret = reader.field(
     'EVENTS_WEBHOOK_SECRET',
     z.string().regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, 'must be whsec_ followed by the base64 of 24 to 64 random bytes.').optional(),
   );
-  if (webhookUrl !== undefined && webhookSecret === undefined) reader.report('EVENTS_WEBHOOK_SECRET', 'is required with EVENTS_WEBHOOK_URL.');
-  if (webhookUrl === undefined && webhookSecret !== undefined) reader.report('EVENTS_WEBHOOK_URL', 'is required with EVENTS_WEBHOOK_SECRET.');
-  const credentialSweepSchedule = field('CREDENTIAL_SWEEP_SCHEDULE', credentialSweepScheduleSchema);
-  const attemptRetentionDays = field('ATTEMPT_RETENTION_DAYS', integerSchema(1, 3650, 90));
-  const endpoint = (name: 'SPAPI_ENDPOINT_NA' | 'SPAPI_ENDPOINT_EU' | 'SPAPI_ENDPOINT_FE', fallback: string) =>
-    field(name, z.string().default(fallback).pipe(url))?.replace(/\/+$/, '');
-  const spApiNa = endpoint('SPAPI_ENDPOINT_NA', DEFAULT_SPAPI_ENDPOINTS.NA);
-  const spApiEu = endpoint('SPAPI_ENDPOINT_EU', DEFAULT_SPAPI_ENDPOINTS.EU);
-  const spApiFe = endpoint('SPAPI_ENDPOINT_FE', DEFAULT_SPAPI_ENDPOINTS.FE);
-
-  if (
-    credentialSweepSchedule === undefined ||
-    attemptRetentionDays === undefined ||
-    spApiNa === undefined ||
-    spApiEu === undefined ||
-    spApiFe === undefined ||
-    problems.length > 0 ||
-    applicationId === undefined ||
-    redirectUri === undefined ||
-    draftApp === undefined ||
-    clientId === undefined ||
-    clientSecret === undefined ||
-    tokenUrl === undefined ||
-    timeoutMs === undefined ||
-    exchangeTimeoutMs === undefined ||
-    launchLinkSecret === undefined ||
-    stateTtlSeconds === undefined ||
-    accessTokenCacheSize === undefined ||
-    storeRetryMs === undefined ||
-    accessTokenRecheckSeconds === undefined ||
-    accessTokenLeaseSeconds === undefined ||
-    tokenKeys === undefined ||
-    store === undefined
-  ) {
-    return { ok: false, problems };
-  }
-  return {
-    ok: true,
-    settings: {
-      applicationId,
-      redirectUri,
-      draftApp,
-      lwa: { clientId, clientSecret, previousClientSecret, clientSecretExpiresAt, tokenUrl, timeoutMs, exchangeTimeoutMs },
-      sellerCentralUrl: sellerCentralUrl?.replace(/\/+$/, ''),
-      launchLinkSecret,
-      tokenKeys,
-      stateTtlSeconds,
-      authResultUrl,
-      oxWebAppLinkUrl,
-      accessTokenCacheSize,
-      storeRetryMs,
-      accessTokenRecheckSeconds,
-      accessTokenLeaseSeconds,
-      store,
-      eventsWebhook: webhookUrl !== undefined && webhookSecret !== undefined ? { url: webhookUrl, secret: webhookSecret } : undefined,
-      credentialSweepSchedule,
-      attemptRetentionDays,
-      spApiEndpoints: { NA: spApiNa, EU: spApiEu, FE: spApiFe },
-    },
-  };
+  if (webhookUrl === undefined || webhookSecret === undefined) return undefined;
+  const [address, secret] = [webhookUrl.value, webhookSecret.value];
+  if (address !== undefined && secret === undefined) reader.report('EVENTS_WEBHOOK_SECRET', 'is required with EVENTS_WEBHOOK_URL.');
+  if (address === undefined && secret !== undefined) reader.report('EVENTS_WEBHOOK_URL', 'is required with EVENTS_WEBHOOK_SECRET.');
+  return { value: address !== undefined && secret !== undefined ? { url: address, secret } : undefined };
 }
 
 function readStoreSettings(reader: SettingReader, environment: Environment): StoreSettings | undefined {
@@ -352,95 +189,6 @@ function readStoreSettings(reader: SettingReader, environment: Environment): Sto
   return { kind: 'sqlite', path: read('LOCAL_DB_PATH') ?? DEFAULT_LOCAL_DB_PATH };
 }
 
-const required = z.string({ error: 'is required.' });
-/** NCRONTAB as the Functions timer trigger takes it: six fields, seconds first. */
-export const credentialSweepScheduleSchema: z.ZodType<string, string | undefined> = z
-  .string()
-  .default(DEFAULT_CREDENTIAL_SWEEP_SCHEDULE)
-  .pipe(z.string().refine(isNcrontab, 'must be an NCRONTAB expression of six fields (seconds first), e.g. "0 30 3 * * *".'));
+/** The CredentialSweep timer's schedule, as the Functions timer trigger takes it (its default when unset). */
+export const credentialSweepScheduleSchema: z.ZodType<string, string | undefined> = z.string().default(DEFAULT_CREDENTIAL_SWEEP_SCHEDULE).pipe(ncrontabSchema);
 
-const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
-/** Second, minute, hour, day, month, day of week: NCrontab's ranges (what the Functions host parses the schedule with). */
-const NCRONTAB_FIELDS: ReadonlyArray<{ min: number; max: number; names?: readonly string[] }> = [
-  { min: 0, max: 59 },
-  { min: 0, max: 59 },
-  { min: 0, max: 23 },
-  { min: 1, max: 31 },
-  { min: 1, max: 12, names: MONTH_NAMES },
-  { min: 0, max: 6, names: DAY_NAMES },
-];
-
-/**
- * Six fields, each a list of `*`, `n` or `n-m` with an optional `/step`, values within the field's range (names for
- * months and days). A value the host cannot parse would keep the CredentialSweep function from loading at all.
- */
-function isNcrontab(expression: string): boolean {
-  const fields = expression.split(' ');
-  return fields.length === NCRONTAB_FIELDS.length && fields.every((field, i) => ncrontabField(field, NCRONTAB_FIELDS[i]));
-}
-
-function ncrontabField(field: string, range: { min: number; max: number; names?: readonly string[] } | undefined): boolean {
-  if (range === undefined) return false;
-  const value = (text: string): number | undefined => {
-    if (/^\d{1,2}$/.test(text)) return Number(text);
-    const named = range.names?.indexOf(text.toUpperCase()) ?? -1;
-    return named < 0 ? undefined : named + range.min;
-  };
-  const inRange = (n: number | undefined): n is number => n !== undefined && n >= range.min && n <= range.max;
-  return field.split(',').every((item) => {
-    const match = /^(\*|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:\/(\d{1,2}))?$/.exec(item);
-    if (match?.[1] === undefined) return false;
-    if (match[2] !== undefined && Number(match[2]) < 1) return false;
-    if (match[1] === '*') return true;
-    const [from, to] = match[1].split('-').map(value);
-    if (!inRange(from)) return false;
-    return to === undefined ? !match[1].includes('-') : inRange(to) && from <= to;
-  });
-}
-/** A date (2027-05-20) or date-time (2027-05-20T00:00:00Z); a bare date means midnight UTC. */
-const dateSchema = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/, 'must be a date like 2027-05-20 (UTC) or an ISO-8601 date-time.')
-  .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v))
-  .refine((d) => !Number.isNaN(d.getTime()), 'must be a real date.');
-const noSpaces = z.string().regex(/^\S+$/, 'must not contain spaces.');
-const booleanSchema = z
-  .enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'], { error: 'must be "true" or "false".' })
-  .default('false')
-  .transform((v) => v.toLowerCase() === 'true');
-
-function integerSchema(min: number, max: number, fallback: number): z.ZodType<number> {
-  return z
-    .string()
-    .regex(/^\d+$/, `must be a whole number from ${min} to ${max}.`)
-    .default(String(fallback))
-    .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min}.`).max(max, `must be at most ${max}.`));
-}
-
-/** https everywhere; plain http only for localhost/127.0.0.1 and only outside Azure (local runs, sandbox, tests). */
-function urlSchema(environment: Environment): z.ZodType<string, string> {
-  return z.string().superRefine((value, ctx) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(value);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be an absolute URL.' });
-      return;
-    }
-    const localHttp = parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname);
-    if (parsed.protocol !== 'https:' && !(localHttp && !environment.inAzure)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: environment.inAzure ? 'must be an https URL.' : 'must be an https URL (or http://localhost… for local runs).',
-      });
-    } else if (parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
-      ctx.addIssue({ code: 'custom', message: 'must not contain a fragment or credentials.' });
-    }
-  });
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]';
-}

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { describeError, REGIONS, type CredentialStatusRow, type Logger, type Region } from '../credentials/index.js';
 import type { AccessTokenErrorCode, AccessTokenRequest } from '../accessTokens/accessTokenService.js';
-import { completeAuthorization, parseCallbackQuery } from '../authorization/completeAuthorization.js';
+import { parseCallbackQuery } from '../authorization/callbackQuery.js';
+import { completeAuthorization } from '../authorization/completeAuthorization.js';
 import { SELLING_PARTNER_ID_PATTERN } from '../authorization/identifiers.js';
 import { isValidCustomerId } from '../authorization/launchLink.js';
 import type { CallbackOutcome } from '../authorization/outcomes.js';

@@ -1,52 +1,17 @@
-import { Agent as HttpAgent, type ClientRequestArgs } from 'node:http';
-import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions } from 'node:https';
-import type { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
 import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
-import { z } from 'zod';
-import { delay, LIMITS, type Clock, type Logger } from '../credentials/index.js';
-import { maxSealedPlaintextLength } from '../crypto/tokenCipher.js';
+import { delay, type Clock, type Logger } from '../credentials/index.js';
+import type { AccessTokenGrant, LwaFailure, LwaResult, TokenGrant } from './lwaResult.js';
+import { classifyTokenResponse, classifyTransportFailure, unavailable, type TokenAnswer, type TokenHttpResponse } from './tokenResponse.js';
+import { watchedConnection } from './watchedConnection.js';
+
+export type { AccessTokenGrant, LwaFailure, LwaFailureKind, LwaResult, TokenGrant } from './lwaResult.js';
+export { MAX_REFRESH_TOKEN_LENGTH, parseRetryAfter } from './tokenResponse.js';
 
 /**
- * Login with Amazon token endpoint: the code exchange (and the refresh grant). Every answer is validated with zod
- * and comes back as a typed result; nothing here throws for anything LWA or the network does.
+ * Login with Amazon token endpoint: the code exchange (and the refresh grant). This file sends the requests and
+ * retries them; classifyTokenResponse (tokenResponse.ts) judges each answer. Nothing here throws for anything LWA or
+ * the network does.
  */
-
-export type LwaFailureKind =
-  /** 400 invalid_grant: the code (or refresh token) is expired, used, revoked or issued for another client. Never retried. */
-  | 'invalid_grant'
-  /** 401 invalid_client / unauthorized_client: our client id or secret was refused. App-wide, not the seller's fault. */
-  | 'invalid_client'
-  /** Any other 4xx: a request or configuration error on our side. */
-  | 'client_error'
-  /**
-   * Network error, timeout, 5xx, 429 (after bounded retries), or a 200 whose body is not a token response. For the
-   * code exchange, a request that may have reached LWA (a timeout, a connection lost after it was made) is not
-   * re-sent, so this can come after a single attempt.
-   */
-  | 'unavailable';
-
-export interface LwaFailure {
-  kind: LwaFailureKind;
-  status: number | undefined;
-  /** Amazon's `error` and `error_description`, when it sent JSON; scrubbed of anything we sent. */
-  error: string | undefined;
-  description: string | undefined;
-  attempts: number;
-  /** From LWA's Retry-After header on 429/5xx (seconds, or an HTTP-date turned into seconds, rounded up). */
-  retryAfterSeconds?: number;
-}
-
-export interface TokenGrant {
-  accessToken: string;
-  tokenType: string;
-  expiresIn: number;
-  refreshToken: string;
-}
-
-export type AccessTokenGrant = Omit<TokenGrant, 'refreshToken'>;
-
-export type LwaResult<T> = { ok: true; value: T } | { ok: false; failure: LwaFailure };
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -81,29 +46,6 @@ export interface LwaClientOptions {
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 5_000 };
 export const DEFAULT_EXCHANGE_TIMEOUT_MS = 30_000;
 
-/**
- * The longest refresh token we accept: the longest whose envelope fits the store's column, so a token LWA issues
- * is either refused here (visibly, as a malformed response) or stored, never accepted and then lost on the write.
- */
-export const MAX_REFRESH_TOKEN_LENGTH = maxSealedPlaintextLength(LIMITS.encryptedRefreshToken);
-
-/** Visible ASCII: one character is one byte in the envelope, and nothing that cannot go into an HTTP header. */
-const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/;
-
-const tokenResponse = z.object({
-  access_token: z.string().min(1).max(4096).regex(TOKEN_CHARACTERS),
-  token_type: z.string().regex(/^bearer$/i),
-  // A numeric string ("3600") means the same; refusing it would throw away the refresh token that came with it.
-  expires_in: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0,9}$/).transform(Number)]),
-  refresh_token: z.string().min(1).max(MAX_REFRESH_TOKEN_LENGTH).regex(TOKEN_CHARACTERS).optional(),
-});
-
-const errorResponse = z.object({
-  error: z.string().max(200),
-  error_description: z.string().optional(),
-});
-
-const MAX_DESCRIPTION = 500;
 /** invalid_client is app-wide: every request would log it, so it is logged at most once a minute. */
 const INCIDENT_LOG_INTERVAL_MS = 60_000;
 
@@ -116,11 +58,6 @@ interface GrantPolicy {
    */
   singleUse: boolean;
 }
-
-/** What one request came to. */
-type Answer =
-  | { ok: true; value: Omit<TokenGrant, 'refreshToken'> & { refreshToken?: string } }
-  | { ok: false; failure: Omit<LwaFailure, 'attempts'>; retryable: boolean; retryAfterMs?: number };
 
 export class LwaClient {
   private readonly http: AxiosInstance;
@@ -230,11 +167,9 @@ export class LwaClient {
     }
   }
 
-  private async once(body: URLSearchParams, secrets: string[], policy: GrantPolicy): Promise<Answer> {
-    let status: number;
-    let text: string;
-    let retryAfter: string | undefined;
-    let serverDate: string | undefined;
+  /** Sends one request and has its answer classified; the request's own failures are classified too. */
+  private async once(body: URLSearchParams, secrets: string[], policy: GrantPolicy): Promise<TokenAnswer> {
+    let response: TokenHttpResponse;
     // axios's timeout is the socket's idle time (a server trickling a byte at a time never reaches it); the signal
     // bounds the whole request, so a refresh stays inside its lease and a code exchange inside its window.
     const config: AxiosRequestConfig = { timeout: policy.timeoutMs, signal: AbortSignal.timeout(policy.timeoutMs) };
@@ -242,118 +177,27 @@ export class LwaClient {
     const wire = policy.singleUse ? watchedConnection(this.options.tokenUrl) : undefined;
     if (wire !== undefined) Object.assign(config, wire.agents);
     try {
-      const response = await this.http.post<string>(this.options.tokenUrl, body.toString(), config);
-      status = response.status;
-      text = typeof response.data === 'string' ? response.data : '';
-      retryAfter = headerText(response.headers['retry-after']);
-      serverDate = headerText(response.headers['date']);
+      const answer = await this.http.post<string>(this.options.tokenUrl, body.toString(), config);
+      response = {
+        status: answer.status,
+        body: typeof answer.data === 'string' ? answer.data : '',
+        retryAfter: headerText(answer.headers['retry-after']),
+        date: headerText(answer.headers['date']),
+      };
     } catch (error) {
       // axios errors carry the request config (and so the form body with secrets): keep only the code.
       const code = axios.isAxiosError(error) ? error.code : undefined;
-      const timedOut = code === 'ECONNABORTED' || code === 'ETIMEDOUT' || code === 'ERR_CANCELED';
-      const description = timedOut ? 'timed out' : `network error${code ? ` (${code})` : ''}`;
-      if (wire === undefined || wire.neverConnected()) return { ok: false, failure: unavailable(description), retryable: true };
-      this.options.logger.warn('LWA code exchange failed after the connection was made: the code is not sent again (it may be spent)', {
-        error: code ?? null,
-      });
-      return { ok: false, failure: unavailable(`${description} after connecting; not re-sent, the code may be spent`), retryable: false };
+      const maybeSpent = wire !== undefined && !wire.neverConnected();
+      if (maybeSpent) {
+        this.options.logger.warn('LWA code exchange failed after the connection was made: the code is not sent again (it may be spent)', {
+          error: code ?? null,
+        });
+      }
+      return classifyTransportFailure(code, maybeSpent);
     } finally {
       wire?.close();
     }
-
-    const json = parseJson(text);
-    if (status === 200) {
-      const parsed = tokenResponse.safeParse(json);
-      if (!parsed.success) return { ok: false, failure: unavailable('malformed token response'), retryable: false };
-      const { access_token, token_type, expires_in, refresh_token } = parsed.data;
-      return {
-        ok: true,
-        value: {
-          accessToken: access_token,
-          tokenType: token_type.toLowerCase(),
-          expiresIn: expires_in,
-          ...(refresh_token === undefined ? {} : { refreshToken: refresh_token }),
-        },
-      };
-    }
-
-    const amazon = errorResponse.safeParse(json);
-    const error = amazon.success ? scrub(amazon.data.error, secrets) : undefined;
-    const description = amazon.success && amazon.data.error_description !== undefined ? scrub(amazon.data.error_description, secrets) : undefined;
-    const failure = { status, error, description };
-    if (status === 429 || status >= 500) {
-      const retryAfterMs = parseRetryAfter(retryAfter, serverDate, this.options.clock.now());
-      return {
-        ok: false,
-        failure: { kind: 'unavailable', ...failure, ...(retryAfterMs === undefined ? {} : { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) }) },
-        retryable: true,
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      };
-    }
-    if (error === 'invalid_grant') return { ok: false, failure: { kind: 'invalid_grant', ...failure }, retryable: false };
-    if (status === 401 || error === 'invalid_client' || error === 'unauthorized_client') {
-      return { ok: false, failure: { kind: 'invalid_client', ...failure }, retryable: false };
-    }
-    if (status >= 400 && status < 500) return { ok: false, failure: { kind: 'client_error', ...failure }, retryable: false };
-    return { ok: false, failure: { kind: 'unavailable', ...failure, description: description ?? `unexpected HTTP ${status}` }, retryable: false };
-  }
-}
-
-/**
- * A fresh connection for one request, watched from its creation: `neverConnected()` is true only when our agent
- * opened a socket and it never became usable (TCP connected; for https, the TLS handshake finished). Before that
- * point not one byte of the request has left this process: Node holds writes until the socket connects, and TLS
- * carries no application data before the handshake completes (Node sends no 0-RTT data). So connection refused, a
- * DNS failure, a TLS failure, even a connect-phase timeout, certainly did not reach LWA. From that point on, the
- * request may have been delivered, whatever the error code says (ECONNRESET, for one, comes both ways), so it
- * counts as sent. Error codes alone cannot draw this line; the socket's own events can. If our agent is not used
- * at all (a proxy agent from the environment, an error before any socket), nothing is known and it counts as sent.
- * No keep-alive: a pooled socket may have been closed by the server, and a reused one is always "connected".
- */
-function watchedConnection(tokenUrl: string): { agents: Pick<AxiosRequestConfig, 'httpAgent' | 'httpsAgent'>; neverConnected(): boolean; close(): void } {
-  let opened = false;
-  let connected = false;
-  const watch = (socket: Duplex | null | undefined, ready: 'connect' | 'secureConnect'): void => {
-    if (socket === null || socket === undefined) return;
-    opened = true;
-    socket.once(ready, () => {
-      connected = true;
-    });
-  };
-  let agent: HttpAgent;
-  if (new URL(tokenUrl).protocol === 'https:') {
-    agent = new (class extends HttpsAgent {
-      override createConnection(options: HttpsRequestOptions, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-        const socket = super.createConnection(options, callback);
-        watch(socket, socket instanceof TLSSocket ? 'secureConnect' : 'connect');
-        return socket;
-      }
-    })({ keepAlive: false, maxSockets: 1 });
-  } else {
-    agent = new (class extends HttpAgent {
-      override createConnection(options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-        const socket = super.createConnection(options, callback);
-        watch(socket, 'connect');
-        return socket;
-      }
-    })({ keepAlive: false, maxSockets: 1 });
-  }
-  return {
-    agents: agent instanceof HttpsAgent ? { httpsAgent: agent } : { httpAgent: agent },
-    neverConnected: () => opened && !connected,
-    close: () => agent.destroy(),
-  };
-}
-
-function unavailable(description: string): Omit<LwaFailure, 'attempts'> {
-  return { kind: 'unavailable', status: undefined, error: undefined, description };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
+    return classifyTokenResponse(response, secrets, this.options.clock.now());
   }
 }
 
@@ -361,40 +205,6 @@ function headerText(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
-
-/**
- * Retry-After in ms from now: delta-seconds, or an HTTP-date (IMF-fixdate, what servers send) measured against the
- * response's own Date header when it has one (both are the server's clock, so clock skew cancels out), else
- * against ours. A date in the past means now (0). Anything else: undefined.
- */
-export function parseRetryAfter(header: string | undefined, dateHeader: string | undefined, now: Date): number | undefined {
-  const value = header?.trim();
-  if (value === undefined || value === '') return undefined;
-  if (/^\d{1,9}$/.test(value)) return Number(value) * 1000;
-  const at = httpDate(value);
-  if (at === undefined) return undefined;
-  return Math.max(0, at - (httpDate(dateHeader?.trim()) ?? now.getTime()));
-}
-
-function httpDate(value: string | undefined): number | undefined {
-  if (value === undefined || !IMF_FIXDATE.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
 type Posted =
   | { ok: true; value: Omit<TokenGrant, 'refreshToken'> & { refreshToken?: string }; attempts: number }
   | { ok: false; failure: LwaFailure };
-
-/** Amazon's text is stored and shown to ops: strip control characters and anything we sent, and bound its length. */
-function scrub(value: string, secrets: string[]): string {
-  let clean = value.replace(/[\u0000-\u001f\u007f]/g, ' ');
-  for (const secret of secrets) {
-    if (secret.length === 0) continue;
-    // As sent, and as an echo of the form body might spell it.
-    const spellings = new Set([secret, encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]);
-    for (const spelling of spellings) clean = clean.split(spelling).join('[redacted]');
-  }
-  return clean.slice(0, MAX_DESCRIPTION);
-}

@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+
+/** Every option of every subcommand: parsed once, strictly; each subcommand then refuses the ones not its own. */
+const OPTIONS = {
+  customer: { type: 'string' },
+  expiring: { type: 'string' },
+  since: { type: 'string' },
+  region: { type: 'string' },
+  'older-than': { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+  marketplace: { type: 'string' },
+  'selling-partner-id': { type: 'string' },
+  yes: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, allowPositionals: true, strict: true, options: OPTIONS });
+}
+
+export type OpsOptions = ReturnType<typeof parse>['values'];
+
+/** The options and positionals of `npm run ops -- …`, or what node:util's parseArgs found wrong. */
+export function readArguments(argv: string[]): { options: OpsOptions; positionals: string[] } | string {
+  try {
+    const { values, positionals } = parse(argv);
+    return { options: values, positionals };
+  } catch (error) {
+    return error instanceof Error ? error.message : 'bad arguments';
+  }
+}
+
+/** The first option given (in argument order) that `kind` does not take. */
+export function misplacedOption(kind: string, options: OpsOptions, allowed: readonly string[]): string | undefined {
+  const given = Object.entries(options).filter(([name, value]) => value !== undefined && value !== false && name !== 'help');
+  const wrong = given.find(([name]) => !allowed.includes(name));
+  return wrong === undefined ? undefined : `--${wrong[0]} does not belong to ${kind}`;
+}
+
+export function unexpectedArguments(extra: string[]): string | undefined {
+  return extra.length > 0 ? `unexpected argument "${extra.join(' ')}"` : undefined;
+}
+
+/**
+ * What the listings (status, attempts) take in common: an optional customer and --json, and none of the other
+ * commands' options (checked in this order). An unknown command is checked the same way before it is named unknown.
+ */
+export function listingArguments(kind: string, options: OpsOptions, extra: string[]): { customerId: string | undefined; json: boolean } | string {
+  for (const name of ['region', 'older-than', 'dry-run', 'yes', 'marketplace', 'selling-partner-id'] as const) {
+    if (options[name] !== undefined && options[name] !== false) return `--${name} does not belong to ${kind}`;
+  }
+  const unexpected = unexpectedArguments(extra);
+  if (unexpected !== undefined) return unexpected;
+  const customerId = options.customer;
+  if (customerId !== undefined && customerId.trim() === '') return '--customer needs a customer id';
+  return { customerId, json: options.json === true };
+}
+
+export const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `90m`, `24h`, `7d` → milliseconds; anything else (zero included) → undefined. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d{1,6})([mhd])$/.exec(text.trim());
+  if (match?.[1] === undefined || match[2] === undefined) return undefined;
+  const amount = Number(match[1]);
+  if (amount < 1) return undefined;
+  return amount * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
