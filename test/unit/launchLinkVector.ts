@@ -1,5 +1,5 @@
 /**
- * A fixed launch-link test vector, reusable by tests and quotable in the README. The sig was computed once with an
+ * A fixed launch-link test vector, reusable by tests and quoted in docs/oxwebapp.md. The sig was computed once with an
  * independent implementation (node:crypto HMAC-SHA256 over `message`, key = UTF-8 of `secret`, base64url without
  * padding) and is hard-coded here so a change in the signing scheme cannot silently move it.
  */

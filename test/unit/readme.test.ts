@@ -4,15 +4,15 @@ import { signedLaunchLink } from '../../examples/launchLink.js';
 import { buildLaunchLink, verifyLaunchLink } from '../../src/authorization/launchLink.js';
 import { LAUNCH_LINK_VECTOR } from './launchLinkVector.js';
 
-/** The README's launch-link snippet and test vector are what oxWebApp's developers copy: they must stay true. */
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+/** docs/oxwebapp.md's launch-link snippet and test vector are what oxWebApp's developers copy: they must stay true. */
+const readme = readFileSync(new URL('../../docs/oxwebapp.md', import.meta.url), 'utf8');
 
 function readmeVector(): { secret: string; message: string; sig: string } {
   const cell = (label: string) => new RegExp(`^\\| ${label} \\| \`([^\`]+)\` \\|$`, 'm').exec(readme)?.[1];
   return { secret: cell('secret') ?? '', message: cell('message') ?? '', sig: cell('sig') ?? '' };
 }
 
-describe('README launch-link documentation', () => {
+describe('docs/oxwebapp.md launch-link documentation', () => {
   it('quotes examples/launchLink.ts verbatim', () => {
     const snippet = readFileSync(new URL('../../examples/launchLink.ts', import.meta.url), 'utf8');
     expect(readme).toContain('```ts\n' + snippet + '```');
@@ -46,7 +46,7 @@ describe('README launch-link documentation', () => {
   });
 
   it("the C# FormEncode rule matches URLSearchParams for awkward customer ids", () => {
-    // A line-for-line port of the README's C# FormEncode.
+    // A line-for-line port of docs/oxwebapp.md's C# FormEncode.
     const formEncode = (value: string): string =>
       [...Buffer.from(value, 'utf8')]
         .map((b) => {

@@ -4,11 +4,11 @@ import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { verifyLikeCSharp, WEBHOOK_VECTOR } from './webhookSignatureVector.js';
 
-/** The README's webhook verifier (C#) and vector: what oxWebApp's developers copy must accept what the service signs. */
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+/** docs/oxwebapp.md's webhook verifier (C#) and vector: what oxWebApp's developers copy must accept what the service signs. */
+const readme = readFileSync(new URL('../../docs/oxwebapp.md', import.meta.url), 'utf8');
 const NOW = Number(WEBHOOK_VECTOR.timestamp) + 10;
 
-describe('README webhook signature documentation', () => {
+describe('docs/oxwebapp.md webhook signature documentation', () => {
   it('states the fixed vector (secret, webhook-id, webhook-timestamp, body, webhook-signature)', () => {
     for (const value of Object.values(WEBHOOK_VECTOR)) expect(readme).toContain(value);
   });

@@ -1,8 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * A fixed Standard Webhooks vector quoted in the README (section "Events for oxWebApp"), and a line-for-line
- * TypeScript port of the README's C# verifier. The signature was computed once with the `standardwebhooks` package
+ * A fixed Standard Webhooks vector quoted in docs/oxwebapp.md (section "Verifying the signature"), and a line-for-line
+ * TypeScript port of that page's C# verifier. The signature was computed once with the `standardwebhooks` package
  * and is hard-coded, so a change in the signing cannot silently move it.
  */
 export const WEBHOOK_VECTOR = {
@@ -13,7 +13,7 @@ export const WEBHOOK_VECTOR = {
   signature: 'v1,glWJvR1bPT5tDgORa2wvAlaNaipFZjaOdWa+ZHJ0R1o=',
 } as const;
 
-/** The README's C# `ShipicaWebhook.Verify`, ported: same steps, same order. */
+/** docs/oxwebapp.md's C# `ShipicaWebhook.Verify`, ported: same steps, same order. */
 export function verifyLikeCSharp(secret: string, id: string, timestamp: string, signatureHeader: string, body: string, nowSeconds: number): boolean {
   if (!/^-?\d+$/.test(timestamp)) return false;
   const seconds = Number(timestamp);
