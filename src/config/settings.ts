@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseKeyRing, type KeyRing } from '../crypto/tokenCipher.js';
+import { connectionStringAuthentication } from '../store/mssql/connectionString.js';
 
 /** Every setting this service reads, by its app-setting name (Azure) / `Values` key (local.settings.json). */
 export const SETTING_NAMES = [
@@ -342,6 +343,12 @@ function readStoreSettings(reader: SettingReader, environment: Environment): Sto
   if (connectionString !== undefined) {
     if (server !== undefined || database !== undefined) {
       report('SQL_CONNECTION_STRING', 'is set together with SQL_SERVER/SQL_DATABASE: set one or the other.');
+      return undefined;
+    }
+    // An Authentication the driver cannot use is refused here, never left to become a SQL login.
+    const authentication = connectionStringAuthentication(connectionString);
+    if (!authentication.ok) {
+      report('SQL_CONNECTION_STRING', authentication.problem);
       return undefined;
     }
     return { kind: 'mssql', connectionString };

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSettings, SETTING_NAMES, type SettingValues } from '../../src/config/settings.js';
+import { connectionStringAuthentication } from '../../src/store/mssql/connectionString.js';
 
 /**
  * The Bicep template (infra/) against the settings module. No Bicep compiler runs on these machines, so this reads
@@ -141,6 +142,10 @@ describe('infra/main.bicep app settings', () => {
     // The app's own identity, by client id; no password, so no secret in the setting.
     expect(values['SQL_CONNECTION_STRING']).toContain(`User Id=${CLIENT_ID}`);
     expect(values['SQL_CONNECTION_STRING']).not.toMatch(/password|pwd/i);
+    expect(connectionStringAuthentication(values['SQL_CONNECTION_STRING'] ?? '')).toEqual({
+      ok: true,
+      authentication: { kind: 'entra', type: 'azure-active-directory-msi-app-service', clientId: CLIENT_ID },
+    });
     // And the required ones alone pass too: no optional setting is needed.
     const requiredOnly = Object.fromEntries([...appSettings].map(([name, value]) => [name, evaluate(value)]));
     expect(loadSettings(requiredOnly, { inAzure: true }).ok).toBe(true);

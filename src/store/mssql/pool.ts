@@ -1,8 +1,14 @@
 import sql from 'mssql';
-import type { StoreSettings } from '../../config/settings.js';
+import { connectionStringAuthentication } from './connectionString.js';
 
-/** The settings of a SQL Server store: a connection string, or a server and database reached by managed identity. */
-export type SqlServerSettings = Extract<StoreSettings, { kind: 'mssql' | 'mssql-managed-identity' }>;
+/**
+ * The settings of a SQL Server store: a connection string, or a server and database reached by managed identity
+ * (the two SQL Server kinds of config/settings.ts StoreSettings, written out here: this folder imports nothing of
+ * config/, which validates SQL_CONNECTION_STRING with ./connectionString.ts).
+ */
+export type SqlServerSettings =
+  | { kind: 'mssql'; connectionString: string }
+  | { kind: 'mssql-managed-identity'; server: string; database: string; clientId: string | undefined };
 
 /** Pools: one per connection config, created lazily and shared by every store opened with that config. */
 interface CachedPool {
@@ -32,9 +38,26 @@ function parseServer(value: string): { server: string; port: number | undefined 
  */
 export const VALIDATE_CONNECTION = 'socket' as const;
 
-/** SQL_CONNECTION_STRING as a pool config: parsed by mssql's own parser (as `new ConnectionPool(string)` would). */
+/**
+ * SQL_CONNECTION_STRING as a pool config: parsed by mssql's own parser (as `new ConnectionPool(string)` would), then,
+ * for the .NET managed-identity forms (`Authentication=Active Directory Default | Managed Identity | MSI`, `User Id`
+ * = a user-assigned identity's client id), tedious's managed-identity authentication in place of the SQL login
+ * mssql would make of them (./connectionString.ts). The settings refuse what cannot be mapped; this throws on it too.
+ */
 export function connectionStringConfig(connectionString: string): sql.config {
-  return { ...sql.ConnectionPool.parseConnectionString(connectionString), validateConnection: VALIDATE_CONNECTION };
+  const check = connectionStringAuthentication(connectionString);
+  if (!check.ok) throw new Error(`SQL_CONNECTION_STRING ${check.problem}`);
+  const parsed = sql.ConnectionPool.parseConnectionString(connectionString);
+  if (check.authentication.kind === 'as-parsed') return { ...parsed, validateConnection: VALIDATE_CONNECTION };
+  const { type, clientId } = check.authentication;
+  // mssql's parser put User Id in `user` and its own guess in `authentication_type`: neither applies.
+  const { user: _user, password: _password, ...rest } = parsed;
+  Reflect.deleteProperty(rest, 'authentication_type');
+  return {
+    ...rest,
+    authentication: { type, options: clientId === undefined ? {} : { clientId } },
+    validateConnection: VALIDATE_CONNECTION,
+  };
 }
 
 /**
