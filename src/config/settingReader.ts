@@ -45,12 +45,20 @@ export type SettingName = (typeof SETTING_NAMES)[number];
 export type SettingValues = Partial<Record<string, string | undefined>>;
 
 export interface Environment {
-  /** True inside Azure App Service / Functions (WEBSITE_INSTANCE_ID is set there). */
+  /** True inside Azure Functions / App Service, on every plan (isRunningInAzure). */
   inAzure: boolean;
 }
 
+/**
+ * Azure sets WEBSITE_SKU on every plan ("Read-only. Pricing tier of the app", Environment variables and app settings
+ * in Azure App Service: https://learn.microsoft.com/azure/app-service/reference-app-settings#app-environment), and
+ * Core Tools never does. WEBSITE_INSTANCE_ID (same page, "Scaling") alone is not enough: Flex Consumption, where this
+ * app runs, does not set it, and the Functions host itself recognises Flex by WEBSITE_SKU=FlexConsumption
+ * (Azure/azure-functions-host, src/WebJobs.Script/Environment/EnvironmentExtensions.cs, IsFlexConsumptionSku, whose
+ * placeholder-mode fallback requires WEBSITE_INSTANCE_ID to be unset).
+ */
 export function isRunningInAzure(env: SettingValues): boolean {
-  return Boolean(env['WEBSITE_INSTANCE_ID']);
+  return Boolean(env['WEBSITE_SKU']) || Boolean(env['WEBSITE_INSTANCE_ID']);
 }
 
 const KEY_VAULT_PREFIX = '@Microsoft.KeyVault(';

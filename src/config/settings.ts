@@ -3,6 +3,7 @@ import type { KeyRing } from '../crypto/tokenCipher.js';
 import { ncrontabSchema } from './ncrontab.js';
 import { group, setting, SettingReader, SETTING_NAMES, type Environment, type Plan, type SettingName, type SettingValues } from './settingReader.js';
 import { booleanSchema, dateSchema, integerSchema, keyRingSchema, noSpaces, required, urlSchema, withoutTrailingSlashes } from './settingSchemas.js';
+import { connectionStringAuthentication } from './sqlConnectionString.js';
 
 export { isPlaceholder, isRunningInAzure, SETTING_NAMES, type Environment, type SettingName, type SettingValues } from './settingReader.js';
 export { isLoopbackHost } from './settingSchemas.js';
@@ -171,6 +172,12 @@ function readStoreSettings(reader: SettingReader, environment: Environment): Sto
   if (connectionString !== undefined) {
     if (server !== undefined || database !== undefined) {
       report('SQL_CONNECTION_STRING', 'is set together with SQL_SERVER/SQL_DATABASE: set one or the other.');
+      return undefined;
+    }
+    // An Authentication the driver cannot use is refused here, never left to become a SQL login.
+    const authentication = connectionStringAuthentication(connectionString);
+    if (!authentication.ok) {
+      report('SQL_CONNECTION_STRING', authentication.problem);
       return undefined;
     }
     return { kind: 'mssql', connectionString };

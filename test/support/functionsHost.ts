@@ -58,6 +58,7 @@ export async function registerFunctions(): Promise<RegisteredFunctions> {
     SQL_DATABASE: undefined,
     SQL_AUTH: undefined,
     WEBSITE_INSTANCE_ID: undefined,
+    WEBSITE_SKU: undefined,
   };
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
 

@@ -1,5 +1,6 @@
 import sql from 'mssql';
 import type { StoreSettings } from '../../config/settings.js';
+import { connectionStringAuthentication } from '../../config/sqlConnectionString.js';
 import { withoutNagle } from './noDelay.js';
 
 /** The settings of a SQL Server store: a connection string, or a server and database reached by managed identity. */
@@ -33,9 +34,26 @@ function parseServer(value: string): { server: string; port: number | undefined 
  */
 export const VALIDATE_CONNECTION = 'socket' as const;
 
-/** SQL_CONNECTION_STRING as a pool config: parsed by mssql's own parser (as `new ConnectionPool(string)` would). */
+/**
+ * SQL_CONNECTION_STRING as a pool config: parsed by mssql's own parser (as `new ConnectionPool(string)` would), then,
+ * for the .NET managed-identity forms (`Authentication=Active Directory Default | Managed Identity | MSI`, `User Id`
+ * = a user-assigned identity's client id), tedious's managed-identity authentication in place of the SQL login
+ * mssql would make of them (config/sqlConnectionString.ts). The settings refuse what cannot be mapped; this throws on it too.
+ */
 export function connectionStringConfig(connectionString: string): sql.config {
-  return { ...sql.ConnectionPool.parseConnectionString(connectionString), validateConnection: VALIDATE_CONNECTION };
+  const check = connectionStringAuthentication(connectionString);
+  if (!check.ok) throw new Error(`SQL_CONNECTION_STRING ${check.problem}`);
+  const parsed = sql.ConnectionPool.parseConnectionString(connectionString);
+  if (check.authentication.kind === 'as-parsed') return { ...parsed, validateConnection: VALIDATE_CONNECTION };
+  const { type, clientId } = check.authentication;
+  // mssql's parser put User Id in `user` and its own guess in `authentication_type`: neither applies.
+  const { user: _user, password: _password, ...rest } = parsed;
+  Reflect.deleteProperty(rest, 'authentication_type');
+  return {
+    ...rest,
+    authentication: { type, options: clientId === undefined ? {} : { clientId } },
+    validateConnection: VALIDATE_CONNECTION,
+  };
 }
 
 /**
