@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REFRESH_AHEAD_MS } from '../src/accessTokens/leaseDecision.js';
 import type { CredentialStore } from '../src/credentials/index.js';
 import { withSection } from './benchmarksDoc.js';
-import { REFRESH_AHEAD_MS } from '../src/accessTokens/accessTokenService.js';
 import { App, type Services } from '../src/app.js';
 import { FLEET_CUSTOMER, requestToken, startFleet, type Fleet } from '../test/support/fleet.js';
 import { installLoopbackGuard, refusedConnections, selfTestLoopbackGuard } from './loopbackGuard.js';

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { isRunningInAzure, type Environment, type SettingValues } from './config/settingReader.js';
 import { describeError, systemClock, type Clock, type CredentialStore, type Logger, type RandomSource } from './credentials/index.js';
 import { AccessTokenCache } from './accessTokens/accessTokenCache.js';
 import { AccessTokenService } from './accessTokens/accessTokenService.js';
 import { UnknownStateLog } from './authorization/unknownStates.js';
-import { isRunningInAzure, loadSettings, type Environment, type SettingValues, type Settings } from './config/settings.js';
+import { loadSettings, type Settings } from './config/settings.js';
 import { nudgingStore } from './events/nudgingStore.js';
 import { EventDelivery } from './events/webhookDelivery.js';
 import { WebhookSender } from './webhooks/webhookSender.js';

@@ -8,8 +8,6 @@ import { FleetRefresh } from './fleetRefresh.js';
 import { REFRESH_AHEAD_MS } from './leaseDecision.js';
 import { chooseCredential, requesterOf, type CredentialChoice } from './requestedCredential.js';
 
-export { REAUTHORIZE_HOW, type AccessTokenErrorCode, type AccessTokenRequest, type AccessTokenResult } from './accessTokenResult.js';
-export { FORCED_REFRESH_REUSE_MS, REFRESH_AHEAD_MS } from './leaseDecision.js';
 
 export interface AccessTokenDeps {
   store: AccessTokenStore;

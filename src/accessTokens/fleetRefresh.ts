@@ -1,3 +1,4 @@
+import type { LwaFailure } from '../lwa/lwaResult.js';
 import {
   credentialGeneration,
   LIMITS,
@@ -12,7 +13,7 @@ import {
   type SharedAccessToken,
 } from '../credentials/index.js';
 import { CipherError, type TokenCipher } from '../crypto/tokenCipher.js';
-import type { LwaClient, LwaFailure } from '../lwa/lwaClient.js';
+import type { LwaClient } from '../lwa/lwaClient.js';
 import { REFRESH_MARGIN_MS, type AccessTokenCache } from './accessTokenCache.js';
 import { describeStatuses, fail, revoked, type AccessTokenResult } from './accessTokenResult.js';
 import { leaseDecision, type LeaseOptions } from './leaseDecision.js';

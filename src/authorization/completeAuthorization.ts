@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { LwaFailure } from '../lwa/lwaResult.js';
 import {
   attemptOutcomeAt,
   credentialGeneration,
@@ -15,7 +16,7 @@ import {
 } from '../credentials/index.js';
 import type { Settings } from '../config/settings.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
-import type { LwaFailure, LwaClient } from '../lwa/lwaClient.js';
+import type { LwaClient } from '../lwa/lwaClient.js';
 import type { CallbackParams, ParsedCallback } from './callbackQuery.js';
 import type { CallbackOutcome, FailureReason, PartnerSwitch, RefusalReason } from './outcomes.js';
 import { isFailureReason } from './outcomes.js';

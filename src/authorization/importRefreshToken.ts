@@ -1,7 +1,8 @@
+import { MAX_REFRESH_TOKEN_LENGTH } from '../lwa/tokenResponse.js';
 import { findMarketplace, type Clock, type Logger, type OpsStore, type Region } from '../credentials/index.js';
 import { isVendorId, lastFour, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
-import { MAX_REFRESH_TOKEN_LENGTH, type LwaClient } from '../lwa/lwaClient.js';
+import type { LwaClient } from '../lwa/lwaClient.js';
 import { marketplaceIdentity } from '../spapi/marketplaceIds.js';
 import type { SellersClient } from '../spapi/sellersClient.js';
 

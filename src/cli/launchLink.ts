@@ -1,8 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isPlaceholder } from '../config/settingReader.js';
 import { findMarketplace } from '../credentials/index.js';
 import { buildLaunchLink, MAX_LINK_LIFETIME_SECONDS } from '../authorization/launchLink.js';
-import { isPlaceholder } from '../config/settings.js';
 import { helpRequested, runCommand } from './help.js';
 import { prepareLocalRun } from './localRun.js';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
+import type { SettingValues } from '../config/settingReader.js';
 import { LocalFileError, readLocalSettingValues, readPort } from '../config/localSettings.js';
-import type { SettingValues } from '../config/settings.js';
 import { sandboxEnvironment, sandboxSwitches, type SandboxEnvironment } from '../sandbox/sandboxSettings.js';
 
 /**

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
+import type { SettingValues } from '../config/settingReader.js';
 import { App } from '../app.js';
-import type { SettingValues } from '../config/settings.js';
 import { consoleLogger } from '../logging/logging.js';
 import { runCommand } from './help.js';
 import { prepareLocalRun } from './localRun.js';
@@ -14,9 +14,6 @@ import { parseSweep, runSweep, SWEEP_USAGE, type SweepCommand } from './ops/swee
 import { readSecretFromStdin, terminalConfirm, terminalPrint, terminalProgress } from './ops/terminal.js';
 import { parseUnlink, runUnlink, UNLINK_USAGE, type UnlinkCommand } from './ops/unlink.js';
 
-export { parseDuration } from './ops/arguments.js';
-export type { Confirm, Progress, ReadSecret } from './ops/context.js';
-export { DEFAULT_RETENTION } from './ops/purge.js';
 
 /**
  * `npm run ops -- <command>`: one file per command under ops/ (status, attempts, unlink, purge, sweep,

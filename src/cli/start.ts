@@ -1,7 +1,7 @@
 import { pathToFileURL } from 'node:url';
+import type { SettingValues } from '../config/settingReader.js';
 import { systemClock, type Logger } from '../credentials/index.js';
 import { App, type AppState } from '../app.js';
-import type { SettingValues } from '../config/settings.js';
 import { consoleLogger } from '../logging/logging.js';
 import { parseAllowedHosts, startLocalHost, type LocalPage, type RunningHost } from '../http/localHost.js';
 import { sandboxAmazonPages } from '../sandbox/sandboxAmazon.js';

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { SettingValues } from './settingReader.js';
 import { parseJsonText } from './jsonText.js';
-import type { SettingValues } from './settings.js';
 
 const localSettingsFile = z.object({ Values: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional() });
 

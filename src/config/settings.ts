@@ -5,8 +5,6 @@ import { group, setting, SettingReader, SETTING_NAMES, type Environment, type Pl
 import { booleanSchema, dateSchema, integerSchema, keyRingSchema, noSpaces, required, urlSchema, withoutTrailingSlashes } from './settingSchemas.js';
 import { connectionStringAuthentication } from './sqlConnectionString.js';
 
-export { isPlaceholder, isRunningInAzure, SETTING_NAMES, type Environment, type SettingName, type SettingValues } from './settingReader.js';
-export { isLoopbackHost } from './settingSchemas.js';
 
 export const DEFAULT_LWA_TOKEN_URL = 'https://api.amazon.com/auth/o2/token';
 /**

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { isLoopbackHost } from '../config/settingSchemas.js';
+import type { AccessTokenErrorCode, AccessTokenRequest } from '../accessTokens/accessTokenResult.js';
 import { describeError, REGIONS, type CredentialStatusRow, type Logger, type Region } from '../credentials/index.js';
-import type { AccessTokenErrorCode, AccessTokenRequest } from '../accessTokens/accessTokenService.js';
 import { parseCallbackQuery } from '../authorization/callbackQuery.js';
 import { completeAuthorization } from '../authorization/completeAuthorization.js';
 import { SELLING_PARTNER_ID_PATTERN } from '../authorization/identifiers.js';
@@ -9,7 +10,6 @@ import type { CallbackOutcome } from '../authorization/outcomes.js';
 import { startAuthorization, type BrowserBinding } from '../authorization/startAuthorization.js';
 import { startFromLoginUri } from '../authorization/startFromLoginUri.js';
 import { bindingCookieName, sha256Hex } from '../authorization/state.js';
-import { isLoopbackHost } from '../config/settings.js';
 import type { App, Services } from '../app.js';
 import { outcomeReason } from '../authorization/outcomes.js';
 import {

@@ -1,6 +1,7 @@
+import type { SettingValues } from '../config/settingReader.js';
 import { describeError, type Logger } from '../credentials/index.js';
 import type { App } from '../app.js';
-import { DEFAULT_CREDENTIAL_SWEEP_SCHEDULE, credentialSweepScheduleSchema, type SettingValues } from '../config/settings.js';
+import { credentialSweepScheduleSchema, DEFAULT_CREDENTIAL_SWEEP_SCHEDULE } from '../config/settings.js';
 
 /**
  * The timer functions, as plain data (no Azure import): functions/index.ts registers each with `app.timer`, and the

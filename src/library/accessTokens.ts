@@ -1,6 +1,6 @@
+import type { AccessTokenErrorCode, AccessTokenRequest } from '../accessTokens/accessTokenResult.js';
 import type { Region } from '../credentials/index.js';
 import { processApp, type App } from '../app.js';
-import type { AccessTokenErrorCode, AccessTokenRequest } from '../accessTokens/accessTokenService.js';
 
 /**
  * Access tokens for Node code running beside this service (same settings, same store):

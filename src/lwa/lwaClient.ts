@@ -4,8 +4,6 @@ import type { AccessTokenGrant, LwaFailure, LwaResult, TokenGrant } from './lwaR
 import { classifyTokenResponse, classifyTransportFailure, unavailable, type TokenAnswer, type TokenHttpResponse } from './tokenResponse.js';
 import { watchedConnection } from './watchedConnection.js';
 
-export type { AccessTokenGrant, LwaFailure, LwaFailureKind, LwaResult, TokenGrant } from './lwaResult.js';
-export { MAX_REFRESH_TOKEN_LENGTH, parseRetryAfter } from './tokenResponse.js';
 
 /**
  * Login with Amazon token endpoint: the code exchange (and the refresh grant). This file sends the requests and

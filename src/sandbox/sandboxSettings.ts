@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import type { SettingValues } from '../config/settingReader.js';
 import { parseJsonText } from '../config/jsonText.js';
 import { LocalFileError } from '../config/localSettings.js';
-import { SANDBOX_DB_PATH, type SettingValues } from '../config/settings.js';
+import { SANDBOX_DB_PATH } from '../config/settings.js';
 import { SANDBOX_WEBHOOK_PATH, sandboxWebhookSecret } from './sandboxEvents.js';
 
 /**

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FORCED_REFRESH_REUSE_MS, REFRESH_AHEAD_MS } from '../../src/accessTokens/leaseDecision.js';
 import { REFRESH_MARGIN_MS } from '../../src/accessTokens/accessTokenCache.js';
-import { FORCED_REFRESH_REUSE_MS, REFRESH_AHEAD_MS } from '../../src/accessTokens/accessTokenService.js';
 import { AccessTokenError, createAccessTokenClient } from '../../src/library/accessTokens.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness, type HarnessOptions } from '../support/harness.js';

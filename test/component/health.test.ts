@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { SettingValues } from '../../src/config/settingReader.js';
 import { App } from '../../src/app.js';
 import { consoleLogger } from '../../src/logging/logging.js';
 import { startLocalHost, type RunningHost } from '../../src/http/localHost.js';
 import { listMigrationFiles } from '../../src/store/mssql/migrations.js';
 import { REQUIRED_MIGRATION, REQUIRED_MIGRATIONS } from '../../src/store/mssql/migrations.js';
 import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/sqliteEngine.js';
-import type { SettingValues } from '../../src/config/settings.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { hostRequest, registerFunctions } from '../support/functionsHost.js';
 import { startHarness, type Harness } from '../support/harness.js';

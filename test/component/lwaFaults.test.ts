@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_REFRESH_TOKEN_LENGTH } from '../../src/lwa/tokenResponse.js';
+import type { SettingValues } from '../../src/config/settingReader.js';
 import { LIMITS } from '../../src/credentials/index.js';
-import type { SettingValues } from '../../src/config/settings.js';
-import { MAX_REFRESH_TOKEN_LENGTH } from '../../src/lwa/lwaClient.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OPS_USAGE, opsCommand, parseDuration } from '../../src/cli/ops.js';
+import { parseDuration } from '../../src/cli/ops/arguments.js';
+import { OPS_USAGE, opsCommand } from '../../src/cli/ops.js';
 import { CookieClient } from '../support/cookieClient.js';
 import { startHarness, type Harness } from '../support/harness.js';
 

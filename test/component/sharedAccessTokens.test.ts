@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FORCED_REFRESH_REUSE_MS, REFRESH_AHEAD_MS } from '../../src/accessTokens/leaseDecision.js';
 import { credentialGeneration, type CredentialStore } from '../../src/credentials/index.js';
-import { FORCED_REFRESH_REUSE_MS, REFRESH_AHEAD_MS } from '../../src/accessTokens/accessTokenService.js';
 import { App, type Services } from '../../src/app.js';
 import { parseKeyRing, TokenCipher } from '../../src/crypto/tokenCipher.js';
 import { consoleLogger } from '../../src/logging/logging.js';

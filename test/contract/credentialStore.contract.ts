@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_REFRESH_TOKEN_LENGTH } from '../../src/lwa/tokenResponse.js';
 import {
   attemptOutcomeAt,
   CREDENTIAL_STATUSES,
@@ -24,7 +25,6 @@ import {
   type StatusEvent,
 } from '../../src/credentials/index.js';
 import { TokenCipher } from '../../src/crypto/tokenCipher.js';
-import { MAX_REFRESH_TOKEN_LENGTH } from '../../src/lwa/lwaClient.js';
 
 /**
  * The behaviour the authorization flow relies on, pinned for every CredentialStore (SQLite, SQL Server). Each test

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadSettings, SETTING_NAMES, type SettingValues } from '../../src/config/settings.js';
+import { SETTING_NAMES, type SettingValues } from '../../src/config/settingReader.js';
+import { loadSettings } from '../../src/config/settings.js';
 import { connectionStringAuthentication } from '../../src/config/sqlConnectionString.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRunningInAzure } from '../../src/config/settings.js';
+import { isRunningInAzure } from '../../src/config/settingReader.js';
 
 /** Which host the settings are validated for: Azure's rules (https only, a SQL store required) or the local ones. */
 describe('isRunningInAzure', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LOCAL_DB_PATH, DEFAULT_LWA_TOKEN_URL, loadSettings, SETTING_NAMES, type SettingValues } from '../../src/config/settings.js';
+import { SETTING_NAMES, type SettingValues } from '../../src/config/settingReader.js';
+import { DEFAULT_LOCAL_DB_PATH, DEFAULT_LWA_TOKEN_URL, loadSettings } from '../../src/config/settings.js';
 
 const CLIENT_SECRET = 'amzn1.oa2-cs.v1.client-secret-SENTINEL-9f8e7d6c5b4a';
 const LAUNCH_SECRET = 'launch-secret-SENTINEL-0123456789abcdef0123';

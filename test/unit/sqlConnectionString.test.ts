@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import sql from 'mssql';
 import { Connection } from 'tedious';
 import { describe, expect, it } from 'vitest';
-import { loadSettings, type SettingValues } from '../../src/config/settings.js';
+import type { SettingValues } from '../../src/config/settingReader.js';
+import { loadSettings } from '../../src/config/settings.js';
 import { connectionStringConfig } from '../../src/store/mssql/pool.js';
 
 /**
