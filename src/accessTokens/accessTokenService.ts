@@ -88,6 +88,8 @@ export interface AccessTokenDeps {
    * each refresh appends `.<n>`. At most 64 ASCII characters with that suffix.
    */
   owner?: string;
+  /** The pause between polls of another instance's lease (default a timer; tests pass one that moves their clock). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** How long one refresh may take, retries included (and never longer than the lease). */
@@ -302,7 +304,7 @@ export class AccessTokenService {
         this.deps.logger.warn('gave up waiting for another instance to refresh an access token', { customerId, region });
         return fail('refresh_in_progress', `Another instance is refreshing ${who}'s access token in ${region} and has not finished; retry after ${retryAfter} seconds.`, retryAfter);
       }
-      await sleep(pollMs);
+      await (this.deps.sleep ?? sleep)(pollMs);
       pollMs = Math.min(POLL_MAX_MS, pollMs * 2);
     }
   }
