@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
-    // Component tests start loopback servers; one file at a time keeps the 2-core machine's timings honest.
-    fileParallelism: false,
+    fileParallelism: true,
+    maxWorkers: Number(process.env['VW'] ?? 2),
+    pool: (process.env['VP'] as 'forks' | 'threads' | undefined) ?? 'forks',
   },
 });

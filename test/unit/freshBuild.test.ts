@@ -24,10 +24,13 @@ beforeAll(() => {
   copyFileSync(join(repo, 'scripts/fresh-build.mjs'), join(built, 'scripts/fresh-build.mjs'));
   symlinkSync(join(repo, 'node_modules'), join(built, 'node_modules'), 'dir');
   writeFileSync(join(built, 'package.json'), JSON.stringify({ name: 'fresh-build-probe', private: true, type: 'module' }));
-  // lib without the DOM: tsc starts in half the time, and the script under test is the same.
+  // lib without the DOM, and skipLibCheck as the project's own: tsc runs in a third of the time, the script is the same.
   writeFileSync(
     join(built, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { target: 'ES2022', lib: ['ES2023'], module: 'NodeNext', strict: true, types: [], noEmit: true }, include: ['src'] }),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', lib: ['ES2023'], module: 'NodeNext', strict: true, skipLibCheck: true, types: [], noEmit: true },
+      include: ['src'],
+    }),
   );
   writeFileSync(
     join(built, 'tsconfig.build.json'),
