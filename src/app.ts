@@ -52,6 +52,8 @@ export interface AppOptions {
   random?: RandomSource;
   lwaRetry?: RetryPolicy;
   duplicateWaitMs?: number;
+  /** The pauses between LWA retries and between polls of another instance's refresh lease (default timers; tests pass one that moves their clock). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export const cryptoRandom: RandomSource = { bytes: (length) => randomBytes(length) };
@@ -110,6 +112,7 @@ export class App {
       clock,
       logger: this.options.logger,
       ...(this.options.lwaRetry ? { retry: this.options.lwaRetry } : {}),
+      ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
     });
     const cipher = new TokenCipher(settings.tokenKeys);
     // The embedded store's schema step that seals MWS tokens cannot encrypt (it has no keys): its data step runs here,
@@ -130,6 +133,7 @@ export class App {
       cache: tokenCache,
       recheckMs: settings.accessTokenRecheckSeconds * 1000,
       leaseMs: settings.accessTokenLeaseSeconds * 1000,
+      ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
     });
     const sellers = new SellersClient({ endpoints: settings.spApiEndpoints });
     return {

@@ -33,6 +33,8 @@ export interface AccessTokenDeps {
    * each refresh appends `.<n>`. At most 64 ASCII characters with that suffix.
    */
   owner?: string;
+  /** The pause between polls of another instance's lease (default a timer; tests pass one that moves their clock). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export const DEFAULT_LEASE_MS = 45_000;

@@ -27,6 +27,8 @@ export interface FleetRefreshDeps {
   cache: AccessTokenCache;
   /** How long the refresh lease is held (see AccessTokenDeps.leaseMs). */
   leaseMs: number;
+  /** The pause between polls of another instance's lease (default a timer; tests pass one that moves their clock). */
+  sleep?: ((ms: number) => Promise<void>) | undefined;
 }
 
 export interface RefreshOptions extends LeaseOptions {
@@ -92,7 +94,7 @@ export class FleetRefresh {
         this.deps.logger.warn('gave up waiting for another instance to refresh an access token', { customerId, region });
         return fail('refresh_in_progress', `Another instance is refreshing ${who}'s access token in ${region} and has not finished; retry after ${retryAfter} seconds.`, retryAfter);
       }
-      await sleep(pollMs);
+      await (this.deps.sleep ?? sleep)(pollMs);
       pollMs = Math.min(POLL_MAX_MS, pollMs * 2);
     }
   }

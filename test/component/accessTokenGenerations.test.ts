@@ -82,8 +82,9 @@ describe('a refresh that finishes after the row changed', () => {
       // A forced refresh within a minute of the last refresh of the same credential is served that token (no LWA).
       h.clock.advance(FORCED_REFRESH_REUSE_MS);
 
-      // refresh=true reaches LWA, which answers only after the row has changed.
-      h.lwa.fail({ delayMs: 600 });
+      // refresh=true reaches LWA, which answers only once the row has changed.
+      let rowChanged = (): void => undefined;
+      h.lwa.fail({ heldUntil: new Promise<void>((resolve) => (rowChanged = resolve)) });
       let inFlightDone = false;
       const inFlight = post(`/api/customers/${customer}/access-token?region=NA&refresh=true`).then((res) => {
         inFlightDone = true;
@@ -95,6 +96,7 @@ describe('a refresh that finishes after the row changed', () => {
       expect(inFlightDone).toBe(false); // the race really happened: S2 was stored while S1's refresh was in flight
       const storedBeforeAnswer = h.lwa.issuedTokens.length;
 
+      rowChanged();
       const answered = await inFlight;
       // The first token issued after the change was stored is the delayed one: made from S1's refresh token.
       const delayed = h.lwa.issuedTokens[storedBeforeAnswer];

@@ -14,6 +14,7 @@ afterEach(async () => {
 const api = new CookieClient();
 const row = async (customer: string) => (await h.services()).store.findCredential(customer, 'NA');
 const sellerToken = (seller: string) => api.request(`${h.origin}/api/sellers/${seller}/access-token?region=NA`, { method: 'POST' });
+const exchanges = () => h.lwa.received.filter((f) => f.get('grant_type') === 'authorization_code').length;
 const reasonOf = (body: string) => /Reason: <code>([^<]+)<\/code>/.exec(body)?.[1];
 
 function loginUri(seller: string, amazonState: string): string {
@@ -31,14 +32,23 @@ async function authorize(customer: string, sellingPartnerId: string): Promise<vo
 
 describe('switching sellers stays explicit under concurrency', () => {
   it('two website callbacks of one customer bringing two sellers at once: the first stored keeps its token, the other is refused as partner_changed', async () => {
-    h = await startHarness();
+    // A slow machine must not turn a held exchange into a timeout.
+    h = await startHarness({ LWA_EXCHANGE_TIMEOUT_MS: '5000' });
     const first = new CookieClient();
     const second = new CookieClient();
     const callbackA1 = await h.approve(first, '42', { sellingPartnerId: 'A1SANDBOXSELLER1' });
     const callbackA2 = await h.approve(second, '42', { sellingPartnerId: 'A2SANDBOXSELLER2' });
-    // Both pass the partner check while the row is still pending; the first exchange LWA gets finishes first.
-    h.lwa.fail({ delayMs: 200 }, { delayMs: 700 });
-    const [resA1, resA2] = await Promise.all([first.get(callbackA1), second.get(callbackA2)]);
+    // Both pass the partner check while the row is still pending: LWA answers neither exchange before it has both.
+    // The first exchange LWA got then finishes first; the other is answered once that callback has been answered.
+    let bothAsked = (): void => undefined;
+    let oneAnswered = (): void => undefined;
+    h.lwa.fail({ heldUntil: new Promise<void>((resolve) => (bothAsked = resolve)) }, { heldUntil: new Promise<void>((resolve) => (oneAnswered = resolve)) });
+    const answerA1 = first.get(callbackA1).finally(() => oneAnswered());
+    const answerA2 = second.get(callbackA2).finally(() => oneAnswered());
+    while (exchanges() < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    bothAsked();
+    const [resA1, resA2] = await Promise.all([answerA1, answerA2]);
+    expect(exchanges()).toBe(2);
 
     const results = [
       { seller: 'A1SANDBOXSELLER1', res: resA1 },

@@ -23,18 +23,15 @@ async function authorize(customer: string, sellingPartnerId = 'A1SANDBOXSELLER1'
   expect(res.status).toBe(200);
 }
 
-/** A second connection holds SQLite's write lock for `ms` (as another process would), starting now. */
-async function lockStoreFor(ms: number): Promise<() => Promise<void>> {
+/** A second connection holds SQLite's write lock (as another process would), starting now, until `releaseWhen()`. */
+async function lockStoreUntil(releaseWhen: () => boolean): Promise<() => Promise<void>> {
   const { default: Database } = await import('better-sqlite3');
   const db = new Database(String(h.values['LOCAL_DB_PATH']));
   db.exec('BEGIN EXCLUSIVE');
-  const released = new Promise<void>((resolve) =>
-    setTimeout(() => {
-      db.exec('COMMIT');
-      db.close();
-      resolve();
-    }, ms),
-  );
+  const released = until(releaseWhen).then(() => {
+    db.exec('COMMIT');
+    db.close();
+  });
   return () => released;
 }
 
@@ -51,6 +48,12 @@ async function beforeNext(method: keyof CredentialStore, before: () => Promise<v
   };
 }
 
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve = (): void => undefined;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
+}
+
 async function until(condition: () => Promise<boolean> | boolean): Promise<void> {
   const giveUp = Date.now() + 10_000;
   while (!(await condition())) {
@@ -60,16 +63,28 @@ async function until(condition: () => Promise<boolean> | boolean): Promise<void>
 }
 
 describe('the store failing at the write that consumes the state, before the code is exchanged', () => {
-  it('the store locked for 1 s when the state is to be consumed: the seller is authorized once the lock is released', async () => {
+  it('the store locked when the state is to be consumed, refusing that write twice: the seller is authorized once the lock is released', async () => {
     h = await startHarness({ STORE_RETRY_MS: '10000' });
+    const { store } = await h.services();
+    let refused = 0;
+    const accept = store.acceptCallback.bind(store);
+    store.acceptCallback = async (input) => {
+      try {
+        return await accept(input);
+      } catch (error) {
+        refused++;
+        throw error;
+      }
+    };
     const browser = new CookieClient();
     const callback = await h.approve(browser, '42');
     let release: () => Promise<void> = async () => undefined;
     await beforeNext('acceptCallback', async () => {
-      release = await lockStoreFor(1_000);
+      release = await lockStoreUntil(() => refused >= 2);
     });
     const res = await browser.get(callback);
     await release();
+    expect(refused).toBeGreaterThanOrEqual(2);
     expect(res.body).toContain('Shipica is authorized');
     expect((await row('42'))?.status).toBe('authorized');
     expect(exchanges()).toBe(1);
@@ -96,9 +111,22 @@ describe('two attempts for one customer bringing two sellers at once', () => {
     const b2 = new CookieClient();
     const c1 = await h.approve(b1, 'dual', { sellingPartnerId: 'A1SANDBOXSELLER1' });
     const c2 = await h.approve(b2, 'dual', { sellingPartnerId: 'A2SANDBOXSELLER2' });
-    // Both exchanges are in flight together: each callback checked the row before either stored its token.
-    h.lwa.fail({ delayMs: 300 }, { delayMs: 600 });
-    const [r1, r2] = await Promise.all([b1.get(c1), b2.get(c2)]);
+    // Both exchanges are in flight together: each callback checked the row before either stored its token. LWA
+    // answers neither before it has both; then A1's exchange (whichever arrived first), and A2's once A1's callback
+    // has been answered.
+    const gates = [deferred(), deferred()];
+    h.lwa.fail({ heldUntil: gates[0]?.promise ?? Promise.resolve() }, { heldUntil: gates[1]?.promise ?? Promise.resolve() });
+    const p1 = b1.get(c1);
+    const p2 = b2.get(c2);
+    await until(() => exchanges() === 2);
+    const arrivals = h.lwa.received.filter((f) => f.get('grant_type') === 'authorization_code').map((f) => f.get('code'));
+    const a1 = arrivals.indexOf(new URL(c1).searchParams.get('spapi_oauth_code'));
+    expect(a1).toBeGreaterThanOrEqual(0);
+    gates[a1]?.resolve();
+    await p1;
+    gates[1 - a1]?.resolve();
+    const [r1, r2] = await Promise.all([p1, p2]);
+    expect(exchanges()).toBe(2);
     const authorized = [r1, r2].filter((r) => r.body.includes('Shipica is authorized'));
     expect(authorized).toHaveLength(1);
     expect((await row('dual'))?.sellingPartnerId).toBe('A1SANDBOXSELLER1');

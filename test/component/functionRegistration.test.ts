@@ -1,11 +1,19 @@
 import { app, type HttpFunctionOptions, type TimerFunctionOptions } from '@azure/functions';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { SETTING_NAMES } from '../../src/config/settingReader.js';
 
-/** What `func start` / Azure would index: names, routes, methods and auth levels of the issue's §2, and nothing else. */
+/**
+ * What `func start` / Azure would index: names, routes, methods and auth levels of the issue's §2, and nothing else.
+ * Registered from an app with no settings at all (none of this process's environment): indexing never depends on them.
+ */
 const timersRegistered = new Map<string, TimerFunctionOptions>();
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
 
 describe('Azure Functions registration', () => {
   it('registers the browser-facing functions anonymous and the access-token functions behind a function key', async () => {
+    for (const name of [...SETTING_NAMES, 'WEBSITE_INSTANCE_ID', 'WEBSITE_SKU']) vi.stubEnv(name, undefined);
     const registered = new Map<string, HttpFunctionOptions>();
     const spy = vi.spyOn(app, 'http').mockImplementation((name: string, options: HttpFunctionOptions) => {
       registered.set(name, options);
@@ -13,9 +21,23 @@ describe('Azure Functions registration', () => {
     const timerSpy = vi.spyOn(app, 'timer').mockImplementation((name: string, options: TimerFunctionOptions) => {
       timersRegistered.set(name, options);
     });
+    const stderr: string[] = [];
+    const stderrSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(String(chunk));
+      return true;
+    });
     await import('../../src/functions/index.js');
     spy.mockRestore();
     timerSpy.mockRestore();
+    stderrSpy.mockRestore();
+
+    // Settings are checked at start-up, so the missing ones are in the log before the first request (one error line each).
+    const lines = stderr.join('').split('\n').filter((line) => line !== '');
+    expect(lines.map((line) => JSON.parse(line) as { level: string; message: string; problem: string })).toEqual(
+      ['SPAPI_APPLICATION_ID', 'SPAPI_REDIRECT_URI', 'LWA_CLIENT_ID', 'LWA_CLIENT_SECRET', 'LAUNCH_LINK_SECRET', 'TOKEN_ENCRYPTION_KEYS'].map((name) =>
+        expect.objectContaining({ level: 'error', message: 'invalid setting', problem: `${name} is required.` }),
+      ),
+    );
 
     const summary = [...registered].map(([name, o]) => ({ name, route: o.route, methods: o.methods, authLevel: o.authLevel }));
     expect(summary).toEqual([

@@ -108,6 +108,7 @@ describe('start-up log routing', () => {
     vi.resetModules();
     vi.stubEnv('LAUNCH_LINK_SECRET', undefined);
     vi.spyOn(app, 'http').mockImplementation(() => undefined);
+    vi.spyOn(app, 'timer').mockImplementation(() => undefined);
     captureStreams();
 
     await import('../../src/functions/index.js');

@@ -5,7 +5,7 @@ import { MAX_REFRESH_TOKEN_LENGTH } from '../../src/lwa/tokenResponse.js';
 import type { SettingValues } from '../../src/config/settingReader.js';
 import { LIMITS } from '../../src/credentials/index.js';
 import { CookieClient } from '../support/cookieClient.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { startHarness, type Harness, type HarnessOptions } from '../support/harness.js';
 
 /**
  * LWA faults around the code exchange, through the local host: a code Amazon may have spent is never sent twice,
@@ -20,8 +20,8 @@ afterEach(async () => {
   await Promise.all(extraServers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
 });
 
-async function start(overrides: SettingValues = {}): Promise<Harness> {
-  h = await startHarness(overrides);
+async function start(overrides: SettingValues = {}, options: HarnessOptions = {}): Promise<Harness> {
+  h = await startHarness(overrides, options);
   return h;
 }
 
@@ -96,9 +96,13 @@ const announcedDelays = (harness: Harness): number[] =>
   harness.logs.filter((l) => RETRYING.test(l)).map((l) => Number((JSON.parse(l) as { delayMs: unknown }).delayMs));
 
 describe('a slow code exchange', () => {
-  it('with LWA_EXCHANGE_TIMEOUT_MS=1000, a 1.5 s success is not followed by a second exchange: lwa_unavailable', async () => {
+  it('with LWA_EXCHANGE_TIMEOUT_MS=1000, a success that comes after the timeout is not followed by a second exchange: lwa_unavailable', async () => {
     const harness = await start({ LWA_EXCHANGE_TIMEOUT_MS: '1000' });
-    const res = await authorize(harness, () => harness.lwa.fail({ delayMs: 1500 }));
+    // LWA answers only once the callback has been answered: the client gave up on it first.
+    let answered = (): void => undefined;
+    const held = new Promise<void>((resolve) => (answered = resolve));
+    const res = await authorize(harness, () => harness.lwa.fail({ heldUntil: held }));
+    answered();
     expect(res.status).toBe(503);
     expect(res.body).toContain('<code>lwa_unavailable</code>');
     // LWA did issue a refresh token (the client had gone): the code was spent once, never rejected as reused.
@@ -107,7 +111,7 @@ describe('a slow code exchange', () => {
     expect(await row(harness)).toMatchObject({ status: 'failed', lwaRefreshToken: null, lastError: 'lwa_unavailable' });
   });
 
-  it('with the exchange timeout at its default, the same 1.5 s success authorizes with one exchange', async () => {
+  it('with the exchange timeout at its default, a 1.5 s success authorizes with one exchange', async () => {
     const harness = await start({ LWA_EXCHANGE_TIMEOUT_MS: undefined });
     const res = await authorize(harness, () => harness.lwa.fail({ delayMs: 1500 }));
     expect(res.status).toBe(200);
@@ -147,26 +151,30 @@ describe('a code exchange that never reached LWA, or may have', () => {
 
 describe('LWA asks us to wait', () => {
   const tooMany = (retryAfter: string) => ({ status: 429, body: JSON.stringify({ error: 'TooManyRequests' }), headers: { 'Retry-After': retryAfter } });
+  // The wait itself moves the test clock instead of a timer (LwaClient's own test waits one out on the real sleep).
+  const waiting: HarnessOptions = { clockSleep: true };
 
   it('429 with Retry-After: 2, then 200: waited out and authorized with 2 LWA calls', async () => {
-    const harness = await start();
+    const harness = await start({}, waiting);
     const res = await authorize(harness, () => harness.lwa.fail(tooMany('2')));
     expect(res.status).toBe(200);
     expect(codeRequests(harness)).toBe(2);
     expect(announcedDelays(harness)).toEqual([2000]);
+    expect(harness.sleeps).toEqual([2000]);
     expect((await row(harness))?.status).toBe('authorized');
   });
 
   it('429 with Retry-After: 3, longer than a refresh would wait, then 200: still waited out for the code, authorized', async () => {
-    const harness = await start();
+    const harness = await start({}, waiting);
     const res = await authorize(harness, () => harness.lwa.fail(tooMany('3')));
     expect(res.status).toBe(200);
     expect(codeRequests(harness)).toBe(2);
     expect(announcedDelays(harness)).toEqual([3000]);
+    expect(harness.sleeps).toEqual([3000]);
   });
 
   it('429 with an HTTP-date Retry-After 2 s ahead, then 200: waited out and authorized with 2 LWA calls', async () => {
-    const harness = await start();
+    const harness = await start({}, waiting);
     const res = await authorize(harness, () => harness.lwa.fail(tooMany(new Date(Date.now() + 2_000).toUTCString())));
     expect(res.status).toBe(200);
     expect(codeRequests(harness)).toBe(2);
@@ -174,6 +182,7 @@ describe('LWA asks us to wait', () => {
     const [delay] = announcedDelays(harness);
     expect(delay).toBeGreaterThanOrEqual(1000);
     expect(delay).toBeLessThanOrEqual(3000);
+    expect(harness.sleeps).toEqual([delay]);
     expect((await row(harness))?.status).toBe('authorized');
   });
 

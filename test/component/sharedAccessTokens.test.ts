@@ -23,10 +23,20 @@ afterEach(async () => {
   await h?.close();
 });
 
-async function start(overrides: Record<string, string> = {}): Promise<void> {
-  h = await startHarness({ LWA_TIMEOUT_MS: '5000', ...overrides });
+/** `clockSleep`: both instances' pauses (lease polls) move the shared test clock instead of waiting on a timer. */
+async function start(overrides: Record<string, string> = {}, { clockSleep = false } = {}): Promise<void> {
+  h = await startHarness({ LWA_TIMEOUT_MS: '5000', ...overrides }, { clockSleep });
   const logger = consoleLogger(() => undefined);
-  const app = new App({ values: h.values, environment: { inAzure: false }, logger, clock: h.clock, lwaRetry: { maxAttempts: 1, baseDelayMs: 5, maxDelayMs: 5 } });
+  const clock = h.clock;
+  const sleep = async (ms: number): Promise<void> => clock.advance(ms);
+  const app = new App({
+    values: h.values,
+    environment: { inAzure: false },
+    logger,
+    clock,
+    lwaRetry: { maxAttempts: 1, baseDelayMs: 5, maxDelayMs: 5 },
+    ...(clockSleep ? { sleep } : {}),
+  });
   const state = await app.state();
   if (!state.ok) throw new Error(state.problems.join('; '));
   b = { app, host: await startLocalHost({ app, logger, port: 0 }), services: state.services };
@@ -172,8 +182,18 @@ describe('the refresh lease', () => {
     await authorize('42');
     expireEverything();
     const owner = await leaseHeldElsewhere(30_000);
+    // B's reads of the shared row: the second one is B polling, i.e. waiting for the lease holder.
+    const storeB = b?.services.store;
+    if (storeB === undefined) throw new Error('no instance B');
+    let readsByB = 0;
+    const read = storeB.readAccessTokenSource.bind(storeB);
+    storeB.readAccessTokenSource = async (customerId, region) => {
+      const source = await read(customerId, region);
+      readsByB++;
+      return source;
+    };
     const waiting = onB(TOKEN);
-    await new Promise((done) => setTimeout(done, 200));
+    while (readsByB < 2) await new Promise((done) => setTimeout(done, 5));
     const { store, cipher } = await h.services();
     const row = await store.findCredential('42', 'NA');
     const written = await store.storeSharedAccessToken({
@@ -193,7 +213,7 @@ describe('the refresh lease', () => {
   });
 
   it('a lease holder that never writes: the waiter answers 503 refresh_in_progress with Retry-After, and does not ask LWA', async () => {
-    await start({ ACCESS_TOKEN_LEASE_SECONDS: '1' });
+    await start({ ACCESS_TOKEN_LEASE_SECONDS: '1' }, { clockSleep: true });
     await authorize('42');
     expireEverything();
     await leaseHeldElsewhere(60_000);
@@ -205,7 +225,7 @@ describe('the refresh lease', () => {
   });
 
   it('a lease whose owner died is taken over once it expires: one refresh, 200', async () => {
-    await start();
+    await start({}, { clockSleep: true });
     await authorize('42');
     expireEverything();
     await leaseHeldElsewhere(1_000);
@@ -220,10 +240,13 @@ describe('the refresh lease', () => {
     expireEverything();
     const first = tokenOf(await onA(TOKEN));
     h.clock.advance(3600_000 - REFRESH_AHEAD_MS + 10_000); // 4 min 50 s left
-    h.lwa.fail({ delayMs: 800 });
+    // LWA answers A's refresh only once B has answered: the refresh is in flight all the while.
+    let bAnswered = (): void => undefined;
+    h.lwa.fail({ heldUntil: new Promise<void>((resolve) => (bAnswered = resolve)) });
     const ahead = onA(TOKEN);
     while (refreshCalls() < 2) await new Promise((done) => setTimeout(done, 5));
     expect(tokenOf(await onB(TOKEN))).toBe(first); // A holds the lease: B serves the current token
+    bAnswered();
     const refreshed = tokenOf(await ahead);
     expect(refreshed).not.toBe(first);
     expect(tokenOf(await onB(TOKEN))).toBe(refreshed); // under 5 minutes in B's cache: B reads the shared row again
@@ -260,7 +283,9 @@ describe('a lease holder refused with invalid_grant', () => {
     await authorize('42');
     expireEverything();
     h.lwa.sandbox.revokeSeller('A1SANDBOXSELLER1');
-    h.lwa.fail({ delayMs: 300 }); // A's refresh is in flight while B arrives
+    // A's refresh is in flight while B arrives: LWA answers it once B has read the shared row.
+    let bArrived = (): void => undefined;
+    h.lwa.fail({ heldUntil: new Promise<void>((resolve) => (bArrived = resolve)) });
 
     // A's revocation waits until B has polled twice after it began (or B takes the lease): the window in which a
     // lease given up before the revocation is recorded would let B ask LWA again.
@@ -280,6 +305,7 @@ describe('a lease holder refused with invalid_grant', () => {
     const read = storeB.readAccessTokenSource.bind(storeB);
     storeB.readAccessTokenSource = async (customerId, region) => {
       const source = await read(customerId, region);
+      bArrived();
       if (revoking && ++readsWhileRevoking >= 2) openGate();
       return source;
     };

@@ -11,7 +11,9 @@ export type Fault =
   | { status: number; body: string; headers?: Record<string, string> }
   | { hang: true }
   /** Answer as the sandbox would, but only after `delayMs` (a slow success). */
-  | { delayMs: number };
+  | { delayMs: number }
+  /** Answer as the sandbox would once `heldUntil` settles: a slow success that ends when the test says, not on a timer. */
+  | { heldUntil: Promise<unknown> };
 
 export interface FakeLwa {
   url: string;
@@ -48,6 +50,14 @@ export async function startFakeLwa(options: {
       const fault = faults.shift();
       if (fault !== undefined && 'hang' in fault) {
         hanging.add(res);
+        return;
+      }
+      if (fault !== undefined && 'heldUntil' in fault) {
+        // As with delayMs: LWA acts on the request even if the client has given up waiting.
+        void fault.heldUntil.then(
+          () => answer(form, res),
+          () => answer(form, res),
+        );
         return;
       }
       if (fault !== undefined && 'delayMs' in fault) {

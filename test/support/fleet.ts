@@ -38,10 +38,12 @@ export interface Fleet {
   close(): Promise<void>;
 }
 
-/** Compiles src with tsconfig.build.json into dist/ (what `npm start` runs); returns dist/cli/start.js. */
+/**
+ * Brings dist/ up to date with src as `npm start` does first (scripts/fresh-build.mjs: compiles only when dist/ is
+ * older than the sources, so a dist/ just built by `npm run build` is used as it is); returns dist/cli/start.js.
+ */
 export function buildHostScript(root: string): string {
-  const tsc = resolve(root, 'node_modules/typescript/bin/tsc');
-  const built = spawnSync(process.execPath, [tsc, '-p', resolve(root, 'tsconfig.build.json')], { cwd: root, encoding: 'utf8' });
+  const built = spawnSync(process.execPath, [resolve(root, 'scripts/fresh-build.mjs')], { cwd: root, encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`build failed: ${built.stdout}${built.stderr}`);
   return resolve(root, 'dist/cli/start.js');
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { app, HttpRequest, InvocationContext, type HttpFunctionOptions, type HttpResponseInit, type LogLevel } from '@azure/functions';
+import { app, HttpRequest, InvocationContext, type HttpFunctionOptions, type HttpResponseInit, type LogLevel, type TimerFunctionOptions } from '@azure/functions';
 import { vi } from 'vitest';
 import { systemClock } from '../../src/credentials/index.js';
 import type { App } from '../../src/app.js';
@@ -12,11 +12,13 @@ import { APPLICATION_ID, CLIENT_ID } from './harness.js';
 
 /**
  * The functions exactly as the Functions host indexes them: settings from process.env (stubbed), src/functions
- * imported with `app.http` captured, requests shaped the way the host shapes them, and a recording
+ * imported with `app.http` and `app.timer` captured (outside the Functions runtime the real ones would only print
+ * that they skip the registration), requests shaped the way the host shapes them, and a recording
  * InvocationContext. Import once per test file: the module registers (and builds `processApp()`) on first import.
  */
 export interface RegisteredFunctions {
   functions: ReadonlyMap<string, HttpFunctionOptions>;
+  timers: ReadonlyMap<string, TimerFunctionOptions>;
   lwa: FakeLwa;
   /** The process-wide app the registered functions serve (for a local host over the same store). */
   app: App;
@@ -63,11 +65,16 @@ export async function registerFunctions(): Promise<RegisteredFunctions> {
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
 
   const functions = new Map<string, HttpFunctionOptions>();
+  const timers = new Map<string, TimerFunctionOptions>();
   const spy = vi.spyOn(app, 'http').mockImplementation((name: string, options: HttpFunctionOptions) => {
     functions.set(name, options);
   });
+  const timerSpy = vi.spyOn(app, 'timer').mockImplementation((name: string, options: TimerFunctionOptions) => {
+    timers.set(name, options);
+  });
   await import('../../src/functions/index.js');
   spy.mockRestore();
+  timerSpy.mockRestore();
   const { processApp } = await import('../../src/app.js');
   const service = processApp();
   const state = await service.state();
@@ -83,6 +90,7 @@ export async function registerFunctions(): Promise<RegisteredFunctions> {
 
   return {
     functions,
+    timers,
     invoke,
     authorize: async (customerId, sellingPartnerId) => {
       const link = buildLaunchLink(origin, { customerId, marketplace: 'US', expires: Math.floor(Date.now() / 1000) + 600 }, launchLinkSecret);
