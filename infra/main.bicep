@@ -8,8 +8,8 @@ targetScope = 'subscription'
 // Vault). The Verified Modules are pinned to the versions those two templates use (docs/deploy-azure.md says which).
 //
 // No Bicep compiler and no Azure access exist on the development machines: nothing here has been compiled or
-// deployed from them. test/unit/infraTemplate.test.ts reads this file as text and checks that `appSettings` sets
-// every setting src/config/settings.ts requires in Azure, secrets as Key Vault references.
+// deployed from them. test/unit/infra/templateMatchesSettings.test.ts reads this file as text and checks that
+// `appSettings` sets every setting src/config/settings.ts requires in Azure, secrets as Key Vault references.
 
 @minLength(1)
 @maxLength(64)
