@@ -219,6 +219,25 @@ describe('changes to the row', () => {
     expect(json(res)['error']).toBe('region_required');
   });
 
+  it('another instance authorizing a second region is seen within ACCESS_TOKEN_RECHECK_SECONDS: region_required, not the old region', async () => {
+    h = await startHarness({ ACCESS_TOKEN_RECHECK_SECONDS: '60' });
+    await authorize('multi', 'A1SANDBOXSELLER1');
+    const first = await api.request(`${h.origin}/api/customers/multi/access-token`, { method: 'POST' });
+    expect(first.status).toBe(200);
+    // Another instance stores an EU authorization for the same customer (straight into the shared file).
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(String(h.values['LOCAL_DB_PATH']));
+    db.prepare(
+      `INSERT INTO sp_api_credentials (customer_id, region, marketplace, selling_partner_id, lwa_refresh_token, status, auth_granted_date, updated_at)
+       VALUES ('multi', 'EU', 'DE', 'A2SANDBOXSELLER2', 'v1:x:y:z:w', 'authorized', ?, ?)`,
+    ).run(h.clock.now().toISOString(), h.clock.now().toISOString());
+    db.close();
+    h.clock.advance(61_000);
+    const later = await api.request(`${h.origin}/api/customers/multi/access-token`, { method: 'POST' });
+    expect(later.status).toBe(400);
+    expect(JSON.parse(later.body)).toMatchObject({ error: 'region_required' });
+  });
+
   it('evict(customerId, region) drops the cached token in this process at once', async () => {
     await start();
     await authorize('42', 'A1SANDBOXSELLER1');

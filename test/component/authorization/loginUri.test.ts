@@ -2,8 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildLaunchLink } from '../../../src/authorization/launchLink.js';
 import { CookieClient, type Exchange } from '../../support/cookieClient.js';
 import { startHarness, withParam, type Harness } from '../../support/harness.js';
+import { authorizeOnWebsite, loginUri } from '../../support/steps.js';
 
-/** The Appstore / Login-URI workflow and the yearly re-authorization, through the local host and sandbox Amazon. */
+/**
+ * The Appstore / Login-URI workflow and the yearly re-authorization, through the local host and sandbox Amazon: the
+ * guards on what the Login URI accepts (Seller Central callbacks only, path-only callbacks resolved against the
+ * seller's region, vendor ids refused), and what anonymous Login-URI calls can and cannot do to the record.
+ */
 let h: Harness;
 afterEach(async () => {
   await h.close();
@@ -32,10 +37,9 @@ async function confirm(client: CookieClient, page: Exchange): Promise<Exchange &
   return follow(client, decided.location ?? '');
 }
 
-async function authorizeByWebsite(customer: string, marketplace = 'US', sellingPartnerId = 'A1SANDBOXSELLER1'): Promise<void> {
-  const browser = new CookieClient();
-  expect((await browser.get(await h.approve(browser, customer, { marketplace, sellingPartnerId }))).status).toBe(200);
-}
+const authorizeByWebsite = (customer: string, marketplace = 'US', sellingPartnerId = 'A1SANDBOXSELLER1') => authorizeOnWebsite(h, customer, sellingPartnerId, marketplace);
+const sellerCentral = () => `${h.origin}/sandbox/sellercentral`;
+const reasonOf = (body: string) => /Reason: <code>([^<]+)<\/code>/.exec(body)?.[1];
 
 describe('re-authorization from Manage Your Apps', () => {
   it('enters through the Login URI, replaces the refresh token and moves auth_granted_date', async () => {
@@ -158,6 +162,113 @@ describe('AppstoreLogin guards', () => {
     expect(res.status).toBe(200);
     expect(res.body).toContain('Log in to Shipica');
     expect(await (await h.services()).store.listAttempts()).toEqual([]);
+  });
+});
+
+describe('vendor ids are understood', () => {
+  it('a Login-URI request for a vendor id gets vendor_not_supported, writing nothing', async () => {
+    h = await startHarness();
+    const res = await new CookieClient().get(loginUri(h, { seller: 'amzn1.vg.1234567' }));
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('<code>vendor_not_supported</code>');
+    const { store } = await h.services();
+    expect(await store.listAttempts()).toEqual([]);
+    expect(await store.listCredentials()).toEqual([]);
+  });
+
+  it('Vendor Central hosts are not on the Login-URI allow-list: amazon_callback_invalid', async () => {
+    h = await startHarness({ SELLER_CENTRAL_URL: '' });
+    const res = await new CookieClient().get(loginUri(h, { seller: 'A1SANDBOXSELLER1', callback: 'https://vendorcentral.amazon.com/apps/authorize/confirm/x' }));
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('<code>amazon_callback_invalid</code>');
+  });
+});
+
+describe('a path-only amazon_callback_uri', () => {
+  it("is resolved against the Seller Central origin of the seller's linked region (real hosts)", async () => {
+    h = await startHarness();
+    await authorizeByWebsite('42', 'US', 'A1SANDBOXSELLER1');
+    await authorizeByWebsite('77', 'DE', 'A3SANDBOXSELLER3');
+    await h.app.close();
+    const real = await startHarness({ SELLER_CENTRAL_URL: '', LOCAL_DB_PATH: String(h.values['LOCAL_DB_PATH']) });
+    try {
+      for (const [seller, origin] of [
+        ['A1SANDBOXSELLER1', 'https://sellercentral.amazon.com'],
+        ['A3SANDBOXSELLER3', 'https://sellercentral-europe.amazon.com'],
+      ] as const) {
+        const url = new URL(`${real.origin}/api/login`);
+        url.searchParams.set('amazon_callback_uri', '/apps/authorize/confirm/amzn1.sp.solution.example');
+        url.searchParams.set('amazon_state', 'amzn-state-1');
+        url.searchParams.set('selling_partner_id', seller);
+        const res = await new CookieClient().get(url.toString());
+        expect(res.status).toBe(302);
+        const to = new URL(res.location ?? '');
+        expect(to.origin).toBe(origin);
+        expect(to.pathname).toBe('/apps/authorize/confirm/amzn1.sp.solution.example');
+        expect(to.searchParams.get('amazon_state')).toBe('amzn-state-1');
+      }
+    } finally {
+      await real.close();
+    }
+  });
+
+  it('sends the browser on to Seller Central in the sandbox (302 to its NA confirm page)', async () => {
+    h = await startHarness();
+    await authorizeByWebsite('42');
+    const browser = new CookieClient();
+    const res = await browser.get(loginUri(h, { seller: 'A1SANDBOXSELLER1', callback: '/apps/authorize/confirm' }));
+    expect(res.status).toBe(302);
+    expect(res.location?.startsWith(`${sellerCentral()}/na/apps/authorize/confirm?`)).toBe(true);
+  });
+
+  it('asks a seller linked in several regions to start from Shipica, and refuses a path that would leave Amazon', async () => {
+    h = await startHarness();
+    await authorizeByWebsite('42', 'US', 'A1SANDBOXSELLER1');
+    await authorizeByWebsite('42', 'DE', 'A1SANDBOXSELLER1');
+    const ambiguous = await new CookieClient().get(loginUri(h, { seller: 'A1SANDBOXSELLER1', callback: '/apps/authorize/confirm' }));
+    expect(ambiguous.status).toBe(200);
+    expect(ambiguous.body).toContain('which region');
+    for (const path of ['//evil.example/apps', '/\\evil.example']) {
+      const res = await new CookieClient().get(loginUri(h, { seller: 'A1SANDBOXSELLER1', callback: path }));
+      expect(res.status).toBe(400);
+    }
+  });
+});
+
+describe('anonymous Login-URI requests cannot rewrite the record or lock a seller out', () => {
+  it("20 anonymous Login-URI calls naming a linked seller leave the customer's own launch link working (302, not 429)", async () => {
+    h = await startHarness();
+    await authorizeByWebsite('42');
+    const anonymous = new CookieClient();
+    for (let i = 0; i < 20; i++) expect((await anonymous.get(loginUri(h, { seller: 'A1SANDBOXSELLER1', state: `x${i}` }))).status).toBe(302);
+    const seller = new CookieClient();
+    expect((await seller.get(h.launchLink('42'))).status).toBe(302);
+  });
+
+  // A chosen limit, not a fix: 20 open anonymous attempts (10 minutes each) do block the seller's Re-Authorize from
+  // Seller Central, which then gets a page pointing to Shipica, where the signed flow still works (budgets apart).
+  it("20 anonymous Login-URI calls naming a seller: the seller's Re-Authorize gets a 429 page pointing to Shipica, whose own link still works", async () => {
+    h = await startHarness();
+    await authorizeByWebsite('42');
+    const anonymous = new CookieClient();
+    for (let i = 0; i < 20; i++) expect((await anonymous.get(loginUri(h, { seller: 'A1SANDBOXSELLER1', state: `x${i}` }))).status).toBe(302);
+    const blocked = await new CookieClient().get(loginUri(h, { seller: 'A1SANDBOXSELLER1', state: 'the-real-seller' }));
+    expect(blocked.status).toBe(429);
+    expect(blocked.body).toContain('start again from Shipica');
+    expect((await new CookieClient().get(h.launchLink('42'))).status).toBe(302);
+  });
+
+  it("one anonymous Login-URI call after a real failure leaves the ops view's last attempt failed (README's 'failed in the last day' still lists it)", async () => {
+    h = await startHarness();
+    await authorizeByWebsite('42');
+    const browser = new CookieClient();
+    const callback = await h.approve(browser, '42', { sellingPartnerId: 'A1SANDBOXSELLER1' });
+    h.lwa.fail({ status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: 'code expired' }) });
+    expect(reasonOf((await browser.get(callback)).body)).toBe('code_rejected');
+    const { store } = await h.services();
+    expect((await store.listCredentialStatus({ customerId: '42' }, h.clock.now())).map((r) => r.lastAttemptOutcome)).toEqual(['failed']);
+    expect((await new CookieClient().get(loginUri(h, { seller: 'A1SANDBOXSELLER1', state: 'anyone' }))).status).toBe(302);
+    expect((await store.listCredentialStatus({ customerId: '42' }, h.clock.now())).map((r) => r.lastAttemptOutcome)).toEqual(['failed']);
   });
 });
 

@@ -247,6 +247,12 @@ describe('4xx for the caller’s mistakes', () => {
     expect(JSON.parse(res.body)).toMatchObject({ error: 'invalid_request' });
   });
 
+  it('a malformed percent-escape in a customer id, sent with fetch to the sandbox host, is answered 4xx (never 500)', async () => {
+    const res = await new CookieClient().request(`${h.origin}/api/customers/%E0%A4%A/access-token?region=NA`, { method: 'POST' });
+    expect(res.status).toBeLessThan(500);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+  });
+
   it('a 70,000-byte body is 413, answered whole on a connection still open', async () => {
     const res = await post(h.host, '/start/access-token', [], `customer_id=${'x'.repeat(70_000)}`);
     expect(res.status).toBe(413);
