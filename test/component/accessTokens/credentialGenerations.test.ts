@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FORCED_REFRESH_REUSE_MS } from '../../../src/accessTokens/leaseDecision.js';
-import type { CredentialStore, Region } from '../../../src/credentials/index.js';
+import type { CredentialStore } from '../../../src/credentials/index.js';
 import { unlinkCredential } from '../../../src/authorization/unlinkCredential.js';
 import { CookieClient } from '../../support/cookieClient.js';
 import { startHarness, type Harness } from '../../support/harness.js';

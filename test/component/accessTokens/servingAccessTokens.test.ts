@@ -246,25 +246,3 @@ describe('AccessToken and SellerAccessToken', () => {
     expect(error).toMatchObject({ code: 'not_authorized' });
   });
 });
-
-describe('Health and the client secret’s 180-day life', () => {
-  const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
-
-  it('warns under 30 days, fails once expired, is quiet otherwise', async () => {
-    await start({ LWA_CLIENT_SECRET_EXPIRES_AT: inDays(10) });
-    const warned = await api.get(`${h.origin}/api/health`);
-    expect(warned.status).toBe(200);
-    expect(json(warned)['status']).toBe('ok');
-    expect(JSON.parse(warned.body).warnings[0]).toMatch(/^LWA client secret expires in 10 days/);
-    await h.close();
-
-    await start({ LWA_CLIENT_SECRET_EXPIRES_AT: inDays(-1) });
-    const expired = await api.get(`${h.origin}/api/health`);
-    expect(expired.status).toBe(503);
-    expect(JSON.parse(expired.body).problems[0]).toMatch(/^LWA client secret expired on \d{4}-\d{2}-\d{2}/);
-    await h.close();
-
-    await start({ LWA_CLIENT_SECRET_EXPIRES_AT: inDays(40).slice(0, 10) });
-    expect(JSON.parse((await api.get(`${h.origin}/api/health`)).body)).toEqual({ status: 'ok' });
-  });
-});

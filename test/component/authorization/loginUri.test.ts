@@ -321,32 +321,3 @@ describe('first install from the Appstore', () => {
     expect(ok.location).toMatch(/^https:\/\/sellercentral\.amazon\.com\/x\?redirect_uri=/);
   });
 });
-
-describe('CredentialsStatus (ops)', () => {
-  it('lists every authorization with its 365-day deadline, filters by expiry, and shows no secret', async () => {
-    h = await startHarness();
-    await authorizeByWebsite('old', 'US', 'A1SANDBOXSELLER1');
-    h.clock.advance(350 * DAY);
-    await authorizeByWebsite('new', 'US', 'A2SANDBOXSELLER2');
-    const api = new CookieClient();
-    const all = await api.get(`${h.origin}/api/credentials`);
-    expect(all.status).toBe(200);
-    const rows = (JSON.parse(all.body) as { credentials: Array<Record<string, unknown>> }).credentials;
-    expect(rows.map((r) => [r['customer_id'], r['status'], r['days_left']])).toEqual([
-      ['old', 'authorized', 14],
-      ['new', 'authorized', 364],
-    ]);
-    expect(Object.keys(rows[0] ?? {}).sort()).toEqual(
-      ['auth_granted_date', 'auth_requested_date', 'customer_id', 'days_left', 'last_attempt_at', 'last_attempt_outcome', 'last_attempt_reason', 'last_error', 'marketplace', 'reauthorize_by', 'region', 'selling_partner_id', 'status'].sort(),
-    );
-    const expiring = JSON.parse((await api.get(`${h.origin}/api/credentials?expiring=30`)).body) as { credentials: Array<Record<string, unknown>> };
-    expect(expiring.credentials.map((r) => r['customer_id'])).toEqual(['old']);
-    expect((await api.get(`${h.origin}/api/credentials?expiring=soon`)).status).toBe(400);
-
-    h.clock.advance(20 * DAY);
-    const later = JSON.parse((await api.get(`${h.origin}/api/credentials`)).body) as { credentials: Array<Record<string, unknown>> };
-    expect(later.credentials[0]).toMatchObject({ customer_id: 'old', status: 'expired', days_left: -6 });
-    expect(all.body).not.toContain('Atzr|');
-    expect(all.body).not.toContain('v1:test1:');
-  });
-});

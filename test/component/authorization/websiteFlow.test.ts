@@ -365,29 +365,3 @@ describe('LWACallback', () => {
     expect(expired.location).toBe('https://app.shipica.example/amazon/authorized?from=spapi&status=error&reason=state_expired&marketplace=CA');
   });
 });
-
-describe('Health', () => {
-  it('answers 200 {"status":"ok"} when settings are valid and the store answers', async () => {
-    const res = await new CookieClient().get(`${h.origin}/api/health`);
-    expect(res.status).toBe(200);
-    expect(JSON.parse(res.body)).toEqual({ status: 'ok' });
-  });
-
-  it('answers 503 naming bad settings, without their values', async () => {
-    await h.close();
-    h = await startHarness({ LAUNCH_LINK_SECRET: 'short-secret', TOKEN_ENCRYPTION_KEYS: '@Microsoft.KeyVault(SecretUri=https://vault/secrets/k)' });
-    const res = await new CookieClient().get(`${h.origin}/api/health`);
-    expect(res.status).toBe(503);
-    const body = JSON.parse(res.body) as { status: string; problems: string[] };
-    expect(body.status).toBe('error');
-    expect(body.problems).toEqual([
-      // Locally nothing resolves a reference: the advice is to put the value itself in local.settings.json.
-      'TOKEN_ENCRYPTION_KEYS is a Key Vault reference, which only Azure resolves: put the value itself in local.settings.json.',
-      'LAUNCH_LINK_SECRET must be at least 32 bytes long.',
-    ]);
-    expect(res.body).not.toContain(h.secrets.clientSecret);
-
-    const page = await new CookieClient().get(h.launchLink('42'));
-    expect(page.status).toBe(503);
-  });
-});

@@ -12,12 +12,14 @@ import { hostRequest, registerFunctions } from '../../support/functionsHost.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 
 /**
- * Issue 10, point 4: /api/health tells the truth. 503 naming the problem while the store refuses writes, while the
- * schema is behind the code, and while stored refresh tokens cannot be decrypted with the configured keys; never a
- * secret in the answer. The same logic answers under the Functions host.
+ * /api/health tells the truth: 503 naming the problem while the store refuses writes, while the schema is behind the
+ * code, while stored refresh tokens cannot be decrypted with the configured keys, and while a setting is bad (never
+ * its value); a warning while the LWA client secret nears the end of its 180-day life. Never a secret in the answer.
+ * The same logic answers under the Functions host.
  */
 let h: Harness;
 const extra: Array<{ host: RunningHost; app: App }> = [];
+const fresh: Harness[] = [];
 
 beforeAll(async () => {
   h = await startHarness();
@@ -30,6 +32,7 @@ afterEach(async () => {
     await host.close();
     await app.close();
   }
+  for (const harness of fresh.splice(0)) await harness.close();
 });
 afterAll(async () => {
   await h.close();
@@ -44,6 +47,13 @@ const health = async (origin = h.origin) => {
 async function secondConnection(path = String(h.values['LOCAL_DB_PATH'])) {
   const { default: Database } = await import('better-sqlite3');
   return new Database(path);
+}
+
+/** A harness of its own (its own store), for a case about settings the shared one does not have; closed after the case. */
+async function freshHarness(overrides: SettingValues = {}): Promise<Harness> {
+  const harness = await startHarness(overrides);
+  fresh.push(harness);
+  return harness;
 }
 
 /** The same database served by an app with other settings (e.g. other keys). */
@@ -130,4 +140,52 @@ it('the registered Azure Health function answers the same 503 while the store re
   } finally {
     await f.close();
   }
+});
+
+describe('the settings', () => {
+  it('answers 200 {"status":"ok"} when settings are valid and the store answers', async () => {
+    const own = await freshHarness();
+    const res = await new CookieClient().get(`${own.origin}/api/health`);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ status: 'ok' });
+  });
+
+  it('answers 503 naming bad settings, without their values', async () => {
+    const own = await freshHarness({ LAUNCH_LINK_SECRET: 'short-secret', TOKEN_ENCRYPTION_KEYS: '@Microsoft.KeyVault(SecretUri=https://vault/secrets/k)' });
+    const res = await new CookieClient().get(`${own.origin}/api/health`);
+    expect(res.status).toBe(503);
+    const body = JSON.parse(res.body) as { status: string; problems: string[] };
+    expect(body.status).toBe('error');
+    expect(body.problems).toEqual([
+      // Locally nothing resolves a reference: the advice is to put the value itself in local.settings.json.
+      'TOKEN_ENCRYPTION_KEYS is a Key Vault reference, which only Azure resolves: put the value itself in local.settings.json.',
+      'LAUNCH_LINK_SECRET must be at least 32 bytes long.',
+    ]);
+    expect(res.body).not.toContain(own.secrets.clientSecret);
+
+    const page = await new CookieClient().get(own.launchLink('42'));
+    expect(page.status).toBe(503);
+  });
+});
+
+describe('the client secret’s 180-day life', () => {
+  const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+  const api = new CookieClient();
+  const json = (res: { body: string }) => JSON.parse(res.body) as Record<string, string>;
+
+  it('warns under 30 days, fails once expired, is quiet otherwise', async () => {
+    const soon = await freshHarness({ LWA_CLIENT_SECRET_EXPIRES_AT: inDays(10) });
+    const warned = await api.get(`${soon.origin}/api/health`);
+    expect(warned.status).toBe(200);
+    expect(json(warned)['status']).toBe('ok');
+    expect(JSON.parse(warned.body).warnings[0]).toMatch(/^LWA client secret expires in 10 days/);
+
+    const past = await freshHarness({ LWA_CLIENT_SECRET_EXPIRES_AT: inDays(-1) });
+    const expired = await api.get(`${past.origin}/api/health`);
+    expect(expired.status).toBe(503);
+    expect(JSON.parse(expired.body).problems[0]).toMatch(/^LWA client secret expired on \d{4}-\d{2}-\d{2}/);
+
+    const later = await freshHarness({ LWA_CLIENT_SECRET_EXPIRES_AT: inDays(40).slice(0, 10) });
+    expect(JSON.parse((await api.get(`${later.origin}/api/health`)).body)).toEqual({ status: 'ok' });
+  });
 });
