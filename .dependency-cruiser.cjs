@@ -1,7 +1,7 @@
 /**
- * The import rules of src/, checked by test/architecture.test.ts (dependency-cruiser, type-only imports included):
- * the domain (credentials/) imports nothing of ours but itself; the use cases import neither adapters nor drivers;
- * adapters never import a use case; no folder imports a folder that imports it; no module cycles.
+ * The import rules of src/, checked by test/architecture/imports.test.ts (dependency-cruiser, type-only imports
+ * included): the domain (credentials/) imports nothing of ours but itself; the use cases import neither adapters nor
+ * drivers; adapters never import a use case; no folder imports a folder that imports it; no module cycles.
  */
 const USE_CASES = '^src/(authorization|accessTokens|events|sweep)/';
 const ADAPTERS = '^src/(store|lwa|spapi|crypto|config|logging|webhooks)/';
