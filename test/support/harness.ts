@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -15,6 +14,7 @@ import { SandboxSpApi, sandboxSpApiEndpoint } from '../../src/sandbox/sandboxSpA
 import { startPages } from '../../src/sandbox/startPage.js';
 import { CookieClient } from './cookieClient.js';
 import { startFakeLwa, type FakeLwa } from './fakeLwa.js';
+import { unusedPort } from './ports.js';
 
 /**
  * The whole service as `npm start` wires it (App + local host + sandbox Seller Central), on loopback, with a temp
@@ -81,7 +81,7 @@ export async function startHarness(overrides: SettingValues = {}, options: Harne
   // in parallel may take it in between (a connection's ephemeral port, say): then it starts again on another.
   for (let tries = 1; ; tries++) {
     try {
-      return await startOn(await freePort());
+      return await startOn(await unusedPort());
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'EADDRINUSE' || tries >= 5) {
         await lwa.close();
@@ -193,18 +193,6 @@ export async function startHarness(overrides: SettingValues = {}, options: Harne
       },
     };
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Replaces one query parameter of a URL. */

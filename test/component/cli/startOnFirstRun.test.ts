@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startCommand } from '../../../src/cli/start.js';
 import { commandRunPerTest, startIn } from '../../support/commandRun.js';
+import { unusedPort } from '../../support/ports.js';
 
 /**
  * A new user's first `npm start`, following README: in a directory holding README's sample settings, or none (the
@@ -12,15 +13,6 @@ import { commandRunPerTest, startIn } from '../../support/commandRun.js';
  */
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const run = commandRunPerTest();
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 describe('npm start with README\'s sample settings copied', () => {
   beforeEach(() => copyFileSync(join(ROOT, 'local.settings.sample.json'), join(run.dir, 'local.settings.json')));
@@ -49,13 +41,13 @@ describe('npm start with README\'s sample settings copied', () => {
 
 describe('npm start: mode and port', () => {
   it('in sandbox mode invites to authorize a sandbox seller', async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     expect(await startIn(run, { PORT: String(port), LOCAL_DB_PATH: join(run.dir, 'store.sqlite') })).toBe(0);
     expect(run.out.at(-1)).toBe(`Listening on http://localhost:${port} — open http://localhost:${port}/ to authorize a sandbox seller. Ctrl+C stops.`);
   });
 
   it('with configured settings does not mention a sandbox seller, and says what switched the sandbox off', async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     const code = await startIn(run, {
       PORT: String(port),
       LOCAL_DB_PATH: join(run.dir, 'store.sqlite'),
@@ -72,7 +64,7 @@ describe('npm start: mode and port', () => {
   });
 
   it('in sandbox mode a Revoke at Amazon is saved in .data/sandbox-secrets.json, for the next start', async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     expect(await startIn(run, { PORT: String(port), LOCAL_DB_PATH: join(run.dir, 'store.sqlite') })).toBe(0);
     const revoked = await fetch(`http://localhost:${port}/start/revoke`, {
       method: 'POST',
@@ -86,7 +78,7 @@ describe('npm start: mode and port', () => {
   });
 
   it('a busy port is one line saying so and to set PORT', async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     const busy: Server = createServer();
     await new Promise<void>((resolve) => busy.listen(port, '127.0.0.1', resolve));
     run.stops.push(() => new Promise<void>((resolve) => busy.close(() => resolve())));
@@ -95,7 +87,7 @@ describe('npm start: mode and port', () => {
   });
 
   it('on Windows a busy port is one line saying how to set PORT in PowerShell and in cmd', async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     const busy: Server = createServer();
     await new Promise<void>((resolve) => busy.listen(port, '127.0.0.1', resolve));
     run.stops.push(() => new Promise<void>((resolve) => busy.close(() => resolve())));

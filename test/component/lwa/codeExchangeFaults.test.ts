@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_REFRESH_TOKEN_LENGTH } from '../../../src/lwa/tokenResponse.js';
 import type { SettingValues } from '../../../src/config/settingReader.js';
 import { LIMITS } from '../../../src/credentials/index.js';
 import { CookieClient } from '../../support/cookieClient.js';
 import { startHarness, type Harness, type HarnessOptions } from '../../support/harness.js';
+import { unusedPort } from '../../support/ports.js';
 
 /**
  * LWA faults around the code exchange, through the local host: a code Amazon may have spent is never sent twice,
@@ -36,15 +37,6 @@ async function authorize(harness: Harness, script: () => void = () => undefined)
 }
 
 const row = async (harness: Harness) => (await harness.services()).store.findCredential('42', 'NA');
-
-/** A loopback port nobody listens on yet. */
-async function unusedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /**
  * A TCP relay to the loopback LWA. `dropFirst`: the first connection is read (the request arrives) and then

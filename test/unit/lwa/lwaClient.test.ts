@@ -3,6 +3,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock, type Clock, type LogFields, type Logger } from '../../../src/credentials/index.js';
 import { LwaClient, type LwaClientOptions } from '../../../src/lwa/lwaClient.js';
+import { unusedPort } from '../../support/ports.js';
 
 const CLIENT_ID = 'amzn1.application-oa2-client.0123456789abcdef';
 const CLIENT_SECRET = 'amzn1.oa2-cs.v1.s3cr3t|with|pipes&and=equals+plus';
@@ -70,15 +71,6 @@ async function startDroppingServer(): Promise<{ url: string; httpsUrl: string; c
     connections: () => connections,
     bytesRead: () => bytesRead,
   };
-}
-
-/** A loopback port nobody listens on (yet). */
-async function unusedPort(): Promise<number> {
-  const probe = createTcpServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 afterEach(async () => {
