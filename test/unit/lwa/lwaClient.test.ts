@@ -289,7 +289,7 @@ describe('LwaClient against a loopback token endpoint', () => {
     expectNoSecrets(logger.lines);
   });
 
-  // Every malformed body is in tokenResponse.test.ts; here, that the client does not retry one.
+  // Every malformed body is in classifyingTokenAnswers.test.ts; here, that the client does not retry one.
   it('200 with malformed JSON → unavailable after exactly 1 request', async () => {
     const server = await startServer(json(200, '{"access_token": "Atza|x", '));
     const result = await client(server.url).lwa.exchangeCode({ code: CODE, redirectUri: REDIRECT, deadline: later() });
