@@ -10,9 +10,11 @@ import { EventDelivery } from './events/webhookDelivery.js';
 import { WebhookSender } from './webhooks/webhookSender.js';
 import { SellersClient } from './spapi/sellersClient.js';
 import { CredentialSweep } from './sweep/credentialSweep.js';
+import { IncidentMonitor } from './incidents/incidentMonitor.js';
 import { consoleLogger, invocationAwareLogger, outsideInvocation } from './logging/logging.js';
 import { TokenCipher } from './crypto/tokenCipher.js';
 import { sealPlainMwsTokens } from './crypto/reencryptSecrets.js';
+import { fingerprintRefreshTokens } from './crypto/refreshTokenFingerprints.js';
 import { LwaClient, type RetryPolicy } from './lwa/lwaClient.js';
 import { openStore } from './store/openStore.js';
 
@@ -40,6 +42,8 @@ export interface Services {
   sweep: CredentialSweep;
   /** SP-API Sellers API (marketplaceParticipations) on the configured regional endpoints. */
   sellers: SellersClient;
+  /** App-wide incidents (LWA refusing Shipica's client, SP-API denying every seller): one signal each, fleet-wide. */
+  incidents: IncidentMonitor;
 }
 
 export type AppState = { ok: true; services: Services } | { ok: false; problems: string[] };
@@ -92,6 +96,7 @@ export class App {
     const built = services === undefined ? undefined : await services.catch(() => undefined);
     // A delivery nudged by the last change may still be posting: its outcome is recorded before the store closes.
     await built?.events.settle();
+    await built?.incidents.settled();
     await built?.store.close();
   }
 
@@ -102,6 +107,7 @@ export class App {
     const events = new EventDelivery({ store: opened, sender, clock, logger: this.options.logger, detach: outsideInvocation });
     // Every change that writes an event starts a delivery run in the background (the timer catches up otherwise).
     const store = nudgingStore(opened, () => events.nudge());
+    const incidents = new IncidentMonitor({ store, clock, logger: this.options.logger });
     const lwa = new LwaClient({
       tokenUrl: settings.lwa.tokenUrl,
       clientId: settings.lwa.clientId,
@@ -111,6 +117,7 @@ export class App {
       exchangeTimeoutMs: settings.lwa.exchangeTimeoutMs,
       clock,
       logger: this.options.logger,
+      incidents,
       ...(this.options.lwaRetry ? { retry: this.options.lwaRetry } : {}),
       ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
     });
@@ -121,7 +128,13 @@ export class App {
     if (settings.store.kind === 'sqlite') {
       const sealed = await sealPlainMwsTokens(store, cipher, settings.tokenKeys.current.kid);
       if (sealed.sealed > 0) this.options.logger.info('plain MWS tokens sealed on opening the store', { sealed: sealed.sealed });
-      for (const f of sealed.failed) this.options.logger.warn('plain MWS token left unsealed', { customerId: f.customerId, region: f.region, reason: f.reason });
+      for (const f of sealed.failed) this.options.logger.warn('plain MWS token left unsealed', { customerId: f.customerId, scope: f.scope, reason: f.reason });
+      // Rows stored before refresh-token fingerprints existed get theirs (SQL Server: in `npm run db:migrate`).
+      const fingerprints = await fingerprintRefreshTokens(store, cipher, settings.tokenKeys.current.kid);
+      if (fingerprints.fingerprinted > 0) this.options.logger.info('refresh tokens fingerprinted on opening the store', { fingerprinted: fingerprints.fingerprinted });
+      for (const d of fingerprints.duplicates) {
+        this.options.logger.error('a refresh token is stored for two credentials: unlink one (npm run ops -- unlink)', { customerId: d.customerId, scope: d.scope });
+      }
     }
     const tokenCache = new AccessTokenCache(settings.accessTokenCacheSize, clock);
     const accessTokens = new AccessTokenService({
@@ -150,12 +163,14 @@ export class App {
       unknownStates: new UnknownStateLog(clock),
       events,
       accessTokens,
+      incidents,
       sweep: new CredentialSweep({
         store,
         accessTokens,
         sellers,
         clock,
         logger: this.options.logger,
+        incidents,
         retentionDays: settings.attemptRetentionDays,
       }),
     };

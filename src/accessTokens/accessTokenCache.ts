@@ -1,7 +1,7 @@
-import type { AccessToken, Clock, CredentialGeneration, Region } from '../credentials/index.js';
+import type { AccessToken, Clock, CredentialGeneration, CredentialScope } from '../credentials/index.js';
 
 /**
- * Access tokens in this process's memory only (never written to a store or a log), keyed by (customer, region).
+ * Access tokens in this process's memory only (never written to a store or a log), keyed by (customer, scope).
  * A token is served until REFRESH_MARGIN_MS before it expires. Bounded: the least recently used entry goes first,
  * so thousands of sellers cannot grow memory without limit.
  *
@@ -18,7 +18,7 @@ export interface CachedAccessToken {
   checkedAt: number;
 }
 
-/** Who a region-less request names: a customer (`c`) or a seller (`s`). */
+/** Who a scope-less request names: a customer (`c`) or a seller (`s`). */
 export type RequesterKind = 'c' | 's';
 
 export class AccessTokenCache {
@@ -26,13 +26,13 @@ export class AccessTokenCache {
   private readonly byCustomer = new Map<string, CachedAccessToken>();
   private readonly customerBySeller = new Map<string, string>();
   /**
-   * For region-less requests: the one region a customer (or seller) was found authorized in. Dropped with the
-   * entry it leads to, and when this process stores a token of that customer or seller for another region.
+   * For scope-less requests: the one scope a customer (or seller) was found authorized in. Dropped with the
+   * entry it leads to, and when this process stores a token of that customer or seller for another scope.
    */
-  private readonly soleRegions = new Map<string, Region>();
+  private readonly soleScopes = new Map<string, CredentialScope>();
   /**
-   * Change counter: every set or delete of an entry takes the next number, recorded per (customer, region) and per
-   * requester, so a refresh or a region lookup that began earlier can tell that this process changed the row since.
+   * Change counter: every set or delete of an entry takes the next number, recorded per (customer, scope) and per
+   * requester, so a refresh or a scope lookup that began earlier can tell that this process changed the row since.
    */
   private sequence = 0;
   private readonly lastChange = new Map<string, number>();
@@ -46,19 +46,19 @@ export class AccessTokenCache {
     return this.byCustomer.size;
   }
 
-  /** The current change number, to pass to changedSince / rememberSoleRegion later. */
+  /** The current change number, to pass to changedSince / rememberSoleScope later. */
   mark(): number {
     return this.sequence;
   }
 
-  /** The token for (customer, region), unless absent or within the refresh margin of expiry. */
-  get(customerId: string, region: Region): AccessToken | undefined {
-    return this.lookup(customerId, region)?.token;
+  /** The token for (customer, scope), unless absent or within the refresh margin of expiry. */
+  get(customerId: string, scope: CredentialScope): AccessToken | undefined {
+    return this.lookup(customerId, scope)?.token;
   }
 
-  /** The entry for (customer, region) with its generation and check time; counts as a use for the LRU order. */
-  lookup(customerId: string, region: Region): CachedAccessToken | undefined {
-    const key = customerKey(customerId, region);
+  /** The entry for (customer, scope) with its generation and check time; counts as a use for the LRU order. */
+  lookup(customerId: string, scope: CredentialScope): CachedAccessToken | undefined {
+    const key = customerKey(customerId, scope);
     const entry = this.byCustomer.get(key);
     if (entry === undefined) return undefined;
     if (entry.token.expiresAt.getTime() - REFRESH_MARGIN_MS <= this.clock.now().getTime()) {
@@ -71,49 +71,49 @@ export class AccessTokenCache {
   }
 
   /** The customer whose cached token belongs to this seller, if one is cached. */
-  customerOf(sellingPartnerId: string, region: Region): string | undefined {
-    return this.customerBySeller.get(sellerKey(sellingPartnerId, region));
+  customerOf(sellingPartnerId: string, scope: CredentialScope): string | undefined {
+    return this.customerBySeller.get(sellerKey(sellingPartnerId, scope));
   }
 
-  soleRegionOf(kind: RequesterKind, id: string): Region | undefined {
-    return this.soleRegions.get(requesterKey(kind, id));
+  soleScopeOf(kind: RequesterKind, id: string): CredentialScope | undefined {
+    return this.soleScopes.get(requesterKey(kind, id));
   }
 
   /**
-   * Remembers that a customer (or seller) is authorized in exactly `region`, as read from the store when the change
+   * Remembers that a customer (or seller) is authorized in exactly `scope`, as read from the store when the change
    * number was `since`; ignored when this process stored or dropped a token for that requester after `since`.
    */
-  rememberSoleRegion(kind: RequesterKind, id: string, region: Region, since: number): void {
+  rememberSoleScope(kind: RequesterKind, id: string, scope: CredentialScope, since: number): void {
     const key = requesterKey(kind, id);
     if ((this.lastChange.get(key) ?? -1) > since) return;
-    this.soleRegions.delete(key);
-    this.soleRegions.set(key, region);
-    trim(this.soleRegions, 2 * this.capacity);
+    this.soleScopes.delete(key);
+    this.soleScopes.set(key, scope);
+    trim(this.soleScopes, 2 * this.capacity);
   }
 
-  /** The requester is no longer authorized in exactly one region (as read from the store just now). */
-  forgetSoleRegion(kind: RequesterKind, id: string): void {
-    this.soleRegions.delete(requesterKey(kind, id));
+  /** The requester is no longer authorized in exactly one scope (as read from the store just now). */
+  forgetSoleScope(kind: RequesterKind, id: string): void {
+    this.soleScopes.delete(requesterKey(kind, id));
   }
 
-  /** True when this process set or deleted the (customer, region) entry after the change number `since`. */
-  changedSince(customerId: string, region: Region, since: number): boolean {
-    return (this.lastChange.get(customerKey(customerId, region)) ?? -1) > since;
+  /** True when this process set or deleted the (customer, scope) entry after the change number `since`. */
+  changedSince(customerId: string, scope: CredentialScope, since: number): boolean {
+    return (this.lastChange.get(customerKey(customerId, scope)) ?? -1) > since;
   }
 
   /**
    * Stores a token made from the credential generation `generation` (checked against the store at this moment).
-   * Replaces whatever (customer, region) held; a region-less resolution that pointed this customer or seller at
-   * another region is forgotten, since this one may now be a second region.
+   * Replaces whatever (customer, scope) held; a scope-less resolution that pointed this customer or seller at
+   * another scope is forgotten, since this one may now be a second scope.
    */
   set(token: AccessToken, generation: CredentialGeneration): void {
-    const key = customerKey(token.customerId, token.region);
+    const key = customerKey(token.customerId, token.scope);
     const previous = this.byCustomer.get(key);
     if (previous !== undefined) this.remove(key, previous);
     this.byCustomer.set(key, { token, generation, checkedAt: this.clock.now().getTime() });
-    this.customerBySeller.set(sellerKey(token.sellingPartnerId, token.region), token.customerId);
+    this.customerBySeller.set(sellerKey(token.sellingPartnerId, token.scope), token.customerId);
     for (const requester of [requesterKey('c', token.customerId), requesterKey('s', token.sellingPartnerId)]) {
-      if (this.soleRegions.get(requester) !== token.region) this.soleRegions.delete(requester);
+      if (this.soleScopes.get(requester) !== token.scope) this.soleScopes.delete(requester);
     }
     this.noteChange(key, token.customerId, token.sellingPartnerId);
     for (const [oldestKey, oldest] of this.byCustomer) {
@@ -123,14 +123,14 @@ export class AccessTokenCache {
   }
 
   /** The store still holds `generation` for this entry: it may be served for another recheck interval. */
-  confirm(customerId: string, region: Region, generation: CredentialGeneration): void {
-    const entry = this.byCustomer.get(customerKey(customerId, region));
+  confirm(customerId: string, scope: CredentialScope, generation: CredentialGeneration): void {
+    const entry = this.byCustomer.get(customerKey(customerId, scope));
     if (entry !== undefined && entry.generation === generation) entry.checkedAt = this.clock.now().getTime();
   }
 
-  /** Drops the (customer, region) entry, or only when it still holds `generation` if one is given. */
-  delete(customerId: string, region: Region, generation?: CredentialGeneration): void {
-    const key = customerKey(customerId, region);
+  /** Drops the (customer, scope) entry, or only when it still holds `generation` if one is given. */
+  delete(customerId: string, scope: CredentialScope, generation?: CredentialGeneration): void {
+    const key = customerKey(customerId, scope);
     const entry = this.byCustomer.get(key);
     // Another generation is newer than the one being dropped (e.g. seeded by a re-authorization): it stays.
     if (generation !== undefined && entry?.generation !== generation) return;
@@ -139,12 +139,12 @@ export class AccessTokenCache {
   }
 
   private remove(key: string, entry: CachedAccessToken): void {
-    const { customerId, sellingPartnerId, region } = entry.token;
+    const { customerId, sellingPartnerId, scope } = entry.token;
     this.byCustomer.delete(key);
-    const seller = sellerKey(sellingPartnerId, region);
+    const seller = sellerKey(sellingPartnerId, scope);
     if (this.customerBySeller.get(seller) === customerId) this.customerBySeller.delete(seller);
     for (const requester of [requesterKey('c', customerId), requesterKey('s', sellingPartnerId)]) {
-      if (this.soleRegions.get(requester) === region) this.soleRegions.delete(requester);
+      if (this.soleScopes.get(requester) === scope) this.soleScopes.delete(requester);
     }
   }
 
@@ -168,8 +168,8 @@ function trim<K, V>(map: Map<K, V>, limit: number): void {
   }
 }
 
-// Regions are two letters, so a region prefix keeps the key unambiguous whatever characters a customer id holds.
-const customerKey = (customerId: string, region: Region) => `${region}|${customerId}`;
-const sellerKey = (sellingPartnerId: string, region: Region) => `${sellingPartnerId}|${region}`;
+// Scopes are two letters, so a scope prefix keeps the key unambiguous whatever characters a customer id holds.
+const customerKey = (customerId: string, scope: CredentialScope) => `${scope}|${customerId}`;
+const sellerKey = (sellingPartnerId: string, scope: CredentialScope) => `${sellingPartnerId}|${scope}`;
 // Seller ids are letters and digits only, so `s|` and `c|` keys cannot collide with each other's ids.
 const requesterKey = (kind: RequesterKind, id: string) => `${kind}|${id}`;

@@ -1,8 +1,13 @@
-import type { AccessToken, CredentialSummary, Region } from '../credentials/index.js';
+import type { AccessToken, CredentialScope, CredentialSummary, Region } from '../credentials/index.js';
 
-/** What a caller asks the AccessTokenService for: a customer's or a seller's token, in a region or the only one. */
+/**
+ * What a caller asks the AccessTokenService for: a customer's or a seller's token, in a scope (a marketplace names
+ * its scope: JP, AU, SG in the Far East, its region elsewhere), in a region, or the only one there is.
+ */
 export type AccessTokenRequest = ({ customerId: string } | { sellingPartnerId: string }) & {
   region?: Region | undefined;
+  /** The credential scope; when given with `region`, it must lie in it. */
+  scope?: CredentialScope | undefined;
   /**
    * Skip the cached token and ask LWA: for a caller whose SP-API call was refused with 401/403 "access token
    * revoked". Goes through the fleet's refresh lease: a forced request that arrives while a refresh is under way, or
@@ -19,6 +24,8 @@ export type AccessTokenRequest = ({ customerId: string } | { sellingPartnerId: s
 export type AccessTokenErrorCode =
   | 'not_authorized'
   | 'region_required'
+  /** region=FE for a requester with several Far East credentials: the marketplace (JP, AU, SG) must be named. */
+  | 'marketplace_required'
   | 'authorization_revoked'
   | 'lwa_client_rejected'
   | 'lwa_unavailable'
@@ -44,5 +51,5 @@ export function revoked(who: string, where: string): AccessTokenFailure {
 }
 
 export function describeStatuses(rows: CredentialSummary[]): string {
-  return rows.map((r) => `${r.status} (${r.region})`).join(', ');
+  return rows.map((r) => `${r.status} (${r.scope})`).join(', ');
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { credentialGeneration, type AccessToken, type AccessTokenStore, type Clock, type Logger, type Region } from '../credentials/index.js';
+import { credentialGeneration, type AccessToken, type AccessTokenStore, type Clock, type CredentialScope, type Logger } from '../credentials/index.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
 import type { LwaClient } from '../lwa/lwaClient.js';
 import type { AccessTokenCache, CachedAccessToken } from './accessTokenCache.js';
@@ -7,6 +7,7 @@ import { fail, type AccessTokenRequest, type AccessTokenResult } from './accessT
 import { FleetRefresh } from './fleetRefresh.js';
 import { REFRESH_AHEAD_MS } from './leaseDecision.js';
 import { chooseCredential, requesterOf, type CredentialChoice } from './requestedCredential.js';
+import { recheckRevoked, type RecheckOutcome } from './revocationRecheck.js';
 
 
 export interface AccessTokenDeps {
@@ -43,7 +44,7 @@ export const DEFAULT_RECHECK_MS = 60_000;
 /**
  * Hands out 1-hour LWA access tokens made from the stored refresh tokens, so Shipica's other processes never read
  * or decrypt refresh tokens themselves and LWA is asked once per seller and hour, not once per caller:
- * cached per (customer, region), concurrent misses for one key share one LWA call.
+ * cached per (customer, scope), concurrent misses for one key share one LWA call.
  *
  * A token belongs to the credential generation that made it (seller, refresh-token envelope, status): a refresh
  * whose row changed while LWA answered is discarded, never cached or returned, and a seller is served only a token
@@ -56,9 +57,9 @@ export const DEFAULT_RECHECK_MS = 60_000;
 export class AccessTokenService {
   /** Lookups under way, by request: concurrent misses for one seller share one store read and one LWA call. */
   private readonly lookups = new Map<string, Promise<AccessTokenResult>>();
-  /** Refreshes under way, by (customer, region): a customer and a seller request for the same row share one too. */
+  /** Refreshes under way, by (customer, scope): a customer and a seller request for the same row share one too. */
   private readonly refreshes = new Map<string, Promise<AccessTokenResult>>();
-  /** Rechecks of a cached entry's generation under way, by (customer, region, generation). */
+  /** Rechecks of a cached entry's generation under way, by (customer, scope, generation). */
   private readonly rechecks = new Map<string, Promise<boolean>>();
   private readonly recheckMs: number;
   private readonly fleet: FleetRefresh;
@@ -73,57 +74,63 @@ export class AccessTokenService {
   }
 
   /**
-   * A token for the request's (customer, region). A fresh cached entry costs no store call; one older than the
-   * recheck interval costs one read. An in-process miss for a customer and region costs ONE read when the shared
-   * token serves (a seller id, or no region, adds the read that resolves the row); a refresh costs that read, the
-   * lease claim, LWA and the conditional write.
+   * A token for the request's (customer, scope). A fresh cached entry costs no store call; one older than the
+   * recheck interval costs one read. An in-process miss for a customer and scope costs ONE read when the shared
+   * token serves (a seller id, no scope, or the Far East named by region only, adds the read that resolves the row);
+   * a refresh costs that read, the lease claim, LWA and the conditional write.
    */
   async get(request: AccessTokenRequest): Promise<AccessTokenResult> {
     if (!request.forceRefresh && !request.proveRefreshToken) {
       const hit = this.fromMemory(request);
       if (hit !== undefined && this.farFromExpiry(hit.token)) {
         if (this.deps.clock.now().getTime() - hit.checkedAt < this.recheckMs) return { ok: true, token: hit.token };
-        // A region-less hit came through the one region remembered for the requester: it is re-resolved (lookUp),
-        // so another instance's authorization in a second region is seen within the recheck interval too.
-        if (request.region !== undefined && (await this.recheck(hit))) return { ok: true, token: hit.token };
+        // A scope-less hit came through the one scope remembered for the requester: it is re-resolved (lookUp),
+        // so another instance's authorization in a second scope is seen within the recheck interval too.
+        if (exactScope(request) !== undefined && (await this.recheck(hit))) return { ok: true, token: hit.token };
       }
     }
-    const key = JSON.stringify([requesterOf(request), request.region ?? null, Boolean(request.forceRefresh), Boolean(request.proveRefreshToken)]);
+    const key = JSON.stringify([requesterOf(request), request.scope ?? null, request.region ?? null, Boolean(request.forceRefresh), Boolean(request.proveRefreshToken)]);
     return singleFlight(this.lookups, key, () => this.lookUp(request));
   }
 
   /**
-   * Drops the cached token of (customer, region) in this process at once: for a row changed outside the flows that
+   * Drops the cached token of (customer, scope) in this process at once: for a row changed outside the flows that
    * evict by themselves (e.g. `ops unlink`). A refresh already in flight for it is discarded when it completes.
    */
-  evict(customerId: string, region: Region): void {
-    this.deps.cache.delete(customerId, region);
+  evict(customerId: string, scope: CredentialScope): void {
+    this.deps.cache.delete(customerId, scope);
+  }
+
+  /** Proves a revoked row's sealed refresh token with LWA again (see recheckRevoked); the row is authorized again when LWA accepts it. */
+  recheckRevoked(customerId: string, scope: CredentialScope): Promise<RecheckOutcome> {
+    return recheckRevoked(this.deps, customerId, scope);
   }
 
   private async lookUp(request: AccessTokenRequest): Promise<AccessTokenResult> {
-    // A customer and region name the row itself: the shared-token read answers for the row too (one round trip).
+    // A customer and scope name the row itself: the shared-token read answers for the row too (one round trip).
+    const named = exactScope(request);
     const target =
-      'customerId' in request && request.region !== undefined
-        ? ({ ok: true, customerId: request.customerId, region: request.region } as const)
+      'customerId' in request && named !== undefined
+        ? ({ ok: true, customerId: request.customerId, scope: named } as const)
         : await this.resolve(request);
     if (!target.ok) return target;
-    const { customerId, region } = target;
+    const { customerId, scope } = target;
     const seller = 'sellingPartnerId' in request ? request.sellingPartnerId : undefined;
     const prove = Boolean(request.proveRefreshToken);
     const force = prove || Boolean(request.forceRefresh);
     if (!force) {
-      const hit = this.deps.cache.lookup(customerId, region);
+      const hit = this.deps.cache.lookup(customerId, scope);
       if (hit !== undefined && (seller === undefined || hit.token.sellingPartnerId === seller) && this.farFromExpiry(hit.token)) {
         const fresh = this.deps.clock.now().getTime() - hit.checkedAt < this.recheckMs;
         if (fresh || (await this.recheck(hit))) return { ok: true, token: hit.token };
       }
     }
-    const result = await singleFlight(this.refreshes, JSON.stringify([customerId, region, force, prove]), () =>
-      this.fleet.refresh(customerId, region, { force, prove, retries: 1, owner: this.nextOwner() }),
+    const result = await singleFlight(this.refreshes, JSON.stringify([customerId, scope, force, prove]), () =>
+      this.fleet.refresh(customerId, scope, { force, prove, retries: 1, owner: this.nextOwner() }),
     );
     // The row may have changed seller between the lookup and the refresh: a seller is served only its own token.
     if (result.ok && seller !== undefined && result.token.sellingPartnerId !== seller) {
-      return fail('not_authorized', `Seller ${seller} has no Amazon authorization in ${region}.`);
+      return fail('not_authorized', `Seller ${seller} has no Amazon authorization in ${scope}.`);
     }
     return result;
   }
@@ -143,10 +150,10 @@ export class AccessTokenService {
   private fromMemory(request: AccessTokenRequest): CachedAccessToken | undefined {
     const { cache } = this.deps;
     const [kind, id] = requesterOf(request);
-    const region = request.region ?? cache.soleRegionOf(kind, id);
-    if (region === undefined) return undefined;
-    const customerId = kind === 'c' ? id : cache.customerOf(id, region);
-    const hit = customerId === undefined ? undefined : cache.lookup(customerId, region);
+    const scope = exactScope(request) ?? (request.region === undefined ? cache.soleScopeOf(kind, id) : undefined);
+    if (scope === undefined) return undefined;
+    const customerId = kind === 'c' ? id : cache.customerOf(id, scope);
+    const hit = customerId === undefined ? undefined : cache.lookup(customerId, scope);
     if (hit === undefined || (kind === 's' && hit.token.sellingPartnerId !== id)) return undefined;
     return hit;
   }
@@ -156,34 +163,40 @@ export class AccessTokenService {
    * entry's generation; false (and the entry dropped) when it changed, so the caller looks the request up afresh.
    */
   private recheck(hit: CachedAccessToken): Promise<boolean> {
-    const { customerId, region } = hit.token;
-    return singleFlight(this.rechecks, JSON.stringify([customerId, region, hit.generation]), async () => {
+    const { customerId, scope } = hit.token;
+    return singleFlight(this.rechecks, JSON.stringify([customerId, scope, hit.generation]), async () => {
       const { cache, store } = this.deps;
       const since = cache.mark();
-      const row = await store.findCredential(customerId, region);
-      if (row !== undefined && credentialGeneration(row) === hit.generation && !cache.changedSince(customerId, region, since)) {
-        cache.confirm(customerId, region, hit.generation);
+      const row = await store.findCredential(customerId, scope);
+      if (row !== undefined && credentialGeneration(row) === hit.generation && !cache.changedSince(customerId, scope, since)) {
+        cache.confirm(customerId, scope, hit.generation);
         return true;
       }
-      cache.delete(customerId, region, hit.generation);
+      cache.delete(customerId, scope, hit.generation);
       return false;
     });
   }
 
-  /** Which (customer, region) the request means, from the rows of that customer or seller. */
+  /** Which (customer, scope) the request means, from the rows of that customer or seller. */
   private async resolve(request: AccessTokenRequest): Promise<CredentialChoice> {
     const { cache, store } = this.deps;
     const [kind, id] = requesterOf(request);
     const since = cache.mark();
     const target = chooseCredential(request, await store.listCredentialsFor(kind === 'c' ? { customerId: id } : { sellingPartnerId: id }));
-    if (request.region === undefined) {
-      // Region-less requests for this customer (seller) are then answered from memory too. Another instance
-      // authorizing it in a second region is seen when this region's entry is next dropped or refreshed.
-      if (target.ok) cache.rememberSoleRegion(kind, id, target.region, since);
-      else cache.forgetSoleRegion(kind, id);
+    if (request.region === undefined && request.scope === undefined) {
+      // Scope-less requests for this customer (seller) are then answered from memory too. Another instance
+      // authorizing it in a second scope is seen when this scope's entry is next dropped or refreshed.
+      if (target.ok) cache.rememberSoleScope(kind, id, target.scope, since);
+      else cache.forgetSoleScope(kind, id);
     }
     return target;
   }
+}
+
+/** The scope a request names by itself: its scope, or a region that is one scope (NA, EU; never the Far East). */
+function exactScope(request: AccessTokenRequest): CredentialScope | undefined {
+  if (request.scope !== undefined) return request.scope;
+  return request.region === 'NA' || request.region === 'EU' ? request.region : undefined;
 }
 
 function singleFlight<T>(inFlight: Map<string, Promise<T>>, key: string, start: () => Promise<T>): Promise<T> {

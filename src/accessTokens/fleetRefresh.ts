@@ -2,6 +2,7 @@ import type { LwaFailure } from '../lwa/lwaResult.js';
 import {
   credentialGeneration,
   LIMITS,
+  regionOfScope,
   type AccessToken,
   type AccessTokenStore,
   type Clock,
@@ -9,7 +10,7 @@ import {
   type CredentialSecrets,
   type CredentialSummary,
   type Logger,
-  type Region,
+  type CredentialScope,
   type SharedAccessToken,
 } from '../credentials/index.js';
 import { CipherError, type TokenCipher } from '../crypto/tokenCipher.js';
@@ -61,19 +62,19 @@ export class FleetRefresh {
    * leaseDecision says: serve the shared token, claim the lease (the winner refreshes: refreshUnderLease) or wait
    * for another instance's refresh, polling the row for at most twice the lease, then answering refresh_in_progress.
    */
-  async refresh(customerId: string, region: Region, options: RefreshOptions): Promise<AccessTokenResult> {
+  async refresh(customerId: string, scope: CredentialScope, options: RefreshOptions): Promise<AccessTokenResult> {
     const { store, clock, cache } = this.deps;
     const who = `Customer ${customerId}`;
     const waitUntil = clock.now().getTime() + 2 * this.deps.leaseMs;
     let pollMs = POLL_FIRST_MS;
     for (;;) {
       const since = cache.mark();
-      const source = await store.readAccessTokenSource(customerId, region);
+      const source = await store.readAccessTokenSource(customerId, scope);
       const row = source?.credential;
-      if (row === undefined) return fail('not_authorized', `${who} has no Amazon authorization in ${region}.`);
-      if (row.status === 'revoked') return revoked(who, ` in ${region}`);
+      if (row === undefined) return fail('not_authorized', `${who} has no Amazon authorization in ${scope}.`);
+      if (row.status === 'revoked') return revoked(who, ` in ${scope}`);
       if (row.status !== 'authorized' || row.lwaRefreshToken === null || row.sellingPartnerId === null) {
-        return fail('not_authorized', `${who} has no Amazon authorization in ${region}. Its status is ${describeStatuses([row])}.`);
+        return fail('not_authorized', `${who} has no Amazon authorization in ${scope}. Its status is ${describeStatuses([row])}.`);
       }
       const credential = { ...row, lwaRefreshToken: row.lwaRefreshToken, sellingPartnerId: row.sellingPartnerId };
       const generation = credentialGeneration(row);
@@ -83,16 +84,16 @@ export class FleetRefresh {
       const decision = leaseDecision({ current, shared }, now, options);
       if (decision.action === 'serve') return this.serve(decision.token, generation, since);
       if (decision.action === 'claim') {
-        const claimed = await store.claimAccessTokenLease({ customerId, region, owner: options.owner, now, until: new Date(now.getTime() + this.deps.leaseMs) });
-        if (claimed) return this.refreshUnderLease({ customerId, region, credential, generation, since, current }, options);
+        const claimed = await store.claimAccessTokenLease({ customerId, scope, owner: options.owner, now, until: new Date(now.getTime() + this.deps.leaseMs) });
+        if (claimed) return this.refreshUnderLease({ customerId, scope, credential, generation, since, current }, options);
         if (decision.servedIfLost !== undefined) return this.serve(decision.servedIfLost, generation, since);
       }
       // Waiting: another instance holds the lease, or won it just now.
       if (clock.now().getTime() + pollMs > waitUntil) {
         const leaseUntil = shared?.leaseUntil?.getTime() ?? 0;
         const retryAfter = Math.max(1, Math.ceil((leaseUntil - clock.now().getTime()) / 1000));
-        this.deps.logger.warn('gave up waiting for another instance to refresh an access token', { customerId, region });
-        return fail('refresh_in_progress', `Another instance is refreshing ${who}'s access token in ${region} and has not finished; retry after ${retryAfter} seconds.`, retryAfter);
+        this.deps.logger.warn('gave up waiting for another instance to refresh an access token', { customerId, scope });
+        return fail('refresh_in_progress', `Another instance is refreshing ${who}'s access token in ${scope} and has not finished; retry after ${retryAfter} seconds.`, retryAfter);
       }
       await (this.deps.sleep ?? sleep)(pollMs);
       pollMs = Math.min(POLL_MAX_MS, pollMs * 2);
@@ -103,25 +104,25 @@ export class FleetRefresh {
   private sharedToken(
     shared: SharedAccessToken | undefined,
     generation: CredentialGeneration,
-    credential: { customerId: string; region: Region; sellingPartnerId: string },
+    credential: { customerId: string; scope: CredentialScope; sellingPartnerId: string },
   ): AccessToken | undefined {
     if (shared === undefined || shared.generation !== generation || shared.accessToken === null || shared.expiresAt === null) return undefined;
     if (shared.expiresAt.getTime() - REFRESH_MARGIN_MS <= this.deps.clock.now().getTime()) return undefined;
-    const { customerId, region, sellingPartnerId } = credential;
+    const { customerId, scope, sellingPartnerId } = credential;
     try {
-      const accessToken = this.deps.cipher.decrypt(shared.accessToken, { column: 'access_token', customerId, region });
-      return { accessToken, expiresAt: shared.expiresAt, customerId, sellingPartnerId, region };
+      const accessToken = this.deps.cipher.decrypt(shared.accessToken, { column: 'access_token', customerId, region: regionOfScope(scope) });
+      return { accessToken, expiresAt: shared.expiresAt, customerId, sellingPartnerId, scope, region: regionOfScope(scope) };
     } catch (error) {
       if (!(error instanceof CipherError)) throw error;
       // Disposable: sealed under a key since removed, say. Refreshing replaces it.
-      this.deps.logger.info('shared access token cannot be decrypted: refreshing it', { customerId, region, error: error.message });
+      this.deps.logger.info('shared access token cannot be decrypted: refreshing it', { customerId, scope, error: error.message });
       return undefined;
     }
   }
 
   /** Returns the token, caching it here unless this process changed the entry since the read. */
   private serve(token: AccessToken, generation: CredentialGeneration, since: number): AccessTokenResult {
-    if (!this.deps.cache.changedSince(token.customerId, token.region, since)) this.deps.cache.set(token, generation);
+    if (!this.deps.cache.changedSince(token.customerId, token.scope, since)) this.deps.cache.set(token, generation);
     return { ok: true, token };
   }
 
@@ -134,7 +135,7 @@ export class FleetRefresh {
   private async refreshUnderLease(
     context: {
       customerId: string;
-      region: Region;
+      scope: CredentialScope;
       credential: CredentialSummary & CredentialSecrets & { lwaRefreshToken: string; sellingPartnerId: string };
       generation: CredentialGeneration;
       since: number;
@@ -143,16 +144,16 @@ export class FleetRefresh {
     options: RefreshOptions,
   ): Promise<AccessTokenResult> {
     const { store, cipher, clock, logger, cache } = this.deps;
-    const { customerId, region, credential, generation, since, current } = context;
+    const { customerId, scope, credential, generation, since, current } = context;
     const who = `Customer ${customerId}`;
     let refreshToken: string;
     try {
-      refreshToken = cipher.decrypt(credential.lwaRefreshToken, { column: 'lwa_refresh_token', customerId, region });
+      refreshToken = cipher.decrypt(credential.lwaRefreshToken, { column: 'lwa_refresh_token', customerId, region: regionOfScope(scope) });
     } catch (error) {
       if (!(error instanceof CipherError)) throw error;
-      await this.release(customerId, region, options.owner);
-      logger.error('stored refresh token cannot be decrypted: is its key still in TOKEN_ENCRYPTION_KEYS?', { customerId, region, error: error.message });
-      return fail('credential_unreadable', `${who}'s stored authorization in ${region} cannot be decrypted with the configured keys.`);
+      await this.release(customerId, scope, options.owner);
+      logger.error('stored refresh token cannot be decrypted: is its key still in TOKEN_ENCRYPTION_KEYS?', { customerId, scope, error: error.message });
+      return fail('credential_unreadable', `${who}'s stored authorization in ${scope} cannot be decrypted with the configured keys.`);
     }
 
     const budget = Math.min(REFRESH_DEADLINE_MS, this.deps.leaseMs);
@@ -162,15 +163,15 @@ export class FleetRefresh {
         // The revocation is recorded while the lease is still held: an instance waiting for the lease must find the
         // row revoked, not take the lease and send LWA the refused token again. (A retry here reclaims our own lease.)
         try {
-          return await this.refused(grant.failure, { customerId, region, envelope: credential.lwaRefreshToken, generation, options });
+          return await this.refused(grant.failure, { customerId, scope, envelope: credential.lwaRefreshToken, generation, options });
         } finally {
-          await this.release(customerId, region, options.owner);
+          await this.release(customerId, scope, options.owner);
         }
       }
-      await this.release(customerId, region, options.owner);
+      await this.release(customerId, scope, options.owner);
       // A refresh ahead that LWA did not answer: the current token is still valid and keeps being served.
       if (grant.failure.kind === 'unavailable' && current !== undefined && !options.force) return this.serve(current, generation, since);
-      return this.refused(grant.failure, { customerId, region, envelope: credential.lwaRefreshToken, generation, options });
+      return this.refused(grant.failure, { customerId, scope, envelope: credential.lwaRefreshToken, generation, options });
     }
 
     const token: AccessToken = {
@@ -178,57 +179,58 @@ export class FleetRefresh {
       expiresAt: new Date(clock.now().getTime() + grant.value.expiresIn * 1000),
       customerId,
       sellingPartnerId: credential.sellingPartnerId,
-      region,
+      scope,
+      region: regionOfScope(scope),
     };
     let stored: boolean;
     try {
       stored = await store.storeSharedAccessToken({
         customerId,
-        region,
+        scope,
         owner: options.owner,
         generation,
         sellingPartnerId: credential.sellingPartnerId,
         expectedRefreshToken: credential.lwaRefreshToken,
-        accessToken: cipher.encrypt(token.accessToken, { column: 'access_token', customerId, region }),
+        accessToken: cipher.encrypt(token.accessToken, { column: 'access_token', customerId, region: regionOfScope(scope) }),
         expiresAt: token.expiresAt,
         now: clock.now(),
       });
     } catch (error) {
       // A store that failed the write may take the release (a brief lock): the fleet need not wait out the lease.
-      await this.release(customerId, region, options.owner);
+      await this.release(customerId, scope, options.owner);
       throw error;
     }
-    if (!stored || cache.changedSince(customerId, region, since)) {
-      logger.info('authorization changed (or the refresh lease was lost) during an access-token refresh: its token was discarded', { customerId, region });
-      if (options.retries > 0) return this.refresh(customerId, region, { ...options, retries: options.retries - 1 });
-      await this.release(customerId, region, options.owner);
-      return fail('lwa_unavailable', `${who}'s authorization in ${region} changed while its token was being refreshed; retry.`, 1);
+    if (!stored || cache.changedSince(customerId, scope, since)) {
+      logger.info('authorization changed (or the refresh lease was lost) during an access-token refresh: its token was discarded', { customerId, scope });
+      if (options.retries > 0) return this.refresh(customerId, scope, { ...options, retries: options.retries - 1 });
+      await this.release(customerId, scope, options.owner);
+      return fail('lwa_unavailable', `${who}'s authorization in ${scope} changed while its token was being refreshed; retry.`, 1);
     }
     cache.set(token, generation);
     return { ok: true, token };
   }
 
   /** Best effort: a lease not given up expires at its deadline anyway. */
-  private async release(customerId: string, region: Region, owner: string): Promise<void> {
+  private async release(customerId: string, scope: CredentialScope, owner: string): Promise<void> {
     try {
-      await this.deps.store.releaseAccessTokenLease({ customerId, region, owner });
+      await this.deps.store.releaseAccessTokenLease({ customerId, scope, owner });
     } catch (error) {
-      this.deps.logger.warn('refresh lease could not be given up: it expires at its deadline', { customerId, region, error: error instanceof Error ? error.message : 'unknown' });
+      this.deps.logger.warn('refresh lease could not be given up: it expires at its deadline', { customerId, scope, error: error instanceof Error ? error.message : 'unknown' });
     }
   }
 
   private async refused(
     failure: LwaFailure,
-    context: { customerId: string; region: Region; envelope: string; generation: string; options: RefreshOptions },
+    context: { customerId: string; scope: CredentialScope; envelope: string; generation: string; options: RefreshOptions },
   ): Promise<AccessTokenResult> {
-    const { customerId, region, options } = context;
+    const { customerId, scope, options } = context;
     const who = `Customer ${customerId}`;
     switch (failure.kind) {
       case 'invalid_grant': {
-        this.deps.cache.delete(customerId, region, context.generation);
+        this.deps.cache.delete(customerId, scope, context.generation);
         const marked = await this.deps.store.markRevoked({
           customerId,
-          region,
+          scope,
           expectedRefreshToken: context.envelope,
           failure: {
             reason: 'authorization_revoked',
@@ -238,9 +240,9 @@ export class FleetRefresh {
           now: this.deps.clock.now(),
         });
         // Not marked: the row changed under us (most likely a re-authorization stored a new token). Try that one.
-        if (!marked && options.retries > 0) return this.refresh(customerId, region, { ...options, retries: options.retries - 1 });
-        this.deps.logger.warn('seller authorization revoked: LWA refused the refresh token', { customerId, region, lwaError: failure.error ?? null });
-        return revoked(who, ` in ${region}`);
+        if (!marked && options.retries > 0) return this.refresh(customerId, scope, { ...options, retries: options.retries - 1 });
+        this.deps.logger.warn('seller authorization revoked: LWA refused the refresh token', { customerId, scope, lwaError: failure.error ?? null });
+        return revoked(who, ` in ${scope}`);
       }
       case 'invalid_client':
       case 'client_error':
@@ -252,7 +254,7 @@ export class FleetRefresh {
         );
       case 'unavailable': {
         const retryAfter = Math.max(1, failure.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS);
-        this.deps.logger.warn('LWA unavailable for an access-token refresh', { customerId, region, status: failure.status ?? null, attempts: failure.attempts });
+        this.deps.logger.warn('LWA unavailable for an access-token refresh', { customerId, scope, status: failure.status ?? null, attempts: failure.attempts });
         return fail('lwa_unavailable', `Login with Amazon did not answer; retry after ${retryAfter} seconds.`, retryAfter);
       }
     }

@@ -1,15 +1,16 @@
-import { CENTRAL_HOST_REGIONS, isRegion, type Marketplace, type Region } from '../credentials/index.js';
+import { CENTRAL_HOST_SCOPES, isScope, type CredentialScope, type Marketplace } from '../credentials/index.js';
 
 /**
  * `amazon_callback_uri` from the Login URI flow. We redirect the browser to it, so it must be Amazon's, or the Login
- * URI is an open redirect: https on a Seller Central host of the marketplace table, whose host also tells the region
+ * URI is an open redirect: https on a Seller Central host of the marketplace table, whose host also tells the
+ * credential scope: the region in NA and EU, the marketplace in the Far East (sellercentral.amazon.co.jp is JP's)
  * (Vendor Central hosts are not on the list: Shipica's app is a seller app). In the sandbox (SELLER_CENTRAL_URL set),
- * URIs under that base are accepted too, with the region as the first path segment after it
- * (`<base>/eu/apps/authorize/confirm`): one local host stands in for every region.
+ * URIs under that base are accepted too, with the scope as the first path segment after it
+ * (`<base>/eu/apps/authorize/confirm`, `<base>/jp/…`): one local host stands in for every Seller Central.
  *
  * Amazon has also been seen sending a path only (`/apps/authorize/confirm/<app id>`): see resolvePathOnly.
  */
-export function amazonCallbackRegion(uri: string, sellerCentralUrl: string | undefined): Region | undefined {
+export function amazonCallbackScope(uri: string, sellerCentralUrl: string | undefined): CredentialScope | undefined {
   let url: URL;
   try {
     url = new URL(uri);
@@ -22,11 +23,11 @@ export function amazonCallbackRegion(uri: string, sellerCentralUrl: string | und
     const base = new URL(`${sellerCentralUrl}/`);
     if (url.origin === base.origin && url.pathname.startsWith(base.pathname)) {
       const segment = url.pathname.slice(base.pathname.length).split('/')[0]?.toUpperCase() ?? '';
-      return isRegion(segment) ? segment : undefined;
+      return isScope(segment) ? segment : undefined;
     }
   }
   if (url.protocol !== 'https:' || url.port !== '') return undefined;
-  return CENTRAL_HOST_REGIONS.get(url.hostname);
+  return CENTRAL_HOST_SCOPES.get(url.hostname);
 }
 
 /**
@@ -41,10 +42,10 @@ export function isPathOnly(uri: string): boolean {
 
 /**
  * The Seller Central origin of a marketplace, from the marketplace table (or, in the sandbox, SELLER_CENTRAL_URL and
- * the region's segment): never from input.
+ * the scope's segment): never from input.
  */
 export function sellerCentralBase(marketplace: Marketplace, sellerCentralUrl: string | undefined): string {
-  return sellerCentralUrl === undefined ? `https://${marketplace.sellerCentralHost}` : `${sellerCentralUrl}/${marketplace.region.toLowerCase()}`;
+  return sellerCentralUrl === undefined ? `https://${marketplace.sellerCentralHost}` : `${sellerCentralUrl}/${marketplace.scope.toLowerCase()}`;
 }
 
 /**

@@ -11,8 +11,10 @@ import {
   type AuthorizationStore,
   type Clock,
   type CredentialGeneration,
+  type CredentialScope,
   type Logger,
   type Region,
+  type SharedAccessTokenSeed,
 } from '../credentials/index.js';
 import type { Settings } from '../config/settings.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
@@ -68,7 +70,7 @@ export async function completeAuthorization(deps: CompleteDeps, callback: Parsed
   }
 }
 
-type ConsumableAttempt = AttemptRecord & { customerId: string; region: Region };
+type ConsumableAttempt = AttemptRecord & { customerId: string; scope: CredentialScope; region: Region };
 
 async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: CookieReader): Promise<CallbackOutcome> {
   const { store, clock } = deps;
@@ -79,10 +81,10 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
   const { params } = callback;
   const stateHash = sha256Hex(params.state);
   const attempt = await store.findAttemptByStateHash(stateHash);
-  if (attempt === undefined || attempt.customerId === null || attempt.region === null) {
+  if (attempt === undefined || attempt.customerId === null || attempt.scope === null || attempt.region === null) {
     return refuse(deps, 'state_invalid', undefined, params.sellingPartnerId);
   }
-  const known: ConsumableAttempt = { ...attempt, customerId: attempt.customerId, region: attempt.region };
+  const known: ConsumableAttempt = { ...attempt, customerId: attempt.customerId, scope: attempt.scope, region: attempt.region };
   const sameBrowser = browserMatches(attempt, cookies(bindingCookieName(stateHash)));
   const codeHash = sha256Hex(params.code);
   // Consumed, or ended without being consumed (its one write failed and the attempt was closed as storage_error).
@@ -102,7 +104,7 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
     // Another request consumed it between our read and our update (or it expired just now): ask the store again.
     const current = await store.findAttemptByStateHash(stateHash);
     if (current?.consumedAt != null || (current !== undefined && current.outcome !== 'pending')) {
-      return settleRepeat(deps, { ...current, customerId: known.customerId, region: known.region }, { sameBrowser, codeHash, sellingPartnerId: params.sellingPartnerId });
+      return settleRepeat(deps, { ...current, customerId: known.customerId, scope: known.scope, region: known.region }, { sameBrowser, codeHash, sellingPartnerId: params.sellingPartnerId });
     }
     return refuse(deps, 'state_expired', attempt, params.sellingPartnerId);
   };
@@ -113,27 +115,28 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
     return failAttempt(deps, known, 'partner_mismatch', undefined);
   }
 
-  const { customerId, region } = known;
+  const { customerId, scope, region } = known;
   const encryptedMwsAuthToken =
     params.mwsAuthToken === undefined ? undefined : deps.cipher.encrypt(params.mwsAuthToken, { column: 'mws_auth_token', customerId, region });
   const encryptedCode = deps.cipher.encrypt(params.code, { column: 'spapi_oauth_code', customerId, region });
-  // One write spends the state, applies the partner guards and records the callback. The code is unspent and lives
-  // 5 minutes: a store that is briefly locked is waited out, not a reason to lose it.
-  const accepted = await withStoreRetry(deps, () => store.acceptCallback({ ...consumption, customerId, region, encryptedMwsAuthToken, encryptedCode }));
+  // One write spends the state, applies the partner guards, records the callback and claims the seller (in this
+  // scope) until the exchange's deadline, so a concurrent callback of another customer is refused before it spends
+  // its code. The code is unspent and lives 5 minutes: a store that is briefly locked is waited out, not a reason to lose it.
+  const accepted = await withStoreRetry(deps, () => store.acceptCallback({ ...consumption, customerId, scope, encryptedMwsAuthToken, encryptedCode }));
   if (!accepted.ok) {
     // Whether or not the state was spent, the attempt must end (as soon as the store answers), or every reload would
     // wait for an exchange that is not running.
-    deps.logger.error('authorization could not be completed: the store failed', { customerId, region, attemptId: known.attemptId, error: describeError(accepted.error) });
+    deps.logger.error('authorization could not be completed: the store failed', { customerId, scope, attemptId: known.attemptId, error: describeError(accepted.error) });
     endInBackground(deps, known, { reason: 'storage_error' });
     return storageError(known);
   }
   switch (accepted.value.kind) {
     case 'not_consumable':
       return notConsumable();
-    // Switching a (customer, region) to another seller is explicit (ops unlink): a working token is never replaced
+    // Switching a (customer, scope) to another seller is explicit (ops unlink): a working token is never replaced
     // by another seller's in passing.
     case 'partner_changed':
-      return failAttempt(deps, known, 'partner_changed', undefined, { linked: accepted.value.linked, returned: params.sellingPartnerId, region });
+      return failAttempt(deps, known, 'partner_changed', undefined, { linked: accepted.value.linked, returned: params.sellingPartnerId, scope });
     case 'partner_conflict':
       return failAttempt(deps, known, 'partner_conflict', undefined);
     case 'consumed':
@@ -146,7 +149,7 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
     // would wait for an exchange that is not running.
     deps.logger.error('authorization could not be completed: the store failed', {
       customerId: known.customerId,
-      region: known.region,
+      scope: known.scope,
       attemptId: known.attemptId,
       error: describeError(error),
     });
@@ -158,7 +161,7 @@ async function complete(deps: CompleteDeps, callback: ParsedCallback, cookies: C
 /** The state is spent and the callback recorded: exchange the code, store the refresh token. */
 async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: CallbackParams, now: Date): Promise<CallbackOutcome> {
   const { store, cipher, logger } = deps;
-  const { customerId, region } = attempt;
+  const { customerId, scope, region } = attempt;
   const marketplace = attempt.marketplace ?? '';
   const partner = params.sellingPartnerId;
   const fail = (reason: FailureReason, lwa?: LwaFailure, partners?: PartnerSwitch): Promise<CallbackOutcome> =>
@@ -173,21 +176,38 @@ async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: 
 
   // Amazon has issued a refresh token: from here nothing is awaited but its encryption and its write.
   const encryptedRefreshToken = cipher.encrypt(grant.value.refreshToken, { column: 'lwa_refresh_token', customerId, region });
+  const generation = credentialGeneration({ status: 'authorized', sellingPartnerId: partner, lwaRefreshToken: encryptedRefreshToken });
+  const token: AccessToken = {
+    accessToken: grant.value.accessToken,
+    expiresAt: new Date(now.getTime() + grant.value.expiresIn * 1000),
+    customerId,
+    sellingPartnerId: partner,
+    scope,
+    region,
+  };
+  // The access token that came with the refresh token serves the whole fleet, written with the grant.
+  const sharedAccessToken: SharedAccessTokenSeed = {
+    accessToken: cipher.encrypt(token.accessToken, { column: 'access_token', customerId, region }),
+    generation,
+    expiresAt: token.expiresAt,
+  };
   const stored = await withStoreRetry(deps, () =>
     store.completeAuthorization({
       attemptId: attempt.attemptId,
       customerId,
-      region,
+      scope,
       marketplace,
       sellingPartnerId: partner,
       encryptedRefreshToken,
+      refreshTokenFingerprint: cipher.fingerprint(grant.value.refreshToken),
+      sharedAccessToken,
       now: deps.clock.now(),
     }),
   );
   if (!stored.ok) {
     logger.error('a refresh token Amazon issued could not be stored: the seller must authorize again', {
       customerId,
-      region,
+      scope,
       attemptId: attempt.attemptId,
       error: describeError(stored.error),
     });
@@ -197,22 +217,13 @@ async function exchange(deps: CompleteDeps, attempt: ConsumableAttempt, params: 
   if (stored.value === 'partner_conflict') return fail('partner_conflict');
   if (stored.value === 'partner_changed') {
     // Another attempt authorized another seller for this row while this one was exchanging: the first kept it.
-    const now = (await store.listCredentialsFor({ customerId })).find((row) => row.region === region);
-    logger.warn('a refresh token Amazon issued was not stored: the row was authorized for another seller meanwhile', { customerId, region, attemptId: attempt.attemptId });
-    return fail('partner_changed', undefined, { linked: now?.sellingPartnerId ?? '', returned: partner, region });
+    const now = (await store.listCredentialsFor({ customerId })).find((row) => row.scope === scope);
+    logger.warn('a refresh token Amazon issued was not stored: the row was authorized for another seller meanwhile', { customerId, scope, attemptId: attempt.attemptId });
+    return fail('partner_changed', undefined, { linked: now?.sellingPartnerId ?? '', returned: partner, scope });
   }
-  deps.tokenCache?.set(
-    {
-      accessToken: grant.value.accessToken,
-      expiresAt: new Date(now.getTime() + grant.value.expiresIn * 1000),
-      customerId,
-      sellingPartnerId: partner,
-      region,
-    },
-    credentialGeneration({ status: 'authorized', sellingPartnerId: partner, lwaRefreshToken: encryptedRefreshToken }),
-  );
-  logger.info('authorization succeeded', { customerId, region, marketplace, sellingPartnerId: partner });
-  return { kind: 'authorized', customerId, region, marketplace, sellingPartnerId: partner };
+  deps.tokenCache?.set(token, generation);
+  logger.info('authorization succeeded', { customerId, scope, marketplace, sellingPartnerId: partner });
+  return { kind: 'authorized', customerId, scope, marketplace, sellingPartnerId: partner };
 }
 
 /** The store failed: the seller is told to start again (the state is spent or could not be checked). */
@@ -243,11 +254,11 @@ function withStoreRetry<T>(deps: CompleteDeps, write: () => Promise<T>): Promise
  * leaves the attempt to read `interrupted`).
  */
 function endInBackground(deps: CompleteDeps, attempt: ConsumableAttempt, failure: { reason: FailureReason }): void {
-  const { attemptId, customerId, region } = attempt;
-  const write = () => deps.store.failAuthorization({ attemptId, customerId, region, failure, now: deps.clock.now() });
+  const { attemptId, customerId, scope } = attempt;
+  const write = () => deps.store.failAuthorization({ attemptId, customerId, scope, failure, now: deps.clock.now() });
   void retryTransient(write, { store: deps.store, sleep: deps.sleep ?? delay, firstPauseMs: 100, maxPauseMs: 5_000, forMs: OUTCOME_RETRY_MS }).then((written) => {
     if (!written.ok) {
-      deps.logger.error('the failed authorization could not be recorded; the attempt will read interrupted', { customerId, region, attemptId, error: describeError(written.error) });
+      deps.logger.error('the failed authorization could not be recorded; the attempt will read interrupted', { customerId, scope, attemptId, error: describeError(written.error) });
     }
   });
 }
@@ -259,10 +270,10 @@ async function failAttempt(
   lwa: LwaFailure | undefined,
   partners?: PartnerSwitch,
 ): Promise<CallbackOutcome> {
-  const { customerId, region } = attempt;
-  const fields = { customerId, region, reason, lwaError: lwa?.error ?? null, status: lwa?.status ?? null, lwaAttempts: lwa?.attempts ?? null };
+  const { customerId, scope } = attempt;
+  const fields = { customerId, scope, reason, lwaError: lwa?.error ?? null, status: lwa?.status ?? null, lwaAttempts: lwa?.attempts ?? null };
   // Our own request being refused is an incident for Shipica, not something the seller can fix. (invalid_client is
-  // already raised, at most once a minute, by the LWA client.)
+  // the incident monitor's: one signal for the fleet, raised through the LWA client.)
   if (reason === 'lwa_client_error' && lwa?.kind !== 'invalid_client') {
     deps.logger.error('LWA refused the code exchange: check LWA_CLIENT_ID and that SPAPI_REDIRECT_URI is registered with Amazon', fields);
   } else deps.logger.warn('authorization failed', fields);
@@ -271,9 +282,9 @@ async function failAttempt(
     lwaError: lwa?.error?.slice(0, LIMITS.lwaError),
     lwaErrorDescription: lwa?.description?.slice(0, LIMITS.lwaErrorDescription),
   };
-  const written = await withStoreRetry(deps, () => deps.store.failAuthorization({ attemptId: attempt.attemptId, customerId, region, failure, now: deps.clock.now() }));
+  const written = await withStoreRetry(deps, () => deps.store.failAuthorization({ attemptId: attempt.attemptId, customerId, scope, failure, now: deps.clock.now() }));
   if (!written.ok) {
-    deps.logger.error('the failed authorization could not be recorded yet', { customerId, region, attemptId: attempt.attemptId, error: describeError(written.error) });
+    deps.logger.error('the failed authorization could not be recorded yet', { customerId, scope, attemptId: attempt.attemptId, error: describeError(written.error) });
     endInBackground(deps, attempt, failure);
   }
   return { kind: 'failed', reason, marketplace: attempt.marketplace ?? undefined, lwaError: lwa?.error, partners };
@@ -307,7 +318,7 @@ async function settleRepeat(
   const outcome = attemptOutcomeAt(current, deps.clock.now());
   if (outcome === 'pending') return { kind: 'in_progress', marketplace };
   if (outcome === 'succeeded' && current.sellingPartnerId !== null) {
-    return { kind: 'authorized', customerId: attempt.customerId, region: attempt.region, marketplace: current.marketplace ?? '', sellingPartnerId: current.sellingPartnerId };
+    return { kind: 'authorized', customerId: attempt.customerId, scope: attempt.scope, marketplace: current.marketplace ?? '', sellingPartnerId: current.sellingPartnerId };
   }
   if (outcome === 'failed') {
     const reason: FailureReason = isFailureReason(current.reason) ? current.reason : 'storage_error';
@@ -330,7 +341,7 @@ async function refuse(
     deps.unknownStates.note(deps.logger, reason);
     return { kind: 'refused', reason, marketplace: undefined };
   }
-  deps.logger.warn('authorization callback refused', { reason, customerId: related.customerId, region: related.region, attemptId: related.attemptId });
+  deps.logger.warn('authorization callback refused', { reason, customerId: related.customerId, scope: related.scope, attemptId: related.attemptId });
   await deps.store.recordRefusedCallback({ related, sellingPartnerId, reason, now: deps.clock.now() });
   return { kind: 'refused', reason, marketplace: related.marketplace ?? undefined };
 }

@@ -1,5 +1,5 @@
 import { MAX_REFRESH_TOKEN_LENGTH } from '../lwa/tokenResponse.js';
-import { findMarketplace, type Clock, type Logger, type OpsStore, type Region } from '../credentials/index.js';
+import { findMarketplace, type Clock, type CredentialScope, type Logger, type OpsStore } from '../credentials/index.js';
 import { isVendorId, lastFour, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
 import type { TokenCipher } from '../crypto/tokenCipher.js';
 import type { LwaClient } from '../lwa/lwaClient.js';
@@ -33,7 +33,7 @@ export interface ImportRequest {
 }
 
 export type ImportResult =
-  | { ok: true; region: Region; sellingPartnerId: string; countryCodes: string[]; storeName: string | null; verified: boolean; event: 'authorization.granted' | 'authorization.reauthorized' }
+  | { ok: true; scope: CredentialScope; sellingPartnerId: string; countryCodes: string[]; storeName: string | null; verified: boolean; event: 'authorization.granted' | 'authorization.reauthorized' }
   | { ok: false; reason: ImportRefusal; message: string };
 
 export type ImportRefusal =
@@ -47,7 +47,8 @@ export type ImportRefusal =
   | 'lwa_unavailable'
   | 'marketplace_not_participating'
   | 'partner_changed'
-  | 'partner_conflict';
+  | 'partner_conflict'
+  | 'token_in_use';
 
 /**
  * LWA refresh tokens start with `Atzr|` and are printable ASCII without spaces; the longest the store can hold sealed
@@ -75,7 +76,7 @@ export async function importRefreshToken(deps: ImportDeps, request: ImportReques
   if (!SELLING_PARTNER_ID_PATTERN.test(sellingPartnerId)) return refuse('selling_partner_id_invalid', '--selling-partner-id is not a seller id (letters and digits)');
   if (isVendorId(sellingPartnerId)) return refuse('vendor_not_supported', "a vendor id: Shipica's app is a seller app");
 
-  const region = market.region;
+  const { region, scope } = market;
   const now = deps.clock.now();
   const grant = await deps.lwa.refreshAccessToken({ refreshToken: request.refreshToken, deadline: new Date(now.getTime() + deps.lwaTimeoutMs) });
   if (!grant.ok) {
@@ -110,28 +111,33 @@ export async function importRefreshToken(deps: ImportDeps, request: ImportReques
     deps.logger.warn('import-refresh-token: marketplaces not verified', { outcome: participations.kind });
   }
 
-  const before = await deps.store.findCredential(request.customerId, region);
+  const before = await deps.store.findCredential(request.customerId, scope);
   const stored = await deps.store.importRefreshToken({
     customerId: request.customerId,
-    region,
+    scope,
     marketplace: market.code,
     sellingPartnerId,
     encryptedRefreshToken: deps.cipher.encrypt(request.refreshToken, { column: 'lwa_refresh_token', customerId: request.customerId, region }),
+    refreshTokenFingerprint: deps.cipher.fingerprint(request.refreshToken),
+    fingerprints: deps.cipher.fingerprints(request.refreshToken),
     now: deps.clock.now(),
   });
+  if (stored === 'token_in_use') {
+    return refuse('token_in_use', 'this refresh token is already stored for another Shipica credential (another customer, scope or seller): one token authorizes one credential; nothing was stored');
+  }
   if (stored === 'partner_changed') {
     const linked = before?.sellingPartnerId ?? '';
     return refuse(
       'partner_changed',
-      `customer ${request.customerId} is authorized in ${region} for another seller (…${lastFour(linked)}), not …${lastFour(sellingPartnerId)}: unlink it first (npm run ops -- unlink); nothing was stored`,
+      `customer ${request.customerId} is authorized in ${scope} for another seller (…${lastFour(linked)}), not …${lastFour(sellingPartnerId)}: unlink it first (npm run ops -- unlink); nothing was stored`,
     );
   }
   if (stored === 'partner_conflict') {
-    return refuse('partner_conflict', `seller …${lastFour(sellingPartnerId)} is authorized for another customer in ${region}: nothing was stored`);
+    return refuse('partner_conflict', `seller …${lastFour(sellingPartnerId)} is authorized for another customer in ${scope}: nothing was stored`);
   }
   return {
     ok: true,
-    region,
+    scope,
     sellingPartnerId,
     countryCodes,
     storeName,

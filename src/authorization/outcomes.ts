@@ -1,4 +1,4 @@
-import type { Region } from '../credentials/index.js';
+import type { CredentialScope } from '../credentials/index.js';
 
 /**
  * Callback refused before any exchange: the caller's request was wrong, or came too late or from elsewhere. Nothing
@@ -30,11 +30,11 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
 export interface PartnerSwitch {
   linked: string;
   returned: string;
-  region: Region;
+  scope: CredentialScope;
 }
 
 export type CallbackOutcome =
-  | { kind: 'authorized'; customerId: string; region: Region; marketplace: string; sellingPartnerId: string }
+  | { kind: 'authorized'; customerId: string; scope: CredentialScope; marketplace: string; sellingPartnerId: string }
   | { kind: 'refused'; reason: RefusalReason; marketplace: string | undefined }
   | {
       kind: 'failed';

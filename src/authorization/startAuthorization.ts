@@ -4,11 +4,11 @@ import {
   type Clock,
   type Logger,
   type RandomSource,
-  type Region,
+  type CredentialScope,
   type StartedFlow,
 } from '../credentials/index.js';
 import type { Settings } from '../config/settings.js';
-import { amazonCallbackRedirect, amazonCallbackRegion, isPathOnly, resolvePathOnly } from './amazonCallback.js';
+import { amazonCallbackRedirect, amazonCallbackScope, isPathOnly, resolvePathOnly } from './amazonCallback.js';
 import { isVendorId } from './identifiers.js';
 import { buildConsentUrl } from './consentUrl.js';
 import { verifyLaunchLink, type LaunchLinkProblem } from './launchLink.js';
@@ -60,7 +60,7 @@ export async function startAuthorization(deps: StartDeps, launchLink: URLSearchP
   const { customerId, marketplace, appstore } = verified.link;
 
   if (appstore === undefined) {
-    const begun = await beginAttempt(deps, { flow: 'website', customerId, region: marketplace.region, marketplace: marketplace.code, expectedSellingPartnerId: null });
+    const begun = await beginAttempt(deps, { flow: 'website', customerId, scope: marketplace.scope, marketplace: marketplace.code, expectedSellingPartnerId: null });
     if (begun.kind !== 'begun') return begun;
     const location = buildConsentUrl({
       marketplace,
@@ -77,11 +77,11 @@ export async function startAuthorization(deps: StartDeps, launchLink: URLSearchP
     logger.warn('launch link refused', { problem: 'vendor_not_supported', customerId });
     return { kind: 'refused', problem: 'vendor_not_supported' };
   }
-  // The Amazon host decides the region: a marketplace of another region cannot be what Amazon is asking about. A
+  // The Amazon host decides the scope: a marketplace of another scope cannot be what Amazon is asking about. A
   // path-only URI (Amazon sends those too) is resolved against this marketplace's Seller Central.
   const amazonCallbackUri = isPathOnly(appstore.amazonCallbackUri)
     ? resolvePathOnly(appstore.amazonCallbackUri, marketplace, settings.sellerCentralUrl)
-    : amazonCallbackRegion(appstore.amazonCallbackUri, settings.sellerCentralUrl) === marketplace.region
+    : amazonCallbackScope(appstore.amazonCallbackUri, settings.sellerCentralUrl) === marketplace.scope
       ? appstore.amazonCallbackUri
       : undefined;
   if (amazonCallbackUri === undefined) {
@@ -91,7 +91,7 @@ export async function startAuthorization(deps: StartDeps, launchLink: URLSearchP
   const begun = await beginAttempt(deps, {
     flow: 'appstore',
     customerId,
-    region: marketplace.region,
+    scope: marketplace.scope,
     marketplace: marketplace.code,
     expectedSellingPartnerId: appstore.sellingPartnerId,
   });
@@ -109,7 +109,7 @@ export async function startAuthorization(deps: StartDeps, launchLink: URLSearchP
 export interface AttemptTarget {
   flow: StartedFlow;
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   marketplace: string;
   expectedSellingPartnerId: string | null;
 }
@@ -142,7 +142,7 @@ export function newAttemptKeys(deps: Pick<StartDeps, 'settings' | 'clock' | 'ran
 
 /**
  * What every signed way in shares: a fresh state (only its hash stored), a browser binding for the cookie, the
- * attempt and the (customer, region) row upserted in one transaction (one store call).
+ * attempt and the (customer, scope) row upserted in one transaction (one store call).
  */
 export async function beginAttempt(
   deps: StartDeps,
@@ -160,13 +160,13 @@ export async function beginAttempt(
       expiresAt: keys.expiresAt,
     });
   } catch (error) {
-    logger.error('could not record the authorization attempt', { customerId: target.customerId, region: target.region, error: describeError(error) });
+    logger.error('could not record the authorization attempt', { customerId: target.customerId, scope: target.scope, error: describeError(error) });
     return { kind: 'unavailable' };
   }
   if (started === 'too_many_open') {
-    logger.warn('authorization not started: too many open attempts', { flow: target.flow, customerId: target.customerId, region: target.region });
+    logger.warn('authorization not started: too many open attempts', { flow: target.flow, customerId: target.customerId, scope: target.scope });
     return { kind: 'too_many_attempts' };
   }
-  logger.info('authorization started', { flow: target.flow, customerId: target.customerId, region: target.region, marketplace: target.marketplace });
+  logger.info('authorization started', { flow: target.flow, customerId: target.customerId, scope: target.scope, marketplace: target.marketplace });
   return { kind: 'begun', state: keys.state, browserBinding: keys.browserBinding };
 }

@@ -3,13 +3,14 @@ import {
   defaultMarketplace,
   describeError,
   findMarketplace,
+  CREDENTIAL_SCOPES,
   MARKETPLACE_CODES,
+  type CredentialScope,
   type LoginUriStartResult,
   type Marketplace,
-  type Region,
 } from '../credentials/index.js';
 import type { Settings } from '../config/settings.js';
-import { amazonCallbackRedirect, amazonCallbackRegion, isPathOnly, resolvePathOnly } from './amazonCallback.js';
+import { amazonCallbackRedirect, amazonCallbackScope, isPathOnly, resolvePathOnly } from './amazonCallback.js';
 import { AMAZON_STATE_PATTERN, isVendorId, SELLING_PARTNER_ID_PATTERN } from './identifiers.js';
 import { newAttemptKeys, type BrowserBinding, type StartDeps } from './startAuthorization.js';
 
@@ -53,8 +54,9 @@ export async function startFromLoginUri(deps: LoginDeps, query: URLSearchParams)
     return { kind: 'refused', problem: 'vendor_not_supported' };
   }
   const pathOnly = isPathOnly(sentCallbackUri);
-  const hostRegion = pathOnly ? undefined : amazonCallbackRegion(sentCallbackUri, settings.sellerCentralUrl);
-  if (!pathOnly && hostRegion === undefined) {
+  // The host names the credential: sellercentral.amazon.co.jp re-authorizes the JP one, never the AU one.
+  const hostScope = pathOnly ? undefined : amazonCallbackScope(sentCallbackUri, settings.sellerCentralUrl);
+  if (!pathOnly && hostScope === undefined) {
     logger.warn('Login URI request refused', { problem: 'amazon_callback_invalid' });
     return { kind: 'refused', problem: 'amazon_callback_invalid' };
   }
@@ -74,7 +76,7 @@ export async function startFromLoginUri(deps: LoginDeps, query: URLSearchParams)
   try {
     started = await deps.store.startLoginUriAttempt({
       sellingPartnerId,
-      region: hostRegion,
+      scope: hostScope,
       marketplaces: MARKETPLACE_CODES,
       defaultMarketplaces: DEFAULT_MARKETPLACES,
       stateHash: keys.stateHash,
@@ -89,7 +91,7 @@ export async function startFromLoginUri(deps: LoginDeps, query: URLSearchParams)
 
   switch (started.kind) {
     case 'unknown_seller': {
-      // Not linked (in that region): oxWebApp identifies the customer and comes back through a signed launch link,
+      // Not linked (in that scope): oxWebApp identifies the customer and comes back through a signed launch link,
       // whose marketplace then also resolves a path-only amazon_callback_uri.
       if (settings.oxWebAppLinkUrl === undefined) return { kind: 'start_from_shipica', why: 'unknown_seller' };
       const identify = new URL(settings.oxWebAppLinkUrl);
@@ -97,24 +99,24 @@ export async function startFromLoginUri(deps: LoginDeps, query: URLSearchParams)
       identify.searchParams.set('amazon_state', amazonState);
       identify.searchParams.set('selling_partner_id', sellingPartnerId);
       if (version !== undefined) identify.searchParams.set('version', version);
-      logger.info('Login URI: unknown seller sent to oxWebApp to log in', { region: hostRegion ?? null, sellingPartnerId });
+      logger.info('Login URI: unknown seller sent to oxWebApp to log in', { scope: hostScope ?? null, sellingPartnerId });
       return { kind: 'identify', location: identify.toString() };
     }
     case 'ambiguous':
-      // Linked in several regions and Amazon's address names none: which authorization is this? Ask for Shipica.
-      logger.warn('Login URI: path-only amazon_callback_uri for a seller linked in several regions', { sellingPartnerId });
+      // Linked in several scopes and Amazon's address names none: which authorization is this? Ask for Shipica.
+      logger.warn('Login URI: path-only amazon_callback_uri for a seller linked in several scopes', { sellingPartnerId });
       return { kind: 'start_from_shipica', why: 'ambiguous' };
     case 'too_many_open':
-      logger.warn('authorization not started: too many open attempts', { flow: 'reauthorize', customerId: started.customerId, region: started.region });
+      logger.warn('authorization not started: too many open attempts', { flow: 'reauthorize', customerId: started.customerId, scope: started.scope });
       return { kind: 'too_many_attempts' };
     case 'started':
       break;
   }
 
-  const { customerId, region, marketplace } = started;
+  const { customerId, scope, marketplace } = started;
   const amazonCallbackUri = pathOnly ? resolvePathOnly(sentCallbackUri, marketplaceOf(marketplace), settings.sellerCentralUrl) : sentCallbackUri;
   if (amazonCallbackUri === undefined) throw new Error('a path-only amazon_callback_uri checked above did not resolve');
-  logger.info('authorization started', { flow: 'reauthorize', customerId, region, marketplace });
+  logger.info('authorization started', { flow: 'reauthorize', customerId, scope, marketplace });
   return {
     kind: 'redirect',
     location: amazonCallbackRedirect({ amazonCallbackUri, redirectUri: settings.redirectUri, amazonState, state: keys.state, version }),
@@ -122,12 +124,10 @@ export async function startFromLoginUri(deps: LoginDeps, query: URLSearchParams)
   };
 }
 
-/** Each region's default marketplace (the first of the region in the table), for rows whose marketplace is not known. */
-const DEFAULT_MARKETPLACES: Readonly<Record<Region, string>> = {
-  NA: defaultMarketplace('NA').code,
-  EU: defaultMarketplace('EU').code,
-  FE: defaultMarketplace('FE').code,
-};
+/** Each scope's default marketplace (US, UK; JP, AU, SG themselves), for rows whose marketplace is not known. */
+const DEFAULT_MARKETPLACES = Object.fromEntries(CREDENTIAL_SCOPES.map((scope) => [scope, defaultMarketplace(scope).code])) as Readonly<
+  Record<CredentialScope, string>
+>;
 
 function marketplaceOf(code: string): Marketplace {
   const found = findMarketplace(code);

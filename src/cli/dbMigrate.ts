@@ -4,6 +4,7 @@ import type { CredentialStore } from '../credentials/index.js';
 import { LocalFileError, readLocalSettingValues } from '../config/localSettings.js';
 import { loadStoreSettings, type StoreSettings } from '../config/settings.js';
 import { isPlainMwsToken, sealPlainMwsTokens } from '../crypto/reencryptSecrets.js';
+import { fingerprintRefreshTokens } from '../crypto/refreshTokenFingerprints.js';
 import { parseKeyRing, TokenCipher } from '../crypto/tokenCipher.js';
 import { applyMigrations, assertSchemaName, DEFAULT_SCHEMA, listMigrationFiles } from '../store/mssql/migrations.js';
 import { helpRequested } from './help.js';
@@ -79,8 +80,8 @@ export async function dbMigrateCommand(
 }
 
 /**
- * After the SQL files: seals every plain MWS token with the first key of TOKEN_ENCRYPTION_KEYS (`rawKeys`, as
- * configured for the app). Without keys here it only counts the plain tokens and, when there are any, says that
+ * After the SQL files, the data steps that need the keys: seals every plain MWS token with the first key of
+ * TOKEN_ENCRYPTION_KEYS (`rawKeys`, as configured for the app) and writes the refresh-token fingerprints missing. Without keys here it only counts the plain tokens and, when there are any, says that
  * `npm run tokens:reencrypt` must run with the app's settings. Exit code: 1 when the keys are not valid or a token
  * could not be sealed (it is left as it was), else 0. Lines name customers and counts, never a token or key.
  */
@@ -92,6 +93,10 @@ export async function sealMwsTokensStep(store: CredentialStore, rawKeys: string 
         ? 'db:migrate: no plain MWS tokens stored.'
         : `db:migrate: ${plain} plain MWS tokens stored and TOKEN_ENCRYPTION_KEYS is not configured here: run \`npm run tokens:reencrypt\` with the app's settings to seal them.`,
     );
+    const unprinted = (await store.listSecretEnvelopes()).filter((row) => row.lwaRefreshToken !== null && row.refreshTokenFingerprint === null).length;
+    if (unprinted > 0) {
+      print(`db:migrate: ${unprinted} refresh tokens have no fingerprint yet and TOKEN_ENCRYPTION_KEYS is not configured here: run \`npm run tokens:reencrypt\` with the app's settings to write them.`);
+    }
     return 0;
   }
   const ring = parseKeyRing(rawKeys);
@@ -100,12 +105,17 @@ export async function sealMwsTokensStep(store: CredentialStore, rawKeys: string 
     return 1;
   }
   const kid = ring.keys.current.kid;
-  const report = await sealPlainMwsTokens(store, new TokenCipher(ring.keys), kid);
-  for (const f of report.failed) print(`db:migrate: FAILED to seal ${f.column} of customer ${f.customerId} (${f.region}): ${f.reason}; left as it was`);
+  const cipher = new TokenCipher(ring.keys);
+  const report = await sealPlainMwsTokens(store, cipher, kid);
+  for (const f of report.failed) print(`db:migrate: FAILED to seal ${f.column} of customer ${f.customerId} (${f.scope}): ${f.reason}; left as it was`);
   print(
     `db:migrate: ${report.sealed} plain MWS tokens sealed with key "${kid}", ${report.changedMeanwhile} changed meanwhile (left alone), ${report.failed.length} failed.`,
   );
-  return report.failed.length > 0 ? 1 : 0;
+  // Rows stored before 010_far_east_scope get their refresh-token fingerprint (one token, one credential).
+  const fingerprints = await fingerprintRefreshTokens(store, cipher, kid);
+  for (const d of fingerprints.duplicates) print(`db:migrate: the refresh token of customer ${d.customerId} (${d.scope}) is stored for another credential too: unlink one (npm run ops -- unlink)`);
+  print(`db:migrate: ${fingerprints.fingerprinted} refresh-token fingerprints written, ${fingerprints.duplicates.length} duplicates, ${fingerprints.failed.length} failed.`);
+  return report.failed.length > 0 || fingerprints.failed.length > 0 ? 1 : 0;
 }
 
 /** Removes the connection string and any password in it from a message, in case a driver ever echoes them. */

@@ -9,6 +9,7 @@ import { parseAttempts, runAttempts, ATTEMPTS_USAGE, type AttemptsCommand } from
 import type { Confirm, OpsContext, Print, Progress, ReadSecret } from './ops/context.js';
 import { IMPORT_USAGE, parseImport, runImport, type ImportCommand } from './ops/importRefreshToken.js';
 import { parsePurge, PURGE_USAGE, runPurge, type PurgeCommand } from './ops/purge.js';
+import { parseRecheck, RECHECK_USAGE, runRecheck, type RecheckCommand } from './ops/recheck.js';
 import { parseStatus, runStatus, STATUS_USAGE, type StatusCommand } from './ops/status.js';
 import { parseSweep, runSweep, SWEEP_USAGE, type SweepCommand } from './ops/sweep.js';
 import { readSecretFromStdin, terminalConfirm, terminalPrint, terminalProgress } from './ops/terminal.js';
@@ -16,18 +17,18 @@ import { parseUnlink, runUnlink, UNLINK_USAGE, type UnlinkCommand } from './ops/
 
 
 /**
- * `npm run ops -- <command>`: one file per command under ops/ (status, attempts, unlink, purge, sweep,
+ * `npm run ops -- <command>`: one file per command under ops/ (status, attempts, unlink, recheck, purge, sweep,
  * import-refresh-token), each parsing its own options and running over the app's services. Settings as the app reads
  * them (environment over local.settings.json; the sandbox's own locally), on SQLite or SQL Server alike: only the
  * CredentialStore interface is used, which never hands out a secret column (no refresh token, code or MWS token;
  * attempts are printed without their hashes).
  * Exit codes: 0 done, 1 settings or store problem, 2 bad arguments (usage printed).
  */
-export const OPS_USAGE = [STATUS_USAGE, ATTEMPTS_USAGE, UNLINK_USAGE, PURGE_USAGE, SWEEP_USAGE, IMPORT_USAGE]
+export const OPS_USAGE = [STATUS_USAGE, ATTEMPTS_USAGE, UNLINK_USAGE, RECHECK_USAGE, PURGE_USAGE, SWEEP_USAGE, IMPORT_USAGE]
   .map((line, i) => `${i === 0 ? 'usage: ' : '       '}${line}`)
   .join('\n');
 
-type Command = StatusCommand | AttemptsCommand | UnlinkCommand | PurgeCommand | SweepCommand | ImportCommand | { kind: 'help'; topic: string | undefined };
+type Command = StatusCommand | AttemptsCommand | UnlinkCommand | RecheckCommand | PurgeCommand | SweepCommand | ImportCommand | { kind: 'help'; topic: string | undefined };
 
 /** The command, or what is wrong with the arguments. */
 function parseCommand(argv: string[]): Command | string {
@@ -38,13 +39,15 @@ function parseCommand(argv: string[]): Command | string {
   const [kind, ...extra] = positionals;
   switch (kind) {
     case undefined:
-      return 'say status, attempts, unlink, purge, sweep or import-refresh-token';
+      return 'say status, attempts, unlink, recheck, purge, sweep or import-refresh-token';
     case 'status':
       return parseStatus(options, extra);
     case 'attempts':
       return parseAttempts(options, extra);
     case 'unlink':
       return parseUnlink(options, extra);
+    case 'recheck':
+      return parseRecheck(options, extra);
     case 'purge':
       return parsePurge(options, extra);
     case 'sweep':
@@ -104,6 +107,8 @@ export async function opsCommand(
         return await runAttempts(parsed, context);
       case 'unlink':
         return await runUnlink(parsed, context);
+      case 'recheck':
+        return await runRecheck(parsed, context);
       case 'purge':
         return await runPurge(parsed, context);
       case 'sweep':

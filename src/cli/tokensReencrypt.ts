@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { App } from '../app.js';
 import { reencryptSecrets } from '../crypto/reencryptSecrets.js';
+import { fingerprintRefreshTokens } from '../crypto/refreshTokenFingerprints.js';
 import { consoleLogger } from '../logging/logging.js';
 import { helpRequested, runCommand } from './help.js';
 import { prepareLocalRun } from './localRun.js';
@@ -30,12 +31,15 @@ export async function tokensReencrypt(values: Record<string, string | undefined>
     const kid = settings.tokenKeys.current.kid;
     print(`tokens:reencrypt: sealing with key "${kid}" (${settings.store.kind} store)`);
     const report = await reencryptSecrets(store, cipher, kid);
-    for (const f of report.failed) print(`tokens:reencrypt: FAILED ${f.column} of customer ${f.customerId} (${f.region}): ${f.reason}; left as it was`);
+    for (const f of report.failed) print(`tokens:reencrypt: FAILED ${f.column} of customer ${f.customerId} (${f.scope}): ${f.reason}; left as it was`);
     print(
       `tokens:reencrypt: ${report.examined} envelopes examined, ${report.reencrypted} re-encrypted, ${report.sealed} plain MWS tokens sealed, ${report.alreadyCurrent} already under "${kid}", ` +
         `${report.changedMeanwhile} changed meanwhile (left alone), ${report.failed.length} failed`,
     );
-    return report.failed.length > 0 ? 1 : 0;
+    const fingerprints = await fingerprintRefreshTokens(store, cipher, kid);
+    for (const d of fingerprints.duplicates) print(`tokens:reencrypt: the refresh token of customer ${d.customerId} (${d.scope}) is stored for another credential too: unlink one (npm run ops -- unlink)`);
+    print(`tokens:reencrypt: ${fingerprints.fingerprinted} refresh-token fingerprints written under "${kid}", ${fingerprints.duplicates.length} duplicates, ${fingerprints.failed.length} failed`);
+    return report.failed.length > 0 || fingerprints.failed.length > 0 || fingerprints.duplicates.length > 0 ? 1 : 0;
   } finally {
     await app.close();
   }

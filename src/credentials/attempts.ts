@@ -1,4 +1,4 @@
-import type { Region } from './marketplaces.js';
+import type { CredentialScope, Region } from './marketplaces.js';
 
 /**
  * An attempt is one try at an authorization (or one change made to a credential row), kept as its audit.
@@ -53,7 +53,7 @@ export function isLastAttemptCandidate(attempt: Pick<AttemptRecord, 'flow' | 'co
 /** Refused callbacks recorded per attempt; more are logged and counted, not stored (the audit stays bounded). */
 export const MAX_REFUSALS_PER_ATTEMPT = 20;
 /**
- * Attempts of one (customer, region) that may be open (unexpired, unconsumed) at once; more are refused. Counted
+ * Attempts of one (customer, scope) that may be open (unexpired, unconsumed) at once; more are refused. Counted
  * apart for the anonymous Login URI (`reauthorize`) and for the signed flows (website, appstore), so anyone who knows
  * a seller id cannot lock the seller out of authorizing from Shipica.
  */
@@ -66,7 +66,7 @@ export interface NewAttempt {
   /** For the Login-URI flows: the seller Amazon named, whom the callback must return. */
   expectedSellingPartnerId: string | null;
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   marketplace: string;
   createdAt: Date;
   expiresAt: Date;
@@ -78,6 +78,7 @@ export interface AttemptRecord {
   browserBindingHash: string | null;
   flow: AttemptFlow;
   customerId: string | null;
+  scope: CredentialScope | null;
   region: Region | null;
   marketplace: string | null;
   sellingPartnerId: string | null;

@@ -1,8 +1,8 @@
-import type { Region } from './marketplaces.js';
+import type { CredentialScope, Region } from './marketplaces.js';
 import type { NewEvent } from './events.js';
 
 /**
- * What the credential sweep keeps per (customer, region), beside the credential row (table
+ * What the credential sweep keeps per (customer, scope), beside the credential row (table
  * `sp_api_credential_checks`): its lease, the last check's outcome, what SP-API said the seller participates in, the
  * ops flag, and which re-authorization reminder was sent for which grant.
  */
@@ -29,7 +29,7 @@ export function flagAfter(outcome: CheckOutcome): CheckFlag | null | undefined {
 
 export interface CheckClaim {
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   now: Date;
   /** Another sweep skips the row until then (a sweep that died mid-check frees it by this time). */
   leaseUntil: Date;
@@ -39,7 +39,7 @@ export interface CheckClaim {
 
 export interface CheckResult {
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   now: Date;
   outcome: CheckOutcome;
   /** A short reason (HTTP status, error code), never a token. */
@@ -48,11 +48,25 @@ export interface CheckResult {
   participation: { marketplaceIds: string[]; countryCodes: string[]; storeName: string | null } | undefined;
   /** Written, in the same transaction, only when this result sets a flag the row did not have. */
   flagEvent: NewEvent | undefined;
+  /**
+   * The outcome is recorded, the flag left as it is (no event): an SP-API 403 the sweep cannot yet tell from an
+   * app-wide denial (see appWideDenial). Absent: the flag follows flagAfter, and a flag cleared by it is told with
+   * authorization.flag_cleared.
+   */
+  keepFlag?: boolean | undefined;
+}
+
+/** Fewest sellers answered in one sweep run for "SP-API denied every one of them" to be the app's incident, not theirs. */
+export const APP_WIDE_DENIAL_MIN_SELLERS = 2;
+
+/** Whether a sweep run's SP-API 403s are one app-wide denial: every seller SP-API answered for was denied, and enough of them. */
+export function appWideDenial(counts: { answered: number; denied: number }): boolean {
+  return counts.answered >= APP_WIDE_DENIAL_MIN_SELLERS && counts.denied === counts.answered;
 }
 
 export interface DeadlineReminder {
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   /** The grant the reminder is about: a re-authorization (a new grant) starts the reminders over. */
   grantedAt: Date;
   /** 30 or 7 (days left at most), 0 for expired. One event per threshold and grant; a looser one is never sent after a tighter one. */
@@ -62,6 +76,7 @@ export interface DeadlineReminder {
 
 export interface CredentialCheckRecord {
   customerId: string;
+  scope: CredentialScope;
   region: Region;
   leaseUntil: Date | null;
   checkedAt: Date | null;

@@ -1,15 +1,17 @@
 import { createHash } from 'node:crypto';
-import type { Region } from './marketplaces.js';
+import type { CredentialScope, Region } from './marketplaces.js';
 import type { CredentialStatus } from './statuses.js';
 
 /**
  * A credential is one row of `sp_api_credentials`: what Shipica holds of one seller's authorization for one customer
- * in one region. Its secrets are TokenCipher envelopes only: no store ever sees a plain refresh token or code.
+ * in one scope (a region in NA and EU, a marketplace in the Far East). Its secrets are TokenCipher envelopes only: no store ever sees a plain refresh token or code.
  */
 
 /** A credential row without its secret columns: what pages, logs and ops may see. */
 export interface CredentialSummary {
   customerId: string;
+  /** The credential's key with customerId: a region in NA and EU, a marketplace in the Far East. */
+  scope: CredentialScope;
   region: Region;
   marketplace: string | null;
   sellingPartnerId: string | null;
@@ -18,6 +20,8 @@ export interface CredentialSummary {
   authRequestedDate: Date | null;
   authGrantedDate: Date | null;
   lwaRefreshTokenDate: Date | null;
+  /** When LWA last refused the refresh token (the row turned revoked); null once authorized again. */
+  revokedAt: Date | null;
   updatedAt: Date;
   hasRefreshToken: boolean;
 }
@@ -39,6 +43,7 @@ export interface AccessToken {
   expiresAt: Date;
   customerId: string;
   sellingPartnerId: string;
+  scope: CredentialScope;
   region: Region;
 }
 

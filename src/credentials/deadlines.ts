@@ -24,7 +24,7 @@ export function daysLeft(deadline: Date, now: Date): number {
 /** The stored facts of a row and of its last started attempt, from which the ops view is read. */
 export interface CredentialStatusFacts extends Pick<
   CredentialSummary,
-  'customerId' | 'region' | 'marketplace' | 'sellingPartnerId' | 'status' | 'authRequestedDate' | 'authGrantedDate' | 'lastError'
+  'customerId' | 'scope' | 'region' | 'marketplace' | 'sellingPartnerId' | 'status' | 'authRequestedDate' | 'authGrantedDate' | 'revokedAt' | 'lastError' | 'hasRefreshToken'
 > {
   lastAttempt: Pick<AttemptRecord, 'createdAt' | 'outcome' | 'reason' | 'expiresAt' | 'consumedAt' | 'exchangeDeadline'> | null;
 }
@@ -32,12 +32,17 @@ export interface CredentialStatusFacts extends Pick<
 /** One row of the ops view: no secret columns; `status` is `expired` for an authorized row past its deadline. */
 export interface CredentialStatusRow {
   customerId: CredentialSummary['customerId'];
+  scope: CredentialSummary['scope'];
   region: CredentialSummary['region'];
   marketplace: string | null;
   sellingPartnerId: string | null;
   status: CredentialStatus | 'expired';
   authRequestedDate: Date | null;
   authGrantedDate: Date | null;
+  /** When the row turned revoked (LWA refused its refresh token); null unless revoked. */
+  revokedAt: Date | null;
+  /** Whether the row still holds its sealed refresh token (a revoked one does, and is proven again by the sweep). */
+  hasRefreshToken: boolean;
   /** auth_granted_date + 365 days, for authorized (and expired) rows; null otherwise. */
   reauthorizeBy: Date | null;
   /** Whole days from now to reauthorizeBy (negative once past); null when reauthorizeBy is. */
@@ -57,12 +62,15 @@ export function statusRowAt(facts: CredentialStatusFacts, now: Date): Credential
   const { lastAttempt } = facts;
   return {
     customerId: facts.customerId,
+    scope: facts.scope,
     region: facts.region,
     marketplace: facts.marketplace,
     sellingPartnerId: facts.sellingPartnerId,
     status: deadline !== null && deadline.getTime() < now.getTime() ? 'expired' : facts.status,
     authRequestedDate: facts.authRequestedDate,
     authGrantedDate: facts.authGrantedDate,
+    revokedAt: facts.revokedAt,
+    hasRefreshToken: facts.hasRefreshToken,
     reauthorizeBy: deadline,
     daysLeft: days,
     lastError: facts.lastError,
@@ -85,10 +93,22 @@ export function isExpiringWithin(row: CredentialStatusRow, days: number | undefi
   return row.daysLeft !== null && row.daysLeft <= days;
 }
 
-/** The ops view's order: soonest deadline first, rows without one last; the stores' order (customer, region) within. */
+/** The ops view's order: soonest deadline first, rows without one last; the stores' order (customer, scope) within. */
 export function byDaysLeft(a: CredentialStatusRow, b: CredentialStatusRow): number {
   if (a.daysLeft === b.daysLeft) return 0;
   if (a.daysLeft === null) return 1;
   if (b.daysLeft === null) return -1;
   return a.daysLeft - b.daysLeft;
+}
+
+/**
+ * LWA has refused valid refresh tokens during its own incidents: a revoked row that still holds its sealed refresh
+ * token is proven again (by the sweep, or `ops recheck`) for this many days after the refusal; LWA accepting it
+ * authorizes the row again. The refusal stays in the attempts either way.
+ */
+export const REVOKED_RECHECK_DAYS = 30;
+
+/** Whether the sweep proves this revoked row's refresh token again at `now`. */
+export function isRevocationRecheckDue(row: Pick<CredentialStatusRow, 'status' | 'hasRefreshToken' | 'revokedAt'>, now: Date): boolean {
+  return row.status === 'revoked' && row.hasRefreshToken && row.revokedAt !== null && now.getTime() - row.revokedAt.getTime() <= REVOKED_RECHECK_DAYS * DAY_MS;
 }

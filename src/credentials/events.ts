@@ -1,21 +1,26 @@
 import { DAY_MS, REAUTHORIZE_AFTER_DAYS } from './deadlines.js';
-import type { Region } from './marketplaces.js';
+import type { CredentialScope, Region } from './marketplaces.js';
 
 /**
  * The events oxWebApp learns of a seller's authorization by: one row of `sp_api_events` per change, written in the
  * same transaction as the change (the outbox), then delivered as Standard Webhooks when EVENTS_WEBHOOK_URL is set.
- * `data` never holds a secret: ids, dates, marketplaces and reasons only.
+ * `data` never holds a secret: ids, dates, marketplaces and reasons only. The `service.*` events are about the
+ * service as a whole (an app-wide incident starting or ending): they name no customer, seller or scope.
  */
 export const EVENT_TYPES = [
   'authorization.granted',
   'authorization.reauthorized',
   'authorization.revoked',
+  'authorization.restored',
   'authorization.failed',
   'authorization.expiring',
   'authorization.expired',
   'authorization.region_mismatch',
   'authorization.access_denied',
+  'authorization.flag_cleared',
   'authorization.unlinked',
+  'service.incident_started',
+  'service.incident_ended',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -34,8 +39,10 @@ export type EventData = Record<string, string | number | boolean | null | string
 export interface EventRecord {
   eventId: number;
   type: EventType;
-  customerId: string;
-  region: Region;
+  /** Null for the service's own events (service.*). */
+  customerId: string | null;
+  scope: CredentialScope | null;
+  region: Region | null;
   sellingPartnerId: string | null;
   occurredAt: Date;
   /** The JSON text as stored. */
@@ -53,7 +60,7 @@ export interface EventRecord {
 export interface NewEvent {
   type: EventType;
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   sellingPartnerId: string | null;
   occurredAt: Date;
   data: EventData;
@@ -84,3 +91,11 @@ export function failureData(failure: { reason: string; lwaError?: string | undef
 
 /** `data` of authorization.unlinked. */
 export const UNLINKED_DATA: EventData = { reason: 'unlinked' };
+
+/** `data` of authorization.restored: LWA accepted again the refresh token it had refused (the grant is unchanged). */
+export const RESTORED_DATA: EventData = { reason: 'revocation_withdrawn' };
+
+/** `data` of service.incident_started / .incident_ended: the incident, when it was first seen, what Amazon said. */
+export function incidentData(incident: { kind: string; openedAt: Date; detail: string | null }): EventData {
+  return { incident: incident.kind, first_seen_at: incident.openedAt.toISOString(), detail: incident.detail };
+}

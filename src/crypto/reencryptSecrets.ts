@@ -1,4 +1,4 @@
-import type { SecretColumn, SecretStore } from '../credentials/index.js';
+import type { CredentialScope, SecretColumn, SecretStore } from '../credentials/index.js';
 import { CipherError, ENVELOPE_VERSION, TokenCipher } from './tokenCipher.js';
 
 /**
@@ -15,7 +15,7 @@ export interface ReencryptReport {
   sealed: number;
   alreadyCurrent: number;
   changedMeanwhile: number;
-  failed: Array<{ customerId: string; region: string; column: SecretColumn; reason: string }>;
+  failed: Array<{ customerId: string; scope: CredentialScope; column: SecretColumn; reason: string }>;
 }
 
 const COLUMNS: ReadonlyArray<{ column: SecretColumn; field: 'lwaRefreshToken' | 'spapiOauthCode' | 'mwsAuthToken' }> = [
@@ -53,10 +53,10 @@ export async function reencryptSecrets(
         replacement = cipher.encrypt(plain ? stored : cipher.decrypt(stored, binding), binding);
       } catch (error) {
         if (!(error instanceof CipherError)) throw error;
-        report.failed.push({ customerId: row.customerId, region: row.region, column, reason: error.message });
+        report.failed.push({ customerId: row.customerId, scope: row.scope, column, reason: error.message });
         continue;
       }
-      const swapped = await store.replaceEnvelope({ customerId: row.customerId, region: row.region, column, expected: stored, replacement });
+      const swapped = await store.replaceEnvelope({ customerId: row.customerId, scope: row.scope, column, expected: stored, replacement });
       if (!swapped) report.changedMeanwhile++;
       else if (plain) report.sealed++;
       else report.reencrypted++;

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { SecretColumn } from '../credentials/index.js';
 
 export type { SecretColumn };
@@ -89,8 +89,38 @@ export function associatedData(binding: EnvelopeBinding): Buffer {
   return Buffer.from(`sp-api-seller-auth:${ENVELOPE_VERSION}:${binding.column}:${binding.region}:${binding.customerId}`, 'utf8');
 }
 
+/** The HKDF `info` of the fingerprint key derived from each encryption key (never used to encrypt). */
+const FINGERPRINT_INFO = 'sp-api-seller-auth:refresh-token-fingerprint:v1';
+
 export class TokenCipher {
+  /** Fingerprint keys by kid, derived on first use. */
+  private readonly fingerprintKeys = new Map<string, Buffer>();
+
   constructor(private readonly ring: KeyRing) {}
+
+  /**
+   * A refresh token's keyed fingerprint under the current key: `<kid>:<base64url of HMAC-SHA256>` (at most 76
+   * characters), with a key derived (HKDF) from the encryption key. Equal tokens give equal fingerprints under one key,
+   * so the store can hold one token in one credential only (a unique index) without ever seeing or comparing the
+   * token; without the key it reveals nothing about it.
+   */
+  fingerprint(token: string): string {
+    return this.fingerprintUnder(this.ring.current, token);
+  }
+
+  /** The token's fingerprint under every key of the ring: rows fingerprinted before a rotation match one of them. */
+  fingerprints(token: string): string[] {
+    return [...this.ring.byKid.values()].map((key) => this.fingerprintUnder(key, token));
+  }
+
+  private fingerprintUnder(key: TokenKey, token: string): string {
+    let derived = this.fingerprintKeys.get(key.kid);
+    if (derived === undefined) {
+      derived = Buffer.from(hkdfSync('sha256', key.key, Buffer.alloc(0), FINGERPRINT_INFO, 32));
+      this.fingerprintKeys.set(key.kid, derived);
+    }
+    return `${key.kid}:${createHmac('sha256', derived).update(token, 'utf8').digest('base64url')}`;
+  }
 
   encrypt(plaintext: string, binding: EnvelopeBinding): string {
     const { kid, key } = this.ring.current;

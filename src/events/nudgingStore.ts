@@ -5,10 +5,13 @@ export const EVENT_WRITING_METHODS: ReadonlySet<string> = new Set([
   'completeAuthorization',
   'failAuthorization',
   'markRevoked',
+  'restoreRevoked',
   'unlinkCredential',
   'recordCredentialCheck',
   'recordDeadlineReminder',
   'importRefreshToken',
+  'recordIncident',
+  'endIncident',
 ]);
 
 /**

@@ -32,7 +32,7 @@ export interface DeliveryRun {
 /**
  * Delivers the outbox as Standard Webhooks: POST of the JSON payload with `webhook-id` (`evt_<event_id>`, the same on
  * every retry), `webhook-timestamp` and `webhook-signature` (HMAC-SHA256, the `standardwebhooks` package). In order
- * per seller: only the oldest pending event of a (customer, region) is ever claimed, so the next waits until it is
+ * per seller: only the oldest pending event of a (customer, scope) is ever claimed, so the next waits until it is
  * delivered or given up. At least once: an event is marked delivered only after a 2xx, so a lost answer means it is
  * sent again (receivers drop duplicates by webhook-id). A refused try waits DELIVERY_BACKOFF_MS (30 s up to 8 h, 10
  * tries over about 24 h); after the last one the event is `failed`, logged as an error, and the seller's next goes on.
@@ -127,7 +127,7 @@ export class EventDelivery {
         eventId: event.eventId,
         type: event.type,
         customerId: event.customerId,
-        region: event.region,
+        scope: event.scope,
         attempts,
         error,
       });

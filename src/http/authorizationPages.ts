@@ -1,6 +1,7 @@
 import type { LaunchLinkProblem } from '../authorization/launchLink.js';
 import { lastFour } from '../authorization/identifiers.js';
 import { outcomeReason, type CallbackOutcome } from '../authorization/outcomes.js';
+import { SCOPE_NAMES } from '../credentials/index.js';
 import { html, type Html } from './html.js';
 import { htmlResponse } from './responses.js';
 import type { HttpResult } from './types.js';
@@ -44,11 +45,11 @@ export function loginRefusedPage(problem: 'login_request_invalid' | 'amazon_call
   return errorPage(400, 'Shipica cannot continue this request', what, next, problem, back);
 }
 
-/** `ambiguous`: the seller is linked in several regions and Amazon's return address did not say which. */
+/** `ambiguous`: the seller is linked in several scopes and Amazon's return address did not say which. */
 export function startFromShipicaPage(back: ReturnLink, why: 'unknown_seller' | 'ambiguous' = 'unknown_seller'): HttpResult {
   const what =
     why === 'ambiguous'
-      ? 'Shipica cannot tell from Amazon\'s request which region (North America, Europe, Far East) you are authorizing.'
+      ? 'Shipica cannot tell from Amazon\'s request which of your Amazon authorizations (North America, Europe, Japan, Australia, Singapore) you are renewing.'
       : 'Shipica does not know this Amazon seller account yet.';
   return htmlResponse(
     200,
@@ -155,7 +156,7 @@ export function callbackPage(outcome: CallbackOutcome, back: ReturnLink): HttpRe
       200,
       'Shipica is authorized',
       html`<h1 class="ok">Shipica is authorized</h1>
-<p>Shipica can now work with your Amazon seller account <code>${outcome.sellingPartnerId}</code> in the ${outcome.region} region.</p>
+<p>Shipica can now work with your Amazon seller account <code>${outcome.sellingPartnerId}</code> in ${SCOPE_NAMES[outcome.scope]}.</p>
 <p>You can close this window and return to Shipica.</p>${backLink(back)}`,
     );
   }
@@ -164,11 +165,11 @@ export function callbackPage(outcome: CallbackOutcome, back: ReturnLink): HttpRe
     return neutralPage(200, 'This authorization link was already used', START_OVER, 'already_used', back);
   }
   if (outcome.kind === 'failed' && outcome.reason === 'partner_changed' && outcome.partners !== undefined) {
-    const { linked, returned, region } = outcome.partners;
+    const { linked, returned, scope } = outcome.partners;
     return errorPage(
       409,
       'Shipica was not authorized',
-      `This Shipica account is connected to the Amazon seller account ending in …${lastFour(linked)} in ${region}, and you just authorized the one ending in …${lastFour(returned)}.`,
+      `This Shipica account is connected to the Amazon seller account ending in …${lastFour(linked)} in ${SCOPE_NAMES[scope]}, and you just authorized the one ending in …${lastFour(returned)}.`,
       `Your connection to …${lastFour(linked)} is unchanged and keeps working. To connect …${lastFour(returned)} instead, ask Shipica support to unlink the current account, then authorize again; or sign in to Seller Central as …${lastFour(linked)} and start again.`,
       'partner_changed',
       back,

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { REGIONS } from '../credentials/index.js';
+import { CREDENTIAL_SCOPES } from '../credentials/index.js';
 import { FAILURE_REASONS, REFUSAL_REASONS, type CallbackOutcome } from '../authorization/outcomes.js';
 
 /**
@@ -43,10 +43,10 @@ export function sealResult(outcome: CallbackOutcome, secret: string, nowMs: numb
 }
 
 const optionalText = z.string().optional();
-const region = z.enum(REGIONS);
+const scope = z.enum(CREDENTIAL_SCOPES);
 // JSON drops keys whose value is undefined; each variant puts them back so the outcome has its full shape.
 const outcomeSchema: z.ZodType<CallbackOutcome, unknown> = z.union([
-  z.object({ kind: z.literal('authorized'), customerId: z.string(), region, marketplace: z.string(), sellingPartnerId: z.string() }),
+  z.object({ kind: z.literal('authorized'), customerId: z.string(), scope, marketplace: z.string(), sellingPartnerId: z.string() }),
   z
     .object({ kind: z.literal('refused'), reason: z.enum(REFUSAL_REASONS), marketplace: optionalText })
     .transform((o): CallbackOutcome => ({ kind: o.kind, reason: o.reason, marketplace: o.marketplace })),
@@ -56,7 +56,7 @@ const outcomeSchema: z.ZodType<CallbackOutcome, unknown> = z.union([
       reason: z.enum(FAILURE_REASONS),
       marketplace: optionalText,
       lwaError: optionalText,
-      partners: z.object({ linked: z.string(), returned: z.string(), region }).optional(),
+      partners: z.object({ linked: z.string(), returned: z.string(), scope }).optional(),
     })
     .transform((o): CallbackOutcome => ({ kind: o.kind, reason: o.reason, marketplace: o.marketplace, lwaError: o.lwaError, partners: o.partners })),
   z

@@ -1,4 +1,4 @@
-import { describeError, type EnvelopeSample, type Logger } from '../credentials/index.js';
+import { describeError, isOpen, type EnvelopeSample, type IncidentRecord, type Logger } from '../credentials/index.js';
 import type { App } from '../app.js';
 import { TokenCipher } from '../crypto/tokenCipher.js';
 import { jsonResponse } from './responses.js';
@@ -12,7 +12,9 @@ import type { HttpResult } from './types.js';
  * - settings valid and the store open;
  * - the store takes a write (the heartbeat row), its schema is what this code needs, and a sample of stored refresh
  *   tokens (newest and oldest) decrypts with TOKEN_ENCRYPTION_KEYS: one store round trip (HealthStore.checkHealth);
- * - the LWA client secret: warning under 30 days, problem once past LWA_CLIENT_SECRET_EXPIRES_AT.
+ * - the LWA client secret: warning under 30 days, problem once past LWA_CLIENT_SECRET_EXPIRES_AT;
+ * - open app-wide incidents (read in the same round trip): a warning each, and `incidents` with when each was first
+ *   seen. Still 200: an instance cannot fix Amazon refusing the app, and Azure must not take instances out for it.
  */
 export async function healthResult(app: App, log: Logger): Promise<HttpResult> {
   const state = await app.state();
@@ -53,8 +55,31 @@ export async function healthResult(app: App, log: Logger): Promise<HttpResult> {
       );
     }
   }
-  if (problems.length > 0) return jsonResponse(503, { status: 'error', problems, ...(warnings.length > 0 ? { warnings } : {}) });
-  return jsonResponse(200, warnings.length > 0 ? { status: 'ok', warnings } : { status: 'ok' });
+  state.services.incidents.observe(probe.incidents);
+  const open = probe.incidents.filter(isOpen);
+  for (const incident of open) warnings.push(incidentWarning(incident));
+  const incidents = open.length === 0 ? {} : { incidents: open.map(incidentJson) };
+  if (problems.length > 0) return jsonResponse(503, { status: 'error', problems, ...(warnings.length > 0 ? { warnings } : {}), ...incidents });
+  return jsonResponse(200, warnings.length > 0 ? { status: 'ok', warnings, ...incidents } : { status: 'ok' });
+}
+
+const INCIDENT_WARNINGS: Record<IncidentRecord['kind'], string> = {
+  lwa_client_rejected: "Login with Amazon refuses Shipica's client credentials for every seller: set LWA_CLIENT_SECRET to the current secret",
+  spapi_denied_for_all: "SP-API denied every seller the credential sweep checked (403): check the app's roles in Solution Provider Portal",
+};
+
+function incidentWarning(incident: IncidentRecord): string {
+  return `incident ${incident.kind} since ${incident.openedAt.toISOString()}: ${INCIDENT_WARNINGS[incident.kind]}.`;
+}
+
+function incidentJson(incident: IncidentRecord): Record<string, string | number | null> {
+  return {
+    kind: incident.kind,
+    first_seen_at: incident.openedAt.toISOString(),
+    last_seen_at: incident.lastSeenAt.toISOString(),
+    seen_count: incident.seenCount,
+    amazon_said: incident.detail,
+  };
 }
 
 /** Envelopes sampled from each end (newest, oldest): a wrong current key shows in the first, a dropped old key in the second. */

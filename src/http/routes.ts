@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isLoopbackHost } from '../config/settingSchemas.js';
 import type { AccessTokenErrorCode, AccessTokenRequest } from '../accessTokens/accessTokenResult.js';
-import { describeError, REGIONS, type CredentialStatusRow, type Logger, type Region } from '../credentials/index.js';
+import { describeError, findMarketplace, REGIONS, type CredentialScope, type CredentialStatusRow, type Logger, type Region } from '../credentials/index.js';
 import { parseCallbackQuery } from '../authorization/callbackQuery.js';
 import { completeAuthorization } from '../authorization/completeAuthorization.js';
 import { SELLING_PARTNER_ID_PATTERN } from '../authorization/identifiers.js';
@@ -153,16 +153,19 @@ async function credentialsStatus(request: HttpRequestLike, services: Services): 
 }
 
 /** Ops JSON: snake_case like the SQL view, ISO dates. */
-export function statusJson(row: CredentialStatusRow): Record<string, string | number | null> {
+export function statusJson(row: CredentialStatusRow): Record<string, string | number | boolean | null> {
   const iso = (d: Date | null) => (d === null ? null : d.toISOString());
   return {
     customer_id: row.customerId,
+    scope: row.scope,
     region: row.region,
     marketplace: row.marketplace,
     selling_partner_id: row.sellingPartnerId,
     status: row.status,
     auth_requested_date: iso(row.authRequestedDate),
     auth_granted_date: iso(row.authGrantedDate),
+    revoked_at: iso(row.revokedAt),
+    has_refresh_token: row.hasRefreshToken,
     reauthorize_by: iso(row.reauthorizeBy),
     days_left: row.daysLeft,
     last_error: row.lastError,
@@ -215,6 +218,7 @@ function resultRedirect(base: string, outcome: CallbackOutcome): string {
 }
 
 const regionQuery = z.enum(REGIONS).optional();
+const marketplaceQuery = z.string().regex(/^[A-Za-z]{2}$/).transform((code) => findMarketplace(code.toUpperCase())).optional();
 const refreshQuery = z.enum(['true', 'false']).optional();
 const customerIdParam = z.string().refine(isValidCustomerId);
 const sellingPartnerIdParam = z.string().regex(SELLING_PARTNER_ID_PATTERN);
@@ -222,18 +226,19 @@ const sellingPartnerIdParam = z.string().regex(SELLING_PARTNER_ID_PATTERN);
 async function customerAccessToken(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
   const customerId = customerIdParam.safeParse(request.params['customerId']);
   if (!customerId.success) return jsonError(400, 'invalid_request', 'customerId must be 1-64 characters without control characters or edge spaces.');
-  return accessTokenResponse(request, services, log, (region) => ({ customerId: customerId.data, region }));
+  return accessTokenResponse(request, services, log, (where) => ({ customerId: customerId.data, ...where }));
 }
 
 async function sellerAccessToken(request: HttpRequestLike, services: Services, log: Logger): Promise<HttpResult> {
   const sellingPartnerId = sellingPartnerIdParam.safeParse(request.params['sellingPartnerId']);
   if (!sellingPartnerId.success) return jsonError(400, 'invalid_request', 'sellingPartnerId must be 1-64 letters and digits.');
-  return accessTokenResponse(request, services, log, (region) => ({ sellingPartnerId: sellingPartnerId.data, region }));
+  return accessTokenResponse(request, services, log, (where) => ({ sellingPartnerId: sellingPartnerId.data, ...where }));
 }
 
 const ACCESS_TOKEN_STATUS: Record<AccessTokenErrorCode, number> = {
   not_authorized: 404,
   region_required: 400,
+  marketplace_required: 400,
   authorization_revoked: 409,
   lwa_client_rejected: 503,
   lwa_unavailable: 503,
@@ -245,18 +250,26 @@ async function accessTokenResponse(
   request: HttpRequestLike,
   services: Services,
   log: Logger,
-  target: (region: Region | undefined) => AccessTokenRequest,
+  target: (where: { region: Region | undefined; scope: CredentialScope | undefined }) => AccessTokenRequest,
 ): Promise<HttpResult> {
   const query = queryOf(request);
   const region = regionQuery.safeParse(query.get('region') ?? undefined);
   if (!region.success || query.getAll('region').length > 1) {
     return jsonError(400, 'invalid_request', 'region must be one of NA, EU, FE.');
   }
+  // A marketplace names its credential's scope: JP, AU and SG are each their own in the Far East; DE is EU's.
+  const marketplace = marketplaceQuery.safeParse(query.get('marketplace') ?? undefined);
+  if (!marketplace.success || query.getAll('marketplace').length > 1 || (query.has('marketplace') && marketplace.data === undefined)) {
+    return jsonError(400, 'invalid_request', 'marketplace must be a marketplace code such as US, DE, JP, AU or SG.');
+  }
+  if (marketplace.data !== undefined && region.data !== undefined && marketplace.data.region !== region.data) {
+    return jsonError(400, 'invalid_request', `marketplace ${marketplace.data.code} is in ${marketplace.data.region}, not ${region.data}.`);
+  }
   const refresh = refreshQuery.safeParse(query.get('refresh') ?? undefined);
   if (!refresh.success || query.getAll('refresh').length > 1) return jsonError(400, 'invalid_request', 'refresh must be true or false.');
   let result: Awaited<ReturnType<typeof services.accessTokens.get>>;
   try {
-    result = await services.accessTokens.get({ ...target(region.data), forceRefresh: refresh.data === 'true' });
+    result = await services.accessTokens.get({ ...target({ region: region.data, scope: marketplace.data?.scope }), forceRefresh: refresh.data === 'true' });
   } catch (error) {
     // Callers are Shipica's processes: a store outage is a JSON answer they can parse and retry, not an HTML page.
     log.error('access token: store did not answer', { error: describeError(error) });
@@ -273,6 +286,7 @@ async function accessTokenResponse(
     expires_at: token.expiresAt.toISOString(),
     customer_id: token.customerId,
     selling_partner_id: token.sellingPartnerId,
+    scope: token.scope,
     region: token.region,
   });
 }

@@ -1,5 +1,5 @@
 import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
-import { delay, type Clock, type Logger } from '../credentials/index.js';
+import { delay, type Clock, type IncidentSignal, type Logger } from '../credentials/index.js';
 import type { AccessTokenGrant, LwaFailure, LwaResult, TokenGrant } from './lwaResult.js';
 import { classifyTokenResponse, classifyTransportFailure, unavailable, type TokenAnswer, type TokenHttpResponse } from './tokenResponse.js';
 import { watchedConnection } from './watchedConnection.js';
@@ -37,15 +37,17 @@ export interface LwaClientOptions {
   retry?: RetryPolicy;
   clock: Clock;
   logger: Logger;
+  /**
+   * Told when LWA refuses Shipica's own client credentials with every configured secret (an app-wide incident, never
+   * a seller's), and when a grant succeeds again.
+   */
+  incidents: IncidentSignal;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 5_000 };
 export const DEFAULT_EXCHANGE_TIMEOUT_MS = 30_000;
-
-/** invalid_client is app-wide: every request would log it, so it is logged at most once a minute. */
-const INCIDENT_LOG_INTERVAL_MS = 60_000;
 
 /** How one kind of grant is sent and retried. */
 interface GrantPolicy {
@@ -66,7 +68,6 @@ export class LwaClient {
   private readonly refreshPolicy: GrantPolicy;
   /** The secret that last worked; tried first for the life of the process. */
   private preferredSecret: string;
-  private lastIncidentLogAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: LwaClientOptions) {
     this.preferredSecret = options.clientSecret;
@@ -121,24 +122,17 @@ export class LwaClient {
     for (const clientSecret of order) {
       const body = new URLSearchParams({ ...grant, client_id: this.options.clientId, client_secret: clientSecret });
       result = await this.postWithRetry(body, deadline, secrets, policy);
-      if (result.ok || result.failure.kind !== 'invalid_client') {
-        if (result.ok) this.preferredSecret = clientSecret;
+      if (result.ok) {
+        this.preferredSecret = clientSecret;
+        // Not awaited: nothing between LWA's answer and the caller's own write (a fresh refresh token waits for none).
+        void this.options.incidents.resolved('lwa_client_rejected');
         return result;
       }
+      if (result.failure.kind !== 'invalid_client') return result;
     }
     if (result === undefined) throw new Error('no LWA client secret configured');
-    this.reportRejectedClient(result, order.length);
+    if (!result.ok) await this.options.incidents.report('lwa_client_rejected', amazonSaid(result.failure, order.length));
     return result;
-  }
-
-  private reportRejectedClient(result: Posted, secretsTried: number): void {
-    const now = this.options.clock.now().getTime();
-    if (result.ok || now - this.lastIncidentLogAt < INCIDENT_LOG_INTERVAL_MS) return;
-    this.lastIncidentLogAt = now;
-    this.options.logger.error(
-      'LWA rejected Shipica\'s client credentials (invalid_client): the LWA client secret was most likely rotated or has expired. Set LWA_CLIENT_SECRET to the current secret (and LWA_CLIENT_SECRET_PREVIOUS to the old one during rotation).',
-      { status: result.failure.status ?? null, error: result.failure.error ?? null, secretsTried },
-    );
   }
 
   private async postWithRetry(body: URLSearchParams, deadline: Date, secrets: string[], policy: GrantPolicy): Promise<Posted> {
@@ -206,3 +200,9 @@ function headerText(value: unknown): string | undefined {
 type Posted =
   | { ok: true; value: Omit<TokenGrant, 'refreshToken'> & { refreshToken?: string }; attempts: number }
   | { ok: false; failure: LwaFailure };
+
+/** What LWA said of a refused client (its error code and description, scrubbed of what we sent), for the incident. */
+function amazonSaid(failure: LwaFailure, secretsTried: number): string {
+  const said = [failure.error, failure.description].filter((part) => part !== undefined && part !== '').join(': ');
+  return `${said === '' ? `HTTP ${failure.status ?? 'error'}` : said} (${secretsTried} client secret${secretsTried === 1 ? '' : 's'} tried)`;
+}

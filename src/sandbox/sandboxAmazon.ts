@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isRegion, REGIONS, type Region } from '../credentials/index.js';
+import { CREDENTIAL_SCOPES, isScope, SCOPE_NAMES, type CredentialScope } from '../credentials/index.js';
 import type { LocalPage } from '../http/localHost.js';
 import { html, type Html } from '../http/html.js';
 import { htmlResponse, jsonResponse, redirect } from '../http/responses.js';
@@ -25,7 +25,7 @@ export interface SandboxAmazonOptions {
   loginUri: string;
   draftApp: boolean;
   /** The authorizations this sandbox Amazon has granted, as Manage Your Apps lists them. */
-  listAuthorizations(): Promise<ReadonlyArray<{ sellingPartnerId: string | null; region: Region; status: string }>>;
+  listAuthorizations(): Promise<ReadonlyArray<{ sellingPartnerId: string | null; scope: CredentialScope; status: string }>>;
 }
 
 /** Fake merchant tokens; the first is what Confirm sends unless the seller picks another account. */
@@ -47,13 +47,16 @@ const CONSENT_PATH = `${BASE}/apps/authorize/consent`;
 const DECIDE_PATH = `${BASE}/apps/authorize/decide`;
 export const MANAGE_APPS_PATH = `${BASE}/apps/manage`;
 const LOGIN_START_PATH = `${BASE}/apps/login-uri`;
-/** amazon_callback_uri of a region: the region is the first path segment after the base (see amazonCallbackRegion). */
-export const confirmPath = (region: Region) => `${BASE}/${region.toLowerCase()}/apps/authorize/confirm`;
+/**
+ * amazon_callback_uri of one Seller Central: the scope it serves is the first path segment after the base (see
+ * amazonCallbackScope), as the host tells it at Amazon (sellercentral.amazon.co.jp is JP's).
+ */
+export const confirmPath = (scope: CredentialScope) => `${BASE}/${scope.toLowerCase()}/apps/authorize/confirm`;
 
 export function sandboxAmazonPages(options: SandboxAmazonOptions): LocalPage[] {
   const pending = new Map<string, PendingConsent>();
   /** amazon_state values handed to the Login URI, each good for one confirm. */
-  const amazonStates = new Map<string, { sellingPartnerId: string; region: Region }>();
+  const amazonStates = new Map<string, { sellingPartnerId: string; scope: CredentialScope }>();
 
   const checkApp = (redirectUri: string | undefined, version: string | null): HttpResult | undefined => {
     if (redirectUri === undefined || !options.redirectUris.includes(redirectUri)) {
@@ -96,10 +99,10 @@ ${account}
   };
 
   /** Amazon's page at amazon_callback_uri, reached after the Login URI redirected back to it. */
-  const confirm = (region: Region) => async (query: URLSearchParams): Promise<HttpResult> => {
+  const confirm = (scope: CredentialScope) => async (query: URLSearchParams): Promise<HttpResult> => {
     const amazonState = query.get('amazon_state') ?? '';
     const issued = amazonStates.get(amazonState);
-    if (issued === undefined || issued.region !== region) return amazonError('MD9000', 'The amazon_state is unknown, used or for another region.');
+    if (issued === undefined || issued.scope !== scope) return amazonError('MD9000', 'The amazon_state is unknown, used or for another Seller Central.');
     amazonStates.delete(amazonState);
     const redirectUri = query.get('redirect_uri') ?? undefined;
     const refused = checkApp(redirectUri, query.get('version'));
@@ -135,14 +138,14 @@ ${account}
   const enterLoginUri = async (request: { url: string }): Promise<HttpResult> => {
     const query = queryOf(request);
     const sellingPartnerId = query.get('selling_partner_id') ?? '';
-    const region = query.get('region') ?? '';
-    if (!SANDBOX_SELLERS.some((s) => s.sellingPartnerId === sellingPartnerId) || !isRegion(region)) {
-      return amazonError('MD9000', 'Unknown selling account or region.');
+    const scope = query.get('scope') ?? '';
+    if (!SANDBOX_SELLERS.some((s) => s.sellingPartnerId === sellingPartnerId) || !isScope(scope)) {
+      return amazonError('MD9000', 'Unknown selling account or Seller Central.');
     }
     const amazonState = randomBytes(16).toString('base64url');
-    amazonStates.set(amazonState, { sellingPartnerId, region });
+    amazonStates.set(amazonState, { sellingPartnerId, scope });
     const login = new URL(options.loginUri);
-    login.searchParams.set('amazon_callback_uri', new URL(confirmPath(region), request.url).toString());
+    login.searchParams.set('amazon_callback_uri', new URL(confirmPath(scope), request.url).toString());
     login.searchParams.set('amazon_state', amazonState);
     login.searchParams.set('selling_partner_id', sellingPartnerId);
     if (options.draftApp) login.searchParams.set('version', 'beta');
@@ -151,17 +154,17 @@ ${account}
 
   const manageYourApps = async (): Promise<HttpResult> => {
     const rows = (await options.listAuthorizations()).filter((r) => r.sellingPartnerId !== null);
-    const reauthorize = (r: { sellingPartnerId: string | null; region: Region; status: string }): Html =>
-      html`<tr><td data-label="selling account"><code>${r.sellingPartnerId}</code></td><td data-label="region">${r.region}</td><td data-label="status at Shipica">${r.status}</td><td><form method="get" action="${LOGIN_START_PATH}"><input type="hidden" name="selling_partner_id" value="${r.sellingPartnerId}"><input type="hidden" name="region" value="${r.region}"><button type="submit">Re-Authorize</button></form></td></tr>`;
+    const reauthorize = (r: { sellingPartnerId: string | null; scope: CredentialScope; status: string }): Html =>
+      html`<tr><td data-label="selling account"><code>${r.sellingPartnerId}</code></td><td data-label="Seller Central">${SCOPE_NAMES[r.scope]}</td><td data-label="status at Shipica">${r.status}</td><td><form method="get" action="${LOGIN_START_PATH}"><input type="hidden" name="selling_partner_id" value="${r.sellingPartnerId}"><input type="hidden" name="scope" value="${r.scope}"><button type="submit">Re-Authorize</button></form></td></tr>`;
     return sandboxPage(
       'Manage Your Apps',
       html`<h1>Manage Your Apps</h1>
 <p>Apps you have authorized. Amazon asks you to re-authorize each one every 365 days.</p>
-${rows.length === 0 ? html`<p>No authorized apps yet.</p>` : html`<table><thead><tr><th>selling account</th><th>region</th><th>status at Shipica</th><th></th></tr></thead><tbody>${rows.map(reauthorize)}</tbody></table>`}
+${rows.length === 0 ? html`<p>No authorized apps yet.</p>` : html`<table><thead><tr><th>selling account</th><th>Seller Central</th><th>status at Shipica</th><th></th></tr></thead><tbody>${rows.map(reauthorize)}</tbody></table>`}
 <h2>Install Shipica from the Appstore</h2>
 <form method="get" action="${LOGIN_START_PATH}">
 <label>Selling account <select name="selling_partner_id">${SANDBOX_SELLERS.map((s) => html`<option value="${s.sellingPartnerId}">${s.name} (${s.sellingPartnerId})</option>`)}</select></label>
-<label>Region <select name="region">${REGIONS.map((r) => html`<option>${r}</option>`)}</select></label>
+<label>Seller Central <select name="scope">${CREDENTIAL_SCOPES.map((s) => html`<option value="${s}">${SCOPE_NAMES[s]}</option>`)}</select></label>
 <button type="submit">Authorize now</button>
 </form>`,
     );
@@ -169,7 +172,7 @@ ${rows.length === 0 ? html`<p>No authorized apps yet.</p>` : html`<table><thead>
 
   return [
     { method: 'GET', path: CONSENT_PATH, handler: (request) => consent(queryOf(request)) },
-    ...REGIONS.map((region): LocalPage => ({ method: 'GET', path: confirmPath(region), handler: (request) => confirm(region)(queryOf(request)) })),
+    ...CREDENTIAL_SCOPES.map((scope): LocalPage => ({ method: 'GET', path: confirmPath(scope), handler: (request) => confirm(scope)(queryOf(request)) })),
     { method: 'POST', path: DECIDE_PATH, handler: async (request) => decide(new URLSearchParams(await request.text())) },
     { method: 'GET', path: MANAGE_APPS_PATH, handler: manageYourApps },
     { method: 'GET', path: LOGIN_START_PATH, handler: enterLoginUri },

@@ -1,6 +1,6 @@
-import { isRegion, MARKETPLACE_CODES, MARKETPLACES } from '../credentials/index.js';
+import { isScope, MARKETPLACE_CODES, MARKETPLACES } from '../credentials/index.js';
 import type { App } from '../app.js';
-import { amazonCallbackRegion } from '../authorization/amazonCallback.js';
+import { amazonCallbackScope } from '../authorization/amazonCallback.js';
 import { buildLaunchLink, type AppstoreFields } from '../authorization/launchLink.js';
 import { MANAGE_APPS_PATH } from './sandboxAmazon.js';
 import type { SandboxLwa } from './sandboxLwa.js';
@@ -34,7 +34,7 @@ export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefin
         const actions = (r: (typeof rows)[number]) =>
           r.status !== 'authorized'
             ? html``
-            : html`<form method="post" action="/start/access-token"><input type="hidden" name="customer_id" value="${r.customerId}"><input type="hidden" name="region" value="${r.region}"><button type="submit" class="secondary">Get access token</button></form>${
+            : html`<form method="post" action="/start/access-token"><input type="hidden" name="customer_id" value="${r.customerId}"><input type="hidden" name="scope" value="${r.scope}"><button type="submit" class="secondary">Get access token</button></form>${
                 sandboxLwa !== undefined && r.sellingPartnerId !== null
                   ? html` <form method="post" action="/start/revoke"><input type="hidden" name="selling_partner_id" value="${r.sellingPartnerId}"><button type="submit" class="secondary">Revoke at Amazon</button></form>`
                   : html``
@@ -43,7 +43,7 @@ export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefin
         // data-label names each cell where a narrow screen shows the row as a block (html.ts).
         const table = rows.map(
           (r) =>
-            html`<tr><td data-label="customer_id">${r.customerId}</td><td data-label="region">${r.region}</td><td data-label="marketplace">${r.marketplace}</td><td data-label="selling_partner_id">${r.sellingPartnerId}</td><td data-label="status">${r.status}</td><td data-label="granted" class="nowrap">${day(r.authGrantedDate)}</td><td data-label="reauthorize by" class="nowrap">${day(r.reauthorizeBy)}</td><td data-label="days left">${r.daysLeft}</td><td data-label="last attempt">${r.lastAttemptOutcome}${r.lastAttemptReason ? ` (${r.lastAttemptReason})` : ''}</td><td data-label="last_error">${longText(r.lastError)}</td><td>${actions(r)}</td></tr>`,
+            html`<tr><td data-label="customer_id">${r.customerId}</td><td data-label="scope">${r.scope}</td><td data-label="marketplace">${r.marketplace}</td><td data-label="selling_partner_id">${r.sellingPartnerId}</td><td data-label="status">${r.status}</td><td data-label="granted" class="nowrap">${day(r.authGrantedDate)}</td><td data-label="reauthorize by" class="nowrap">${day(r.reauthorizeBy)}</td><td data-label="days left">${r.daysLeft}</td><td data-label="last attempt">${r.lastAttemptOutcome}${r.lastAttemptReason ? ` (${r.lastAttemptReason})` : ''}</td><td data-label="last_error">${longText(r.lastError)}</td><td>${actions(r)}</td></tr>`,
         );
         return htmlResponse(
           200,
@@ -56,7 +56,7 @@ export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefin
 <button type="submit">Authorize Shipica</button>
 </form>
 <h2>Authorizations (the ops view)</h2>
-${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>customer_id</th><th>region</th><th>marketplace</th><th>selling_partner_id</th><th>status</th><th>granted</th><th>reauthorize by</th><th>days left</th><th>last attempt</th><th>last_error</th><th></th></tr></thead><tbody>${table}</tbody></table>`}
+${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>customer_id</th><th>scope</th><th>marketplace</th><th>selling_partner_id</th><th>status</th><th>granted</th><th>reauthorize by</th><th>days left</th><th>last attempt</th><th>last_error</th><th></th></tr></thead><tbody>${table}</tbody></table>`}
 <p><small><a href="/api/health">/api/health</a> · <a href="/api/credentials">/api/credentials</a> · <a href="/sandbox/events">events for oxWebApp</a> · <a href="/sandbox/spapi">sandbox SP-API</a></small></p>`,
         );
       },
@@ -90,10 +90,10 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
         const state = await app.state();
         if (!state.ok) return redirect('/');
         const form = new URLSearchParams(await request.text());
-        const region = form.get('region') ?? '';
-        const result = await state.services.accessTokens.get({ customerId: form.get('customer_id') ?? '', region: isRegion(region) ? region : undefined });
+        const scope = form.get('scope') ?? '';
+        const result = await state.services.accessTokens.get({ customerId: form.get('customer_id') ?? '', scope: isScope(scope) ? scope : undefined });
         const body = result.ok
-          ? html`<h1 class="ok">Access token issued</h1><p>Customer <code>${result.token.customerId}</code>, seller <code>${result.token.sellingPartnerId}</code>, ${result.token.region}: token ending <code>…${result.token.accessToken.slice(-4)}</code>, expires ${result.token.expiresAt.toISOString()}.</p>`
+          ? html`<h1 class="ok">Access token issued</h1><p>Customer <code>${result.token.customerId}</code>, seller <code>${result.token.sellingPartnerId}</code>, ${result.token.scope}: token ending <code>…${result.token.accessToken.slice(-4)}</code>, expires ${result.token.expiresAt.toISOString()}.</p>`
           : html`<h1 class="err">No access token</h1><p><code>${result.error}</code>: ${result.message}</p>`;
         return htmlResponse(result.ok ? 200 : 409, 'Access token', html`${body}<p><a href="/">Back</a></p>`);
       },
@@ -105,17 +105,17 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
       handler: async (request) => {
         const q = queryOf(request);
         const state = await app.state();
-        const region = state.ok ? amazonCallbackRegion(q.get('amazon_callback_uri') ?? '', state.services.settings.sellerCentralUrl) : undefined;
-        if (region === undefined) return htmlResponse(400, 'oxWebApp', html`<h1 class="err">Not a request from Amazon</h1><p><a href="/">Back</a></p>`);
+        const scope = state.ok ? amazonCallbackScope(q.get('amazon_callback_uri') ?? '', state.services.settings.sellerCentralUrl) : undefined;
+        if (scope === undefined) return htmlResponse(400, 'oxWebApp', html`<h1 class="err">Not a request from Amazon</h1><p><a href="/">Back</a></p>`);
         const hidden = (['amazon_callback_uri', 'amazon_state', 'selling_partner_id', 'version'] as const).map((name) =>
           q.get(name) === null ? html`` : html`<input type="hidden" name="${name}" value="${q.get(name) ?? ''}">`,
         );
-        const markets = [...MARKETPLACES.values()].filter((m) => m.region === region).map((m) => html`<option>${m.code}</option>`);
+        const markets = [...MARKETPLACES.values()].filter((m) => m.scope === scope).map((m) => html`<option>${m.code}</option>`);
         return htmlResponse(
           200,
           'Shipica — connect Amazon',
           html`<h1>Shipica (oxWebApp stand-in)</h1>
-<p>Amazon seller <code>${q.get('selling_partner_id') ?? ''}</code> is installing Shipica from the Appstore (${region}). Log in to say which Shipica customer this is.</p>
+<p>Amazon seller <code>${q.get('selling_partner_id') ?? ''}</code> is installing Shipica from the Appstore (${scope}). Log in to say which Shipica customer this is.</p>
 <form method="get" action="${OXWEBAPP_LOGIN_PATH}/continue">${hidden}
 <label>Customer id <input name="customer_id" placeholder="your Shipica customer id" maxlength="64" required></label>
 <label>Marketplace <select name="marketplace">${markets}</select></label>
@@ -158,7 +158,7 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
               if (seller === null || !state.ok) return redirect('/');
               sandboxLwa.revokeSeller(seller);
               for (const row of await state.services.store.listCredentialsFor({ sellingPartnerId: seller })) {
-                state.services.tokenCache.delete(row.customerId, row.region);
+                state.services.tokenCache.delete(row.customerId, row.scope);
               }
               return redirect('/');
             },

@@ -21,8 +21,11 @@ export interface Participation {
 
 export type ParticipationsResult =
   | { kind: 'ok'; participations: Participation[]; rateLimit: number | undefined }
-  /** 403: the app or this authorization lacks the role the Sellers API needs (never proof of a revocation). */
-  | { kind: 'access_denied'; status: number }
+  /**
+   * 403: the app or this authorization lacks the role the Sellers API needs, or Amazon is denying everyone (never
+   * proof of a revocation). `detail`: what Amazon said (its first error's code and message, bounded).
+   */
+  | { kind: 'access_denied'; status: number; detail: string }
   /** 429: over the usage plan; `rateLimit` is x-amzn-RateLimit-Limit (requests/s), `retryAfterMs` what it implies. */
   | { kind: 'rate_limited'; rateLimit: number | undefined; retryAfterMs: number | undefined }
   | { kind: 'unavailable'; detail: string };
@@ -62,7 +65,7 @@ export class SellersClient {
       return { kind: 'unavailable', detail: `request failed (${axios.isAxiosError(error) ? (error.code ?? 'unknown') : 'unknown'})` };
     }
     const rateLimit = rateOf(response.headers['x-amzn-ratelimit-limit']);
-    if (response.status === 403) return { kind: 'access_denied', status: 403 };
+    if (response.status === 403) return { kind: 'access_denied', status: 403, detail: amazonSaid(response.data, accessToken) };
     if (response.status === 429) {
       return { kind: 'rate_limited', rateLimit, retryAfterMs: rateLimit === undefined || rateLimit <= 0 ? undefined : Math.ceil(1000 / rateLimit) };
     }
@@ -87,6 +90,26 @@ export class SellersClient {
       })),
     };
   }
+}
+
+/** SP-API's error list (`{"errors":[{"code","message"}]}`), as the JSON error bodies of its 4xx answers hold it. */
+const errorsBody = z.object({ errors: z.array(z.object({ code: z.string().max(100), message: z.string().max(1000).optional() })).min(1) });
+/** Longest `detail` kept of what Amazon said. */
+const DETAIL_LIMIT = 300;
+
+/** `HTTP 403 <code>: <message>` from an SP-API error body, or `HTTP 403` when it holds none (HTML, say); never the token sent. */
+function amazonSaid(body: unknown, accessToken: string): string {
+  let json: unknown;
+  try {
+    json = JSON.parse(String(body));
+  } catch {
+    return 'HTTP 403';
+  }
+  const parsed = errorsBody.safeParse(json);
+  const first = parsed.success ? parsed.data.errors[0] : undefined;
+  if (first === undefined) return 'HTTP 403';
+  const said = `HTTP 403 ${first.code}${first.message === undefined ? '' : `: ${first.message}`}`;
+  return (accessToken === '' ? said : said.split(accessToken).join('[redacted]')).replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, DETAIL_LIMIT);
 }
 
 function rateOf(header: unknown): number | undefined {

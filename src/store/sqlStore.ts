@@ -7,7 +7,11 @@ import {
   formatLastError,
   grantedData,
   healthSampleSize,
+  incidentData,
   isExpiringWithin,
+  isScope,
+  regionOfScope,
+  RESTORED_DATA,
   SECRET_COLUMNS,
   statusRowAt,
   UNLINKED_DATA,
@@ -16,7 +20,7 @@ import type * as port from '../credentials/index.js';
 import { checkParams, type Engine } from './engine.js';
 import * as op from './operations/index.js';
 import type { Operation } from './operations/operation.js';
-import { text, toAccessTokenSource, toAttempt, toCheck, toCredential, toEvent, toRegion, toStatusFacts, toSummary, type Row } from './sql/rows.js';
+import { text, toAccessTokenSource, toAttempt, toCheck, toCredential, toEvent, toIncident, toRegion, toScope, toStatusFacts, toSummary, type Row } from './sql/rows.js';
 import * as q from './sql/statements.js';
 import { clip, COLUMNS as C, type ParamTypes, type ParamValues } from './sql/types.js';
 
@@ -35,8 +39,8 @@ export class SqlStore implements port.CredentialStore {
   async startLoginUriAttempt(input: port.LoginUriStart): Promise<port.LoginUriStartResult> {
     const codes = [...input.marketplaces, ...Object.values(input.defaultMarketplaces)];
     if (codes.some((code) => !/^[A-Z]{2}$/.test(code))) throw new Error('marketplace codes must be two capital letters');
-    const { NA: defaultNA, EU: defaultEU, FE: defaultFE } = input.defaultMarketplaces;
-    return this.#op(op.startLoginUriAttempt, { ...input, region: input.region ?? null, marketplaces: `,${input.marketplaces.join(',')},`, defaultNA, defaultEU, defaultFE });
+    const { NA: defaultNA, EU: defaultEU } = input.defaultMarketplaces;
+    return this.#op(op.startLoginUriAttempt, { ...input, scope: input.scope ?? null, marketplaces: `,${input.marketplaces.join(',')},`, defaultNA, defaultEU });
   }
 
   async findAttemptByStateHash(stateHash: string): Promise<port.AttemptRecord | undefined> {
@@ -49,15 +53,23 @@ export class SqlStore implements port.CredentialStore {
   }
 
   async acceptCallback(input: port.CallbackAcceptance): Promise<port.CallbackAcceptanceResult> {
-    return this.#op(op.acceptCallback, { ...input, encryptedMwsAuthToken: input.encryptedMwsAuthToken ?? null });
+    return this.#op(op.acceptCallback, { ...input, encryptedMwsAuthToken: input.encryptedMwsAuthToken ?? null, claimUntil: input.exchangeDeadline });
   }
 
   async recordCallback(input: port.CallbackRecord): Promise<'recorded' | 'partner_conflict'> {
-    return this.#op(op.recordCallback, { ...input, encryptedMwsAuthToken: input.encryptedMwsAuthToken ?? null });
+    return this.#op(op.recordCallback, { ...input, encryptedMwsAuthToken: input.encryptedMwsAuthToken ?? null, claimUntil: null });
   }
 
   async completeAuthorization(input: port.CompletedAuthorization): Promise<'stored' | 'partner_conflict' | 'partner_changed'> {
-    return this.#op(op.completeAuthorization, { ...input, attemptId: attemptId(input.attemptId), eventData: eventDataJson(grantedData(input.marketplace, input.now)) });
+    const seed = input.sharedAccessToken;
+    return this.#op(op.completeAuthorization, {
+      ...input,
+      attemptId: attemptId(input.attemptId),
+      eventData: eventDataJson(grantedData(input.marketplace, input.now)),
+      accessToken: seed?.accessToken ?? null,
+      generation: seed?.generation ?? null,
+      accessTokenExpiresAt: seed?.expiresAt ?? null,
+    });
   }
 
   async failAuthorization(input: port.FailedAuthorization): Promise<void> {
@@ -94,11 +106,17 @@ export class SqlStore implements port.CredentialStore {
     return this.#op(op.markRevoked, { ...input, ...failureParams(failure), lastError: formatLastError(failure), eventData: eventDataJson(failureData(failure)) });
   }
 
+  async restoreRevoked(input: port.Restoration): Promise<boolean> {
+    return this.#op(op.restoreRevoked, { ...input, eventData: eventDataJson(RESTORED_DATA) });
+  }
+
   async listSecretEnvelopes(): Promise<port.SecretEnvelopes[]> {
     return (await this.#rows(q.listSecretEnvelopes, {})).map((row) => ({
       customerId: String(row['customer_id']),
+      scope: toScope(row['scope']),
       region: toRegion(row['region']),
       lwaRefreshToken: text(row['lwa_refresh_token']),
+      refreshTokenFingerprint: text(row['refresh_token_fingerprint']),
       spapiOauthCode: text(row['spapi_oauth_code']),
       mwsAuthToken: text(row['mws_auth_token']),
     }));
@@ -111,6 +129,10 @@ export class SqlStore implements port.CredentialStore {
     const replaced = (await this.#changes(q.REPLACE_ENVELOPE[column], input, ['customerId', 'expected'])) === 1;
     if (replaced) await this.engine.forgetReplacedValues();
     return replaced;
+  }
+
+  async replaceFingerprint(input: port.FingerprintReplacement): Promise<'replaced' | 'changed' | 'duplicate'> {
+    return this.#op(op.replaceFingerprint, input);
   }
 
   async listCredentials(): Promise<port.CredentialSummary[]> {
@@ -129,8 +151,8 @@ export class SqlStore implements port.CredentialStore {
     throw new Error('listCredentialsFor: give either customerId or sellingPartnerId, as a string');
   }
 
-  async findCredential(customerId: string, region: port.Region): Promise<(port.CredentialSummary & port.CredentialSecrets) | undefined> {
-    const [row] = await this.#rows(q.findCredential, { customerId, region }, ['customerId']);
+  async findCredential(customerId: string, scope: port.CredentialScope): Promise<(port.CredentialSummary & port.CredentialSecrets) | undefined> {
+    const [row] = await this.#rows(q.findCredential, { customerId, scope }, ['customerId', 'scope']);
     return row === undefined ? undefined : toCredential(row);
   }
 
@@ -153,8 +175,8 @@ export class SqlStore implements port.CredentialStore {
     return (await this.#rows(q.listRecentAttempts, { customerId: filter.customerId ?? null, since: filter.since, limit }, ['customerId'])).map(toAttempt);
   }
 
-  async readAccessTokenSource(customerId: string, region: port.Region): Promise<port.AccessTokenSource | undefined> {
-    const [row] = await this.#rows(q.readAccessTokenSource, { customerId, region }, ['customerId']);
+  async readAccessTokenSource(customerId: string, scope: port.CredentialScope): Promise<port.AccessTokenSource | undefined> {
+    const [row] = await this.#rows(q.readAccessTokenSource, { customerId, scope }, ['customerId', 'scope']);
     return row === undefined ? undefined : toAccessTokenSource(row);
   }
 
@@ -166,7 +188,7 @@ export class SqlStore implements port.CredentialStore {
     return this.#op(op.storeSharedAccessToken, input);
   }
 
-  async releaseAccessTokenLease(input: { customerId: string; region: port.Region; owner: string }): Promise<void> {
+  async releaseAccessTokenLease(input: { customerId: string; scope: port.CredentialScope; owner: string }): Promise<void> {
     await this.#changes(q.releaseAccessTokenLease, input, ['customerId']);
   }
 
@@ -195,8 +217,12 @@ export class SqlStore implements port.CredentialStore {
     return (await this.#rows(q.listEvents, { customerId: filter.customerId ?? null, after: filter.afterEventId ?? 0, limit }, ['customerId'])).map(toEvent);
   }
 
-  async importRefreshToken(input: port.ImportedRefreshToken): Promise<'stored' | 'partner_changed' | 'partner_conflict'> {
-    return this.#op(op.importRefreshToken, { ...input, eventData: eventDataJson({ ...grantedData(input.marketplace, input.now), flow: 'self_authorization' }) });
+  async importRefreshToken(input: port.ImportedRefreshToken): Promise<'stored' | 'partner_changed' | 'partner_conflict' | 'token_in_use'> {
+    return this.#op(op.importRefreshToken, {
+      ...input,
+      fingerprints: commaFramed([input.refreshTokenFingerprint, ...input.fingerprints], C.list.length),
+      eventData: eventDataJson({ ...grantedData(input.marketplace, input.now), flow: 'self_authorization' }),
+    });
   }
 
   async claimCredentialCheck(claim: port.CheckClaim): Promise<boolean> {
@@ -204,7 +230,7 @@ export class SqlStore implements port.CredentialStore {
   }
 
   async recordCredentialCheck(result: port.CheckResult): Promise<void> {
-    const flag = flagAfter(result.outcome);
+    const flag = result.keepFlag === true ? undefined : flagAfter(result.outcome);
     const p = result.participation;
     return this.#op(op.recordCredentialCheck, {
       ...result,
@@ -227,6 +253,19 @@ export class SqlStore implements port.CredentialStore {
     return (await this.#rows(q.listCredentialChecks, { customerId: filter.customerId ?? null }, ['customerId'])).map(toCheck);
   }
 
+  async recordIncident(report: port.IncidentReport): Promise<boolean> {
+    const detail = clip(report.detail, C.incident_detail);
+    return this.#op(op.recordIncident, { ...report, detail, eventData: eventDataJson(incidentData({ kind: report.kind, openedAt: report.now, detail })) });
+  }
+
+  async endIncident(end: { kind: port.IncidentKind; now: Date }): Promise<boolean> {
+    return this.#op(op.endIncident, { ...end, eventData: eventDataJson({ incident: end.kind }) });
+  }
+
+  async listIncidents(): Promise<port.IncidentRecord[]> {
+    return (await this.#rows(q.listIncidents, {})).map(toIncident);
+  }
+
   async ping(): Promise<void> {
     await this.#rows(q.ping, {});
   }
@@ -239,19 +278,40 @@ export class SqlStore implements port.CredentialStore {
     return this.engine.close();
   }
 
-  async #rows<P extends ParamTypes>(statement: q.Statement<P>, params: ParamValues<P>, lookups: readonly (keyof P & string)[] = []): Promise<Row[]> {
+  async #rows<P extends ParamTypes>(statement: q.Statement<P>, input: Input<P>, lookups: readonly (keyof P & string)[] = []): Promise<Row[]> {
+    const params = withRegion<P>(input);
     return checkParams(statement.params, params, lookups) === 'absent' ? [] : this.engine.all(statement, params);
   }
 
-  async #changes<P extends ParamTypes>(statement: q.Statement<P>, params: ParamValues<P>, lookups: readonly (keyof P & string)[] = []): Promise<number> {
+  async #changes<P extends ParamTypes>(statement: q.Statement<P>, input: Input<P>, lookups: readonly (keyof P & string)[] = []): Promise<number> {
+    const params = withRegion<P>(input);
     return checkParams(statement.params, params, lookups) === 'absent' ? 0 : this.engine.run(statement, params);
   }
 
-  async #op<P extends ParamTypes, R>(operation: Operation<P, R>, params: ParamValues<P>): Promise<R> {
+  async #op<P extends ParamTypes, R>(operation: Operation<P, R>, input: Input<P>): Promise<R> {
+    const params = withRegion<P>(input);
     if (checkParams(operation.params, params, operation.lookups) !== 'absent') return this.engine.operation(operation, params);
     if (operation.absent === undefined) throw new Error(`${operation.name}: a lookup value cannot be stored`);
     return operation.absent;
   }
+}
+
+/** A statement's or operation's values as the ports give them: `region` may be left out where `scope` is given. */
+type Input<P extends ParamTypes> = Omit<ParamValues<P>, 'region'> & { region?: string | null };
+
+/** The region a row's scope lies in, derived here once (no caller passes both and gets them apart). */
+function withRegion<P extends ParamTypes>(input: Input<P>): ParamValues<P> {
+  const { scope } = input as { scope?: unknown };
+  if (input.region !== undefined || typeof scope !== 'string' || !isScope(scope)) return input as ParamValues<P>;
+  return { ...input, region: regionOfScope(scope) } as ParamValues<P>;
+}
+
+/** Values as one comma-framed list parameter (`,a,b,`), refused when longer than it. */
+function commaFramed(values: readonly string[], limit: number): string {
+  if (values.some((v) => v.includes(','))) throw new Error('a listed value holds a comma');
+  const framed = `,${values.join(',')},`;
+  if (framed.length > limit) throw new Error(`the list is longer than ${limit} characters`);
+  return framed;
 }
 
 /** An attempt's failure as the @reason, @lwaError, @lwaErrorDescription inputs, clipped to their columns. */

@@ -1,15 +1,18 @@
 import {
+  appWideDenial,
   defaultMarketplace,
   describeError,
+  isRevocationRecheckDue,
   type CheckOutcome,
   type CheckResult,
   type Clock,
   type CredentialStatusRow,
   type EventData,
+  type CredentialScope,
   type EventType,
+  type IncidentSignal,
   type Logger,
   type NewEvent,
-  type Region,
   type SweepStore,
 } from '../credentials/index.js';
 import type { AccessTokenService } from '../accessTokens/accessTokenService.js';
@@ -24,7 +27,12 @@ import type { SellersClient } from '../spapi/sellersClient.js';
  *    access token through the access-token service (so LWA's invalid_grant marks the row revoked with its event,
  *    exactly as a caller's request would, and the token lands in the cache), then SP-API marketplaceParticipations on
  *    the row's regional endpoint, at most one call per seller per run (a 429 waits for the next run). A 403 flags
- *    `spapi_access_denied` (never revoked); participations without the row's marketplace flag `region_mismatch`;
+ *    `spapi_access_denied` (never revoked), unless SP-API denied every seller the run checked: that is one app-wide
+ *    incident (spapi_denied_for_all), and no seller is flagged for it. Participations without the row's marketplace
+ *    flag `region_mismatch`; a verified row clears its flag (authorization.flag_cleared);
+ * 2b. each revoked row that still holds its sealed refresh token, for REVOKED_RECHECK_DAYS after LWA refused it: the
+ *    token proven again (LWA has refused valid tokens during its own incidents); accepted, the row is authorized
+ *    again (authorization.restored) and checked as in 2;
  * 3. retention: ended attempts (as `ops purge` decides) and delivered events older than ATTEMPT_RETENTION_DAYS.
  * Safe to interrupt: a lease left behind frees itself after LEASE_MS, and every write is one transaction.
  */
@@ -34,6 +42,7 @@ export interface SweepDeps {
   sellers: SellersClient;
   clock: Clock;
   logger: Logger;
+  incidents: IncidentSignal;
   retentionDays: number;
 }
 
@@ -49,12 +58,14 @@ export type SellerOutcome = CheckOutcome | 'skipped' | 'would_check';
 
 export interface SellerReport {
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   sellingPartnerId: string | null;
   outcome: SellerOutcome;
   /** Country codes SP-API said the seller participates in (when it answered). */
   countryCodes: string[];
   storeName: string | null;
+  /** A revoked row whose refresh token LWA accepted again in this run (authorized again). */
+  restored: boolean;
 }
 
 export interface SweepSummary {
@@ -62,11 +73,21 @@ export interface SweepSummary {
   rows: number;
   counts: Record<SellerOutcome, number>;
   reminders: number;
+  /** Revoked rows authorized again in this run: LWA accepted their refresh token when proven again. */
+  restored: number;
+  /** SP-API denied every seller this run checked: one app-wide incident, no seller flagged. */
+  appWideDenial: boolean;
   purgedAttempts: number;
   purgedEvents: number;
   /** Set when LWA refused the app's own credentials: no seller could be checked, the run stopped. */
   stopped: 'lwa_client_rejected' | undefined;
   sellers: SellerReport[];
+}
+
+/** A check SP-API answered 403, held until the run knows whether the denial was app-wide. */
+interface DeniedCheck {
+  row: CredentialStatusRow;
+  result: CheckResult;
 }
 
 /** How long a claimed row is left to the sweep that claimed it. */
@@ -84,28 +105,33 @@ export class CredentialSweep {
     const { store, clock } = this.deps;
     const dryRun = options.dryRun === true;
     const startedAt = clock.now();
+    // Which app-wide incidents are open (another instance may have opened one): a run that proves it over ends it.
+    if (!dryRun) await this.deps.incidents.recall();
     const listed = (await store.listCredentialStatus({ customerId: options.customerId }, startedAt)).filter(
-      (r) => r.status === 'authorized' || r.status === 'expired',
+      (r) => r.status === 'authorized' || r.status === 'expired' || isRevocationRecheckDue(r, startedAt),
     );
     // Longest unchecked first (never checked before all): a run cut short (a function timeout) starts the next one
     // where it stopped, instead of checking the same rows at the top of the list every day.
     const lastChecked = new Map(
-      (await store.listCredentialChecks({ customerId: options.customerId })).map((c) => [`${c.customerId}/${c.region}`, c.checkedAt?.getTime() ?? -1]),
+      (await store.listCredentialChecks({ customerId: options.customerId })).map((c) => [`${c.customerId}/${c.scope}`, c.checkedAt?.getTime() ?? -1]),
     );
-    const since = (r: CredentialStatusRow): number => lastChecked.get(`${r.customerId}/${r.region}`) ?? -1;
+    const since = (r: CredentialStatusRow): number => lastChecked.get(`${r.customerId}/${r.scope}`) ?? -1;
     const rows = [...listed].sort((a, b) => since(a) - since(b));
     const summary: SweepSummary = {
       dryRun,
       rows: rows.length,
       counts: { verified: 0, region_mismatch: 0, access_denied: 0, revoked: 0, rate_limited: 0, error: 0, skipped: 0, would_check: 0 },
       reminders: 0,
+      restored: 0,
+      appWideDenial: false,
       purgedAttempts: 0,
       purgedEvents: 0,
       stopped: undefined,
       sellers: [],
     };
+    const denied: DeniedCheck[] = [];
 
-    summary.reminders = await this.remind(rows, startedAt, dryRun);
+    summary.reminders = await this.remind(rows.filter((r) => r.status !== 'revoked'), startedAt, dryRun);
 
     let next = 0;
     let done = 0;
@@ -114,9 +140,10 @@ export class CredentialSweep {
         const row = rows[next];
         next += 1;
         if (row === undefined) return;
-        const report = summary.stopped !== undefined ? undefined : await this.checkRow(row, startedAt, dryRun, summary);
+        const report = summary.stopped !== undefined ? undefined : await this.checkRow(row, startedAt, dryRun, summary, denied);
         if (report !== undefined) {
           summary.counts[report.outcome] += 1;
+          if (report.restored) summary.restored += 1;
           summary.sellers.push(report);
         }
         done += 1;
@@ -124,16 +151,9 @@ export class CredentialSweep {
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, Math.max(rows.length, 1)) }, worker));
-    summary.sellers.sort((a, b) => (a.customerId === b.customerId ? a.region.localeCompare(b.region) : a.customerId < b.customerId ? -1 : 1));
-
-    // SP-API refused every seller it answered for: the app's roles, not the sellers (one line, not one per seller).
-    const answered = summary.counts.verified + summary.counts.region_mismatch + summary.counts.access_denied;
-    if (answered > 0 && summary.counts.access_denied === answered) {
-      this.deps.logger.error(
-        "SP-API refused marketplaceParticipations (403) for every seller checked: check the app's roles in Solution Provider Portal (the Sellers API needs the role Amazon's tutorial names); the sellers' authorizations are not revoked",
-        { sellers: answered },
-      );
-    }
+    summary.sellers.sort((a, b) => (a.customerId === b.customerId ? a.scope.localeCompare(b.scope) : a.customerId < b.customerId ? -1 : 1));
+    // A run limited to one customer sees too few sellers to tell Amazon denying the app from denying that customer.
+    if (!dryRun) summary.appWideDenial = await this.judgeDenials(summary, denied, options.customerId === undefined);
 
     const retained = await this.purge(clock.now(), dryRun);
     summary.purgedAttempts = retained.attempts;
@@ -143,6 +163,8 @@ export class CredentialSweep {
       rows: summary.rows,
       ...summary.counts,
       reminders: summary.reminders,
+      restored: summary.restored,
+      appWideDenial: summary.appWideDenial,
       purgedAttempts: summary.purgedAttempts,
       purgedEvents: summary.purgedEvents,
       stopped: summary.stopped ?? null,
@@ -153,14 +175,14 @@ export class CredentialSweep {
   /** One event per row and threshold crossed (the tightest one), written only once per grant by the store. */
   private async remind(rows: readonly CredentialStatusRow[], now: Date, dryRun: boolean): Promise<number> {
     let sent = 0;
-    const checks = dryRun ? new Map((await this.deps.store.listCredentialChecks()).map((c) => [`${c.customerId}/${c.region}`, c])) : undefined;
+    const checks = dryRun ? new Map((await this.deps.store.listCredentialChecks()).map((c) => [`${c.customerId}/${c.scope}`, c])) : undefined;
     for (const row of rows) {
       if (row.reauthorizeBy === null || row.authGrantedDate === null) continue;
       const msLeft = row.reauthorizeBy.getTime() - now.getTime();
       const threshold = msLeft < 0 ? 0 : THRESHOLDS.filter((days) => msLeft <= days * DAY_MS).at(-1);
       if (threshold === undefined) continue;
       if (checks !== undefined) {
-        const mark = checks.get(`${row.customerId}/${row.region}`);
+        const mark = checks.get(`${row.customerId}/${row.scope}`);
         const done = mark?.remindedForGrant?.getTime() === row.authGrantedDate.getTime() && (mark.remindedThreshold ?? 99) <= threshold;
         if (!done) sent += 1;
         continue;
@@ -172,7 +194,7 @@ export class CredentialSweep {
       const type: EventType = threshold === 0 ? 'authorization.expired' : 'authorization.expiring';
       const written = await this.deps.store.recordDeadlineReminder({
         customerId: row.customerId,
-        region: row.region,
+        scope: row.scope,
         grantedAt: row.authGrantedDate,
         threshold,
         event: this.event(type, row, now, data),
@@ -182,65 +204,85 @@ export class CredentialSweep {
     return sent;
   }
 
-  private async checkRow(row: CredentialStatusRow, runStartedAt: Date, dryRun: boolean, summary: SweepSummary): Promise<SellerReport> {
+  private async checkRow(
+    row: CredentialStatusRow,
+    runStartedAt: Date,
+    dryRun: boolean,
+    summary: SweepSummary,
+    denied: DeniedCheck[],
+  ): Promise<SellerReport> {
+    let restored = false;
     const report = (outcome: SellerOutcome, countryCodes: string[] = [], storeName: string | null = null): SellerReport => ({
       customerId: row.customerId,
-      region: row.region,
+      scope: row.scope,
       sellingPartnerId: row.sellingPartnerId,
       outcome,
       countryCodes,
       storeName,
+      restored,
     });
     if (dryRun) return report('would_check');
     const now = this.deps.clock.now();
     const claimed = await this.deps.store.claimCredentialCheck({
       customerId: row.customerId,
-      region: row.region,
+      scope: row.scope,
       now,
       leaseUntil: new Date(now.getTime() + LEASE_MS),
       runStartedAt,
     });
     if (!claimed) return report('skipped');
     try {
+      if (row.status === 'revoked') {
+        const proven = await this.deps.accessTokens.recheckRevoked(row.customerId, row.scope);
+        if (proven === 'lwa_client_rejected') summary.stopped = 'lwa_client_rejected';
+        if (proven !== 'restored') {
+          const outcome: CheckOutcome = proven === 'still_revoked' || proven === 'no_refresh_token' ? 'revoked' : 'error';
+          const error = outcome === 'revoked' ? null : proven === 'not_revoked' ? 'the row changed while it was checked' : proven;
+          await this.deps.store.recordCredentialCheck(this.result(row, { outcome, error }));
+          return report(outcome);
+        }
+        restored = true;
+      }
       const result = await this.check(row, summary);
+      if (result.outcome === 'access_denied') denied.push({ row, result });
       await this.deps.store.recordCredentialCheck(result);
-      // Only what needs a look is logged per seller; the check row and the summary line hold the rest.
-      if (result.outcome !== 'verified') {
-        this.deps.logger.warn('credential check found a problem', { customerId: row.customerId, region: row.region, outcome: result.outcome, error: result.error });
+      // Only what needs a look is logged per seller (a 403 once the run knows it is the seller's own); the check row
+      // and the summary line hold the rest.
+      if (result.outcome !== 'verified' && result.outcome !== 'access_denied') {
+        this.deps.logger.warn('credential check found a problem', { customerId: row.customerId, scope: row.scope, outcome: result.outcome, error: result.error });
       }
       return report(result.outcome, result.participation?.countryCodes ?? [], result.participation?.storeName ?? null);
     } catch (error) {
       // The store failed: the lease frees itself after LEASE_MS; the next run checks the row.
-      this.deps.logger.warn('credential check failed', { customerId: row.customerId, region: row.region, error: describeError(error) });
+      this.deps.logger.warn('credential check failed', { customerId: row.customerId, scope: row.scope, error: describeError(error) });
       return report('error');
     }
   }
 
   private async check(row: CredentialStatusRow, summary: SweepSummary): Promise<CheckResult> {
-    const base = { customerId: row.customerId, region: row.region, participation: undefined, flagEvent: undefined };
-    const token = await this.deps.accessTokens.get({ customerId: row.customerId, region: row.region, proveRefreshToken: true });
+    const token = await this.deps.accessTokens.get({ customerId: row.customerId, scope: row.scope, proveRefreshToken: true });
     if (!token.ok) {
       if (token.error === 'lwa_client_rejected') summary.stopped = 'lwa_client_rejected';
       const outcome: CheckOutcome = token.error === 'authorization_revoked' ? 'revoked' : 'error';
-      return { ...base, now: this.deps.clock.now(), outcome, error: outcome === 'revoked' ? null : token.error };
+      return this.result(row, { outcome, error: outcome === 'revoked' ? null : token.error });
     }
     const answer = await this.deps.sellers.marketplaceParticipations(row.region, token.token.accessToken);
-    const now = this.deps.clock.now();
     switch (answer.kind) {
       case 'access_denied':
-        return { ...base, now, outcome: 'access_denied', error: 'HTTP 403', flagEvent: this.event('authorization.access_denied', row, now, { http_status: 403 }) };
+        // Recorded without its flag: whether this 403 is the seller's own is known only when the run ends (judgeDenials).
+        return this.result(row, { outcome: 'access_denied', error: answer.detail, keepFlag: true });
       case 'rate_limited':
         this.deps.logger.warn('SP-API throttled marketplaceParticipations: checked again next run', {
           customerId: row.customerId,
-          region: row.region,
+          scope: row.scope,
           rateLimit: answer.rateLimit ?? null,
         });
-        return { ...base, now, outcome: 'rate_limited', error: `HTTP 429${answer.rateLimit === undefined ? '' : ` (rate limit ${answer.rateLimit}/s)`}` };
+        return this.result(row, { outcome: 'rate_limited', error: `HTTP 429${answer.rateLimit === undefined ? '' : ` (rate limit ${answer.rateLimit}/s)`}` });
       case 'unavailable':
-        return { ...base, now, outcome: 'error', error: answer.detail };
+        return this.result(row, { outcome: 'error', error: answer.detail });
       case 'ok': {
         const participating = answer.participations.filter((p) => p.isParticipating);
-        const marketplace = row.marketplace ?? defaultMarketplace(row.region).code;
+        const marketplace = row.marketplace ?? defaultMarketplace(row.scope).code;
         const expected = marketplaceIdentity(marketplace);
         const matches = expected !== undefined && participating.some((p) => p.marketplaceId === expected.marketplaceId);
         const participation = {
@@ -248,21 +290,58 @@ export class CredentialSweep {
           countryCodes: participating.map((p) => p.countryCode),
           storeName: participating.find((p) => p.storeName !== null)?.storeName ?? null,
         };
-        if (matches) return { ...base, now, outcome: 'verified', error: null, participation };
-        return {
-          ...base,
-          now,
+        if (matches) return this.result(row, { outcome: 'verified', error: null, participation });
+        const now = this.deps.clock.now();
+        return this.result(row, {
           outcome: 'region_mismatch',
           error: null,
           participation,
           flagEvent: this.event('authorization.region_mismatch', row, now, { marketplace, participating: participation.countryCodes }),
-        };
+        });
       }
     }
   }
 
+  /**
+   * After the checks: SP-API 403s for every seller it answered for (and enough of them, in a run over every customer) are one app-wide incident,
+   * reported once with what Amazon said, and no seller is flagged; otherwise each 403 is that seller's own (its flag
+   * and authorization.access_denied, Amazon's message in check_error), and a run in which SP-API answered a seller
+   * ends an open incident of the kind. True when the run's denials were app-wide.
+   */
+  private async judgeDenials(summary: SweepSummary, denied: readonly DeniedCheck[], wholeFleet: boolean): Promise<boolean> {
+    const answered = summary.counts.verified + summary.counts.region_mismatch + summary.counts.access_denied;
+    if (answered === 0) return false;
+    if (wholeFleet && appWideDenial({ answered, denied: denied.length })) {
+      await this.deps.incidents.report('spapi_denied_for_all', `${denied[0]?.result.error ?? 'HTTP 403'} (${denied.length} of ${denied.length} sellers checked)`);
+      return true;
+    }
+    for (const { row, result } of denied) {
+      const now = this.deps.clock.now();
+      this.deps.logger.warn('credential check found a problem', { customerId: row.customerId, scope: row.scope, outcome: result.outcome, error: result.error });
+      try {
+        await this.deps.store.recordCredentialCheck({
+          ...result,
+          now,
+          keepFlag: false,
+          flagEvent: this.event('authorization.access_denied', row, now, { http_status: 403, amazon_said: result.error }),
+        });
+      } catch (error) {
+        this.deps.logger.warn('credential check failed', { customerId: row.customerId, scope: row.scope, error: describeError(error) });
+      }
+    }
+    if (wholeFleet && denied.length < answered) await this.deps.incidents.resolved('spapi_denied_for_all');
+    return false;
+  }
+
+  private result(
+    row: CredentialStatusRow,
+    outcome: Pick<CheckResult, 'outcome' | 'error'> & Partial<Pick<CheckResult, 'participation' | 'flagEvent' | 'keepFlag'>>,
+  ): CheckResult {
+    return { customerId: row.customerId, scope: row.scope, now: this.deps.clock.now(), participation: undefined, flagEvent: undefined, ...outcome };
+  }
+
   private event(type: EventType, row: CredentialStatusRow, now: Date, data: EventData): NewEvent {
-    return { type, customerId: row.customerId, region: row.region, sellingPartnerId: row.sellingPartnerId, occurredAt: now, data };
+    return { type, customerId: row.customerId, scope: row.scope, sellingPartnerId: row.sellingPartnerId, occurredAt: now, data };
   }
 
   private async purge(now: Date, dryRun: boolean): Promise<{ attempts: number; events: number }> {

@@ -32,6 +32,7 @@ export function webhookPayload(event: EventRecord): WebhookPayload {
     data: {
       event_id: event.eventId,
       customer_id: event.customerId,
+      scope: event.scope,
       region: event.region,
       selling_partner_id: event.sellingPartnerId,
       ...specific,

@@ -4,7 +4,9 @@ import { MAX_REFRESH_TOKEN_LENGTH } from '../../src/lwa/tokenResponse.js';
 import {
   attemptOutcomeAt,
   CREDENTIAL_STATUSES,
+  credentialGeneration,
   formatLastError,
+  INCIDENT_DETAIL_LIMIT,
   LIMITS,
   MAX_OPEN_ATTEMPTS,
   MAX_REFUSALS_PER_ATTEMPT,
@@ -12,14 +14,16 @@ import {
   REAUTHORIZE_AFTER_DAYS,
   STATUS_CHANGES,
   type AttemptRecord,
+  type CompletedAuthorization,
   type CredentialSecrets,
   type CredentialStatus,
   type CredentialStatusRow,
   type CredentialStore,
   type CredentialSummary,
   type FailureDetails,
+  type IncidentKind,
   type NewAttempt,
-  type Region,
+  type CredentialScope,
   type SecretColumn,
   type StartedFlow,
   type StatusEvent,
@@ -54,6 +58,8 @@ const SUMMARY_KEYS = [
   'lwaRefreshTokenDate',
   'marketplace',
   'region',
+  'revokedAt',
+  'scope',
   'sellingPartnerId',
   'status',
   'updatedAt',
@@ -79,6 +85,7 @@ const ATTEMPT_KEYS = [
   'refusalCount',
   'region',
   'relatedAttemptId',
+  'scope',
   'sellingPartnerId',
   'stateHash',
 ].sort();
@@ -89,6 +96,7 @@ const STATUS_KEYS = [
   'authRequestedDate',
   'customerId',
   'daysLeft',
+  'hasRefreshToken',
   'lastAttemptAt',
   'lastAttemptOutcome',
   'lastAttemptReason',
@@ -96,6 +104,8 @@ const STATUS_KEYS = [
   'marketplace',
   'reauthorizeBy',
   'region',
+  'revokedAt',
+  'scope',
   'sellingPartnerId',
   'status',
 ].sort();
@@ -109,8 +119,15 @@ const envelope = (length: number, fill = 'A'): string => {
   const head = `v1:k1:${randomUUID().replaceAll('-', '').slice(0, 16)}:`;
   return (head + fill.repeat(length)).slice(0, length);
 };
+/**
+ * A refresh token's fingerprint as TokenCipher.fingerprint spells it (`<kid>:<base64url HMAC>`): here a plain hash of
+ * the envelope, so one envelope has one fingerprint and two envelopes two (the store only compares them).
+ */
+const fingerprintOf = (token: string, kid = 'k1'): string => `${kid}:${createHash('sha256').update(token, 'utf8').digest('base64url')}`;
+/** The marketplace an attempt of the scope takes when a test names none: US, DE, and the Far East marketplace itself. */
+const marketplaceOf = (scope: CredentialScope): string => (scope === 'NA' ? 'US' : scope === 'EU' ? 'DE' : scope);
 const iso = (d: Date | null | undefined): string | null | undefined => (d instanceof Date ? d.toISOString() : d);
-const rowKey = (c: { customerId: string; region: Region }): string => `${c.customerId}/${c.region}`;
+const rowKey = (c: { customerId: string; scope: CredentialScope }): string => `${c.customerId}/${c.scope}`;
 /** What the access-token service passes when LWA answers invalid_grant. */
 const REVOKED: FailureDetails = {
   reason: 'authorization_revoked',
@@ -137,7 +154,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
     async function start(
       customerId: string,
-      region: Region = 'NA',
+      scope: CredentialScope = 'NA',
       options: { marketplace?: string; now?: Date; stateHash?: string; flow?: StartedFlow; expectedSellingPartnerId?: string | null } = {},
     ): Promise<{ attempt: NewAttempt; record: AttemptRecord }> {
       const now = options.now ?? T0;
@@ -147,8 +164,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         flow: options.flow ?? 'website',
         expectedSellingPartnerId: options.expectedSellingPartnerId ?? null,
         customerId,
-        region,
-        marketplace: options.marketplace ?? (region === 'NA' ? 'US' : region === 'EU' ? 'DE' : 'JP'),
+        scope,
+        marketplace: options.marketplace ?? marketplaceOf(scope),
         createdAt: now,
         expiresAt: new Date(now.getTime() + TTL_SECONDS * 1000),
       };
@@ -158,10 +175,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       return { attempt, record };
     }
 
-    /** The customer whose authorized row in `region` holds the seller (what the partner guards look for). */
-    async function authorizedCustomer(sellingPartnerId: string, region: Region): Promise<string | undefined> {
+    /** The customer whose authorized row in `scope` holds the seller (what the partner guards look for). */
+    async function authorizedCustomer(sellingPartnerId: string, scope: CredentialScope): Promise<string | undefined> {
       const rows = await store.listCredentialsFor({ sellingPartnerId });
-      return rows.find((row) => row.region === region && row.status === 'authorized')?.customerId;
+      return rows.find((row) => row.scope === scope && row.status === 'authorized')?.customerId;
     }
 
     async function consume(attempt: NewAttempt, sellingPartnerId: string, now: Date = at(10)): Promise<boolean> {
@@ -176,13 +193,13 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
     async function record(
       customerId: string,
-      region: Region,
+      scope: CredentialScope,
       sellingPartnerId: string,
       options: { now?: Date; code?: string; mws?: string } = {},
     ): Promise<'recorded' | 'partner_conflict'> {
       return store.recordCallback({
         customerId,
-        region,
+        scope,
         sellingPartnerId,
         encryptedMwsAuthToken: options.mws,
         encryptedCode: options.code ?? envelope(120, 'c'),
@@ -190,34 +207,46 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       });
     }
 
+    /**
+     * completeAuthorization as the flow calls it: the fingerprint of the envelope stored (unless given), and no shared
+     * access token unless one is given.
+     */
+    function completeGrant(
+      input: Omit<CompletedAuthorization, 'refreshTokenFingerprint' | 'sharedAccessToken'> & Partial<Pick<CompletedAuthorization, 'refreshTokenFingerprint' | 'sharedAccessToken'>>,
+    ): Promise<'stored' | 'partner_conflict' | 'partner_changed'> {
+      return store.completeAuthorization({ refreshTokenFingerprint: fingerprintOf(input.encryptedRefreshToken), sharedAccessToken: undefined, ...input });
+    }
+
     /** The whole happy path: start, consume, record, complete. Returns the token envelope stored. */
     async function authorize(
       customerId: string,
-      region: Region,
+      scope: CredentialScope,
       sellingPartnerId: string,
-      options: { start?: Date; token?: string; marketplace?: string } = {},
+      options: { start?: Date; token?: string; marketplace?: string; shared?: CompletedAuthorization['sharedAccessToken']; fingerprint?: string } = {},
     ): Promise<{ token: string; attempt: AttemptRecord }> {
       const begin = options.start ?? T0;
-      const { attempt, record: row } = await start(customerId, region, { now: begin, ...(options.marketplace ? { marketplace: options.marketplace } : {}) });
+      const { attempt, record: row } = await start(customerId, scope, { now: begin, ...(options.marketplace ? { marketplace: options.marketplace } : {}) });
       expect(await consume(attempt, sellingPartnerId, new Date(begin.getTime() + 10_000))).toBe(true);
-      expect(await record(customerId, region, sellingPartnerId, { now: new Date(begin.getTime() + 20_000) })).toBe('recorded');
+      expect(await record(customerId, scope, sellingPartnerId, { now: new Date(begin.getTime() + 20_000) })).toBe('recorded');
       const token = options.token ?? envelope(2800, 't');
-      const stored = await store.completeAuthorization({
+      const stored = await completeGrant({
         attemptId: row.attemptId,
         customerId,
-        region,
+        scope,
         marketplace: attempt.marketplace,
         sellingPartnerId,
         encryptedRefreshToken: token,
+        refreshTokenFingerprint: options.fingerprint ?? fingerprintOf(token),
+        sharedAccessToken: options.shared,
         now: new Date(begin.getTime() + 30_000),
       });
       expect(stored).toBe('stored');
       return { token, attempt: row };
     }
 
-    async function credential(customerId: string, region: Region = 'NA') {
-      const row = await store.findCredential(customerId, region);
-      if (row === undefined) throw new Error(`no credential row for ${customerId}/${region}`);
+    async function credential(customerId: string, scope: CredentialScope = 'NA') {
+      const row = await store.findCredential(customerId, scope);
+      if (row === undefined) throw new Error(`no credential row for ${customerId}/${scope}`);
       return row;
     }
 
@@ -242,6 +271,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           browserBindingHash: attempt.browserBindingHash,
           flow: 'website',
           customerId: 'cust-1',
+          scope: 'NA',
           region: 'NA',
           marketplace: 'CA',
           sellingPartnerId: null,
@@ -265,6 +295,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(cred.updatedAt).toBeInstanceOf(Date);
         expect({ ...cred, authRequestedDate: iso(cred.authRequestedDate), updatedAt: iso(cred.updatedAt) }).toEqual({
           customerId: 'cust-1',
+          scope: 'NA',
           region: 'NA',
           marketplace: 'CA',
           sellingPartnerId: null,
@@ -273,6 +304,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           authRequestedDate: T0.toISOString(),
           authGrantedDate: null,
           lwaRefreshTokenDate: null,
+          revokedAt: null,
           updatedAt: T0.toISOString(),
           hasRefreshToken: false,
           lwaRefreshToken: null,
@@ -286,7 +318,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('a second start changes no status: a failed row stays failed, with its marketplace; only auth_requested_date moves', async () => {
         const first = await start('cust-1', 'EU', { marketplace: 'DE' });
         expect(await consume(first.attempt, 'APARTNER1')).toBe(true);
-        await store.failAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-1', region: 'EU', failure: { reason: 'code_rejected' }, now: at(30) });
+        await store.failAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-1', scope: 'EU', failure: { reason: 'code_rejected' }, now: at(30) });
         const failed = await credential('cust-1', 'EU');
         expect(failed.status).toBe('failed');
 
@@ -324,12 +356,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(iso((await credential('cust-1')).authRequestedDate)).toBe(T0.toISOString());
       });
 
-      it('concurrent starts for the same new customer and region all succeed on one row', async () => {
-        const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => start('cust-race', 'FE', { now: at(i) })));
+      it('concurrent starts for the same new customer and scope all succeed on one row', async () => {
+        const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => start('cust-race', 'JP', { now: at(i) })));
         expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
         expect((await store.listCredentials()).filter((c) => c.customerId === 'cust-race')).toHaveLength(1);
         expect(await store.listAttempts({ customerId: 'cust-race' })).toHaveLength(10);
-        expect((await credential('cust-race', 'FE')).status).toBe('pending');
+        expect((await credential('cust-race', 'JP')).status).toBe('pending');
       });
     });
 
@@ -340,7 +372,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const longest = 'A'.repeat(LIMITS.sellingPartnerId);
         const re = await start('cust-1', 'NA', { flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' });
         const app = await start('cust-2', 'EU', { flow: 'appstore', expectedSellingPartnerId: longest, now: at(1) });
-        const web = await start('cust-3', 'FE', { now: at(2) });
+        const web = await start('cust-3', 'JP', { now: at(2) });
 
         expect(Object.keys(re.record).sort()).toEqual(ATTEMPT_KEYS);
         expect([re.record.flow, re.record.expectedSellingPartnerId, re.record.sellingPartnerId]).toEqual(['reauthorize', 'APARTNER1', null]);
@@ -354,7 +386,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await consume(re.attempt, 'APARTNER9', at(10))).toBe(true);
         const consumed = await attemptById(re.record.attemptId);
         expect([consumed.flow, consumed.expectedSellingPartnerId, consumed.sellingPartnerId]).toEqual(['reauthorize', 'APARTNER1', 'APARTNER9']);
-        await store.failAuthorization({ attemptId: re.record.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'seller_mismatch' }, now: at(20) });
+        await store.failAuthorization({ attemptId: re.record.attemptId, customerId: 'cust-1', scope: 'NA', failure: { reason: 'seller_mismatch' }, now: at(20) });
         expect((await attemptById(re.record.attemptId)).expectedSellingPartnerId).toBe('APARTNER1');
 
         const listed = (list: AttemptRecord[]) => list.map((a) => [a.customerId, a.flow, a.expectedSellingPartnerId]);
@@ -383,10 +415,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await consume(re.attempt, 'APARTNER1', at(1010))).toBe(true);
         const token = envelope(2800, 'q');
         expect(
-          await store.completeAuthorization({
+          await completeGrant({
             attemptId: re.record.attemptId,
             customerId: 'cust-1',
-            region: 'NA',
+            scope: 'NA',
             marketplace: 'US',
             sellingPartnerId: 'APARTNER1',
             encryptedRefreshToken: token,
@@ -460,7 +492,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           codeHash: sha256(`code-${attempt.stateHash}`),
           exchangeDeadline: new Date(now.getTime() + EXCHANGE_WINDOW_MS),
           customerId: attempt.customerId,
-          region: attempt.region,
+          scope: attempt.scope,
           encryptedMwsAuthToken: options.mws,
           encryptedCode: options.code ?? envelope(120, 'c'),
         });
@@ -495,7 +527,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('answers not_consumable and writes nothing for an expired, an ended or an unknown state', async () => {
         const { attempt, record: row } = await start('cust-1');
         expect(await accept(attempt, 'APARTNER1', { now: at(TTL_SECONDS) })).toEqual({ kind: 'not_consumable' });
-        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'storage_error' }, now: at(5) });
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', scope: 'NA', failure: { reason: 'storage_error' }, now: at(5) });
         expect(await accept(attempt, 'APARTNER1', { now: at(10) })).toEqual({ kind: 'not_consumable' });
         expect(await accept({ ...attempt, stateHash: newHash() }, 'APARTNER1')).toEqual({ kind: 'not_consumable' });
         expect((await attemptById(row.attemptId)).consumedAt).toBeNull();
@@ -518,7 +550,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         ]);
       });
 
-      it('answers partner_conflict when another customer is authorized for the seller in that region: the state is spent, nothing recorded', async () => {
+      it('answers partner_conflict when another customer is authorized for the seller in that scope: the state is spent, nothing recorded', async () => {
         await authorize('cust-a', 'NA', 'APARTNER1');
         const { attempt, record: row } = await start('cust-b', 'NA', { now: at(100) });
         expect(await accept(attempt, 'APARTNER1', { now: at(110) })).toEqual({ kind: 'partner_conflict' });
@@ -541,22 +573,105 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await accept(again.attempt, 'APARTNER1', { now: at(110) })).toEqual({ kind: 'consumed' });
         const holder = await start('cust-x', 'EU');
         expect(await accept(holder.attempt, 'APARTNER5')).toEqual({ kind: 'consumed' });
-        const taker = await start('cust-y', 'EU', { now: at(100) });
-        expect(await accept(taker.attempt, 'APARTNER5', { now: at(110) })).toEqual({ kind: 'consumed' });
+        // The holder's exchange never finished: once its deadline (at(310)) has passed, its row holds the seller loosely.
+        const taker = await start('cust-y', 'EU', { now: at(300) });
+        expect(await accept(taker.attempt, 'APARTNER5', { now: at(320) })).toEqual({ kind: 'consumed' });
         expect([(await credential('cust-x', 'EU')).sellingPartnerId, (await credential('cust-y', 'EU')).sellingPartnerId]).toEqual([null, 'APARTNER5']);
+      });
+
+      it("answers partner_conflict to another customer's callback for a seller an exchange in flight has claimed: the state is spent, nothing recorded", async () => {
+        const a = await start('cust-a', 'NA');
+        expect(await accept(a.attempt, 'APARTNER1', { now: at(10) })).toEqual({ kind: 'consumed' });
+        const aClaimed = await credential('cust-a');
+        const b = await start('cust-b', 'NA', { now: at(20) });
+        const bBefore = await credential('cust-b');
+        expect(await accept(b.attempt, 'APARTNER1', { now: at(30), mws: 'v1:k1:mws-b' })).toEqual({ kind: 'partner_conflict' });
+        expect((await attemptById(b.record.attemptId)).consumedAt).not.toBeNull();
+        expect(await credential('cust-b')).toEqual(bBefore);
+        expect(await credential('cust-a')).toEqual(aClaimed);
+        expect(aClaimed.sellingPartnerId).toBe('APARTNER1');
+        // The claim holds the seller in its scope only.
+        const c = await start('cust-c', 'EU', { now: at(40) });
+        expect(await accept(c.attempt, 'APARTNER1', { now: at(50) })).toEqual({ kind: 'consumed' });
+        const d = await start('cust-d', 'JP', { now: at(40) });
+        expect(await accept(d.attempt, 'APARTNER1', { now: at(50) })).toEqual({ kind: 'consumed' });
+      });
+
+      it('claims the seller until the exchange deadline, to the millisecond; then the rules are as before', async () => {
+        const a = await start('cust-a', 'NA');
+        // Consumed at at(10): its exchange deadline is at(310).
+        expect(await accept(a.attempt, 'APARTNER1', { now: at(10) })).toEqual({ kind: 'consumed' });
+        const early = await start('cust-b', 'NA', { now: at(300) });
+        expect(await accept(early.attempt, 'APARTNER1', { now: later(at(310), -1) })).toEqual({ kind: 'partner_conflict' });
+        const late = await start('cust-c', 'NA', { now: at(300) });
+        expect(await accept(late.attempt, 'APARTNER1', { now: at(310) })).toEqual({ kind: 'consumed' });
+        // cust-a's row was never authorized: it gave the seller up, and cust-c's exchange claims it in its turn.
+        expect([(await credential('cust-a')).sellingPartnerId, (await credential('cust-c')).sellingPartnerId]).toEqual([null, 'APARTNER1']);
+        const next = await start('cust-d', 'NA', { now: at(320) });
+        expect(await accept(next.attempt, 'APARTNER1', { now: at(330) })).toEqual({ kind: 'partner_conflict' });
+      });
+
+      it('once the exchange in flight completes, the grant holds the seller as before; once it fails, the seller is free at once', async () => {
+        const a = await start('cust-a', 'NA');
+        expect(await accept(a.attempt, 'APARTNER1', { now: at(10) })).toEqual({ kind: 'consumed' });
+        expect(
+          await completeGrant({ attemptId: a.record.attemptId, customerId: 'cust-a', scope: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: envelope(2800, 'a'), now: at(20) }),
+        ).toBe('stored');
+        // Past the claim's deadline: the authorized row refuses the other customer, as it always has.
+        const b = await start('cust-b', 'NA', { now: at(400) });
+        expect(await accept(b.attempt, 'APARTNER1', { now: at(410) })).toEqual({ kind: 'partner_conflict' });
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
+        // The same customer calling back again for its own seller is consumed, as a re-authorization.
+        const again = await start('cust-a', 'NA', { now: at(420) });
+        expect(await accept(again.attempt, 'APARTNER1', { now: at(430) })).toEqual({ kind: 'consumed' });
+
+        const x = await start('cust-x', 'EU');
+        expect(await accept(x.attempt, 'APARTNER5', { now: at(10) })).toEqual({ kind: 'consumed' });
+        await store.failAuthorization({ attemptId: x.record.attemptId, customerId: 'cust-x', scope: 'EU', failure: { reason: 'code_rejected' }, now: at(20) });
+        // Well before the deadline (at(310)): the failed exchange claims nothing any more.
+        const y = await start('cust-y', 'EU', { now: at(30) });
+        expect(await accept(y.attempt, 'APARTNER5', { now: at(40) })).toEqual({ kind: 'consumed' });
+        expect([(await credential('cust-x', 'EU')).sellingPartnerId, (await credential('cust-y', 'EU')).sellingPartnerId]).toEqual([null, 'APARTNER5']);
+      });
+
+      it("answers partner_changed to the same customer's callback naming another seller while the first one's exchange is in flight", async () => {
+        const first = await start('cust-1', 'NA');
+        const second = await start('cust-1', 'NA', { now: at(1) });
+        expect(await accept(first.attempt, 'APARTNER1', { now: at(10) })).toEqual({ kind: 'consumed' });
+        const claimed = await credential('cust-1');
+        expect(await accept(second.attempt, 'APARTNER2', { now: at(20) })).toEqual({ kind: 'partner_changed', linked: 'APARTNER1' });
+        expect((await attemptById(second.record.attemptId)).consumedAt).not.toBeNull();
+        expect(await credential('cust-1')).toEqual(claimed);
+        // Past the first one's deadline the row is not authorized and claimed by nobody: another seller may be recorded.
+        const third = await start('cust-1', 'NA', { now: at(400) });
+        expect(await accept(third.attempt, 'APARTNER2', { now: at(410) })).toEqual({ kind: 'consumed' });
+        expect((await credential('cust-1')).sellingPartnerId).toBe('APARTNER2');
+      });
+
+      it('of two customers calling back for one seller at once, exactly one is consumed; the other answers partner_conflict', async () => {
+        for (let round = 0; round < 5; round += 1) {
+          const seller = `ARACE${round}`;
+          const a = await start(`race-a${round}`, 'NA', { now: at(round) });
+          const b = await start(`race-b${round}`, 'NA', { now: at(round) });
+          const results = await Promise.all([accept(a.attempt, seller, { now: at(100 + round) }), accept(b.attempt, seller, { now: at(100 + round) })]);
+          expect(results.map((r) => r.kind).sort()).toEqual(['consumed', 'partner_conflict']);
+          const winner = results[0]?.kind === 'consumed' ? `race-a${round}` : `race-b${round}`;
+          expect((await store.listCredentialsFor({ sellingPartnerId: seller })).map((c) => c.customerId)).toEqual([winner]);
+          for (const attempt of [a, b]) expect((await attemptById(attempt.record.attemptId)).consumedAt).not.toBeNull();
+        }
       });
     });
 
     // ---- startLoginUriAttempt -------------------------------------------------------------------------------
 
     describe('startLoginUriAttempt', () => {
-      const DEFAULTS = { NA: 'US', EU: 'UK', FE: 'JP' } as const;
-      function loginStart(sellingPartnerId: string, region: Region | undefined, options: { now?: Date; marketplaces?: readonly string[] } = {}) {
+      const DEFAULTS = { NA: 'US', EU: 'UK', JP: 'JP', AU: 'AU', SG: 'SG' } as const;
+      function loginStart(sellingPartnerId: string, scope: CredentialScope | undefined, options: { now?: Date; marketplaces?: readonly string[] } = {}) {
         const now = options.now ?? at(1000);
         const stateHash = newHash();
         const input = {
           sellingPartnerId,
-          region,
+          scope,
           marketplaces: options.marketplaces ?? ['US', 'CA', 'DE', 'FR', 'UK', 'JP'],
           defaultMarketplaces: DEFAULTS,
           stateHash,
@@ -571,9 +686,9 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         await authorize('cust-1', 'EU', 'APARTNER1', { marketplace: 'FR' });
         const before = await credential('cust-1', 'EU');
         const { stateHash, result } = loginStart('APARTNER1', undefined);
-        expect(await result).toEqual({ kind: 'started', customerId: 'cust-1', region: 'EU', marketplace: 'FR' });
+        expect(await result).toEqual({ kind: 'started', customerId: 'cust-1', scope: 'EU', marketplace: 'FR' });
         const attempt = await store.findAttemptByStateHash(stateHash);
-        expect([attempt?.flow, attempt?.customerId, attempt?.region, attempt?.marketplace, attempt?.expectedSellingPartnerId, attempt?.outcome]).toEqual([
+        expect([attempt?.flow, attempt?.customerId, attempt?.scope, attempt?.marketplace, attempt?.expectedSellingPartnerId, attempt?.outcome]).toEqual([
           'reauthorize',
           'cust-1',
           'EU',
@@ -584,12 +699,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await credential('cust-1', 'EU')).toEqual(before);
       });
 
-      it("takes the region's default marketplace when the row's is not in the list given", async () => {
+      it("takes the scope's default marketplace when the row's is not in the list given", async () => {
         await authorize('cust-1', 'EU', 'APARTNER1', { marketplace: 'IT' });
-        expect(await loginStart('APARTNER1', 'EU').result).toEqual({ kind: 'started', customerId: 'cust-1', region: 'EU', marketplace: 'UK' });
+        expect(await loginStart('APARTNER1', 'EU').result).toEqual({ kind: 'started', customerId: 'cust-1', scope: 'EU', marketplace: 'UK' });
       });
 
-      it('answers unknown_seller, and writes nothing, for a seller no row holds (or none in the region asked)', async () => {
+      it('answers unknown_seller, and writes nothing, for a seller no row holds (or none in the scope asked)', async () => {
         await authorize('cust-1', 'EU', 'APARTNER1');
         const attempts = await store.listAttempts();
         expect(await loginStart('APARTNER404', undefined).result).toEqual({ kind: 'unknown_seller' });
@@ -597,22 +712,22 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.listAttempts()).toEqual(attempts);
       });
 
-      it('answers ambiguous, writing nothing, for a seller linked in two regions when no region is asked; a region picks its row', async () => {
+      it('answers ambiguous, writing nothing, for a seller linked in two scopes when no scope is asked; a scope picks its row', async () => {
         await authorize('cust-1', 'NA', 'APARTNER1');
         await authorize('cust-2', 'EU', 'APARTNER1', { marketplace: 'DE' });
         const attempts = await store.listAttempts();
         expect(await loginStart('APARTNER1', undefined).result).toEqual({ kind: 'ambiguous' });
         expect(await store.listAttempts()).toEqual(attempts);
-        expect(await loginStart('APARTNER1', 'EU').result).toEqual({ kind: 'started', customerId: 'cust-2', region: 'EU', marketplace: 'DE' });
+        expect(await loginStart('APARTNER1', 'EU').result).toEqual({ kind: 'started', customerId: 'cust-2', scope: 'EU', marketplace: 'DE' });
       });
 
       it('finds a row holding the seller in any status (a failed one too), as the Login URI always has', async () => {
-        const { attempt, record: row } = await start('cust-1', 'FE');
+        const { attempt, record: row } = await start('cust-1', 'JP');
         expect(await consume(attempt, 'APARTNER3')).toBe(true);
-        expect(await record('cust-1', 'FE', 'APARTNER3')).toBe('recorded');
-        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'FE', failure: { reason: 'code_rejected' }, now: at(30) });
-        expect((await credential('cust-1', 'FE')).status).toBe('failed');
-        expect(await loginStart('APARTNER3', 'FE').result).toEqual({ kind: 'started', customerId: 'cust-1', region: 'FE', marketplace: 'JP' });
+        expect(await record('cust-1', 'JP', 'APARTNER3')).toBe('recorded');
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', scope: 'JP', failure: { reason: 'code_rejected' }, now: at(30) });
+        expect((await credential('cust-1', 'JP')).status).toBe('failed');
+        expect(await loginStart('APARTNER3', 'JP').result).toEqual({ kind: 'started', customerId: 'cust-1', scope: 'JP', marketplace: 'JP' });
       });
 
       it('answers too_many_open, writing nothing, at MAX_OPEN_ATTEMPTS open anonymous attempts of the row; signed ones do not count', async () => {
@@ -620,7 +735,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         for (let i = 0; i < MAX_OPEN_ATTEMPTS; i += 1) await start('cust-1', 'NA', { now: at(1000) });
         for (let i = 0; i < MAX_OPEN_ATTEMPTS; i += 1) expect((await loginStart('APARTNER1', 'NA').result).kind).toBe('started');
         const attempts = await store.listAttempts();
-        expect(await loginStart('APARTNER1', 'NA').result).toEqual({ kind: 'too_many_open', customerId: 'cust-1', region: 'NA' });
+        expect(await loginStart('APARTNER1', 'NA').result).toEqual({ kind: 'too_many_open', customerId: 'cust-1', scope: 'NA' });
         expect(await store.listAttempts()).toEqual(attempts);
         expect((await loginStart('APARTNER1', 'NA', { now: at(1000 + TTL_SECONDS) }).result).kind).toBe('started');
       });
@@ -680,10 +795,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
         // The released customer can still complete with it later, taking it back from the pending one.
         expect(
-          await store.completeAuthorization({
+          await completeGrant({
             attemptId: a.record.attemptId,
             customerId: 'cust-a',
-            region: 'NA',
+            scope: 'NA',
             marketplace: 'US',
             sellingPartnerId: 'APARTNER1',
             encryptedRefreshToken: envelope(500),
@@ -697,8 +812,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
     // ---- partner conflicts ----------------------------------------------------------------------------------
 
-    describe('a selling partner authorized for one customer in a region', () => {
-      it('gives partner_conflict to another customer in that region, changing nothing of theirs', async () => {
+    describe('a selling partner authorized for one customer in a scope', () => {
+      it('gives partner_conflict to another customer in that scope, changing nothing of theirs', async () => {
         const { token: tokenA } = await authorize('cust-a', 'NA', 'APARTNER1');
         const credA = await credential('cust-a');
 
@@ -709,10 +824,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await record('cust-b', 'NA', 'APARTNER1', { now: at(120), mws: 'amzn.mws.x' })).toBe('partner_conflict');
         expect(await credential('cust-b')).toEqual(credB);
 
-        const completed = await store.completeAuthorization({
+        const completed = await completeGrant({
           attemptId: b.record.attemptId,
           customerId: 'cust-b',
-          region: 'NA',
+          scope: 'NA',
           marketplace: 'US',
           sellingPartnerId: 'APARTNER1',
           encryptedRefreshToken: envelope(2800, 'b'),
@@ -740,10 +855,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         await record('cust-b', 'NA', 'APARTNER1', { now: at(2020) });
         expect((await credential('cust-b')).sellingPartnerId).toBe('APARTNER2');
 
-        const completed = await store.completeAuthorization({
+        const completed = await completeGrant({
           attemptId: b.record.attemptId,
           customerId: 'cust-b',
-          region: 'NA',
+          scope: 'NA',
           marketplace: 'US',
           sellingPartnerId: 'APARTNER1',
           encryptedRefreshToken: envelope(2800, 'x'),
@@ -763,7 +878,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { token } = await authorize('cust-b', 'EU', 'APARTNER1', { start: at(100) });
         expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-a');
         expect(await authorizedCustomer('APARTNER1', 'EU')).toBe('cust-b');
-        expect(await authorizedCustomer('APARTNER1', 'FE')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER1', 'JP')).toBeUndefined();
         expect((await credential('cust-b', 'EU')).lwaRefreshToken).toBe(token);
       });
 
@@ -773,10 +888,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await consume(a.attempt, 'APARTNER1')).toBe(true);
         expect(await consume(b.attempt, 'APARTNER1')).toBe(true);
         const complete = (customerId: string, attemptId: number) =>
-          store.completeAuthorization({
+          completeGrant({
             attemptId,
             customerId,
-            region: 'NA',
+            scope: 'NA',
             marketplace: 'US',
             sellingPartnerId: 'APARTNER1',
             encryptedRefreshToken: envelope(2800, customerId.slice(-1)),
@@ -798,7 +913,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('stores the envelope, marks the row authorized with dates and no error, and the attempt succeeded', async () => {
         const first = await start('cust-1', 'NA', { marketplace: 'US' });
         expect(await consume(first.attempt, 'APARTNER1')).toBe(true);
-        await store.failAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'lwa_unavailable' }, now: at(30) });
+        await store.failAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-1', scope: 'NA', failure: { reason: 'lwa_unavailable' }, now: at(30) });
         expect((await credential('cust-1')).lastError).toBe('lwa_unavailable');
 
         const second = await start('cust-1', 'NA', { marketplace: 'CA', now: at(100) });
@@ -806,10 +921,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await record('cust-1', 'NA', 'APARTNER1', { now: at(120) })).toBe('recorded');
         const token = envelope(2800, 'z');
         expect(
-          await store.completeAuthorization({
+          await completeGrant({
             attemptId: second.record.attemptId,
             customerId: 'cust-1',
-            region: 'NA',
+            scope: 'NA',
             marketplace: 'CA',
             sellingPartnerId: 'APARTNER1',
             encryptedRefreshToken: token,
@@ -844,10 +959,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const holderBefore = await credential('cust-holder');
         const { record: row } = await start('cust-1');
         await expect(
-          store.completeAuthorization({
+          completeGrant({
             attemptId: row.attemptId,
             customerId: 'cust-missing',
-            region: 'NA',
+            scope: 'NA',
             marketplace: 'US',
             sellingPartnerId: 'APARTNER1',
             encryptedRefreshToken: envelope(100),
@@ -859,17 +974,17 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await credential('cust-holder')).toEqual(holderBefore);
       });
 
-      it('treats each region of a customer as its own row', async () => {
+      it('treats each scope of a customer as its own row (a Far East marketplace too)', async () => {
         const na = await authorize('cust-1', 'NA', 'APARTNER1');
         const eu = await start('cust-1', 'EU', { now: at(100) });
-        const fe = await authorize('cust-1', 'FE', 'APARTNER2', { start: at(200) });
+        const fe = await authorize('cust-1', 'JP', 'APARTNER2', { start: at(200) });
         const euBefore = await credential('cust-1', 'EU');
         expect(await consume(eu.attempt, 'APARTNER3', at(110))).toBe(true);
-        await store.failAuthorization({ attemptId: eu.record.attemptId, customerId: 'cust-1', region: 'EU', failure: { reason: 'code_rejected' }, now: at(300) });
+        await store.failAuthorization({ attemptId: eu.record.attemptId, customerId: 'cust-1', scope: 'EU', failure: { reason: 'code_rejected' }, now: at(300) });
         expect(await record('cust-1', 'EU', 'APARTNER3', { now: at(310) })).toBe('recorded');
 
         const naRow = await credential('cust-1', 'NA');
-        const feRow = await credential('cust-1', 'FE');
+        const feRow = await credential('cust-1', 'JP');
         expect([naRow.status, naRow.sellingPartnerId, naRow.lwaRefreshToken, naRow.lastError]).toEqual(['authorized', 'APARTNER1', na.token, null]);
         expect([feRow.status, feRow.sellingPartnerId, feRow.lwaRefreshToken, feRow.lastError]).toEqual(['authorized', 'APARTNER2', fe.token, null]);
         expect(iso(naRow.updatedAt)).toBe(at(30).toISOString());
@@ -879,11 +994,34 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       });
 
       it('replaces the token of an authorized row on re-authorization', async () => {
-        await authorize('cust-1', 'FE', 'APARTNER1');
-        const { token } = await authorize('cust-1', 'FE', 'APARTNER1', { start: at(1000), token: envelope(1500, 'n') });
-        const cred = await credential('cust-1', 'FE');
+        await authorize('cust-1', 'JP', 'APARTNER1');
+        const { token } = await authorize('cust-1', 'JP', 'APARTNER1', { start: at(1000), token: envelope(1500, 'n') });
+        const cred = await credential('cust-1', 'JP');
         expect(cred.lwaRefreshToken).toBe(token);
         expect(iso(cred.lwaRefreshTokenDate)).toBe(at(1030).toISOString());
+      });
+
+      it("stores the refresh token's fingerprint with it, and refuses a second row holding the same fingerprint (the unique index), writing nothing", async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        expect((await store.listSecretEnvelopes()).map((e) => e.refreshTokenFingerprint)).toEqual([fingerprintOf(token)]);
+        const { attempt, record: row } = await start('cust-2', 'EU', { now: at(100) });
+        expect(await consume(attempt, 'APARTNER2', at(110))).toBe(true);
+        const before = { ...(await snapshot()), events: await store.listEvents() };
+        // The same refresh token again (another envelope of it), for another customer, scope and seller.
+        const refused = await completeGrant({
+          attemptId: row.attemptId,
+          customerId: 'cust-2',
+          scope: 'EU',
+          marketplace: 'DE',
+          sellingPartnerId: 'APARTNER2',
+          encryptedRefreshToken: envelope(2800, 'd'),
+          refreshTokenFingerprint: fingerprintOf(token),
+          now: at(130),
+        });
+        expect(refused).toBe('partner_conflict');
+        expect({ ...(await snapshot()), events: await store.listEvents() }).toEqual(before);
+        expect((await credential('cust-2', 'EU')).status).toBe('pending');
+        expect((await attemptById(row.attemptId)).outcome).toBe('pending');
       });
     });
 
@@ -894,7 +1032,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { attempt, record: row } = await start('cust-1');
         expect(await consume(attempt, 'APARTNER1')).toBe(true);
         const failure = { reason: 'code_rejected', lwaError: 'invalid_grant', lwaErrorDescription: 'The authorization code is invalid' };
-        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', failure, now: at(40) });
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', scope: 'NA', failure, now: at(40) });
 
         const cred = await credential('cust-1');
         expect(cred.status).toBe('failed');
@@ -914,7 +1052,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
         const { attempt, record: row } = await start('cust-1', 'NA', { now: at(1000) });
         expect(await consume(attempt, 'APARTNER1', at(1010))).toBe(true);
-        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'lwa_unavailable' }, now: at(1040) });
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', scope: 'NA', failure: { reason: 'lwa_unavailable' }, now: at(1040) });
 
         const cred = await credential('cust-1');
         expect(cred.status).toBe('authorized');
@@ -931,7 +1069,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { attempt, record: row } = await start('cust-1');
         expect(await consume(attempt, 'APARTNER1')).toBe(true);
         const failure = { reason: 'code_rejected', lwaError: 'e'.repeat(LIMITS.lwaError), lwaErrorDescription: `${'d'.repeat(LIMITS.lwaErrorDescription - 1)}é` };
-        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', failure, now: at(40) });
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', scope: 'NA', failure, now: at(40) });
         const failed = await attemptById(row.attemptId);
         expect(failed.lwaError).toBe(failure.lwaError);
         expect(failed.lwaErrorDescription).toBe(failure.lwaErrorDescription);
@@ -939,7 +1077,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const second = await start('cust-1', 'NA', { now: at(100) });
         expect(await consume(second.attempt, 'APARTNER1', at(110))).toBe(true);
         const long = { reason: 'r'.repeat(LIMITS.lastError + 500) };
-        await store.failAuthorization({ attemptId: second.record.attemptId, customerId: 'cust-1', region: 'NA', failure: long, now: at(140) });
+        await store.failAuthorization({ attemptId: second.record.attemptId, customerId: 'cust-1', scope: 'NA', failure: long, now: at(140) });
         const cred = await credential('cust-1');
         expect(cred.lastError).toBe(formatLastError(long));
         expect(cred.lastError).toHaveLength(LIMITS.lastError);
@@ -971,6 +1109,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           browserBindingHash: null,
           flow: 'callback',
           customerId: 'cust-1',
+          scope: 'EU',
           region: 'EU',
           marketplace: 'IT',
           sellingPartnerId: 'APARTNER9',
@@ -1021,10 +1160,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await consume(attempt, partner)).toBe(true);
         expect(await record(customerId, 'NA', partner, { code, mws })).toBe('recorded');
         expect(
-          await store.completeAuthorization({
+          await completeGrant({
             attemptId: row.attemptId,
             customerId,
-            region: 'NA',
+            scope: 'NA',
             marketplace: 'US',
             sellingPartnerId: partner,
             encryptedRefreshToken: token,
@@ -1062,10 +1201,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await consume(attempt, 'APARTNER1')).toBe(true);
         const before = await credential('cust-1');
         await expect(
-          store.completeAuthorization({
+          completeGrant({
             attemptId: row.attemptId,
             customerId: 'cust-1',
-            region: 'NA',
+            scope: 'NA',
             marketplace: 'US',
             sellingPartnerId: 'APARTNER1',
             encryptedRefreshToken: envelope(LIMITS.encryptedRefreshToken + 1),
@@ -1086,10 +1225,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('return the documented shapes: summaries without secrets, newest first; attempts by id', async () => {
         await authorize('cust-a', 'NA', 'APARTNER1', { start: at(0) });
         await start('cust-b', 'EU', { now: at(100) });
-        await start('cust-c', 'FE', { now: at(200) });
+        await start('cust-c', 'JP', { now: at(200) });
 
         const list = await store.listCredentials();
-        expect(list.map((c) => `${c.customerId}/${c.region}`)).toEqual(['cust-c/FE', 'cust-b/EU', 'cust-a/NA']);
+        expect(list.map((c) => `${c.customerId}/${c.scope}`)).toEqual(['cust-c/JP', 'cust-b/EU', 'cust-a/NA']);
         for (const summary of list) {
           expect(Object.keys(summary).sort()).toEqual(SUMMARY_KEYS);
           expect(summary.updatedAt).toBeInstanceOf(Date);
@@ -1152,17 +1291,17 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
     async function revoke(
       customerId: string,
-      region: Region,
+      scope: CredentialScope,
       expectedRefreshToken: string,
       options: { now?: Date; failure?: FailureDetails } = {},
     ): Promise<boolean> {
-      return store.markRevoked({ customerId, region, expectedRefreshToken, failure: options.failure ?? REVOKED, now: options.now ?? at(5000) });
+      return store.markRevoked({ customerId, scope, expectedRefreshToken, failure: options.failure ?? REVOKED, now: options.now ?? at(5000) });
     }
 
     /** Every row, secrets included, and every attempt: to show that a call changed nothing at all. */
     async function snapshot(): Promise<{ rows: (CredentialSummary & CredentialSecrets)[]; attempts: AttemptRecord[] }> {
       const summaries = await store.listCredentials();
-      const rows = await Promise.all(summaries.map((c) => credential(c.customerId, c.region)));
+      const rows = await Promise.all(summaries.map((c) => credential(c.customerId, c.scope)));
       return { rows: rows.sort((x, y) => (rowKey(x) < rowKey(y) ? -1 : 1)), attempts: await store.listAttempts() };
     }
 
@@ -1179,7 +1318,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await revoke('cust-1', 'NA', token, { now: at(5000) })).toBe(true);
 
         const after = await credential('cust-1');
-        expect(after).toEqual({ ...before, status: 'revoked', lastError: formatLastError(REVOKED), updatedAt: at(5000) });
+        expect(after).toEqual({ ...before, status: 'revoked', lastError: formatLastError(REVOKED), revokedAt: at(5000), updatedAt: at(5000) });
+        expect(before.revokedAt).toBeNull();
         expect(after.lastError).toBe('authorization_revoked (invalid_grant: The request has an invalid grant parameter : refresh_token)');
         expect(after.lwaRefreshToken).toBe(token);
         expect(after.hasRefreshToken).toBe(true);
@@ -1198,6 +1338,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           browserBindingHash: null,
           flow: 'refresh',
           customerId: 'cust-1',
+          scope: 'NA',
           region: 'NA',
           marketplace: 'CA',
           sellingPartnerId: 'APARTNER1',
@@ -1218,7 +1359,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
         // 'revoked' and 'refresh' read back through every listing.
         expect((await store.listCredentials()).find((c) => rowKey(c) === 'cust-1/NA')?.status).toBe('revoked');
-        expect((await store.listCredentialsFor({ customerId: 'cust-1' })).find((c) => c.region === 'NA')?.status).toBe('revoked');
+        expect((await store.listCredentialsFor({ customerId: 'cust-1' })).find((c) => c.scope === 'NA')?.status).toBe('revoked');
         expect((await store.listAttempts({ customerId: 'cust-1' })).at(-1)?.flow).toBe('refresh');
 
         // No authorized customer is found for the revoked row; the other rows are still found.
@@ -1255,7 +1396,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect((await credential('cust-1')).status).toBe('revoked');
         const failed = await start('cust-2', 'NA', { now: at(6100) });
         expect(await consume(failed.attempt, 'APARTNER2', at(6110))).toBe(true);
-        await store.failAuthorization({ attemptId: failed.record.attemptId, customerId: 'cust-2', region: 'NA', failure: { reason: 'code_rejected' }, now: at(6120) });
+        await store.failAuthorization({ attemptId: failed.record.attemptId, customerId: 'cust-2', scope: 'NA', failure: { reason: 'code_rejected' }, now: at(6120) });
         expect((await credential('cust-2')).status).toBe('failed');
         const before = await snapshot();
 
@@ -1320,10 +1461,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const released = await credential('cust-a', 'NA');
         expect([released.sellingPartnerId, released.status, released.lwaRefreshToken]).toEqual([null, 'revoked', na.token]);
         expect(
-          await store.completeAuthorization({
+          await completeGrant({
             attemptId: b.record.attemptId,
             customerId: 'cust-b',
-            region: 'NA',
+            scope: 'NA',
             marketplace: 'US',
             sellingPartnerId: 'APARTNER1',
             encryptedRefreshToken: envelope(2800, 'b'),
@@ -1337,10 +1478,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await consume(c.attempt, 'APARTNER1', at(7010))).toBe(true);
         expect((await credential('cust-a', 'EU')).sellingPartnerId).toBe('APARTNER1');
         expect(
-          await store.completeAuthorization({
+          await completeGrant({
             attemptId: c.record.attemptId,
             customerId: 'cust-c',
-            region: 'EU',
+            scope: 'EU',
             marketplace: 'DE',
             sellingPartnerId: 'APARTNER1',
             encryptedRefreshToken: envelope(2800, 'c'),
@@ -1353,41 +1494,154 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       });
     });
 
+    // ---- restoreRevoked -------------------------------------------------------------------------------------
+
+    describe('restoreRevoked', () => {
+      const restore = (customerId: string, scope: CredentialScope, expectedRefreshToken: string, now: Date = at(6000)) =>
+        store.restoreRevoked({ customerId, scope, expectedRefreshToken, now });
+
+      it('authorizes again the revoked row holding exactly that envelope, its grant as it was: an audit, authorization.restored, the shared token deleted', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1', { marketplace: 'CA' });
+        await authorize('cust-2', 'NA', 'APARTNER2', { start: at(100) });
+        const granted = await credential('cust-1');
+        const other = await credential('cust-2');
+        expect(await revoke('cust-1', 'NA', token, { now: at(5000) })).toBe(true);
+        // An instance claiming a lease meanwhile leaves a shared row behind: a restored grant must not serve it.
+        expect(await store.claimAccessTokenLease({ customerId: 'cust-1', scope: 'NA', owner: 'a', now: at(5100), until: at(5130) })).toBe(true);
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toBeDefined();
+        const attemptsBefore = await store.listAttempts();
+        const eventsBefore = await store.listEvents();
+        expect(attemptsBefore.at(-1)).toMatchObject({ flow: 'refresh', outcome: 'failed', reason: 'authorization_revoked' });
+
+        expect(await restore('cust-1', 'NA', token, at(6000))).toBe(true);
+
+        const restored = await credential('cust-1');
+        expect(restored).toEqual({ ...granted, updatedAt: at(6000) });
+        expect([restored.status, restored.revokedAt, restored.lastError, restored.lwaRefreshToken]).toEqual(['authorized', null, null, token]);
+        expect(await credential('cust-2')).toEqual(other);
+        expect(await authorizedCustomer('APARTNER1', 'NA')).toBe('cust-1');
+
+        // The revocation stays in the attempts; the restoration is a refresh attempt of its own.
+        const attempts = await store.listAttempts();
+        expect(attempts.slice(0, attemptsBefore.length)).toEqual(attemptsBefore);
+        expect(attempts).toHaveLength(attemptsBefore.length + 1);
+        const audit = attempts.at(-1);
+        expect({ ...audit, attemptId: 0, createdAt: iso(audit?.createdAt), completedAt: iso(audit?.completedAt) }).toEqual({
+          attemptId: 0,
+          stateHash: null,
+          browserBindingHash: null,
+          flow: 'refresh',
+          customerId: 'cust-1',
+          scope: 'NA',
+          region: 'NA',
+          marketplace: 'CA',
+          sellingPartnerId: 'APARTNER1',
+          expectedSellingPartnerId: null,
+          codeHash: null,
+          createdAt: at(6000).toISOString(),
+          expiresAt: null,
+          consumedAt: null,
+          exchangeDeadline: null,
+          completedAt: at(6000).toISOString(),
+          outcome: 'succeeded',
+          reason: 'revocation_withdrawn',
+          lwaError: null,
+          lwaErrorDescription: null,
+          relatedAttemptId: null,
+          refusalCount: 0,
+        });
+
+        const events = await store.listEvents();
+        expect(events.slice(0, eventsBefore.length)).toEqual(eventsBefore);
+        expect(events.slice(eventsBefore.length).map((e) => [e.type, e.customerId, e.scope, e.region, e.sellingPartnerId, iso(e.occurredAt), JSON.parse(e.data) as unknown])).toEqual([
+          ['authorization.restored', 'cust-1', 'NA', 'NA', 'APARTNER1', at(6000).toISOString(), { reason: 'revocation_withdrawn' }],
+        ]);
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toBeUndefined();
+
+        // Its 365-day clock runs from the grant, as before the refusal.
+        const [status] = await store.listCredentialStatus({ customerId: 'cust-1' }, at(7000));
+        expect([status?.status, status?.revokedAt, status?.reauthorizeBy]).toEqual(['authorized', null, later(at(30), REAUTHORIZE_AFTER_DAYS * DAY_MS)]);
+
+        // Once: the row is authorized now, so a second call restores nothing.
+        const once = { ...(await snapshot()), events: await store.listEvents() };
+        expect(await restore('cust-1', 'NA', token, at(6100))).toBe(false);
+        expect({ ...(await snapshot()), events: await store.listEvents() }).toEqual(once);
+      });
+
+      it('changes nothing for a row that is not revoked, for another envelope, another scope or customer, and an unlinked row', async () => {
+        const one = await authorize('cust-1', 'NA', 'APARTNER1');
+        const two = await authorize('cust-2', 'NA', 'APARTNER2', { start: at(100) });
+        expect(await revoke('cust-2', 'NA', two.token)).toBe(true);
+        const four = await authorize('cust-4', 'NA', 'APARTNER4', { start: at(200) });
+        expect(await revoke('cust-4', 'NA', four.token)).toBe(true);
+        expect((await store.unlinkCredential({ customerId: 'cust-4', scope: 'NA', now: at(5500) })).kind).toBe('unlinked');
+        await start('cust-3', 'NA', { now: at(300) });
+        const before = { ...(await snapshot()), events: await store.listEvents() };
+
+        expect(await restore('cust-1', 'NA', one.token)).toBe(false);
+        for (const wrong of [two.token.toUpperCase(), `${two.token} `, two.token.slice(0, -1), one.token, envelope(100)]) {
+          expect(await restore('cust-2', 'NA', wrong)).toBe(false);
+        }
+        expect(await restore('cust-2', 'EU', two.token)).toBe(false);
+        expect(await restore('cust-2', 'JP', two.token)).toBe(false);
+        expect(await restore('CUST-2', 'NA', two.token)).toBe(false);
+        expect(await restore('cust-3', 'NA', two.token)).toBe(false);
+        expect(await restore('cust-4', 'NA', four.token)).toBe(false);
+        expect(await restore('nobody', 'NA', two.token)).toBe(false);
+        expect({ ...(await snapshot()), events: await store.listEvents() }).toEqual(before);
+
+        expect(await restore('cust-2', 'NA', two.token)).toBe(true);
+        expect((await credential('cust-2')).status).toBe('authorized');
+      });
+    });
+
     // ---- key rotation: listSecretEnvelopes / replaceEnvelope ------------------------------------------------
 
     describe('listSecretEnvelopes', () => {
-      it('lists the envelopes of the rows that hold at least one, ordered by customer and region', async () => {
+      it('lists the envelopes of the rows that hold at least one, ordered by customer and scope', async () => {
         expect(await store.listSecretEnvelopes()).toEqual([]);
         const aNa = await authorize('cust-a', 'NA', 'APARTNER1');
         const aEu = await authorize('cust-a', 'EU', 'APARTNER2', { start: at(100) });
         expect(await revoke('cust-a', 'EU', aEu.token)).toBe(true);
         await start('cust-b', 'EU', { now: at(200) });
-        const c = await start('cust-c', 'FE', { now: at(300) });
+        const c = await start('cust-c', 'JP', { now: at(300) });
         expect(await consume(c.attempt, 'APARTNER3', at(310))).toBe(true);
         const code = envelope(300, 'k');
-        expect(await record('cust-c', 'FE', 'APARTNER3', { now: at(320), code, mws: 'amzn.mws.c' })).toBe('recorded');
-        const y = await start('Cust-y', 'FE', { now: at(400) });
+        expect(await record('cust-c', 'JP', 'APARTNER3', { now: at(320), code, mws: 'amzn.mws.c' })).toBe('recorded');
+        const y = await start('Cust-y', 'SG', { now: at(400) });
         expect(await consume(y.attempt, 'APARTNER4', at(410))).toBe(true);
-        expect(await record('Cust-y', 'FE', 'APARTNER4', { now: at(420) })).toBe('recorded');
+        expect(await record('Cust-y', 'SG', 'APARTNER4', { now: at(420) })).toBe('recorded');
         await start('cust-d', 'NA', { now: at(500) });
 
         const list = await store.listSecretEnvelopes();
         // Binary order, as the identifier columns compare: upper case first.
-        expect(list.map(rowKey)).toEqual(['Cust-y/FE', 'cust-a/EU', 'cust-a/NA', 'cust-c/FE']);
+        expect(list.map(rowKey)).toEqual(['Cust-y/SG', 'cust-a/EU', 'cust-a/NA', 'cust-c/JP']);
         for (const entry of list) {
-          expect(Object.keys(entry).sort()).toEqual(['customerId', 'lwaRefreshToken', 'mwsAuthToken', 'region', 'spapiOauthCode']);
-          const row = await credential(entry.customerId, entry.region);
+          expect(Object.keys(entry).sort()).toEqual(['customerId', 'lwaRefreshToken', 'mwsAuthToken', 'refreshTokenFingerprint', 'region', 'scope', 'spapiOauthCode']);
+          const row = await credential(entry.customerId, entry.scope);
           expect(entry).toEqual({
             customerId: row.customerId,
+            scope: row.scope,
             region: row.region,
             lwaRefreshToken: row.lwaRefreshToken,
+            // The fingerprint stored with the token (completeAuthorization's), none without a token.
+            refreshTokenFingerprint: row.lwaRefreshToken === null ? null : fingerprintOf(row.lwaRefreshToken),
             spapiOauthCode: row.spapiOauthCode,
             mwsAuthToken: row.mwsAuthToken,
           });
         }
         expect(list[2]?.lwaRefreshToken).toBe(aNa.token);
         expect(list[1]?.lwaRefreshToken).toBe(aEu.token);
-        expect(list[3]).toEqual({ customerId: 'cust-c', region: 'FE', lwaRefreshToken: null, spapiOauthCode: code, mwsAuthToken: 'amzn.mws.c' });
+        expect(list[3]).toEqual({
+          customerId: 'cust-c',
+          scope: 'JP',
+          region: 'FE',
+          lwaRefreshToken: null,
+          refreshTokenFingerprint: null,
+          spapiOauthCode: code,
+          mwsAuthToken: 'amzn.mws.c',
+        });
+        expect(list[0]).toMatchObject({ customerId: 'Cust-y', scope: 'SG', region: 'FE' });
       });
     });
 
@@ -1407,8 +1661,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           const current = row[field];
           if (current === null) throw new Error(`${column} is empty after authorize`);
           const replacement = envelope(max, 'R');
-          const swap = (expected: string, customerId = 'cust-1', region: Region = 'NA') =>
-            store.replaceEnvelope({ customerId, region, column, expected, replacement });
+          const swap = (expected: string, customerId = 'cust-1', scope: CredentialScope = 'NA') =>
+            store.replaceEnvelope({ customerId, scope, column, expected, replacement });
 
           expect(await swap(envelope(current.length, 'x'))).toBe(false);
           expect(await swap(current.toUpperCase())).toBe(false);
@@ -1416,7 +1670,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           expect(await swap(current.slice(0, -1))).toBe(false);
           expect(await swap(current, 'cust-2')).toBe(false);
           expect(await swap(current, 'cust-1', 'EU')).toBe(false);
-          expect(await swap(current, 'cust-1', 'FE')).toBe(false);
+          expect(await swap(current, 'cust-1', 'JP')).toBe(false);
           expect(await snapshot()).toEqual(before);
 
           expect(await swap(current)).toBe(true);
@@ -1429,7 +1683,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
           // Compare-and-swap: the old envelope no longer matches; the new one does.
           expect(await swap(current)).toBe(false);
-          expect(await store.replaceEnvelope({ customerId: 'cust-1', region: 'NA', column, expected: replacement, replacement: current })).toBe(true);
+          expect(await store.replaceEnvelope({ customerId: 'cust-1', scope: 'NA', column, expected: replacement, replacement: current })).toBe(true);
           expect(await credential('cust-1')).toEqual(row);
         });
       }
@@ -1437,20 +1691,20 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('returns false for an empty column, and refuses an unknown column or an over-long envelope, changing nothing', async () => {
         await start('cust-1');
         for (const { column } of columns) {
-          expect(await store.replaceEnvelope({ customerId: 'cust-1', region: 'NA', column, expected: envelope(100), replacement: envelope(100) })).toBe(false);
+          expect(await store.replaceEnvelope({ customerId: 'cust-1', scope: 'NA', column, expected: envelope(100), replacement: envelope(100) })).toBe(false);
         }
-        expect(await store.replaceEnvelope({ customerId: 'nobody', region: 'NA', column: 'lwa_refresh_token', expected: envelope(100), replacement: envelope(100) })).toBe(false);
+        expect(await store.replaceEnvelope({ customerId: 'nobody', scope: 'NA', column: 'lwa_refresh_token', expected: envelope(100), replacement: envelope(100) })).toBe(false);
 
         await authorize('cust-2', 'NA', 'APARTNER2');
         const row = await credential('cust-2');
         const before = await snapshot();
         await expect(
-          store.replaceEnvelope({ customerId: 'cust-2', region: 'NA', column: 'status' as unknown as SecretColumn, expected: 'authorized', replacement: 'pending' }),
+          store.replaceEnvelope({ customerId: 'cust-2', scope: 'NA', column: 'status' as unknown as SecretColumn, expected: 'authorized', replacement: 'pending' }),
         ).rejects.toThrow();
         await expect(
           store.replaceEnvelope({
             customerId: 'cust-2',
-            region: 'NA',
+            scope: 'NA',
             column: 'lwa_refresh_token',
             expected: row.lwaRefreshToken ?? '',
             replacement: envelope(LIMITS.encryptedRefreshToken + 1),
@@ -1459,7 +1713,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         await expect(
           store.replaceEnvelope({
             customerId: 'cust-2',
-            region: 'NA',
+            scope: 'NA',
             column: 'spapi_oauth_code',
             expected: row.spapiOauthCode ?? '',
             replacement: envelope(LIMITS.encryptedCode + 1),
@@ -1469,18 +1723,58 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       });
     });
 
+    describe('replaceFingerprint', () => {
+      const fingerprintIn = async (customerId: string, scope: CredentialScope): Promise<string | null | undefined> =>
+        (await store.listSecretEnvelopes()).find((e) => e.customerId === customerId && e.scope === scope)?.refreshTokenFingerprint;
+      const replace = (customerId: string, expectedRefreshToken: string, fingerprint: string, scope: CredentialScope = 'NA') =>
+        store.replaceFingerprint({ customerId, scope, expectedRefreshToken, fingerprint });
+
+      it("writes a row's fingerprint only while it holds the expected envelope (replaced / changed), leaving the row otherwise alone", async () => {
+        const a = await authorize('cust-1', 'NA', 'APARTNER1');
+        const b = await authorize('cust-2', 'NA', 'APARTNER2', { start: at(100) });
+        await start('cust-3', 'NA', { now: at(200) });
+        const before = await snapshot();
+        const rotated = fingerprintOf(a.token, 'k2');
+
+        expect(await replace('cust-1', b.token, rotated)).toBe('changed');
+        expect(await replace('cust-1', `${a.token} `, rotated)).toBe('changed');
+        expect(await replace('cust-1', a.token.slice(0, -1), rotated)).toBe('changed');
+        expect(await replace('cust-1', a.token, rotated, 'EU')).toBe('changed');
+        expect(await replace('cust-3', a.token, rotated)).toBe('changed');
+        expect(await replace('nobody', a.token, rotated)).toBe('changed');
+        expect(await fingerprintIn('cust-1', 'NA')).toBe(fingerprintOf(a.token));
+
+        expect(await replace('cust-1', a.token, rotated)).toBe('replaced');
+        expect(await fingerprintIn('cust-1', 'NA')).toBe(rotated);
+        // Its own fingerprint again is no duplicate.
+        expect(await replace('cust-1', a.token, rotated)).toBe('replaced');
+        // No other column moves, updated_at included.
+        expect(await snapshot()).toEqual(before);
+        expect(await fingerprintIn('cust-2', 'NA')).toBe(fingerprintOf(b.token));
+      });
+
+      it("answers duplicate, writing nothing, when another row holds that fingerprint (one refresh token in two credentials)", async () => {
+        const a = await authorize('cust-1', 'NA', 'APARTNER1');
+        const b = await authorize('cust-1', 'JP', 'APARTNER1', { start: at(100) });
+        expect(await replace('cust-1', b.token, fingerprintOf(a.token), 'JP')).toBe('duplicate');
+        expect(await fingerprintIn('cust-1', 'JP')).toBe(fingerprintOf(b.token));
+        expect(await fingerprintIn('cust-1', 'NA')).toBe(fingerprintOf(a.token));
+        expect(await replace('cust-1', b.token, fingerprintOf(b.token, 'k2'), 'JP')).toBe('replaced');
+      });
+    });
+
     // ---- listCredentialsFor ---------------------------------------------------------------------------------
 
     describe('listCredentialsFor', () => {
-      it("lists one customer's rows in every region and status, or one seller's across customers and regions, without secrets", async () => {
+      it("lists one customer's rows in every scope and status, or one seller's across customers and scopes, without secrets", async () => {
         await authorize('cust-1', 'NA', 'APARTNER1');
         const eu = await start('cust-1', 'EU', { now: at(100) });
         expect(await consume(eu.attempt, 'APARTNER1', at(110))).toBe(true);
         expect(await record('cust-1', 'EU', 'APARTNER1', { now: at(120) })).toBe('recorded');
-        await store.failAuthorization({ attemptId: eu.record.attemptId, customerId: 'cust-1', region: 'EU', failure: { reason: 'code_rejected' }, now: at(130) });
-        const fe = await authorize('cust-1', 'FE', 'APARTNER3', { start: at(200) });
-        expect(await revoke('cust-1', 'FE', fe.token)).toBe(true);
-        await authorize('cust-2', 'FE', 'APARTNER1', { start: at(300) });
+        await store.failAuthorization({ attemptId: eu.record.attemptId, customerId: 'cust-1', scope: 'EU', failure: { reason: 'code_rejected' }, now: at(130) });
+        const fe = await authorize('cust-1', 'JP', 'APARTNER3', { start: at(200) });
+        expect(await revoke('cust-1', 'JP', fe.token)).toBe(true);
+        await authorize('cust-2', 'AU', 'APARTNER1', { start: at(300) });
         await start('cust-3', 'NA', { now: at(400) });
         await start('CUST-1', 'NA', { now: at(500) });
 
@@ -1495,14 +1789,14 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const sorted = (list: CredentialSummary[]): string[] => list.map((c) => `${rowKey(c)}:${c.status}`).sort();
 
         const byCustomer = await store.listCredentialsFor({ customerId: 'cust-1' });
-        expect(sorted(byCustomer)).toEqual(['cust-1/EU:failed', 'cust-1/FE:revoked', 'cust-1/NA:authorized']);
+        expect(sorted(byCustomer)).toEqual(['cust-1/EU:failed', 'cust-1/JP:revoked', 'cust-1/NA:authorized']);
         expectSummaries(byCustomer);
-        expect(byCustomer.find((c) => c.region === 'FE')?.hasRefreshToken).toBe(true);
+        expect(byCustomer.find((c) => c.scope === 'JP')?.hasRefreshToken).toBe(true);
 
         const bySeller = await store.listCredentialsFor({ sellingPartnerId: 'APARTNER1' });
-        expect(sorted(bySeller)).toEqual(['cust-1/EU:failed', 'cust-1/NA:authorized', 'cust-2/FE:authorized']);
+        expect(sorted(bySeller)).toEqual(['cust-1/EU:failed', 'cust-1/NA:authorized', 'cust-2/AU:authorized']);
         expectSummaries(bySeller);
-        expect(sorted(await store.listCredentialsFor({ sellingPartnerId: 'APARTNER3' }))).toEqual(['cust-1/FE:revoked']);
+        expect(sorted(await store.listCredentialsFor({ sellingPartnerId: 'APARTNER3' }))).toEqual(['cust-1/JP:revoked']);
 
         expect(sorted(await store.listCredentialsFor({ customerId: 'CUST-1' }))).toEqual(['CUST-1/NA:pending']);
         expect(await store.listCredentialsFor({ customerId: 'nobody' })).toEqual([]);
@@ -1523,13 +1817,13 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       const HOUR_MS = 3_600_000;
 
       /** authorize() grants 30 s after it starts: this makes auth_granted_date exactly `granted`. */
-      const grantAt = (customerId: string, region: Region, sellingPartnerId: string, granted: Date) =>
-        authorize(customerId, region, sellingPartnerId, { start: plus(granted, -30_000) });
+      const grantAt = (customerId: string, scope: CredentialScope, sellingPartnerId: string, granted: Date) =>
+        authorize(customerId, scope, sellingPartnerId, { start: plus(granted, -30_000) });
 
       const GRANTED = {
         a: before(10 * DAY_MS), // cust-a/NA: reauthorize_by = NOW + 355 days exactly
         b: before(366 * DAY_MS), // cust-b/EU: a day past
-        zero: before(10 * DAY_MS - 12 * HOUR_MS), // cust-0/FE: 355.5 days left, so 355
+        zero: before(10 * DAY_MS - 12 * HOUR_MS), // cust-0/JP: 355.5 days left, so 355
         f: before(365 * DAY_MS), // cust-f/NA: reauthorize_by = NOW: 0 days, still authorized
         g: before(365 * DAY_MS + 1), // cust-g/NA: 1 ms past: -1, expired
         h: before(10 * DAY_MS + 1), // cust-h/NA: 1 ms short of 355 days: 354
@@ -1542,23 +1836,23 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       async function fixture(): Promise<string[]> {
         await grantAt('cust-a', 'NA', 'APARTNER1', GRANTED.a);
         await grantAt('cust-b', 'EU', 'APARTNER2', GRANTED.b);
-        await grantAt('cust-0', 'FE', 'APARTNER3', GRANTED.zero);
+        await grantAt('cust-0', 'JP', 'APARTNER3', GRANTED.zero);
         await grantAt('cust-f', 'NA', 'APARTNER6', GRANTED.f);
         await grantAt('cust-g', 'NA', 'APARTNER7', GRANTED.g);
         await grantAt('cust-h', 'NA', 'APARTNER8', GRANTED.h);
         // cust-a/NA: a later re-authorization that failed: the row stays authorized, with last_error.
         const retry = await start('cust-a', 'NA', { now: A_RETRY, flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' });
         expect(await consume(retry.attempt, 'APARTNER1', plus(A_RETRY, 10_000))).toBe(true);
-        await store.failAuthorization({ attemptId: retry.record.attemptId, customerId: 'cust-a', region: 'NA', failure: { reason: 'lwa_unavailable' }, now: plus(A_RETRY, 20_000) });
+        await store.failAuthorization({ attemptId: retry.record.attemptId, customerId: 'cust-a', scope: 'NA', failure: { reason: 'lwa_unavailable' }, now: plus(A_RETRY, 20_000) });
         // cust-a/EU: pending, with the customer's newest attempt (it must not count as NA's last attempt).
         await start('cust-a', 'EU', { now: A_EU });
-        await start('cust-c', 'FE', { now: before(2 * DAY_MS) });
+        await start('cust-c', 'JP', { now: before(2 * DAY_MS) });
         const d = await start('cust-d', 'NA', { now: before(3 * DAY_MS) });
         expect(await consume(d.attempt, 'APARTNER4', plus(before(3 * DAY_MS), 10_000))).toBe(true);
         await store.failAuthorization({
           attemptId: d.record.attemptId,
           customerId: 'cust-d',
-          region: 'NA',
+          scope: 'NA',
           failure: { reason: 'code_rejected', lwaError: 'invalid_grant' },
           now: plus(before(3 * DAY_MS), 20_000),
         });
@@ -1567,7 +1861,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
         const secrets: string[] = [];
         for (const summary of await store.listCredentials()) {
-          const row = await credential(summary.customerId, summary.region);
+          const row = await credential(summary.customerId, summary.scope);
           for (const value of [row.lwaRefreshToken, row.spapiOauthCode, row.mwsAuthToken]) if (value !== null) secrets.push(value);
         }
         expect(secrets.length).toBeGreaterThanOrEqual(7);
@@ -1580,10 +1874,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         'cust-g/NA:expired:-1',
         'cust-f/NA:authorized:0',
         'cust-h/NA:authorized:354',
-        'cust-0/FE:authorized:355',
+        'cust-0/JP:authorized:355',
         'cust-a/NA:authorized:355',
         'cust-a/EU:pending:null',
-        'cust-c/FE:pending:null',
+        'cust-c/JP:pending:null',
         'cust-d/NA:failed:null',
         'cust-e/NA:revoked:null',
       ];
@@ -1592,7 +1886,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.listCredentialStatus({}, NOW)).toEqual([]);
       });
 
-      it('lists every row with deadline, whole days left and last attempt, ordered by days left (nulls last), customer, region', async () => {
+      it('lists every row with deadline, whole days left and last attempt, ordered by days left (nulls last), customer, scope', async () => {
         const secrets = await fixture();
         const rows = await store.listCredentialStatus({}, NOW);
         expect(keyed(rows)).toEqual(ORDER);
@@ -1604,6 +1898,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         };
         expect(find('cust-a/NA')).toEqual({
           customerId: 'cust-a',
+          scope: 'NA',
           region: 'NA',
           marketplace: 'US',
           sellingPartnerId: 'APARTNER1',
@@ -1611,6 +1906,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           // The re-authorization came through the anonymous Login URI, which writes no credential column.
           authRequestedDate: plus(GRANTED.a, -30_000),
           authGrantedDate: GRANTED.a,
+          revokedAt: null,
+          hasRefreshToken: true,
           reauthorizeBy: plus(NOW, 355 * DAY_MS),
           daysLeft: 355,
           lastError: 'lwa_unavailable',
@@ -1620,12 +1917,15 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         });
         expect(find('cust-b/EU')).toEqual({
           customerId: 'cust-b',
+          scope: 'EU',
           region: 'EU',
           marketplace: 'DE',
           sellingPartnerId: 'APARTNER2',
           status: 'expired',
           authRequestedDate: plus(GRANTED.b, -30_000),
           authGrantedDate: GRANTED.b,
+          revokedAt: null,
+          hasRefreshToken: true,
           reauthorizeBy: before(DAY_MS),
           daysLeft: -1,
           lastError: null,
@@ -1635,12 +1935,15 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         });
         expect(find('cust-a/EU')).toEqual({
           customerId: 'cust-a',
+          scope: 'EU',
           region: 'EU',
           marketplace: 'DE',
           sellingPartnerId: null,
           status: 'pending',
           authRequestedDate: A_EU,
           authGrantedDate: null,
+          revokedAt: null,
+          hasRefreshToken: false,
           reauthorizeBy: null,
           daysLeft: null,
           lastError: null,
@@ -1664,6 +1967,9 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(find('cust-e/NA')).toMatchObject({
           status: 'revoked',
           authGrantedDate: GRANTED.e,
+          // When LWA refused the token, which the row still holds (the sweep proves it again).
+          revokedAt: before(5 * DAY_MS),
+          hasRefreshToken: true,
           reauthorizeBy: null,
           daysLeft: null,
           lastError: formatLastError(REVOKED),
@@ -1671,8 +1977,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           lastAttemptOutcome: 'succeeded',
           lastAttemptReason: null,
         });
-        expect(find('cust-c/FE')).toMatchObject({ status: 'pending', marketplace: 'JP', reauthorizeBy: null, daysLeft: null, lastAttemptOutcome: 'abandoned' });
-        for (const [key, granted] of [['cust-0/FE', GRANTED.zero], ['cust-f/NA', GRANTED.f], ['cust-g/NA', GRANTED.g], ['cust-h/NA', GRANTED.h]] as const) {
+        expect(find('cust-c/JP')).toMatchObject({ scope: 'JP', region: 'FE', status: 'pending', marketplace: 'JP', reauthorizeBy: null, daysLeft: null, lastAttemptOutcome: 'abandoned' });
+        for (const [key, granted] of [['cust-0/JP', GRANTED.zero], ['cust-f/NA', GRANTED.f], ['cust-g/NA', GRANTED.g], ['cust-h/NA', GRANTED.h]] as const) {
           expect([find(key).authGrantedDate, find(key).reauthorizeBy]).toEqual([granted, deadline(granted)]);
         }
         expect(find('cust-f/NA').reauthorizeBy).toEqual(NOW);
@@ -1704,10 +2010,10 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           'cust-g/NA:expired:-2',
           'cust-f/NA:expired:-1',
           'cust-h/NA:authorized:353',
-          'cust-0/FE:authorized:354',
+          'cust-0/JP:authorized:354',
           'cust-a/NA:authorized:354',
           'cust-a/EU:pending:null',
-          'cust-c/FE:pending:null',
+          'cust-c/JP:pending:null',
           'cust-d/NA:failed:null',
           'cust-e/NA:revoked:null',
         ]);
@@ -1743,16 +2049,16 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.listCredentialStatus({ customerId: "x' OR '1'='1" }, NOW)).toEqual([]);
       });
 
-      it('takes the newest attempt of that customer and region by created_at, then attempt_id (not by id alone)', async () => {
+      it('takes the newest attempt of that customer and scope by created_at, then attempt_id (not by id alone)', async () => {
         const first = await start('cust-x', 'NA', { now: at(100) });
         expect(await consume(first.attempt, 'APARTNER1', at(110))).toBe(true);
-        await store.failAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-x', region: 'NA', failure: { reason: 'code_rejected' }, now: at(120) });
+        await store.failAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-x', scope: 'NA', failure: { reason: 'code_rejected' }, now: at(120) });
         // A later id with an earlier created_at.
         await start('cust-x', 'NA', { now: at(50) });
-        // Another region of the same customer, later than both.
+        // Another scope of the same customer, later than both.
         await start('cust-x', 'EU', { now: at(900) });
-        const last = async (region: Region) => {
-          const row = (await store.listCredentialStatus({ customerId: 'cust-x' }, at(1000))).find((r) => r.region === region);
+        const last = async (scope: CredentialScope) => {
+          const row = (await store.listCredentialStatus({ customerId: 'cust-x' }, at(1000))).find((r) => r.scope === scope);
           return [iso(row?.lastAttemptAt), row?.lastAttemptOutcome, row?.lastAttemptReason];
         };
         expect(await last('NA')).toEqual([at(100).toISOString(), 'failed', 'code_rejected']);
@@ -1797,20 +2103,20 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         await start('cust-1', 'NA', { now: at(0) });
         await start('cust-2', 'EU', { now: at(100) });
         await start('cust-1', 'EU', { now: at(200) });
-        await start('cust-3', 'FE', { now: at(200) });
+        await start('cust-3', 'AU', { now: at(200) });
         const relatedTo = await start('cust-9', 'NA', { now: at(0) });
         expect(await store.recordRefusedCallback({ related: relatedTo.record, sellingPartnerId: 'APARTNER1', reason: 'state_replayed', now: at(300) })).toBe(true);
         const ids = new Map((await store.listAttempts()).map((a) => [a.attemptId, a]));
-        const show = (list: AttemptRecord[]) => list.map((a) => `${a.customerId ?? '-'}/${a.region ?? '-'}@${(a.createdAt.getTime() - T0.getTime()) / 1000}`);
+        const show = (list: AttemptRecord[]) => list.map((a) => `${a.customerId ?? '-'}/${a.scope ?? '-'}@${(a.createdAt.getTime() - T0.getTime()) / 1000}`);
 
         const recent = await store.listRecentAttempts({ since: at(100) });
-        expect(show(recent)).toEqual(['cust-9/NA@300', 'cust-3/FE@200', 'cust-1/EU@200', 'cust-2/EU@100']);
+        expect(show(recent)).toEqual(['cust-9/NA@300', 'cust-3/AU@200', 'cust-1/EU@200', 'cust-2/EU@100']);
         for (const attempt of recent) {
           expect(Object.keys(attempt).sort()).toEqual(ATTEMPT_KEYS);
           expect(attempt).toEqual(ids.get(attempt.attemptId));
         }
-        expect(show(await store.listRecentAttempts({ since: new Date(at(100).getTime() + 1) }))).toEqual(['cust-9/NA@300', 'cust-3/FE@200', 'cust-1/EU@200']);
-        expect(show(await store.listRecentAttempts({ since: at(100), limit: 2 }))).toEqual(['cust-9/NA@300', 'cust-3/FE@200']);
+        expect(show(await store.listRecentAttempts({ since: new Date(at(100).getTime() + 1) }))).toEqual(['cust-9/NA@300', 'cust-3/AU@200', 'cust-1/EU@200']);
+        expect(show(await store.listRecentAttempts({ since: at(100), limit: 2 }))).toEqual(['cust-9/NA@300', 'cust-3/AU@200']);
         expect(show(await store.listRecentAttempts({ since: at(100), limit: 1 }))).toEqual(['cust-9/NA@300']);
         expect(show(await store.listRecentAttempts({ since: T0 }))).toHaveLength(6);
         expect(show(await store.listRecentAttempts({ since: T0, customerId: 'cust-1' }))).toEqual(['cust-1/EU@200', 'cust-1/NA@0']);
@@ -1842,11 +2148,11 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await consume(second.attempt, 'APARTNER2', at(11))).toBe(true);
         const token = envelope(2800, 'f');
         expect(
-          await store.completeAuthorization({ attemptId: first.record.attemptId, customerId: 'cust-1', region: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: token, now: at(20) }),
+          await completeGrant({ attemptId: first.record.attemptId, customerId: 'cust-1', scope: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: token, now: at(20) }),
         ).toBe('stored');
         const before = await credential('cust-1');
         expect(
-          await store.completeAuthorization({ attemptId: second.record.attemptId, customerId: 'cust-1', region: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER2', encryptedRefreshToken: envelope(2800, 's'), now: at(21) }),
+          await completeGrant({ attemptId: second.record.attemptId, customerId: 'cust-1', scope: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER2', encryptedRefreshToken: envelope(2800, 's'), now: at(21) }),
         ).toBe('partner_changed');
         expect(await credential('cust-1')).toEqual(before);
         expect((await attemptById(second.record.attemptId)).outcome).toBe('pending');
@@ -1855,7 +2161,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const third = await start('cust-1', 'NA', { now: at(30) });
         expect(await consume(third.attempt, 'APARTNER1', at(31))).toBe(true);
         expect(
-          await store.completeAuthorization({ attemptId: third.record.attemptId, customerId: 'cust-1', region: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: envelope(2800, 't'), now: at(40) }),
+          await completeGrant({ attemptId: third.record.attemptId, customerId: 'cust-1', scope: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: envelope(2800, 't'), now: at(40) }),
         ).toBe('stored');
       });
     });
@@ -1879,17 +2185,17 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           case 'failed': {
             const { attempt, record: row } = await start(customerId, 'NA', { now: begin });
             expect(await consume(attempt, partner, later(begin, 10_000))).toBe(true);
-            await store.failAuthorization({ attemptId: row.attemptId, customerId, region: 'NA', failure: { reason: 'code_rejected' }, now: later(begin, 20_000) });
+            await store.failAuthorization({ attemptId: row.attemptId, customerId, scope: 'NA', failure: { reason: 'code_rejected' }, now: later(begin, 20_000) });
             return { customerId, token: undefined };
           }
           case 'revoked': {
             const { token } = await authorize(customerId, 'NA', partner, { start: begin });
-            expect(await store.markRevoked({ customerId, region: 'NA', expectedRefreshToken: token, failure: REVOKED, now: later(begin, 60_000) })).toBe(true);
+            expect(await store.markRevoked({ customerId, scope: 'NA', expectedRefreshToken: token, failure: REVOKED, now: later(begin, 60_000) })).toBe(true);
             return { customerId, token };
           }
           case 'unlinked': {
             await authorize(customerId, 'NA', partner, { start: begin });
-            expect((await store.unlinkCredential({ customerId, region: 'NA', now: later(begin, 60_000) })).kind).toBe('unlinked');
+            expect((await store.unlinkCredential({ customerId, scope: 'NA', now: later(begin, 60_000) })).kind).toBe('unlinked');
             return { customerId, token: undefined };
           }
         }
@@ -1915,15 +2221,15 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
               case 'failed': {
                 const { attempt, record: row } = await start(customerId, 'NA', { now: when });
                 expect(await consume(attempt, `AWALK${seq}`, later(when, 10_000))).toBe(true);
-                await store.failAuthorization({ attemptId: row.attemptId, customerId, region: 'NA', failure: { reason: 'lwa_unavailable' }, now: later(when, 20_000) });
+                await store.failAuthorization({ attemptId: row.attemptId, customerId, scope: 'NA', failure: { reason: 'lwa_unavailable' }, now: later(when, 20_000) });
                 break;
               }
               case 'revoked':
                 // Only a row holding a working envelope can be revoked; every other row is left as it was.
-                await store.markRevoked({ customerId, region: 'NA', expectedRefreshToken: token ?? envelope(100), failure: REVOKED, now: when });
+                await store.markRevoked({ customerId, scope: 'NA', expectedRefreshToken: token ?? envelope(100), failure: REVOKED, now: when });
                 break;
               case 'unlinked':
-                expect((await store.unlinkCredential({ customerId, region: 'NA', now: when })).kind).toBe('unlinked');
+                expect((await store.unlinkCredential({ customerId, scope: 'NA', now: when })).kind).toBe('unlinked');
                 break;
             }
             expect((await credential(customerId)).status).toBe(to);
@@ -1941,7 +2247,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const other = await authorize('cust-2', 'EU', 'APARTNER9', { start: at(50) });
         const untouched = await credential('cust-2', 'EU');
 
-        expect(await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(100) })).toEqual({
+        expect(await store.unlinkCredential({ customerId: 'cust-1', scope: 'NA', now: at(100) })).toEqual({
           kind: 'unlinked',
           previousSellingPartnerId: 'APARTNER1',
           previousStatus: 'authorized',
@@ -1957,7 +2263,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         ]);
         expect(iso(cred.updatedAt)).toBe(at(100).toISOString());
         const audit = (await store.listAttempts({ customerId: 'cust-1' })).at(-1);
-        expect([audit?.flow, audit?.outcome, audit?.reason, audit?.sellingPartnerId, audit?.region, iso(audit?.createdAt)]).toEqual([
+        expect([audit?.flow, audit?.outcome, audit?.reason, audit?.sellingPartnerId, audit?.scope, iso(audit?.createdAt)]).toEqual([
           'ops',
           'succeeded',
           'unlinked',
@@ -1979,8 +2285,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('answers not_found for a row that does not exist, writing nothing', async () => {
         await authorize('cust-1', 'NA', 'APARTNER1');
         const before = await store.listAttempts();
-        expect(await store.unlinkCredential({ customerId: 'cust-1', region: 'EU', now: at(100) })).toEqual({ kind: 'not_found' });
-        expect(await store.unlinkCredential({ customerId: 'CUST-1', region: 'NA', now: at(100) })).toEqual({ kind: 'not_found' });
+        expect(await store.unlinkCredential({ customerId: 'cust-1', scope: 'EU', now: at(100) })).toEqual({ kind: 'not_found' });
+        expect(await store.unlinkCredential({ customerId: 'CUST-1', scope: 'NA', now: at(100) })).toEqual({ kind: 'not_found' });
         expect(await store.listAttempts()).toEqual(before);
         expect((await credential('cust-1')).status).toBe('authorized');
       });
@@ -1988,7 +2294,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
     // ---- open attempts --------------------------------------------------------------------------------------
 
-    describe(`at most ${MAX_OPEN_ATTEMPTS} open attempts per customer and region`, () => {
+    describe(`at most ${MAX_OPEN_ATTEMPTS} open attempts per customer and scope`, () => {
       it('refuses one more while that many are open, writing nothing; expired, consumed and other rows do not count', async () => {
         for (let i = 0; i < MAX_OPEN_ATTEMPTS; i += 1) await start('cust-1', 'NA', { now: at(i) });
         const before = await credential('cust-1');
@@ -1998,7 +2304,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
           flow: 'website',
           expectedSellingPartnerId: null,
           customerId: 'cust-1',
-          region: 'NA',
+          scope: 'NA',
           marketplace: 'US',
           createdAt: at(100),
           expiresAt: at(700),
@@ -2013,8 +2319,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         }
         expect(await store.startAuthorization({ ...refused, stateHash: newHash(), flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' })).toBe('too_many_open');
         refused.stateHash = newHash();
-        // Another region, another customer: their own budget.
-        expect(await store.startAuthorization({ ...refused, region: 'EU' })).toBe('started');
+        // Another scope, another customer: their own budget.
+        expect(await store.startAuthorization({ ...refused, scope: 'EU' })).toBe('started');
         expect(await store.startAuthorization({ ...refused, stateHash: newHash(), customerId: 'cust-2' })).toBe('started');
         // Once the first one's state has expired (at(600)), there is room again.
         expect(await store.startAuthorization({ ...refused, stateHash: newHash(), createdAt: at(600), expiresAt: at(1200) })).toBe('started');
@@ -2031,17 +2337,17 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         // cust-1: an old failure, then an old success (its last started attempt), a refusal of it, then revoked.
         const failed = await start('cust-1', 'NA', { now: old });
         expect(await consume(failed.attempt, 'APARTNER1', at(10))).toBe(true);
-        await store.failAuthorization({ attemptId: failed.record.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'code_rejected' }, now: at(20) });
+        await store.failAuthorization({ attemptId: failed.record.attemptId, customerId: 'cust-1', scope: 'NA', failure: { reason: 'code_rejected' }, now: at(20) });
         const ok = await authorize('cust-1', 'NA', 'APARTNER1', { start: at(1000) });
         expect(await store.recordRefusedCallback({ related: ok.attempt, sellingPartnerId: undefined, reason: 'state_replayed', now: at(2000) })).toBe(true);
-        expect(await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: ok.token, failure: REVOKED, now: at(3000) })).toBe(true);
+        expect(await store.markRevoked({ customerId: 'cust-1', scope: 'NA', expectedRefreshToken: ok.token, failure: REVOKED, now: at(3000) })).toBe(true);
         // cust-2: an old abandoned attempt, then a newer abandoned one (its last), both before the cut-off.
         await start('cust-2', 'EU', { now: at(100) });
         const lastOfTwo = await start('cust-2', 'EU', { now: at(5000) });
         // cust-3: an attempt consumed long ago whose exchange never finished (interrupted), superseded later.
-        const crashed = await start('cust-3', 'FE', { now: at(200) });
+        const crashed = await start('cust-3', 'JP', { now: at(200) });
         expect(await consume(crashed.attempt, 'APARTNER3', at(210))).toBe(true);
-        const lastOfThree = await start('cust-3', 'FE', { now: at(150_000) });
+        const lastOfThree = await start('cust-3', 'JP', { now: at(150_000) });
         // cust-4: an attempt before the cut-off, superseded by one after it that is still open at `now`.
         await start('cust-4', 'NA', { now: at(300) });
         const open = await start('cust-4', 'NA', { now: at(199_900) });
@@ -2063,7 +2369,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect(await store.purgeAttempts({ olderThan: at(10 ** 9), now: at(10 ** 9), limit: 1000, dryRun: true })).toBe(0);
       });
 
-      it('also deletes old refusals and audits of a (customer, region) that has no started attempt at all', async () => {
+      it('also deletes old refusals and audits of a (customer, scope) that has no started attempt at all', async () => {
         // An anonymous Login-URI attempt never answered is not a "last attempt"; neither are refusals of it.
         const anonymous = await start('cust-1', 'NA', { now: at(0), flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' });
         expect(await store.recordRefusedCallback({ related: anonymous.record, sellingPartnerId: undefined, reason: 'state_expired', now: at(700) })).toBe(true);
@@ -2095,12 +2401,12 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
       it('store and find each one exactly (case-sensitive), through the whole flow', async () => {
         for (const [i, customerId] of awkward.entries()) {
-          const region: Region = i % 2 === 0 ? 'NA' : 'EU';
-          const { token } = await authorize(customerId, region, `APARTNER${i}`, { start: at(i * 100) });
-          const cred = await credential(customerId, region);
+          const scope: CredentialScope = i % 2 === 0 ? 'NA' : 'EU';
+          const { token } = await authorize(customerId, scope, `APARTNER${i}`, { start: at(i * 100) });
+          const cred = await credential(customerId, scope);
           expect(cred.customerId).toBe(customerId);
           expect(cred.lwaRefreshToken).toBe(token);
-          expect(await authorizedCustomer(`APARTNER${i}`, region)).toBe(customerId);
+          expect(await authorizedCustomer(`APARTNER${i}`, scope)).toBe(customerId);
           const attempts = await store.listAttempts({ customerId });
           expect(attempts.map((a) => a.customerId)).toEqual([customerId]);
         }
@@ -2114,11 +2420,11 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
     describe('shared access tokens and the refresh lease (sp_api_access_tokens)', () => {
       const lease = (owner: string, now: Date, forSeconds = 30, customerId = 'cust-1') =>
-        store.claimAccessTokenLease({ customerId, region: 'NA', owner, now, until: later(now, forSeconds * 1000) });
+        store.claimAccessTokenLease({ customerId, scope: 'NA', owner, now, until: later(now, forSeconds * 1000) });
       const write = (owner: string, refreshToken: string, options: { seller?: string; now?: Date; token?: string } = {}) =>
         store.storeSharedAccessToken({
           customerId: 'cust-1',
-          region: 'NA',
+          scope: 'NA',
           owner,
           generation: `authorized|${options.seller ?? 'APARTNER1'}|gen`,
           sellingPartnerId: options.seller ?? 'APARTNER1',
@@ -2212,18 +2518,112 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
         expect(await lease('a', at(1))).toBe(true);
         expect(await write('a', token, { now: at(4) })).toBe(true);
-        expect((await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(10) })).kind).toBe('unlinked');
+        expect((await store.unlinkCredential({ customerId: 'cust-1', scope: 'NA', now: at(10) })).kind).toBe('unlinked');
         expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toBeUndefined();
       });
 
       it('releaseAccessTokenLease clears only its own owner\'s lease', async () => {
         await authorize('cust-1', 'NA', 'APARTNER1');
         expect(await lease('a', at(1))).toBe(true);
-        await store.releaseAccessTokenLease({ customerId: 'cust-1', region: 'NA', owner: 'b' });
+        await store.releaseAccessTokenLease({ customerId: 'cust-1', scope: 'NA', owner: 'b' });
         expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared?.leaseOwner).toBe('a');
-        await store.releaseAccessTokenLease({ customerId: 'cust-1', region: 'NA', owner: 'a' });
+        await store.releaseAccessTokenLease({ customerId: 'cust-1', scope: 'NA', owner: 'a' });
         expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared?.leaseOwner).toBeNull();
         expect(await lease('b', at(2))).toBe(true);
+      });
+
+      /** The access token a code exchange returned, sealed, for the generation its refresh token makes. */
+      const seedFor = (sellingPartnerId: string, refreshToken: string, expiresAt: Date, fill = 'x') => ({
+        accessToken: envelope(700, fill),
+        generation: credentialGeneration({ status: 'authorized', sellingPartnerId, lwaRefreshToken: refreshToken }),
+        expiresAt,
+      });
+
+      it("completeAuthorization seeds the fleet's shared access token with the one the exchange returned, in the same transaction", async () => {
+        const token = envelope(2800, 't');
+        const seed = seedFor('APARTNER1', token, at(3630));
+        await authorize('cust-1', 'NA', 'APARTNER1', { token, shared: seed });
+        const source = await store.readAccessTokenSource('cust-1', 'NA');
+        expect(source?.credential).toEqual(await credential('cust-1'));
+        expect(source?.shared).toEqual({ generation: seed.generation, accessToken: seed.accessToken, expiresAt: at(3630), refreshedAt: at(30), leaseOwner: null, leaseUntil: null });
+        // The seed is the generation the row now has: a refresh that knows it may write after it.
+        expect(seed.generation).toBe(credentialGeneration(await credential('cust-1')));
+
+        // A re-authorization replaces it with its own; an authorization without one leaves the fleet to refresh.
+        const newer = envelope(2800, 'n');
+        const again = seedFor('APARTNER1', newer, at(4630), 'y');
+        await authorize('cust-1', 'NA', 'APARTNER1', { start: at(1000), token: newer, shared: again });
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toEqual({
+          generation: again.generation,
+          accessToken: again.accessToken,
+          expiresAt: at(4630),
+          refreshedAt: at(1030),
+          leaseOwner: null,
+          leaseUntil: null,
+        });
+        await authorize('cust-2', 'NA', 'APARTNER2', { start: at(2000) });
+        expect((await store.readAccessTokenSource('cust-2', 'NA'))?.shared).toBeUndefined();
+      });
+
+      it('a refused completeAuthorization (partner_conflict, partner_changed) seeds no shared access token', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const b = await start('cust-2', 'NA', { now: at(100) });
+        expect(await consume(b.attempt, 'APARTNER1', at(110))).toBe(true);
+        const token = envelope(2800, 'b');
+        expect(
+          await completeGrant({ attemptId: b.record.attemptId, customerId: 'cust-2', scope: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: token, sharedAccessToken: seedFor('APARTNER1', token, at(3700)), now: at(130) }),
+        ).toBe('partner_conflict');
+        expect((await store.readAccessTokenSource('cust-2', 'NA'))?.shared).toBeUndefined();
+        const c = await start('cust-1', 'NA', { now: at(200) });
+        expect(await consume(c.attempt, 'APARTNER9', at(210))).toBe(true);
+        const other = envelope(2800, 'c');
+        expect(
+          await completeGrant({ attemptId: c.record.attemptId, customerId: 'cust-1', scope: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER9', encryptedRefreshToken: other, sharedAccessToken: seedFor('APARTNER9', other, at(3800)), now: at(230) }),
+        ).toBe('partner_changed');
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toBeUndefined();
+      });
+
+      it("a lease another instance took on the row first is no reason to lose the grant: the seed is written and the lease freed", async () => {
+        const { attempt, record: row } = await start('cust-1', 'NA');
+        expect(await consume(attempt, 'APARTNER1')).toBe(true);
+        // The pending row is enough for a lease claim: it creates the shared row, leased and without a token.
+        expect(await lease('other', at(15), 60)).toBe(true);
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toMatchObject({ accessToken: null, leaseOwner: 'other' });
+        const token = envelope(2800, 't');
+        const seed = seedFor('APARTNER1', token, at(3630));
+        expect(
+          await completeGrant({ attemptId: row.attemptId, customerId: 'cust-1', scope: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: token, sharedAccessToken: seed, now: at(30) }),
+        ).toBe('stored');
+        expect([(await credential('cust-1')).status, (await attemptById(row.attemptId)).outcome]).toEqual(['authorized', 'succeeded']);
+        expect((await store.readAccessTokenSource('cust-1', 'NA'))?.shared).toEqual({
+          generation: seed.generation,
+          accessToken: seed.accessToken,
+          expiresAt: at(3630),
+          refreshedAt: at(30),
+          leaseOwner: null,
+          leaseUntil: null,
+        });
+      });
+
+      it('a lease claim racing the completion never costs the grant', async () => {
+        for (let i = 0; i < 5; i += 1) {
+          const customerId = `race-${i}`;
+          const { attempt, record: row } = await start(customerId, 'NA', { now: at(i) });
+          expect(await consume(attempt, `ARACE${i}`, at(10 + i))).toBe(true);
+          const token = envelope(2800, 't');
+          const seed = seedFor(`ARACE${i}`, token, at(3630));
+          const [completed] = await Promise.all([
+            completeGrant({ attemptId: row.attemptId, customerId, scope: 'NA', marketplace: 'US', sellingPartnerId: `ARACE${i}`, encryptedRefreshToken: token, sharedAccessToken: seed, now: at(30) }),
+            store.claimAccessTokenLease({ customerId, scope: 'NA', owner: 'other', now: at(30), until: at(60) }),
+          ]);
+          expect(completed).toBe('stored');
+          expect([(await credential(customerId)).status, (await credential(customerId)).lwaRefreshToken]).toEqual(['authorized', token]);
+          expect((await attemptById(row.attemptId)).outcome).toBe('succeeded');
+          // Either order leaves one shared row: the seed written (claim first, or claim after it), or, if both inserted
+          // at once, the claimer's row without a token yet, for its refresh to fill.
+          const shared = (await store.readAccessTokenSource(customerId, 'NA'))?.shared;
+          expect([seed.accessToken, null]).toContain(shared?.accessToken);
+        }
       });
     });
 
@@ -2236,7 +2636,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         await authorize('cust-1', 'EU', 'APARTNER1', { marketplace: 'DE' });
         const [event, ...more] = await store.listEvents();
         expect(more).toEqual([]);
-        expect([event?.type, event?.customerId, event?.region, event?.sellingPartnerId, iso(event?.occurredAt), event?.deliveryState]).toEqual([
+        expect([event?.type, event?.customerId, event?.scope, event?.sellingPartnerId, iso(event?.occurredAt), event?.deliveryState]).toEqual([
           'authorization.granted', 'cust-1', 'EU', 'APARTNER1', at(30).toISOString(), 'pending',
         ]);
         expect(JSON.parse(event?.data ?? 'null')).toEqual({ marketplace: 'DE', reauthorize_by: new Date(at(30).getTime() + REAUTHORIZE_AFTER_DAYS * DAY_MS).toISOString() });
@@ -2252,7 +2652,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { attempt, record: row } = await start('cust-1', 'NA', { flow: 'reauthorize', expectedSellingPartnerId: 'APARTNER1' });
         expect(await consume(attempt, 'APARTNER1')).toBe(true);
         await expect(
-          store.completeAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: envelope(300), now: at(30) }),
+          completeGrant({ attemptId: row.attemptId, customerId: 'cust-1', scope: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: envelope(300), now: at(30) }),
         ).rejects.toThrow();
         expect(await store.listEvents()).toEqual([]);
         expect((await attemptById(row.attemptId)).outcome).toBe('pending');
@@ -2264,7 +2664,7 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         const { attempt, record: row } = await start('cust-2', 'NA', { now: at(100) });
         expect(await consume(attempt, 'APARTNER1', at(110))).toBe(true);
         const complete = (customerId: string, attemptId: number, sellingPartnerId: string) =>
-          store.completeAuthorization({ attemptId, customerId, region: 'NA', marketplace: 'US', sellingPartnerId, encryptedRefreshToken: envelope(300), now: at(130) });
+          completeGrant({ attemptId, customerId, scope: 'NA', marketplace: 'US', sellingPartnerId, encryptedRefreshToken: envelope(300), now: at(130) });
         expect(await complete('cust-2', row.attemptId, 'APARTNER1')).toBe('partner_conflict');
         const second = await start('cust-1', 'NA', { now: at(200) });
         expect(await consume(second.attempt, 'APARTNER2', at(210))).toBe(true);
@@ -2275,11 +2675,11 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('failAuthorization writes authorization.failed with the reason when the row reads failed, and nothing for an authorized row', async () => {
         const { attempt, record: row } = await start('cust-1');
         expect(await consume(attempt, 'APARTNER1')).toBe(true);
-        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', region: 'NA', failure: { reason: 'code_rejected', lwaError: 'invalid_grant', lwaErrorDescription: 'bad code' }, now: at(40) });
+        await store.failAuthorization({ attemptId: row.attemptId, customerId: 'cust-1', scope: 'NA', failure: { reason: 'code_rejected', lwaError: 'invalid_grant', lwaErrorDescription: 'bad code' }, now: at(40) });
         await authorize('cust-2', 'NA', 'APARTNER2', { start: at(100) });
         const again = await start('cust-2', 'NA', { now: at(200) });
         expect(await consume(again.attempt, 'APARTNER2', at(210))).toBe(true);
-        await store.failAuthorization({ attemptId: again.record.attemptId, customerId: 'cust-2', region: 'NA', failure: { reason: 'lwa_unavailable' }, now: at(240) });
+        await store.failAuthorization({ attemptId: again.record.attemptId, customerId: 'cust-2', scope: 'NA', failure: { reason: 'lwa_unavailable' }, now: at(240) });
 
         const events = await store.listEvents();
         expect(events.map((e) => [e.type, e.customerId])).toEqual([['authorization.failed', 'cust-1'], ['authorization.granted', 'cust-2']]);
@@ -2288,8 +2688,8 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
       it('markRevoked writes authorization.revoked only when it marks the row', async () => {
         const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
-        expect(await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: `${token}x`, failure: REVOKED, now: at(100) })).toBe(false);
-        expect(await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: token, failure: REVOKED, now: at(200) })).toBe(true);
+        expect(await store.markRevoked({ customerId: 'cust-1', scope: 'NA', expectedRefreshToken: `${token}x`, failure: REVOKED, now: at(100) })).toBe(false);
+        expect(await store.markRevoked({ customerId: 'cust-1', scope: 'NA', expectedRefreshToken: token, failure: REVOKED, now: at(200) })).toBe(true);
         const events = await store.listEvents();
         expect(events.map((e) => [e.type, e.sellingPartnerId, iso(e.occurredAt)])).toEqual([
           ['authorization.granted', 'APARTNER1', at(30).toISOString()],
@@ -2300,24 +2700,24 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
       it('unlinkCredential writes authorization.unlinked naming the previous seller; not_found writes none', async () => {
         await authorize('cust-1', 'NA', 'APARTNER1');
-        await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(100) });
-        await store.unlinkCredential({ customerId: 'cust-1', region: 'EU', now: at(100) });
+        await store.unlinkCredential({ customerId: 'cust-1', scope: 'NA', now: at(100) });
+        await store.unlinkCredential({ customerId: 'cust-1', scope: 'EU', now: at(100) });
         const last = (await store.listEvents()).at(-1);
-        expect([last?.type, last?.sellingPartnerId, last?.region]).toEqual(['authorization.unlinked', 'APARTNER1', 'NA']);
+        expect([last?.type, last?.sellingPartnerId, last?.scope]).toEqual(['authorization.unlinked', 'APARTNER1', 'NA']);
         expect(await types()).toHaveLength(2);
       });
 
       it('unlinking a row that is already unlinked changes nothing and writes no second authorization.unlinked', async () => {
         await authorize('cust-1', 'NA', 'APARTNER1');
-        await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(100) });
-        expect((await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(200) })).kind).toBe('unlinked');
+        await store.unlinkCredential({ customerId: 'cust-1', scope: 'NA', now: at(100) });
+        expect((await store.unlinkCredential({ customerId: 'cust-1', scope: 'NA', now: at(200) })).kind).toBe('unlinked');
         expect(await types()).toEqual(['authorization.granted', 'authorization.unlinked']);
       });
 
       it('no event holds a refresh token, code or MWS token envelope', async () => {
         const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
-        await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: token, failure: REVOKED, now: at(100) });
-        await store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: at(200) });
+        await store.markRevoked({ customerId: 'cust-1', scope: 'NA', expectedRefreshToken: token, failure: REVOKED, now: at(100) });
+        await store.unlinkCredential({ customerId: 'cust-1', scope: 'NA', now: at(200) });
         const text = JSON.stringify(await store.listEvents());
         expect(text).not.toContain(token.slice(0, 40));
         expect(text).not.toMatch(/v1:k1:/);
@@ -2374,15 +2774,16 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
 
     describe('credential checks (the sweep)', () => {
       const claim = (now: Date, runStartedAt: Date, customerId = 'cust-1') =>
-        store.claimCredentialCheck({ customerId, region: 'NA', now, leaseUntil: later(now, 600_000), runStartedAt });
+        store.claimCredentialCheck({ customerId, scope: 'NA', now, leaseUntil: later(now, 600_000), runStartedAt });
       const flagEvent = (type: 'authorization.region_mismatch' | 'authorization.access_denied', now: Date) => ({
-        type, customerId: 'cust-1', region: 'NA' as const, sellingPartnerId: 'APARTNER1', occurredAt: now, data: { marketplace: 'US' },
+        type, customerId: 'cust-1', scope: 'NA' as const, sellingPartnerId: 'APARTNER1', occurredAt: now, data: { marketplace: 'US' },
       });
-      const check = (outcome: 'verified' | 'region_mismatch' | 'access_denied' | 'error', now: Date) =>
+      const check = (outcome: 'verified' | 'region_mismatch' | 'access_denied' | 'error', now: Date, keepFlag?: boolean) =>
         store.recordCredentialCheck({
           customerId: 'cust-1',
-          region: 'NA',
+          scope: 'NA',
           now,
+          keepFlag,
           outcome,
           error: outcome === 'error' ? 'HTTP 500' : null,
           participation: outcome === 'verified' || outcome === 'region_mismatch' ? { marketplaceIds: ['ATVPDKIKX0DER', 'A2EUQ1WTGCTBG2'], countryCodes: ['US', 'CA'], storeName: 'Store One' } : undefined,
@@ -2431,13 +2832,44 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         ]);
       });
 
+      it('clearing a flag writes authorization.flag_cleared naming the flag and the seller; keepFlag leaves the flag as it is and writes no event', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        const flagOf = async () => (await store.listCredentialChecks({ customerId: 'cust-1' }))[0]?.flag;
+        const sweepEvents = async () =>
+          (await store.listEvents({ customerId: 'cust-1' }))
+            .filter((e) => e.type !== 'authorization.granted')
+            .map((e) => [e.type, e.scope, e.region, e.sellingPartnerId, iso(e.occurredAt), JSON.parse(e.data) as unknown]);
+        expect(await claim(at(0), at(0))).toBe(true);
+        // An SP-API 403 the sweep cannot yet tell from an app-wide denial: recorded, no flag, no event.
+        await check('access_denied', at(5), true);
+        expect([await flagOf(), (await store.listCredentialChecks())[0]?.checkOutcome]).toEqual([null, 'access_denied']);
+        await check('access_denied', at(10));
+        expect(await flagOf()).toBe('spapi_access_denied');
+        // keepFlag on a verified check: the flag stays, nothing is told.
+        await check('verified', at(20), true);
+        expect(await flagOf()).toBe('spapi_access_denied');
+        // An outcome that learned nothing leaves the flag; verified clears it, once.
+        await check('error', at(30));
+        await check('verified', at(40));
+        expect(await flagOf()).toBeNull();
+        await check('verified', at(50));
+        await check('region_mismatch', at(60));
+        await check('verified', at(70));
+        expect(await sweepEvents()).toEqual([
+          ['authorization.access_denied', 'NA', 'NA', 'APARTNER1', at(10).toISOString(), { marketplace: 'US' }],
+          ['authorization.flag_cleared', 'NA', 'NA', 'APARTNER1', at(40).toISOString(), { flag: 'spapi_access_denied' }],
+          ['authorization.region_mismatch', 'NA', 'NA', 'APARTNER1', at(60).toISOString(), { marketplace: 'US' }],
+          ['authorization.flag_cleared', 'NA', 'NA', 'APARTNER1', at(70).toISOString(), { flag: 'region_mismatch' }],
+        ]);
+      });
+
       it('recordDeadlineReminder writes each threshold once per grant, never a looser one after a tighter, and starts over with a new grant', async () => {
         await authorize('cust-1', 'NA', 'APARTNER1');
         const granted = (await credential('cust-1')).authGrantedDate ?? T0;
         const remind = (threshold: 30 | 7 | 0, grantedAt = granted) =>
           store.recordDeadlineReminder({
-            customerId: 'cust-1', region: 'NA', grantedAt, threshold,
-            event: { type: threshold === 0 ? 'authorization.expired' : 'authorization.expiring', customerId: 'cust-1', region: 'NA', sellingPartnerId: 'APARTNER1', occurredAt: at(100), data: { threshold_days: threshold } },
+            customerId: 'cust-1', scope: 'NA', grantedAt, threshold,
+            event: { type: threshold === 0 ? 'authorization.expired' : 'authorization.expiring', customerId: 'cust-1', scope: 'NA', sellingPartnerId: 'APARTNER1', occurredAt: at(100), data: { threshold_days: threshold } },
           });
         expect(await remind(30)).toBe(true);
         expect(await remind(30)).toBe(false);
@@ -2456,17 +2888,38 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
       it('recordDeadlineReminder writes nothing for a row that is not authorized', async () => {
         const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
         const granted = (await credential('cust-1')).authGrantedDate ?? T0;
-        await store.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: token, failure: REVOKED, now: at(100) });
+        await store.markRevoked({ customerId: 'cust-1', scope: 'NA', expectedRefreshToken: token, failure: REVOKED, now: at(100) });
         const before = await store.listEvents();
-        expect(await store.recordDeadlineReminder({ customerId: 'cust-1', region: 'NA', grantedAt: granted, threshold: 7, event: { type: 'authorization.expiring', customerId: 'cust-1', region: 'NA', sellingPartnerId: 'APARTNER1', occurredAt: at(200), data: {} } })).toBe(false);
+        expect(await store.recordDeadlineReminder({ customerId: 'cust-1', scope: 'NA', grantedAt: granted, threshold: 7, event: { type: 'authorization.expiring', customerId: 'cust-1', scope: 'NA', sellingPartnerId: 'APARTNER1', occurredAt: at(200), data: {} } })).toBe(false);
         expect(await store.listEvents()).toEqual(before);
       });
     });
     // ---- importRefreshToken (self-authorized private apps) ------------------------------------------------------
 
     describe('importRefreshToken', () => {
-      const importToken = (customerId: string, sellingPartnerId: string, token: string, now: Date = at(500), region: Region = 'NA') =>
-        store.importRefreshToken({ customerId, region, marketplace: region === 'NA' ? 'US' : 'DE', sellingPartnerId, encryptedRefreshToken: token, now });
+      /**
+       * As the ops command imports: the envelope, the token's fingerprint under the current key (by default the
+       * envelope's own, as authorize() stores it) and under every key of the ring.
+       */
+      const importToken = (
+        customerId: string,
+        sellingPartnerId: string,
+        token: string,
+        options: { now?: Date; scope?: CredentialScope; fingerprint?: string; fingerprints?: readonly string[] } = {},
+      ) => {
+        const scope = options.scope ?? 'NA';
+        const fingerprint = options.fingerprint ?? fingerprintOf(token);
+        return store.importRefreshToken({
+          customerId,
+          scope,
+          marketplace: marketplaceOf(scope),
+          sellingPartnerId,
+          encryptedRefreshToken: token,
+          refreshTokenFingerprint: fingerprint,
+          fingerprints: options.fingerprints ?? [fingerprint],
+          now: options.now ?? at(500),
+        });
+      };
 
       it('stores a new authorization with a self_authorization attempt and a granted event, in one go', async () => {
         const token = envelope(900, 's');
@@ -2499,12 +2952,267 @@ export function describeStoreContract(name: string, open: () => Promise<OpenedSt
         expect({ attempts: await store.listAttempts(), events: await store.listEvents() }).toEqual(before);
       });
 
-      it("refuses a seller authorized for another customer in the region (partner_conflict) and writes nothing", async () => {
+      it("refuses a seller authorized for another customer in the scope (partner_conflict) and writes nothing", async () => {
         await authorize('cust-1', 'NA', 'APARTNER1');
         const events = await store.listEvents();
         expect(await importToken('cust-2', 'APARTNER1', envelope(900))).toBe('partner_conflict');
         expect(await store.findCredential('cust-2', 'NA')).toBeUndefined();
         expect(await store.listEvents()).toEqual(events);
+      });
+
+      it('stores the fingerprint it is given with the token', async () => {
+        const token = envelope(900, 'f');
+        expect(await importToken('cust-1', 'APARTNER1', token, { scope: 'AU', fingerprint: fingerprintOf('the plain token') })).toBe('stored');
+        expect(await store.listSecretEnvelopes()).toEqual([
+          expect.objectContaining({ customerId: 'cust-1', scope: 'AU', region: 'FE', lwaRefreshToken: token, refreshTokenFingerprint: fingerprintOf('the plain token') }),
+        ]);
+        expect((await credential('cust-1', 'AU')).marketplace).toBe('AU');
+      });
+
+      it('answers token_in_use, writing nothing, when another credential row holds the same refresh token (by fingerprint), whoever and wherever it is', async () => {
+        const { token } = await authorize('cust-1', 'NA', 'APARTNER1');
+        const before = { ...(await snapshot()), events: await store.listEvents() };
+        // The same refresh token sealed again (another envelope, the same fingerprint): for another customer, another
+        // scope of the same customer, another Far East marketplace; even for the seller and customer of that row.
+        expect(await importToken('cust-2', 'APARTNER2', envelope(900), { fingerprint: fingerprintOf(token) })).toBe('token_in_use');
+        expect(await importToken('cust-1', 'APARTNER1', envelope(900), { scope: 'EU', fingerprint: fingerprintOf(token) })).toBe('token_in_use');
+        expect(await importToken('cust-3', 'APARTNER3', envelope(900), { scope: 'JP', fingerprint: fingerprintOf(token) })).toBe('token_in_use');
+        // Before partner_conflict: the seller is authorized for cust-1 too.
+        expect(await importToken('cust-4', 'APARTNER1', envelope(900), { fingerprint: fingerprintOf(token) })).toBe('token_in_use');
+        expect({ ...(await snapshot()), events: await store.listEvents() }).toEqual(before);
+      });
+
+      it('finds the token under an older key: a row fingerprinted before a key rotation matches one of `fingerprints`', async () => {
+        const token = envelope(2800, 'o');
+        await authorize('cust-1', 'EU', 'APARTNER1', { token, fingerprint: fingerprintOf(token, 'k0') });
+        const before = { ...(await snapshot()), events: await store.listEvents() };
+        const current = fingerprintOf(token, 'k1');
+        expect(await importToken('cust-2', 'APARTNER2', envelope(900), { fingerprint: current, fingerprints: [fingerprintOf(token, 'k0'), current] })).toBe('token_in_use');
+        expect({ ...(await snapshot()), events: await store.listEvents() }).toEqual(before);
+      });
+
+      it('the row that holds the token may import it again: no token_in_use for its own row', async () => {
+        const token = envelope(900, 'r');
+        expect(await importToken('cust-1', 'APARTNER1', token)).toBe('stored');
+        const again = envelope(900, 'q');
+        expect(await importToken('cust-1', 'APARTNER1', again, { fingerprint: fingerprintOf(token), now: at(600) })).toBe('stored');
+        expect((await credential('cust-1')).lwaRefreshToken).toBe(again);
+        expect((await store.listSecretEnvelopes())[0]?.refreshTokenFingerprint).toBe(fingerprintOf(token));
+        // The same for a row the authorization flow stored, under an older key of the ring.
+        const flow = await authorize('cust-2', 'JP', 'APARTNER2', { fingerprint: fingerprintOf('flow token', 'k0') });
+        const current = fingerprintOf('flow token', 'k1');
+        expect(await importToken('cust-2', 'APARTNER2', envelope(900), { scope: 'JP', fingerprint: current, fingerprints: [fingerprintOf('flow token', 'k0'), current] })).toBe('stored');
+        expect((await store.listEvents({ customerId: 'cust-2' })).map((e) => e.type)).toEqual(['authorization.granted', 'authorization.reauthorized']);
+        expect(flow.token).not.toBe((await credential('cust-2', 'JP')).lwaRefreshToken);
+      });
+    });
+
+    // ---- the Far East: one credential per marketplace ----------------------------------------------------------
+
+    describe('the Far East: JP, AU and SG are credentials of their own', () => {
+      it('one customer holds JP, AU and SG side by side, with the same seller or another, each its own row in region FE', async () => {
+        const jp = await authorize('cust-1', 'JP', 'APARTNER1');
+        const au = await authorize('cust-1', 'AU', 'APARTNER1', { start: at(100) });
+        const sg = await authorize('cust-1', 'SG', 'APARTNER2', { start: at(200) });
+        expect(new Set([jp.token, au.token, sg.token]).size).toBe(3);
+
+        const rows = await store.listCredentialsFor({ customerId: 'cust-1' });
+        expect(rows.map((r) => [r.scope, r.region, r.marketplace, r.sellingPartnerId, r.status])).toEqual([
+          ['AU', 'FE', 'AU', 'APARTNER1', 'authorized'],
+          ['JP', 'FE', 'JP', 'APARTNER1', 'authorized'],
+          ['SG', 'FE', 'SG', 'APARTNER2', 'authorized'],
+        ]);
+        expect([(await credential('cust-1', 'JP')).lwaRefreshToken, (await credential('cust-1', 'AU')).lwaRefreshToken, (await credential('cust-1', 'SG')).lwaRefreshToken]).toEqual([
+          jp.token,
+          au.token,
+          sg.token,
+        ]);
+        expect(await authorizedCustomer('APARTNER1', 'JP')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER1', 'AU')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER1', 'SG')).toBeUndefined();
+        expect(await authorizedCustomer('APARTNER2', 'SG')).toBe('cust-1');
+        expect((await store.listSecretEnvelopes()).map((e) => [e.scope, e.region, e.refreshTokenFingerprint])).toEqual([
+          ['AU', 'FE', fingerprintOf(au.token)],
+          ['JP', 'FE', fingerprintOf(jp.token)],
+          ['SG', 'FE', fingerprintOf(sg.token)],
+        ]);
+
+        // Every method keys on the scope: revoking JP leaves AU and SG as they were, and JP's envelope is not AU's.
+        const auBefore = await credential('cust-1', 'AU');
+        const sgBefore = await credential('cust-1', 'SG');
+        expect(await revoke('cust-1', 'AU', jp.token)).toBe(false);
+        expect(await revoke('cust-1', 'JP', jp.token, { now: at(5000) })).toBe(true);
+        expect([(await credential('cust-1', 'JP')).status, (await credential('cust-1', 'JP')).revokedAt]).toEqual(['revoked', at(5000)]);
+        expect(await credential('cust-1', 'AU')).toEqual(auBefore);
+        expect(await credential('cust-1', 'SG')).toEqual(sgBefore);
+        expect((await store.listEvents({ customerId: 'cust-1' })).map((e) => [e.type, e.scope, e.region])).toEqual([
+          ['authorization.granted', 'JP', 'FE'],
+          ['authorization.granted', 'AU', 'FE'],
+          ['authorization.granted', 'SG', 'FE'],
+          ['authorization.revoked', 'JP', 'FE'],
+        ]);
+        expect((await store.listAttempts({ customerId: 'cust-1' })).map((a) => [a.flow, a.scope, a.region, a.marketplace])).toEqual([
+          ['website', 'JP', 'FE', 'JP'],
+          ['website', 'AU', 'FE', 'AU'],
+          ['website', 'SG', 'FE', 'SG'],
+          ['refresh', 'JP', 'FE', 'JP'],
+        ]);
+        expect((await store.listCredentialStatus({ customerId: 'cust-1' }, at(6000))).map((r) => [r.scope, r.region, r.status])).toEqual([
+          ['AU', 'FE', 'authorized'],
+          ['SG', 'FE', 'authorized'],
+          ['JP', 'FE', 'revoked'],
+        ]);
+
+        // The Login URI: a seller held in JP and AU is ambiguous without a scope; a scope picks its row, with its marketplace.
+        const login = (scope: CredentialScope | undefined) =>
+          store.startLoginUriAttempt({
+            sellingPartnerId: 'APARTNER1',
+            scope,
+            marketplaces: ['US', 'DE', 'JP', 'AU', 'SG'],
+            defaultMarketplaces: { NA: 'US', EU: 'UK', JP: 'JP', AU: 'AU', SG: 'SG' },
+            stateHash: newHash(),
+            browserBindingHash: newHash(),
+            createdAt: at(6000),
+            expiresAt: at(6600),
+          });
+        expect(await login(undefined)).toEqual({ kind: 'ambiguous' });
+        expect(await login('AU')).toEqual({ kind: 'started', customerId: 'cust-1', scope: 'AU', marketplace: 'AU' });
+        expect(await login('SG')).toEqual({ kind: 'unknown_seller' });
+      });
+
+      it('another customer may hold the seller in another Far East marketplace, never in the same one', async () => {
+        await authorize('cust-1', 'JP', 'APARTNER1');
+        await authorize('cust-2', 'AU', 'APARTNER1', { start: at(100) });
+        const c = await start('cust-3', 'JP', { now: at(200) });
+        expect(await consume(c.attempt, 'APARTNER1', at(210))).toBe(true);
+        expect(await record('cust-3', 'JP', 'APARTNER1', { now: at(220) })).toBe('partner_conflict');
+        expect(
+          await completeGrant({ attemptId: c.record.attemptId, customerId: 'cust-3', scope: 'JP', marketplace: 'JP', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: envelope(2800, 'c'), now: at(230) }),
+        ).toBe('partner_conflict');
+        expect(await authorizedCustomer('APARTNER1', 'JP')).toBe('cust-1');
+        expect(await authorizedCustomer('APARTNER1', 'AU')).toBe('cust-2');
+        expect((await credential('cust-3', 'JP')).status).toBe('pending');
+      });
+
+      it("keeps each Far East scope's shared access token, lease and sweep check apart", async () => {
+        const jp = await authorize('cust-1', 'JP', 'APARTNER1');
+        await authorize('cust-1', 'AU', 'APARTNER1', { start: at(100) });
+        const claimLease = (scope: CredentialScope, owner: string) => store.claimAccessTokenLease({ customerId: 'cust-1', scope, owner, now: at(200), until: at(230) });
+        expect(await claimLease('JP', 'a')).toBe(true);
+        expect(await claimLease('AU', 'b')).toBe(true);
+        expect(await claimLease('SG', 'c')).toBe(false);
+        expect([(await store.readAccessTokenSource('cust-1', 'JP'))?.shared?.leaseOwner, (await store.readAccessTokenSource('cust-1', 'AU'))?.shared?.leaseOwner]).toEqual(['a', 'b']);
+        expect(await store.readAccessTokenSource('cust-1', 'SG')).toBeUndefined();
+        expect(
+          await store.storeSharedAccessToken({
+            customerId: 'cust-1',
+            scope: 'JP',
+            owner: 'a',
+            generation: credentialGeneration(await credential('cust-1', 'JP')),
+            sellingPartnerId: 'APARTNER1',
+            expectedRefreshToken: jp.token,
+            accessToken: envelope(700, 'j'),
+            expiresAt: at(3800),
+            now: at(210),
+          }),
+        ).toBe(true);
+        expect((await store.readAccessTokenSource('cust-1', 'AU'))?.shared).toMatchObject({ accessToken: null, leaseOwner: 'b' });
+
+        for (const scope of ['JP', 'AU'] as const) {
+          expect(await store.claimCredentialCheck({ customerId: 'cust-1', scope, now: at(300), leaseUntil: at(900), runStartedAt: at(300) })).toBe(true);
+        }
+        expect((await store.listCredentialChecks({ customerId: 'cust-1' })).map((c) => [c.scope, c.region])).toEqual([
+          ['AU', 'FE'],
+          ['JP', 'FE'],
+        ]);
+
+        expect((await store.unlinkCredential({ customerId: 'cust-1', scope: 'JP', now: at(400) })).kind).toBe('unlinked');
+        expect((await store.readAccessTokenSource('cust-1', 'JP'))?.shared).toBeUndefined();
+        expect((await store.readAccessTokenSource('cust-1', 'AU'))?.shared?.leaseOwner).toBe('b');
+        expect((await credential('cust-1', 'AU')).status).toBe('authorized');
+      });
+    });
+
+    // ---- app-wide incidents (service_incidents) ---------------------------------------------------------------
+
+    describe('app-wide incidents', () => {
+      const report = (kind: IncidentKind, now: Date, detail: string | null = 'invalid_client') => store.recordIncident({ kind, detail, now });
+      const serviceEvents = async () =>
+        (await store.listEvents())
+          .filter((e) => e.type.startsWith('service.'))
+          .map((e) => [e.type, e.customerId, e.scope, e.region, e.sellingPartnerId, iso(e.occurredAt), JSON.parse(e.data) as unknown]);
+
+      it('opens an incident once and counts every further report; ends it once; a later report opens it again', async () => {
+        expect(await store.listIncidents()).toEqual([]);
+        expect(await report('lwa_client_rejected', at(0), 'invalid_client: Client authentication failed')).toBe(true);
+        expect(await report('lwa_client_rejected', at(10), 'unauthorized_client')).toBe(false);
+        // A report without detail keeps the last one.
+        expect(await report('lwa_client_rejected', at(20), null)).toBe(false);
+        expect(await store.listIncidents()).toEqual([
+          { kind: 'lwa_client_rejected', openedAt: at(0), lastSeenAt: at(20), endedAt: null, seenCount: 3, detail: 'unauthorized_client' },
+        ]);
+
+        expect(await store.endIncident({ kind: 'lwa_client_rejected', now: at(30) })).toBe(true);
+        expect(await store.endIncident({ kind: 'lwa_client_rejected', now: at(40) })).toBe(false);
+        expect(await store.endIncident({ kind: 'spapi_denied_for_all', now: at(40) })).toBe(false);
+        expect(await store.listIncidents()).toEqual([
+          { kind: 'lwa_client_rejected', openedAt: at(0), lastSeenAt: at(20), endedAt: at(30), seenCount: 3, detail: 'unauthorized_client' },
+        ]);
+
+        expect(await report('lwa_client_rejected', at(50), 'invalid_client')).toBe(true);
+        expect(await store.listIncidents()).toEqual([
+          { kind: 'lwa_client_rejected', openedAt: at(50), lastSeenAt: at(50), endedAt: null, seenCount: 1, detail: 'invalid_client' },
+        ]);
+      });
+
+      it('writes service.incident_started when it opens and service.incident_ended when it ends, naming no customer, scope, region or seller', async () => {
+        await authorize('cust-1', 'NA', 'APARTNER1');
+        await report('lwa_client_rejected', at(100), 'invalid_client');
+        await report('lwa_client_rejected', at(110), 'invalid_client');
+        await store.endIncident({ kind: 'lwa_client_rejected', now: at(120) });
+        await report('lwa_client_rejected', at(130), null);
+        expect(await serviceEvents()).toEqual([
+          ['service.incident_started', null, null, null, null, at(100).toISOString(), { incident: 'lwa_client_rejected', first_seen_at: at(100).toISOString(), detail: 'invalid_client' }],
+          ['service.incident_ended', null, null, null, null, at(120).toISOString(), { incident: 'lwa_client_rejected' }],
+          ['service.incident_started', null, null, null, null, at(130).toISOString(), { incident: 'lwa_client_rejected', first_seen_at: at(130).toISOString(), detail: null }],
+        ]);
+        // No customer's listing holds them; delivery hands them out in order, as a queue of their own.
+        expect((await store.listEvents({ customerId: 'cust-1' })).map((e) => e.type)).toEqual(['authorization.granted']);
+        const claimed = await store.claimDueEvents({ now: at(200), leaseUntil: at(320), limit: 50 });
+        expect(claimed.map((e) => [e.type, e.customerId, e.scope])).toEqual([
+          ['authorization.granted', 'cust-1', 'NA'],
+          ['service.incident_started', null, null],
+        ]);
+      });
+
+      it('keeps each kind apart, lists the latest of each by kind, and checkHealth reads them in its round trip', async () => {
+        expect((await store.checkHealth({ now: at(0), sampleSize: 1 })).incidents).toEqual([]);
+        await report('spapi_denied_for_all', at(0), 'HTTP 403 for 3 of 3 sellers');
+        await report('lwa_client_rejected', at(10));
+        await store.endIncident({ kind: 'spapi_denied_for_all', now: at(20) });
+        const incidents = await store.listIncidents();
+        expect(incidents.map((i) => [i.kind, iso(i.endedAt)])).toEqual([
+          ['lwa_client_rejected', null],
+          ['spapi_denied_for_all', at(20).toISOString()],
+        ]);
+        const health = await store.checkHealth({ now: at(30), sampleSize: 1 });
+        expect(health.incidents).toEqual(incidents);
+        expect(health.writeRefused).toBeUndefined();
+      });
+
+      it('one of several reports at once opens it (one started event); every report is counted', async () => {
+        const results = await Promise.all(Array.from({ length: 8 }, () => report('spapi_denied_for_all', at(0), 'HTTP 403')));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const [incident] = await store.listIncidents();
+        expect([incident?.seenCount, incident?.endedAt]).toEqual([8, null]);
+        expect((await serviceEvents()).map((e) => e[0])).toEqual(['service.incident_started']);
+      });
+
+      it(`clips the detail to ${INCIDENT_DETAIL_LIMIT} characters, in the row and in the event`, async () => {
+        const long = `${'d'.repeat(INCIDENT_DETAIL_LIMIT)}tail`;
+        expect(await report('lwa_client_rejected', at(0), long)).toBe(true);
+        expect((await store.listIncidents())[0]?.detail).toBe('d'.repeat(INCIDENT_DETAIL_LIMIT));
+        expect((await serviceEvents())[0]?.[6]).toMatchObject({ detail: 'd'.repeat(INCIDENT_DETAIL_LIMIT) });
       });
     });
   });

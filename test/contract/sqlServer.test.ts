@@ -47,6 +47,7 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
          DROP TABLE IF EXISTS ${table('sp_api_events')};
          DROP TABLE IF EXISTS ${table('sp_api_access_tokens')};
          DROP TABLE IF EXISTS ${table('service_heartbeat')};
+         DROP TABLE IF EXISTS ${table('service_incidents')};
          DROP TABLE IF EXISTS ${table('sp_api_credential_checks')};
          DROP TABLE IF EXISTS ${table('sp_api_auth_attempts')};
          DROP TABLE IF EXISTS ${table('sp_api_credentials')};
@@ -83,27 +84,51 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
         return typeof number === 'number' ? number : -1;
       }
     }
-    const credential = (customer: string, region: string, partner: string | null, status = 'pending'): string =>
-      `INSERT INTO ${table('sp_api_credentials')} (customer_id, region, selling_partner_id, status, updated_at)
-       VALUES (N'${customer}', '${region}', ${partner === null ? 'NULL' : `'${partner}'`}, '${status}', ${NOW});`;
+    /** The region a scope lies in, as the store derives it (a test may give another, to see the CHECK refuse it). */
+    const regionOf = (scope: string): string => (scope === 'NA' || scope === 'EU' ? scope : 'FE');
+    const credential = (
+      customer: string,
+      scope: string,
+      partner: string | null,
+      status = 'pending',
+      options: { region?: string; fingerprint?: string } = {},
+    ): string =>
+      `INSERT INTO ${table('sp_api_credentials')} (customer_id, scope, region, selling_partner_id, refresh_token_fingerprint, status, updated_at)
+       VALUES (N'${customer}', '${scope}', '${options.region ?? regionOf(scope)}', ${partner === null ? 'NULL' : `'${partner}'`},
+               ${options.fingerprint === undefined ? 'NULL' : `'${options.fingerprint}'`}, '${status}', ${NOW});`;
     const attempt = (stateHash: string | null, flow = 'website'): string =>
-      `INSERT INTO ${table('sp_api_auth_attempts')} (state_hash, flow, customer_id, region, created_at, outcome)
-       VALUES (${stateHash === null ? 'NULL' : `'${stateHash}'`}, '${flow}', N'keys', 'NA', ${NOW}, 'pending');`;
+      `INSERT INTO ${table('sp_api_auth_attempts')} (state_hash, flow, customer_id, scope, region, created_at, outcome)
+       VALUES (${stateHash === null ? 'NULL' : `'${stateHash}'`}, '${flow}', N'keys', 'NA', 'NA', ${NOW}, 'pending');`;
 
     afterEach(async () => {
       await admin?.request().batch(`DELETE FROM ${table('sp_api_auth_attempts')}; DELETE FROM ${table('sp_api_credentials')};`);
     });
 
-    it('refuses a second row for one (customer, region) with a duplicate key', async () => {
+    it('refuses a second row for one (customer, scope) with a duplicate key; the Far East marketplaces are scopes of their own', async () => {
       expect(await refusal(credential('keys-1', 'NA', null))).toBeUndefined();
       expect([2601, 2627]).toContain(await refusal(credential('keys-1', 'NA', null)));
       expect(await refusal(credential('keys-1', 'EU', null))).toBeUndefined();
+      // JP, AU and SG: three rows of one customer, all in region FE.
+      expect(await refusal(credential('keys-1', 'JP', null) + credential('keys-1', 'AU', null) + credential('keys-1', 'SG', null))).toBeUndefined();
+      expect([2601, 2627]).toContain(await refusal(credential('keys-1', 'AU', null)));
     });
 
-    it('refuses a second row holding one selling partner in one region with a duplicate key; other regions and NULL are free', async () => {
+    it('refuses a second row holding one selling partner in one scope with a duplicate key; other scopes and NULL are free', async () => {
       expect(await refusal(credential('keys-1', 'NA', 'AKEYS1'))).toBeUndefined();
       expect([2601, 2627]).toContain(await refusal(credential('keys-2', 'NA', 'AKEYS1')));
       expect(await refusal(credential('keys-2', 'EU', 'AKEYS1'))).toBeUndefined();
+      expect(await refusal(credential('keys-3', 'NA', null) + credential('keys-4', 'NA', null))).toBeUndefined();
+      // One region, two scopes: the seller may be held in JP and in AU (by one customer or two), once in each.
+      expect(await refusal(credential('keys-5', 'JP', 'AKEYS1') + credential('keys-5', 'AU', 'AKEYS1') + credential('keys-6', 'SG', 'AKEYS1'))).toBeUndefined();
+      expect([2601, 2627]).toContain(await refusal(credential('keys-7', 'JP', 'AKEYS1')));
+    });
+
+    it('refuses a second row holding one refresh-token fingerprint with a duplicate key, in any scope; NULL is free', async () => {
+      const fingerprint = `k1:${'f'.repeat(43)}`;
+      expect(await refusal(credential('keys-1', 'NA', null, 'authorized', { fingerprint }))).toBeUndefined();
+      expect([2601, 2627]).toContain(await refusal(credential('keys-2', 'NA', null, 'authorized', { fingerprint })));
+      expect([2601, 2627]).toContain(await refusal(credential('keys-1', 'JP', null, 'authorized', { fingerprint })));
+      expect(await refusal(credential('keys-1', 'JP', null, 'authorized', { fingerprint: `k1:${'g'.repeat(43)}` }))).toBeUndefined();
       expect(await refusal(credential('keys-3', 'NA', null) + credential('keys-4', 'NA', null))).toBeUndefined();
     });
 
@@ -113,9 +138,14 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
       expect(await refusal(attempt(null, 'callback') + attempt(null, 'callback'))).toBeUndefined();
     });
 
-    it('refuses a status, a region or a flow outside its list with a CHECK violation (547)', async () => {
+    it('refuses a status, a region, a scope or a flow outside its list with a CHECK violation (547)', async () => {
       expect(await refusal(credential('keys-1', 'NA', null, 'archived'))).toBe(547);
-      expect(await refusal(credential('keys-1', 'XX', null))).toBe(547);
+      expect(await refusal(credential('keys-1', 'NA', null, 'pending', { region: 'XX' }))).toBe(547);
+      expect(await refusal(credential('keys-1', 'XX', null, 'pending', { region: 'XX' }))).toBe(547);
+      // The scope must lie in the row's region: FE is a region, not a scope; JP is in FE, never in NA; NA only in NA.
+      expect(await refusal(credential('keys-1', 'FE', null))).toBe(547);
+      expect(await refusal(credential('keys-1', 'JP', null, 'pending', { region: 'NA' }))).toBe(547);
+      expect(await refusal(credential('keys-1', 'NA', null, 'pending', { region: 'FE' }))).toBe(547);
       expect(await refusal(attempt(null, 'sideways'))).toBe(547);
       for (const status of ['pending', 'authorized', 'failed', 'revoked', 'unlinked']) {
         expect(await refusal(credential(`keys-${status}`, 'NA', null, status))).toBeUndefined();
@@ -145,7 +175,7 @@ describe.skipIf(connectionString === undefined)('SQL Server', () => {
   });
 
   /** Every table's rows, children first (the contract suite starts each case from empty tables). */
-  const CLEAR_ROWS = ['sp_api_events', 'sp_api_credential_checks', 'sp_api_access_tokens', 'sp_api_auth_attempts', 'sp_api_credentials']
+  const CLEAR_ROWS = ['sp_api_events', 'sp_api_credential_checks', 'sp_api_access_tokens', 'sp_api_auth_attempts', 'sp_api_credentials', 'service_incidents']
     .map((name) => `DELETE FROM ${table(name)};`)
     .join(' ');
 

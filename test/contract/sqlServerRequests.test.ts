@@ -1,8 +1,8 @@
 import sql from 'mssql';
 import { describe, expect, it } from 'vitest';
 import { TokenCipher, parseKeyRing } from '../../src/crypto/tokenCipher.js';
-import { LIMITS, type AttemptRecord, type CredentialStore } from '../../src/credentials/index.js';
-import { REQUIRED_MIGRATIONS } from '../../src/store/mssql/migrations.js';
+import { credentialGeneration, LIMITS, type AttemptRecord, type CredentialStore } from '../../src/credentials/index.js';
+import { REQUIRED_MIGRATION, REQUIRED_MIGRATIONS } from '../../src/store/mssql/migrations.js';
 import { MssqlEngine } from '../../src/store/mssql/mssqlEngine.js';
 import { procedureName, PROCEDURES_VERSION } from '../../src/store/mssql/procedures.js';
 import * as operations from '../../src/store/operations/index.js';
@@ -18,6 +18,8 @@ import { SqlStore } from '../../src/store/sqlStore.js';
 
 interface Answer {
   recordset?: Record<string, unknown>[];
+  /** Every result set of the batch, when it answers more than `recordset` (checkHealth's incidents). */
+  recordsets?: Record<string, unknown>[][];
   rowsAffected?: number[];
 }
 
@@ -75,7 +77,7 @@ class RecordingRequest {
   private send(via: Sent['via'], text: string): Promise<unknown> {
     this.pool.sent.push({ via, text, inputs: this.inputs });
     const recordset = this.answer.recordset ?? [];
-    return Promise.resolve({ recordset, recordsets: [recordset], rowsAffected: this.answer.rowsAffected ?? [] });
+    return Promise.resolve({ recordset, recordsets: this.answer.recordsets ?? [recordset], rowsAffected: this.answer.rowsAffected ?? [] });
   }
 }
 
@@ -110,6 +112,7 @@ const ATTEMPT_ROW = {
   browser_binding_hash: 'b'.repeat(64),
   flow: 'website',
   customer_id: 'cust-1',
+  scope: 'NA',
   region: 'NA',
   marketplace: 'US',
   selling_partner_id: null,
@@ -134,6 +137,7 @@ const RELATED: AttemptRecord = {
   browserBindingHash: 'b'.repeat(64),
   flow: 'website',
   customerId: 'cust-1',
+  scope: 'NA',
   region: 'NA',
   marketplace: 'US',
   sellingPartnerId: null,
@@ -157,7 +161,7 @@ const NEW_ATTEMPT = {
   flow: 'website' as const,
   expectedSellingPartnerId: null,
   customerId: 'cust-1',
-  region: 'NA' as const,
+  scope: 'NA' as const,
   marketplace: 'US',
   createdAt: T0,
   expiresAt: new Date(T0.getTime() + 600_000),
@@ -170,15 +174,15 @@ const ACCEPTANCE = {
   codeHash: 'c'.repeat(64),
   exchangeDeadline: DEADLINE,
   customerId: 'cust-1',
-  region: 'NA' as const,
+  scope: 'NA' as const,
   encryptedMwsAuthToken: 'v1:k1:mws',
   encryptedCode: 'v1:k1:code',
 };
 const LOGIN_START = {
   sellingPartnerId: 'APARTNER1',
-  region: undefined,
+  scope: undefined,
   marketplaces: ['US', 'DE', 'JP'],
-  defaultMarketplaces: { NA: 'US', EU: 'UK', FE: 'JP' },
+  defaultMarketplaces: { NA: 'US', EU: 'UK', JP: 'JP', AU: 'AU', SG: 'SG' },
   stateHash: HASH,
   browserBindingHash: 'b'.repeat(64),
   createdAt: T0,
@@ -187,6 +191,7 @@ const LOGIN_START = {
 const PURGE = { olderThan: T0, now: T0, limit: 500 };
 const SUMMARY_ROW = {
   customer_id: 'cust-1',
+  scope: 'NA',
   region: 'NA',
   marketplace: 'US',
   selling_partner_id: 'APARTNER1',
@@ -195,18 +200,22 @@ const SUMMARY_ROW = {
   auth_requested_date: T0,
   auth_granted_date: T0,
   lwa_refresh_token_date: T0,
+  revoked_at: null,
   updated_at: T0,
   has_refresh_token: true,
 };
 /** The facts the ops view is read from: the row and its last started attempt, as stored. */
 const STATUS_FACTS_ROW = {
   customer_id: 'cust-1',
+  scope: 'NA',
   region: 'NA',
   marketplace: 'US',
   selling_partner_id: 'APARTNER1',
   status: 'authorized',
   auth_requested_date: T0,
   auth_granted_date: T0,
+  revoked_at: null,
+  has_refresh_token: true,
   last_error: null,
   last_attempt_at: T0,
   last_attempt_outcome: 'succeeded',
@@ -219,6 +228,7 @@ const EVENT_ROW = {
   event_id: '9',
   event_type: 'authorization.granted',
   customer_id: 'cust-1',
+  scope: 'NA',
   region: 'NA',
   selling_partner_id: 'APARTNER1',
   occurred_at: T0,
@@ -230,6 +240,10 @@ const EVENT_ROW = {
   last_delivery_error: null,
 };
 const REVOKED = { reason: 'authorization_revoked', lwaError: 'invalid_grant', lwaErrorDescription: 'refused' };
+/** A refresh token's keyed fingerprint as TokenCipher spells it (`<kid>:` and 43 base64url characters). */
+const FINGERPRINT = `k1:${'F'.repeat(43)}`;
+/** An incident row as service_incidents holds it. */
+const INCIDENT_ROW = { kind: 'lwa_client_rejected', opened_at: T0, last_seen_at: T0, ended_at: null, seen_count: 2, detail: 'invalid_client' };
 
 /**
  * Every CredentialStore method (close excepted: it makes no round trip), called once with valid arguments and a
@@ -278,7 +292,7 @@ const CASES: Case[] = [
     method: 'claimAccessTokenLease',
     mapping: 'is true when the batch answers claimed = 1',
     answer: { recordset: [{ claimed: 1 }] },
-    call: (s) => s.claimAccessTokenLease({ customerId: 'cust-1', region: 'NA', owner: 'p1-abc.1', now: T0, until: DEADLINE }),
+    call: (s) => s.claimAccessTokenLease({ customerId: 'cust-1', scope: 'NA', owner: 'p1-abc.1', now: T0, until: DEADLINE }),
     expected: true,
     via: 'execute',
   },
@@ -289,7 +303,7 @@ const CASES: Case[] = [
     call: (s) =>
       s.storeSharedAccessToken({
         customerId: 'cust-1',
-        region: 'NA',
+        scope: 'NA',
         owner: 'p1-abc.1',
         generation: 'authorized|APARTNER1|abc',
         sellingPartnerId: 'APARTNER1',
@@ -305,7 +319,7 @@ const CASES: Case[] = [
     method: 'releaseAccessTokenLease',
     mapping: 'resolves once the batch ran',
     answer: { rowsAffected: [1] },
-    call: (s) => s.releaseAccessTokenLease({ customerId: 'cust-1', region: 'NA', owner: 'p1-abc.1' }),
+    call: (s) => s.releaseAccessTokenLease({ customerId: 'cust-1', scope: 'NA', owner: 'p1-abc.1' }),
     expected: undefined,
     via: 'query',
   },
@@ -343,10 +357,10 @@ const CASES: Case[] = [
   },
   {
     method: 'startLoginUriAttempt',
-    mapping: 'answers started with the customer, region and marketplace the batch chose',
-    answer: { recordset: [{ outcome: 'started', customer_id: 'cust-1', region: 'EU', marketplace: 'DE' }] },
+    mapping: 'answers started with the customer, scope and marketplace the batch chose',
+    answer: { recordset: [{ outcome: 'started', customer_id: 'cust-1', scope: 'AU', marketplace: 'AU' }] },
     call: (s) => s.startLoginUriAttempt(LOGIN_START),
-    expected: { kind: 'started', customerId: 'cust-1', region: 'EU', marketplace: 'DE' },
+    expected: { kind: 'started', customerId: 'cust-1', scope: 'AU', marketplace: 'AU' },
     via: 'execute',
   },
   {
@@ -356,7 +370,7 @@ const CASES: Case[] = [
     call: (s) =>
       s.recordCallback({
         customerId: 'cust-1',
-        region: 'NA',
+        scope: 'NA',
         sellingPartnerId: 'APARTNER1',
         encryptedMwsAuthToken: 'v1:k1:mws',
         encryptedCode: 'v1:k1:code',
@@ -373,10 +387,12 @@ const CASES: Case[] = [
       s.completeAuthorization({
         attemptId: 7,
         customerId: 'cust-1',
-        region: 'NA',
+        scope: 'NA',
         marketplace: 'US',
         sellingPartnerId: 'APARTNER1',
         encryptedRefreshToken: 'v1:k1:token',
+        refreshTokenFingerprint: FINGERPRINT,
+        sharedAccessToken: { accessToken: 'v1:k1:access', generation: 'authorized|APARTNER1|abc', expiresAt: DEADLINE },
         now: T0,
       }),
     expected: 'partner_conflict',
@@ -386,7 +402,7 @@ const CASES: Case[] = [
     method: 'failAuthorization',
     mapping: 'resolves once the batch ran',
     answer: { rowsAffected: [1, 1] },
-    call: (s) => s.failAuthorization({ attemptId: 7, customerId: 'cust-1', region: 'NA', failure: { reason: 'code_rejected' }, now: T0 }),
+    call: (s) => s.failAuthorization({ attemptId: 7, customerId: 'cust-1', scope: 'NA', failure: { reason: 'code_rejected' }, now: T0 }),
     expected: undefined,
     via: 'execute',
   },
@@ -402,7 +418,7 @@ const CASES: Case[] = [
     method: 'unlinkCredential',
     mapping: 'answers unlinked with the previous status and seller the batch read',
     answer: { recordset: [{ previous_status: 'authorized', previous_selling_partner_id: 'APARTNER1' }] },
-    call: (s) => s.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: T0 }),
+    call: (s) => s.unlinkCredential({ customerId: 'cust-1', scope: 'NA', now: T0 }),
     expected: { kind: 'unlinked', previousSellingPartnerId: 'APARTNER1', previousStatus: 'authorized' },
     via: 'execute',
   },
@@ -418,25 +434,45 @@ const CASES: Case[] = [
     method: 'markRevoked',
     mapping: 'is true when the batch answers revoked = 1',
     answer: { recordset: [{ revoked: 1 }] },
-    call: (s) => s.markRevoked({ customerId: 'cust-1', region: 'NA', expectedRefreshToken: 'v1:k1:token', failure: REVOKED, now: T0 }),
+    call: (s) => s.markRevoked({ customerId: 'cust-1', scope: 'NA', expectedRefreshToken: 'v1:k1:token', failure: REVOKED, now: T0 }),
+    expected: true,
+    via: 'execute',
+  },
+  {
+    method: 'restoreRevoked',
+    mapping: 'is true when the batch answers restored = 1',
+    answer: { recordset: [{ restored: 1 }] },
+    call: (s) => s.restoreRevoked({ customerId: 'cust-1', scope: 'JP', expectedRefreshToken: 'v1:k1:token', now: T0 }),
     expected: true,
     via: 'execute',
   },
   {
     method: 'listSecretEnvelopes',
     mapping: 'maps each row to its envelopes',
-    answer: { recordset: [{ customer_id: 'cust-1', region: 'NA', lwa_refresh_token: 'v1:k1:t', spapi_oauth_code: null, mws_auth_token: 'amzn.mws.1' }] },
+    answer: {
+      recordset: [
+        { customer_id: 'cust-1', scope: 'SG', region: 'FE', lwa_refresh_token: 'v1:k1:t', refresh_token_fingerprint: FINGERPRINT, spapi_oauth_code: null, mws_auth_token: 'amzn.mws.1' },
+      ],
+    },
     call: (s) => s.listSecretEnvelopes(),
-    expected: [{ customerId: 'cust-1', region: 'NA', lwaRefreshToken: 'v1:k1:t', spapiOauthCode: null, mwsAuthToken: 'amzn.mws.1' }],
+    expected: [{ customerId: 'cust-1', scope: 'SG', region: 'FE', lwaRefreshToken: 'v1:k1:t', refreshTokenFingerprint: FINGERPRINT, spapiOauthCode: null, mwsAuthToken: 'amzn.mws.1' }],
     via: 'query',
   },
   {
     method: 'replaceEnvelope',
     mapping: 'is true when the compare-and-swap changed one row',
     answer: { rowsAffected: [1] },
-    call: (s) => s.replaceEnvelope({ customerId: 'cust-1', region: 'NA', column: 'lwa_refresh_token', expected: 'v1:k1:t', replacement: 'v1:k2:t' }),
+    call: (s) => s.replaceEnvelope({ customerId: 'cust-1', scope: 'NA', column: 'lwa_refresh_token', expected: 'v1:k1:t', replacement: 'v1:k2:t' }),
     expected: true,
     via: 'query',
+  },
+  {
+    method: 'replaceFingerprint',
+    mapping: "answers the batch's outcome 'duplicate'",
+    answer: { recordset: [{ outcome: 'duplicate' }] },
+    call: (s) => s.replaceFingerprint({ customerId: 'cust-1', scope: 'NA', expectedRefreshToken: 'v1:k1:t', fingerprint: FINGERPRINT }),
+    expected: 'duplicate',
+    via: 'execute',
   },
   {
     method: 'listCredentials',
@@ -491,12 +527,14 @@ const CASES: Case[] = [
     mapping: 'answers the write error, the schema and the sampled envelopes from its one result set',
     answer: {
       recordset: [
-        { write_error: null, schema_version: '009_service_heartbeat', schema_present: REQUIRED_MIGRATIONS.length, procedures_present: 1, customer_id: 'cust-1', region: 'EU', lwa_refresh_token: 'v1:k1:x' },
-        { write_error: null, schema_version: '009_service_heartbeat', schema_present: REQUIRED_MIGRATIONS.length, procedures_present: 1, customer_id: 'cust-2', region: 'NA', lwa_refresh_token: 'v1:k1:y' },
+        { write_error: null, schema_version: REQUIRED_MIGRATION, schema_present: REQUIRED_MIGRATIONS.length, procedures_present: 1, customer_id: 'cust-1', region: 'EU', lwa_refresh_token: 'v1:k1:x' },
+        { write_error: null, schema_version: REQUIRED_MIGRATION, schema_present: REQUIRED_MIGRATIONS.length, procedures_present: 1, customer_id: 'cust-2', region: 'NA', lwa_refresh_token: 'v1:k1:y' },
       ],
     },
     call: (s) => s.checkHealth({ now: T0, sampleSize: 5 }),
     expected: {
+      // The stand-in answers one result set: no incidents table read (the second set is the incidents).
+      incidents: [],
       writeRefused: undefined,
       schemaBehind: undefined,
       samples: [
@@ -542,7 +580,17 @@ const CASES: Case[] = [
     method: 'importRefreshToken',
     mapping: "answers the batch's outcome 'partner_changed'",
     answer: { recordset: [{ outcome: 'partner_changed' }] },
-    call: (s) => s.importRefreshToken({ customerId: 'cust-1', region: 'NA', marketplace: 'US', sellingPartnerId: 'APARTNER1', encryptedRefreshToken: 'v1:k1:token', now: T0 }),
+    call: (s) =>
+      s.importRefreshToken({
+        customerId: 'cust-1',
+        scope: 'NA',
+        marketplace: 'US',
+        sellingPartnerId: 'APARTNER1',
+        encryptedRefreshToken: 'v1:k1:token',
+        refreshTokenFingerprint: FINGERPRINT,
+        fingerprints: [`k0:${'E'.repeat(43)}`, FINGERPRINT],
+        now: T0,
+      }),
     expected: 'partner_changed',
     via: 'execute',
   },
@@ -550,7 +598,7 @@ const CASES: Case[] = [
     method: 'claimCredentialCheck',
     mapping: 'is true when the batch answers claimed = 1',
     answer: { recordset: [{ claimed: 1 }] },
-    call: (s) => s.claimCredentialCheck({ customerId: 'cust-1', region: 'NA', now: T0, leaseUntil: new Date(T0.getTime() + 600_000), runStartedAt: T0 }),
+    call: (s) => s.claimCredentialCheck({ customerId: 'cust-1', scope: 'NA', now: T0, leaseUntil: new Date(T0.getTime() + 600_000), runStartedAt: T0 }),
     expected: true,
     via: 'execute',
   },
@@ -561,12 +609,12 @@ const CASES: Case[] = [
     call: (s) =>
       s.recordCredentialCheck({
         customerId: 'cust-1',
-        region: 'EU',
+        scope: 'EU',
         now: T0,
         outcome: 'region_mismatch',
         error: null,
         participation: { marketplaceIds: ['ATVPDKIKX0DER'], countryCodes: ['US'], storeName: 'Store' },
-        flagEvent: { type: 'authorization.region_mismatch', customerId: 'cust-1', region: 'EU', sellingPartnerId: 'APARTNER1', occurredAt: T0, data: { marketplace: 'DE' } },
+        flagEvent: { type: 'authorization.region_mismatch', customerId: 'cust-1', scope: 'EU', sellingPartnerId: 'APARTNER1', occurredAt: T0, data: { marketplace: 'DE' } },
       }),
     expected: undefined,
     via: 'execute',
@@ -578,10 +626,10 @@ const CASES: Case[] = [
     call: (s) =>
       s.recordDeadlineReminder({
         customerId: 'cust-1',
-        region: 'NA',
+        scope: 'NA',
         grantedAt: T0,
         threshold: 30,
-        event: { type: 'authorization.expiring', customerId: 'cust-1', region: 'NA', sellingPartnerId: 'APARTNER1', occurredAt: T0, data: { days_left: 29 } },
+        event: { type: 'authorization.expiring', customerId: 'cust-1', scope: 'NA', sellingPartnerId: 'APARTNER1', occurredAt: T0, data: { days_left: 29 } },
       }),
     expected: true,
     via: 'execute',
@@ -589,9 +637,33 @@ const CASES: Case[] = [
   {
     method: 'listCredentialChecks',
     mapping: 'maps each row to a check record, lists split',
-    answer: { recordset: [{ customer_id: 'cust-1', region: 'NA', lease_until: null, checked_at: T0, check_outcome: 'verified', check_error: null, verified_at: T0, marketplace_ids: 'ATVPDKIKX0DER,A2EUQ1WTGCTBG2', country_codes: 'US,CA', store_name: 'Store', flag: null, reminded_threshold: null, reminded_for_grant: null }] },
+    answer: { recordset: [{ customer_id: 'cust-1', scope: 'NA', region: 'NA', lease_until: null, checked_at: T0, check_outcome: 'verified', check_error: null, verified_at: T0, marketplace_ids: 'ATVPDKIKX0DER,A2EUQ1WTGCTBG2', country_codes: 'US,CA', store_name: 'Store', flag: null, reminded_threshold: null, reminded_for_grant: null }] },
     call: (s) => s.listCredentialChecks({ customerId: 'cust-1' }),
     expected: [expect.objectContaining({ customerId: 'cust-1', checkOutcome: 'verified', countryCodes: ['US', 'CA'], verifiedAt: T0 })],
+    via: 'query',
+  },
+  {
+    method: 'recordIncident',
+    mapping: 'is true when the batch answers opened = 1',
+    answer: { recordset: [{ opened: 1 }] },
+    call: (s) => s.recordIncident({ kind: 'lwa_client_rejected', detail: 'invalid_client: Client authentication failed', now: T0 }),
+    expected: true,
+    via: 'execute',
+  },
+  {
+    method: 'endIncident',
+    mapping: 'is false when the batch answers ended = 0',
+    answer: { recordset: [{ ended: 0 }] },
+    call: (s) => s.endIncident({ kind: 'spapi_denied_for_all', now: T0 }),
+    expected: false,
+    via: 'execute',
+  },
+  {
+    method: 'listIncidents',
+    mapping: 'maps each row to an incident record',
+    answer: { recordset: [INCIDENT_ROW] },
+    call: (s) => s.listIncidents(),
+    expected: [{ kind: 'lwa_client_rejected', openedAt: T0, lastSeenAt: T0, endedAt: null, seenCount: 2, detail: 'invalid_client' }],
     via: 'query',
   },
   {
@@ -658,16 +730,49 @@ describe("the SQL Server store: the flow's steps stay within one packet with the
     ['acceptCallback', (s) => s.acceptCallback({ ...ACCEPTANCE, customerId, encryptedMwsAuthToken: 'v'.repeat(LIMITS.encryptedMwsAuthToken), encryptedCode: 'v'.repeat(LIMITS.encryptedCode) }), { recordset: [{ outcome: 'consumed' }] }],
     [
       'completeAuthorization',
-      (s) => s.completeAuthorization({ attemptId: 7, customerId, region: 'EU', marketplace: 'DE', sellingPartnerId: 'A'.repeat(LIMITS.sellingPartnerId), encryptedRefreshToken: longest, now: T0 }),
+      // The refresh token, its fingerprint and the access token the exchange returned, seeded for the fleet with the
+      // generation the flow computes (credentialGeneration: its longest, with the longest seller id).
+      (s) =>
+        s.completeAuthorization({
+          attemptId: 7,
+          customerId,
+          scope: 'EU',
+          marketplace: 'DE',
+          sellingPartnerId: 'A'.repeat(LIMITS.sellingPartnerId),
+          encryptedRefreshToken: longest,
+          refreshTokenFingerprint: cipher.fingerprint('A'.repeat(1000)),
+          sharedAccessToken: {
+            accessToken,
+            generation: credentialGeneration({ status: 'authorized', sellingPartnerId: 'A'.repeat(LIMITS.sellingPartnerId), lwaRefreshToken: longest }),
+            expiresAt: DEADLINE,
+          },
+          now: T0,
+        }),
       { recordset: [{ outcome: 'stored' }] },
     ],
+    [
+      'importRefreshToken',
+      (s) =>
+        s.importRefreshToken({
+          customerId,
+          scope: 'EU',
+          marketplace: 'DE',
+          sellingPartnerId: 'A'.repeat(LIMITS.sellingPartnerId),
+          encryptedRefreshToken: longest,
+          refreshTokenFingerprint: cipher.fingerprint('A'.repeat(1000)),
+          fingerprints: cipher.fingerprints('A'.repeat(1000)),
+          now: T0,
+        }),
+      { recordset: [{ outcome: 'stored' }] },
+    ],
+    ['restoreRevoked', (s) => s.restoreRevoked({ customerId, scope: 'EU', expectedRefreshToken: longest, now: T0 }), { recordset: [{ restored: 1 }] }],
     ['readAccessTokenSource', (s) => s.readAccessTokenSource(customerId, 'EU'), { recordset: [] }],
     [
       'storeSharedAccessToken',
       (s) =>
         s.storeSharedAccessToken({
           customerId,
-          region: 'EU',
+          scope: 'EU',
           owner: 'o'.repeat(LIMITS.leaseOwner),
           generation: 'g'.repeat(LIMITS.credentialGeneration),
           sellingPartnerId: 'A'.repeat(LIMITS.sellingPartnerId),
@@ -697,25 +802,84 @@ describe('the SQL Server store: what the procedures answer', () => {
   it("recordCallback answers 'recorded' when the procedure does", async () => {
     const { store } = storeWith({ recordset: [{ outcome: 'recorded' }] });
     expect(
-      await store.recordCallback({ customerId: 'c', region: 'EU', sellingPartnerId: 'AP', encryptedMwsAuthToken: undefined, encryptedCode: 'v1:x', now: T0 }),
+      await store.recordCallback({ customerId: 'c', scope: 'EU', sellingPartnerId: 'AP', encryptedMwsAuthToken: undefined, encryptedCode: 'v1:x', now: T0 }),
     ).toBe('recorded');
   });
 
   it("completeAuthorization answers 'stored' when the procedure does", async () => {
     const { store } = storeWith({ recordset: [{ outcome: 'stored' }] });
-    const input = { attemptId: 1, customerId: 'c', region: 'EU' as const, marketplace: 'DE', sellingPartnerId: 'AP', encryptedRefreshToken: 'v1:t', now: T0 };
+    const input = { attemptId: 1, customerId: 'c', scope: 'EU' as const, marketplace: 'DE', sellingPartnerId: 'AP', encryptedRefreshToken: 'v1:t', refreshTokenFingerprint: FINGERPRINT, sharedAccessToken: undefined, now: T0 };
     expect(await store.completeAuthorization(input)).toBe('stored');
+  });
+
+  it('completeAuthorization passes the region of its scope, the fingerprint, and the seed (NULL without one) as typed inputs', async () => {
+    const { store, pool } = storeWith({ recordset: [{ outcome: 'stored' }] });
+    const input = { attemptId: 1, customerId: 'c', scope: 'SG' as const, marketplace: 'SG', sellingPartnerId: 'AP', encryptedRefreshToken: 'v1:t', refreshTokenFingerprint: FINGERPRINT, now: T0 };
+    await store.completeAuthorization({ ...input, sharedAccessToken: { accessToken: 'v1:k1:a', generation: 'authorized|AP|abc', expiresAt: DEADLINE } });
+    await store.completeAuthorization({ ...input, sharedAccessToken: undefined });
+    const value = (i: number, name: string): unknown => pool.sent[i]?.inputs.get(name)?.value;
+    expect(['scope', 'region', 'refreshTokenFingerprint', 'accessToken', 'generation', 'accessTokenExpiresAt'].map((name) => value(0, name))).toEqual([
+      'SG',
+      'FE',
+      FINGERPRINT,
+      'v1:k1:a',
+      'authorized|AP|abc',
+      DEADLINE,
+    ]);
+    expect(['accessToken', 'generation', 'accessTokenExpiresAt'].map((name) => value(1, name))).toEqual([null, null, null]);
+  });
+
+  it("importRefreshToken answers 'token_in_use' when the procedure does, and passes the fingerprints as one comma-framed input", async () => {
+    const { store, pool } = storeWith({ recordset: [{ outcome: 'token_in_use' }] });
+    const older = `k0:${'E'.repeat(43)}`;
+    const input = { customerId: 'c', scope: 'JP' as const, marketplace: 'JP', sellingPartnerId: 'AP', encryptedRefreshToken: 'v1:t', refreshTokenFingerprint: FINGERPRINT, fingerprints: [older, FINGERPRINT], now: T0 };
+    expect(await store.importRefreshToken(input)).toBe('token_in_use');
+    expect(pool.sent[0]?.inputs.get('fingerprints')?.value).toBe(`,${FINGERPRINT},${older},${FINGERPRINT},`);
+    expect(pool.sent[0]?.inputs.get('region')?.value).toBe('FE');
+  });
+
+  it("replaceFingerprint answers 'replaced' and 'changed' as the procedure does", async () => {
+    const input = { customerId: 'c', scope: 'NA' as const, expectedRefreshToken: 'v1:t', fingerprint: FINGERPRINT };
+    expect(await storeWith({ recordset: [{ outcome: 'replaced' }] }).store.replaceFingerprint(input)).toBe('replaced');
+    expect(await storeWith({ recordset: [{ outcome: 'changed' }] }).store.replaceFingerprint(input)).toBe('changed');
+  });
+
+  it('restoreRevoked is false when the procedure answers restored = 0', async () => {
+    const { store } = storeWith({ recordset: [{ restored: 0 }] });
+    expect(await store.restoreRevoked({ customerId: 'c', scope: 'AU', expectedRefreshToken: 'v1:t', now: T0 })).toBe(false);
+  });
+
+  it('recordIncident is false when the procedure answers opened = 0 (one was open, or another instance opened it)', async () => {
+    const { store } = storeWith({ recordset: [{ opened: 0 }] });
+    expect(await store.recordIncident({ kind: 'spapi_denied_for_all', detail: null, now: T0 })).toBe(false);
+  });
+
+  it('endIncident is true when the procedure answers ended = 1', async () => {
+    const { store } = storeWith({ recordset: [{ ended: 1 }] });
+    expect(await store.endIncident({ kind: 'lwa_client_rejected', now: T0 })).toBe(true);
+  });
+
+  it('checkHealth maps the incidents of its second result set', async () => {
+    const first = [{ write_error: null, schema_version: REQUIRED_MIGRATION, schema_present: REQUIRED_MIGRATIONS.length, procedures_present: 1, customer_id: null, region: null, lwa_refresh_token: null }];
+    const { store, pool } = storeWith({ recordset: first, recordsets: [first, [INCIDENT_ROW, { ...INCIDENT_ROW, kind: 'spapi_denied_for_all', ended_at: DEADLINE, seen_count: 1, detail: null }]] });
+    const health = await store.checkHealth({ now: T0, sampleSize: 5 });
+    expect(health.incidents).toEqual([
+      { kind: 'lwa_client_rejected', openedAt: T0, lastSeenAt: T0, endedAt: null, seenCount: 2, detail: 'invalid_client' },
+      { kind: 'spapi_denied_for_all', openedAt: T0, lastSeenAt: T0, endedAt: DEADLINE, seenCount: 1, detail: null },
+    ]);
+    expect(health.schemaBehind).toBeUndefined();
+    expect(pool.requests).toBe(1);
   });
 
   it('completeAuthorization refuses an outcome it does not know instead of guessing', async () => {
     const { store } = storeWith({ recordset: [{ outcome: 'recorded' }] });
-    const input = { attemptId: 1, customerId: 'c', region: 'EU' as const, marketplace: 'DE', sellingPartnerId: 'AP', encryptedRefreshToken: 'v1:t', now: T0 };
+    const input = { attemptId: 1, customerId: 'c', scope: 'EU' as const, marketplace: 'DE', sellingPartnerId: 'AP', encryptedRefreshToken: 'v1:t', refreshTokenFingerprint: FINGERPRINT, sharedAccessToken: undefined, now: T0 };
     await expect(store.completeAuthorization(input)).rejects.toThrow(/unexpected outcome/);
   });
 
   it('markRevoked is false when the procedure answers revoked = 0', async () => {
     const { store } = storeWith({ recordset: [{ revoked: 0 }] });
-    expect(await store.markRevoked({ customerId: 'c', region: 'FE', expectedRefreshToken: 'v1:t', failure: REVOKED, now: T0 })).toBe(false);
+    expect(await store.markRevoked({ customerId: 'c', scope: 'JP', expectedRefreshToken: 'v1:t', failure: REVOKED, now: T0 })).toBe(false);
   });
 
   it('consumeAttempt is false when the conditional UPDATE changed no row', async () => {
@@ -725,7 +889,7 @@ describe('the SQL Server store: what the procedures answer', () => {
 
   it('replaceEnvelope is false when the compare-and-swap changed no row', async () => {
     const { store } = storeWith({ rowsAffected: [0] });
-    expect(await store.replaceEnvelope({ customerId: 'c', region: 'NA', column: 'spapi_oauth_code', expected: 'v1:a', replacement: 'v1:b' })).toBe(false);
+    expect(await store.replaceEnvelope({ customerId: 'c', scope: 'NA', column: 'spapi_oauth_code', expected: 'v1:a', replacement: 'v1:b' })).toBe(false);
   });
 
   it("startAuthorization answers 'too_many_open' when the procedure does", async () => {
@@ -740,12 +904,12 @@ describe('the SQL Server store: what the procedures answer', () => {
 
   it("unlinkCredential answers 'not_found' when the procedure read no row", async () => {
     const { store } = storeWith({ recordset: [] });
-    expect(await store.unlinkCredential({ customerId: 'cust-9', region: 'EU', now: T0 })).toEqual({ kind: 'not_found' });
+    expect(await store.unlinkCredential({ customerId: 'cust-9', scope: 'EU', now: T0 })).toEqual({ kind: 'not_found' });
   });
 
   it('unlinkCredential refuses a previous status it does not know instead of guessing', async () => {
     const { store } = storeWith({ recordset: [{ previous_status: 'archived', previous_selling_partner_id: null }] });
-    await expect(store.unlinkCredential({ customerId: 'cust-1', region: 'NA', now: T0 })).rejects.toThrow(/does not know/);
+    await expect(store.unlinkCredential({ customerId: 'cust-1', scope: 'NA', now: T0 })).rejects.toThrow(/does not know/);
   });
 
   it('purgeAttempts on a dry run answers the count the query SELECTs', async () => {
@@ -760,21 +924,21 @@ describe('the SQL Server store: what the procedures answer', () => {
 
   it('replaceEnvelope on mws_auth_token is true when the compare-and-swap changed one row', async () => {
     const { store } = storeWith({ rowsAffected: [1] });
-    expect(await store.replaceEnvelope({ customerId: 'c', region: 'NA', column: 'mws_auth_token', expected: 'amzn.mws.1', replacement: 'v1:k1:m' })).toBe(true);
+    expect(await store.replaceEnvelope({ customerId: 'c', scope: 'NA', column: 'mws_auth_token', expected: 'amzn.mws.1', replacement: 'v1:k1:m' })).toBe(true);
   });
 
   it('checkHealth reports a refused write and a schema behind, and no sample when no row holds a token', async () => {
     const { store } = storeWith({ recordset: [{ write_error: 'The UPDATE permission was denied', schema_version: '005_truthful_record', customer_id: null, region: null, lwa_refresh_token: null }] });
     const health = await store.checkHealth({ now: T0, sampleSize: 5 });
     expect(health.writeRefused).toBe('The UPDATE permission was denied');
-    expect(health.schemaBehind).toMatch(/ends at 005_truthful_record, this code needs 009_service_heartbeat: run npm run db:migrate/);
+    expect(health.schemaBehind).toMatch(/ends at 005_truthful_record, this code needs 010_far_east_scope: run npm run db:migrate/);
     expect(health.samples).toEqual([]);
   });
 
   it('checkHealth calls a schema behind when a shipped migration is missing though a newer one is recorded', async () => {
-    // 009 applied before an older-numbered file (e.g. 006) was: the newest row alone would pass.
+    // 010 applied before an older-numbered file (e.g. 006) was: the newest row alone would pass.
     const { store } = storeWith({
-      recordset: [{ write_error: null, schema_version: '009_service_heartbeat', schema_present: REQUIRED_MIGRATIONS.length - 1, procedures_present: 1, customer_id: null, region: null, lwa_refresh_token: null }],
+      recordset: [{ write_error: null, schema_version: REQUIRED_MIGRATION, schema_present: REQUIRED_MIGRATIONS.length - 1, procedures_present: 1, customer_id: null, region: null, lwa_refresh_token: null }],
     });
     expect((await store.checkHealth({ now: T0, sampleSize: 5 })).schemaBehind).toMatch(
       new RegExp(`lacks 1 of the ${REQUIRED_MIGRATIONS.length} migrations this code needs .*run npm run db:migrate`),
@@ -782,13 +946,13 @@ describe('the SQL Server store: what the procedures answer', () => {
   });
 
   it("checkHealth calls a schema behind when this code's stored procedures were not created yet", async () => {
-    const { store, pool } = storeWith({ recordset: [{ write_error: null, schema_version: '009_service_heartbeat', schema_present: REQUIRED_MIGRATIONS.length, procedures_present: 0 }] });
+    const { store, pool } = storeWith({ recordset: [{ write_error: null, schema_version: REQUIRED_MIGRATION, schema_present: REQUIRED_MIGRATIONS.length, procedures_present: 0 }] });
     expect((await store.checkHealth({ now: T0, sampleSize: 5 })).schemaBehind).toMatch(new RegExp(`${PROCEDURES_VERSION}.*not created yet: run npm run db:migrate`));
     expect(pool.sent[0]?.inputs.get('procedures')?.value).toBe(PROCEDURES_VERSION);
   });
 
   it('checkHealth counts only the migrations this code needs, passed as one comma-framed input', async () => {
-    const { store, pool } = storeWith({ recordset: [{ write_error: null, schema_version: '009_service_heartbeat', schema_present: REQUIRED_MIGRATIONS.length, procedures_present: 1 }] });
+    const { store, pool } = storeWith({ recordset: [{ write_error: null, schema_version: REQUIRED_MIGRATION, schema_present: REQUIRED_MIGRATIONS.length, procedures_present: 1 }] });
     expect((await store.checkHealth({ now: T0, sampleSize: 5 })).schemaBehind).toBeUndefined();
     expect(pool.sent[0]?.inputs.get('required')?.value).toBe(`,${REQUIRED_MIGRATIONS.join(',')},`);
   });
@@ -803,14 +967,16 @@ describe('the SQL Server store: what the procedures answer', () => {
     expect(await store.findCredential('c'.repeat(LIMITS.customerId + 1), 'NA')).toBeUndefined();
     expect(await store.findAttemptByStateHash('é'.repeat(64))).toBeUndefined();
     expect(await store.listCredentialsFor({ sellingPartnerId: 'A'.repeat(LIMITS.sellingPartnerId + 1) })).toEqual([]);
-    expect(await store.unlinkCredential({ customerId: 'trailing ', region: 'NA', now: T0 })).toEqual({ kind: 'not_found' });
-    expect(await store.markRevoked({ customerId: 'c', region: 'NA', expectedRefreshToken: 'x'.repeat(LIMITS.encryptedRefreshToken + 1), failure: REVOKED, now: T0 })).toBe(false);
+    expect(await store.unlinkCredential({ customerId: 'trailing ', scope: 'NA', now: T0 })).toEqual({ kind: 'not_found' });
+    expect(await store.markRevoked({ customerId: 'c', scope: 'NA', expectedRefreshToken: 'x'.repeat(LIMITS.encryptedRefreshToken + 1), failure: REVOKED, now: T0 })).toBe(false);
+    expect(await store.restoreRevoked({ customerId: 'c', scope: 'JP', expectedRefreshToken: 'x'.repeat(LIMITS.encryptedRefreshToken + 1), now: T0 })).toBe(false);
+    expect(await store.replaceFingerprint({ customerId: 'c'.repeat(LIMITS.customerId + 1), scope: 'NA', expectedRefreshToken: 'v1:t', fingerprint: FINGERPRINT })).toBe('changed');
     expect(pool.requests).toBe(0);
   });
 
   it('a value to be written that its column cannot hold is refused before any round trip, naming the column', async () => {
     const { store, pool } = storeWith({ recordset: [{ outcome: 'recorded' }] });
-    const long = { customerId: 'c', region: 'NA' as const, sellingPartnerId: 'AP', encryptedMwsAuthToken: 'm'.repeat(LIMITS.encryptedMwsAuthToken + 1), encryptedCode: 'v1:x', now: T0 };
+    const long = { customerId: 'c', scope: 'NA' as const, sellingPartnerId: 'AP', encryptedMwsAuthToken: 'm'.repeat(LIMITS.encryptedMwsAuthToken + 1), encryptedCode: 'v1:x', now: T0 };
     await expect(store.recordCallback(long)).rejects.toThrow(/mws_auth_token is longer than 1024/);
     await expect(store.recordCallback({ ...long, encryptedMwsAuthToken: undefined, encryptedCode: 'v1:é' })).rejects.toThrow(/spapi_oauth_code must be ASCII/);
     await expect(store.startAuthorization({ ...NEW_ATTEMPT, customerId: 'trailing ' })).rejects.toThrow(/customer_id ends with a space/);

@@ -1,15 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { attemptOutcomeAt, REAUTHORIZE_AFTER_DAYS, type CredentialStatusRow } from '../../src/credentials/index.js';
+import { attemptOutcomeAt, REAUTHORIZE_AFTER_DAYS, type CredentialScope, type CredentialStatusRow } from '../../src/credentials/index.js';
 import { App } from '../../src/app.js';
 import { consoleLogger } from '../../src/logging/logging.js';
 import { parseKeyRing, TokenCipher } from '../../src/crypto/tokenCipher.js';
 import { openSqliteStore } from '../../src/store/openStore.js';
+import { packageRoot } from '../../src/store/packageRoot.js';
 import { SQLITE_SCHEMA_VERSION } from '../../src/store/sqlite/sqliteEngine.js';
 import { APPLICATION_ID, CLIENT_ID } from '../support/harness.js';
 
@@ -153,15 +154,18 @@ FROM (
 ) AS m;
 `;
 
-/** The ops view's columns, in order: the same names as SQL Server's (sql/004_ops_view.sql), and never a secret. */
+/** The ops view's columns, in order: the same names as SQL Server's (sql/010_far_east_scope.sql), and never a secret. */
 const VIEW_COLUMNS = [
   'customer_id',
+  'scope',
   'region',
   'marketplace',
   'selling_partner_id',
   'status',
   'auth_requested_date',
   'auth_granted_date',
+  'revoked_at',
+  'has_refresh_token',
   'reauthorize_by',
   'days_left',
   'last_error',
@@ -173,10 +177,25 @@ const VIEW_COLUMNS = [
 ];
 const DAY_MS = 86_400_000;
 
+/**
+ * A credential row of an older file as version 9 keeps it: every column as it was, and the columns 009 adds: the
+ * scope (the region in NA and EU; in the Far East the marketplace, JP when it is none of JP, AU, SG), no fingerprint
+ * (the App gives one on opening, when the key opens the envelope), no claim, and revoked_at = updated_at for a row
+ * already revoked.
+ */
+function upgradedCredential(row: unknown): Record<string, unknown> {
+  const r = row as Record<string, unknown>;
+  const marketplace = r['marketplace'];
+  const scope = r['region'] !== 'FE' ? r['region'] : marketplace === 'JP' || marketplace === 'AU' || marketplace === 'SG' ? marketplace : 'JP';
+  return { ...r, scope, refresh_token_fingerprint: null, partner_claimed_until: null, revoked_at: r['status'] === 'revoked' ? r['updated_at'] : null };
+}
+
 const TOKEN = 'v1:k1:old-iv:old-ciphertext:old-tag';
 const CODE = 'v1:k1:code-iv:code-ciphertext:code-tag';
 const REQUESTED = '2024-01-01T00:00:00.000Z';
 const GRANTED = '2024-01-01T00:00:30.000Z';
+/** When version-8 code marked cust 48's row revoked (its updated_at): version 9 takes it as its revoked_at. */
+const V8_REVOKED = '2024-02-01T00:00:00.000Z';
 
 describe('SqliteStore schema versions (PRAGMA user_version)', () => {
   const created: string[] = [];
@@ -233,12 +252,13 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
   }
 
   it('upgrades a version-1 file: the row survives, user_version becomes the newest, and markRevoked works on it', async () => {
-    expect(SQLITE_SCHEMA_VERSION).toBe(8);
+    expect(SQLITE_SCHEMA_VERSION).toBe(9);
     const path = oldFile();
     const store = await openSqliteStore(path);
     try {
       expect(await store.findCredential('cust-old', 'NA')).toEqual({
         customerId: 'cust-old',
+        scope: 'NA',
         region: 'NA',
         marketplace: 'US',
         sellingPartnerId: 'APARTNER1',
@@ -247,6 +267,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
         authRequestedDate: new Date(REQUESTED),
         authGrantedDate: new Date(GRANTED),
         lwaRefreshTokenDate: new Date(GRANTED),
+        revokedAt: null,
         updatedAt: new Date(GRANTED),
         hasRefreshToken: true,
         lwaRefreshToken: TOKEN,
@@ -261,7 +282,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
         'cust-old',
         null,
       ]);
-      expect((await store.listCredentialsFor({ sellingPartnerId: 'APARTNER1' })).map((r) => [r.customerId, r.region, r.status])).toEqual([['cust-old', 'NA', 'authorized']]);
+      expect((await store.listCredentialsFor({ sellingPartnerId: 'APARTNER1' })).map((r) => [r.customerId, r.scope, r.region, r.status])).toEqual([['cust-old', 'NA', 'NA', 'authorized']]);
 
       // The partner index was rebuilt: another customer still cannot take an authorized partner.
       await store.startAuthorization({
@@ -270,7 +291,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
         flow: 'website',
         expectedSellingPartnerId: null,
         customerId: 'cust-new',
-        region: 'NA',
+        scope: 'NA',
         marketplace: 'US',
         createdAt: new Date('2025-01-01T00:00:00.000Z'),
         expiresAt: new Date('2025-01-01T00:10:00.000Z'),
@@ -278,7 +299,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
       expect(
         await store.recordCallback({
           customerId: 'cust-new',
-          region: 'NA',
+          scope: 'NA',
           sellingPartnerId: 'APARTNER1',
           encryptedMwsAuthToken: undefined,
           encryptedCode: 'v1:k1:new-code',
@@ -288,9 +309,9 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
 
       const now = new Date('2025-01-01T00:01:00.000Z');
       const failure = { reason: 'authorization_revoked', lwaError: 'invalid_grant' };
-      expect(await store.markRevoked({ customerId: 'cust-old', region: 'NA', expectedRefreshToken: TOKEN, failure, now })).toBe(true);
+      expect(await store.markRevoked({ customerId: 'cust-old', scope: 'NA', expectedRefreshToken: TOKEN, failure, now })).toBe(true);
       const revoked = await store.findCredential('cust-old', 'NA');
-      expect([revoked?.status, revoked?.lastError, revoked?.lwaRefreshToken]).toEqual(['revoked', 'authorization_revoked (invalid_grant)', TOKEN]);
+      expect([revoked?.status, revoked?.lastError, revoked?.lwaRefreshToken, revoked?.revokedAt]).toEqual(['revoked', 'authorization_revoked (invalid_grant)', TOKEN, now]);
       const audit = (await store.listAttempts()).at(-1);
       expect([audit?.flow, audit?.outcome, audit?.marketplace, audit?.sellingPartnerId]).toEqual(['refresh', 'failed', 'US', 'APARTNER1']);
     } finally {
@@ -352,13 +373,13 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     const store = await openSqliteStore(path);
     try {
       expect(attemptColumns(path)).toContain('expected_selling_partner_id');
-      expect(inspect(path).credentials).toEqual(before.credentials);
+      expect(inspect(path).credentials).toEqual(before.credentials.map(upgradedCredential));
       const attempts = await store.listAttempts();
-      expect(attempts.map((a) => [a.attemptId, a.flow, a.customerId, a.region, a.outcome, a.expectedSellingPartnerId])).toEqual([
-        [1, 'website', 'cust-old', 'NA', 'succeeded', null],
-        [2, 'refresh', 'cust-rev', 'EU', 'failed', null],
-        [3, 'website', 'cust-pend', 'FE', 'pending', null],
-        [4, 'callback', 'cust-old', 'EU', 'refused', null],
+      expect(attempts.map((a) => [a.attemptId, a.flow, a.customerId, a.scope, a.region, a.outcome, a.expectedSellingPartnerId])).toEqual([
+        [1, 'website', 'cust-old', 'NA', 'NA', 'succeeded', null],
+        [2, 'refresh', 'cust-rev', 'EU', 'EU', 'failed', null],
+        [3, 'website', 'cust-pend', 'JP', 'FE', 'pending', null],
+        [4, 'callback', 'cust-old', 'EU', 'EU', 'refused', null],
       ]);
       expect((await store.findCredential('cust-old', 'NA'))?.lwaRefreshToken).toBe(TOKEN);
 
@@ -367,12 +388,15 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
       expect(status).toEqual([
         {
           customerId: 'cust-old',
+          scope: 'NA',
           region: 'NA',
           marketplace: 'US',
           sellingPartnerId: 'APARTNER1',
           status: 'authorized',
           authRequestedDate: new Date(REQUESTED),
           authGrantedDate: new Date(GRANTED),
+          revokedAt: null,
+          hasRefreshToken: true,
           // 2024 is a leap year: 365 days after 1 January is 31 December.
           reauthorizeBy: new Date('2024-12-31T00:00:30.000Z'),
           daysLeft: 213,
@@ -383,12 +407,16 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
         },
         {
           customerId: 'cust-pend',
+          // A Far East row of the old schema: its marketplace is its scope.
+          scope: 'JP',
           region: 'FE',
           marketplace: 'JP',
           sellingPartnerId: null,
           status: 'pending',
           authRequestedDate: new Date('2024-04-01T00:00:00.000Z'),
           authGrantedDate: null,
+          revokedAt: null,
+          hasRefreshToken: false,
           reauthorizeBy: null,
           daysLeft: null,
           lastError: null,
@@ -398,12 +426,16 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
         },
         {
           customerId: 'cust-rev',
+          scope: 'EU',
           region: 'EU',
           marketplace: 'DE',
           sellingPartnerId: 'APARTNER2',
           status: 'revoked',
           authRequestedDate: new Date(REQUESTED),
           authGrantedDate: new Date(GRANTED),
+          // Revoked before revoked_at existed: the row's last change stands for it.
+          revokedAt: new Date('2024-03-01T00:00:00.000Z'),
+          hasRefreshToken: true,
           reauthorizeBy: null,
           daysLeft: null,
           lastError: 'authorization_revoked (invalid_grant)',
@@ -422,7 +454,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
         flow: 'reauthorize',
         expectedSellingPartnerId: 'APARTNER1',
         customerId: 'cust-old',
-        region: 'NA',
+        scope: 'NA',
         marketplace: 'US',
         createdAt: now,
         expiresAt: new Date(now.getTime() + 600_000),
@@ -463,7 +495,8 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     try {
       const t = Date.now();
       let n = 0;
-      const authorizeAt = async (customerId: string, region: 'NA' | 'EU' | 'FE', partner: string, granted: Date): Promise<void> => {
+      const marketplaceOf = (scope: CredentialScope): string => (scope === 'NA' ? 'US' : scope === 'EU' ? 'DE' : scope);
+      const authorizeAt = async (customerId: string, scope: CredentialScope, partner: string, granted: Date): Promise<string> => {
         n += 1;
         const stateHash = String(n).padStart(64, '0');
         const start = new Date(granted.getTime() - 30_000);
@@ -473,8 +506,8 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
           flow: 'website',
           expectedSellingPartnerId: null,
           customerId,
-          region,
-          marketplace: region === 'NA' ? 'US' : region === 'EU' ? 'DE' : 'JP',
+          scope,
+          marketplace: marketplaceOf(scope),
           createdAt: start,
           expiresAt: new Date(start.getTime() + 600_000),
         });
@@ -486,7 +519,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
         expect(
           await store.recordCallback({
             customerId,
-            region,
+            scope,
             sellingPartnerId: partner,
             encryptedMwsAuthToken: 'v1:k1:amzn.mws.secret',
             encryptedCode: 'v1:k1:code-secret',
@@ -497,39 +530,46 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
           await store.completeAuthorization({
             attemptId: attempt?.attemptId ?? 0,
             customerId,
-            region,
-            marketplace: region === 'NA' ? 'US' : region === 'EU' ? 'DE' : 'JP',
+            scope,
+            marketplace: marketplaceOf(scope),
             sellingPartnerId: partner,
             encryptedRefreshToken: `v1:k1:token-secret-${customerId}`,
+            refreshTokenFingerprint: `k1:fingerprint-of-${customerId}`,
+            sharedAccessToken: undefined,
             now: granted,
           }),
         ).toBe('stored');
+        return `v1:k1:token-secret-${customerId}`;
       };
       // An hour away from any day boundary, so the view's clock and the test's agree on the whole days.
       await authorizeAt('c-soon', 'NA', 'APARTNER1', new Date(t - 10 * DAY_MS - 3_600_000));
       await authorizeAt('c-exp', 'EU', 'APARTNER2', new Date(t - 400 * DAY_MS + 3_600_000));
+      const revokedToken = await authorizeAt('c-rev', 'SG', 'APARTNER4', new Date(t - 20 * DAY_MS));
+      const revokedAt = new Date(t - 5 * DAY_MS);
+      expect(await store.markRevoked({ customerId: 'c-rev', scope: 'SG', expectedRefreshToken: revokedToken, failure: { reason: 'authorization_revoked' }, now: revokedAt })).toBe(true);
       await store.startAuthorization({
         stateHash: 'e'.repeat(64),
         browserBindingHash: 'b'.repeat(64),
         flow: 'appstore',
         expectedSellingPartnerId: 'APARTNER3',
         customerId: 'c-pend',
-        region: 'FE',
-        marketplace: 'JP',
+        scope: 'AU',
+        marketplace: 'AU',
         createdAt: new Date(t - 60_000),
         expiresAt: new Date(t + 540_000),
       });
 
       const statement = reader.prepare(
-        'SELECT * FROM sp_api_credentials_status ORDER BY days_left IS NULL, days_left, customer_id, region',
+        'SELECT * FROM sp_api_credentials_status ORDER BY days_left IS NULL, days_left, customer_id, scope',
       );
       expect(statement.columns().map((c) => c.name)).toEqual(VIEW_COLUMNS);
       expect((reader.prepare('PRAGMA table_info(sp_api_credentials_status)').all() as { name: string }[]).map((c) => c.name)).toEqual(VIEW_COLUMNS);
       const raw = statement.all() as Record<string, unknown>[];
-      expect(raw.map((r) => [r['customer_id'], r['status'], r['days_left']])).toEqual([
-        ['c-exp', 'expired', -35],
-        ['c-soon', 'authorized', 354],
-        ['c-pend', 'pending', null],
+      expect(raw.map((r) => [r['customer_id'], r['scope'], r['region'], r['status'], r['days_left'], r['has_refresh_token'], r['revoked_at']])).toEqual([
+        ['c-exp', 'EU', 'EU', 'expired', -35, 1, null],
+        ['c-soon', 'NA', 'NA', 'authorized', 354, 1, null],
+        ['c-pend', 'AU', 'FE', 'pending', null, 0, null],
+        ['c-rev', 'SG', 'FE', 'revoked', null, 1, revokedAt.toISOString()],
       ]);
       const soon = raw[1] ?? {};
       expect(soon['reauthorize_by']).toBe(new Date(t - 10 * DAY_MS - 3_600_000 + REAUTHORIZE_AFTER_DAYS * DAY_MS).toISOString());
@@ -718,7 +758,7 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
 
     const after = inspect(path);
     expect(after.version).toBe(SQLITE_SCHEMA_VERSION);
-    expect(after.credentials).toEqual(before.credentials);
+    expect(after.credentials).toEqual(before.credentials.map(upgradedCredential));
     expect(rawAttempts(path)).toEqual(
       before.attempts.map((a) => ({
         ...a,
@@ -726,6 +766,8 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
         exchange_deadline: a['attempt_id'] === CONSUMED_UNFINISHED_ID ? '2024-04-01T00:10:20.000Z' : null,
         // Attempts 1 and 4 each have one refused callback recorded against them (8 and 5).
         refusal_count: a['attempt_id'] === 1 || a['attempt_id'] === CONSUMED_UNFINISHED_ID ? 1 : 0,
+        // The scope of its region (cust-pend's Far East attempts: their marketplace, JP); none without a region (6).
+        scope: a['region'] === null ? null : a['region'] === 'FE' ? a['marketplace'] : a['region'],
       })),
     );
   });
@@ -768,14 +810,14 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     const store = await openSqliteStore(v3File());
     try {
       const status = await store.listCredentialStatus({}, new Date('2024-06-01T00:00:00.000Z'));
-      expect(status.map((r) => [r.customerId, r.region, r.status, r.lastAttemptAt?.toISOString() ?? null, r.lastAttemptOutcome, r.lastAttemptReason])).toEqual([
+      expect(status.map((r) => [r.customerId, r.scope, r.region, r.status, r.lastAttemptAt?.toISOString() ?? null, r.lastAttemptOutcome, r.lastAttemptReason])).toEqual([
         // Attempt 8 (refused, 2024-05-02) is newer than attempt 1.
-        ['cust-old', 'NA', 'authorized', REQUESTED, 'succeeded', null],
-        ['cust-fail', 'NA', 'failed', '2024-05-01T00:00:00.000Z', 'failed', 'lwa_rejected'],
+        ['cust-old', 'NA', 'NA', 'authorized', REQUESTED, 'succeeded', null],
+        ['cust-fail', 'NA', 'NA', 'failed', '2024-05-01T00:00:00.000Z', 'failed', 'lwa_rejected'],
         // Attempt 5 (refused, 00:00:25) is newer than attempt 4.
-        ['cust-pend', 'FE', 'pending', '2024-04-01T00:00:00.000Z', 'interrupted', null],
+        ['cust-pend', 'JP', 'FE', 'pending', '2024-04-01T00:00:00.000Z', 'interrupted', null],
         // Attempt 3 (the revocation audit, 2024-03-01) is newer than attempt 2.
-        ['cust-rev', 'EU', 'revoked', '2024-02-01T00:00:00.000Z', 'succeeded', null],
+        ['cust-rev', 'EU', 'EU', 'revoked', '2024-02-01T00:00:00.000Z', 'succeeded', null],
       ]);
     } finally {
       await store.close();
@@ -798,6 +840,203 @@ describe('SqliteStore schema versions (PRAGMA user_version)', () => {
     await (await openSqliteStore(upgraded)).close();
     expect(inspect(upgraded).schema).toEqual(inspect(fresh).schema);
     expect(inspect(upgraded).version).toBe(SQLITE_SCHEMA_VERSION);
+  });
+
+  /**
+   * A file as the version-8 code (credentials keyed by region) leaves it: the shipped steps 001–008 (never edited once
+   * shipped, so they stand for such files), user_version 8, with Far East rows in every table keyed by region. Rows:
+   * 47 FE/JP authorized and 47 NA authorized; 48 FE/AU revoked; 49 FE pending without a marketplace; 50 FE/SG
+   * authorized; 51 FE authorized with a marketplace outside the Far East's three (data written by hand).
+   */
+  function v8File(extraDdl = ''): string {
+    const path = newPath();
+    const db = new Database(path);
+    try {
+      db.pragma('journal_mode = WAL');
+      const steps = join(packageRoot(), 'sql', 'sqlite');
+      for (const name of readdirSync(steps).filter((n) => /^00[1-8]_[a-z0-9_]+\.sql$/.test(n)).sort()) db.exec(readFileSync(join(steps, name), 'utf8'));
+      db.pragma('user_version = 8');
+      if (extraDdl !== '') db.exec(extraDdl);
+      const credential = db.prepare(
+        `INSERT INTO sp_api_credentials
+           (customer_id, region, marketplace, selling_partner_id, lwa_refresh_token, status, last_error, auth_requested_date, auth_granted_date,
+            lwa_refresh_token_date, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const granted = (customer: string, region: string, marketplace: string | null, partner: string, token: string) =>
+        credential.run(customer, region, marketplace, partner, token, 'authorized', null, REQUESTED, GRANTED, GRANTED, GRANTED);
+      granted('47', 'FE', 'JP', 'A1JAPAN', 'v1:k1:jp-token');
+      granted('47', 'NA', 'US', 'A1AMERICA', 'v1:k1:na-token');
+      credential.run('48', 'FE', 'AU', 'A1AUSTRALIA', 'v1:k1:au-token', 'revoked', 'authorization_revoked (invalid_grant)', REQUESTED, GRANTED, GRANTED, V8_REVOKED);
+      credential.run('49', 'FE', null, null, null, 'pending', null, REQUESTED, null, null, REQUESTED);
+      granted('50', 'FE', 'SG', 'A1SINGAPORE', 'v1:k1:sg-token');
+      granted('51', 'FE', 'CN', 'A1ELSEWHERE', 'v1:k1:cn-token');
+      const attempt = db.prepare(
+        `INSERT INTO sp_api_auth_attempts (flow, customer_id, region, marketplace, created_at, completed_at, outcome, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      attempt.run('website', '47', 'FE', 'JP', REQUESTED, GRANTED, 'succeeded', null);
+      attempt.run('website', '49', 'FE', null, REQUESTED, null, 'pending', null);
+      attempt.run('website', '50', 'FE', 'SG', REQUESTED, GRANTED, 'succeeded', null);
+      attempt.run('callback', null, null, null, REQUESTED, REQUESTED, 'refused', 'state_unknown');
+      const shared = db.prepare(
+        `INSERT INTO sp_api_access_tokens (customer_id, region, credential_generation, access_token, expires_at, refreshed_at, updated_at)
+         VALUES (?, ?, 'authorized|A1|gen', ?, ?, ?, ?)`,
+      );
+      for (const [customer, region] of [['47', 'FE'], ['47', 'NA'], ['50', 'FE']] as const) shared.run(customer, region, `v1:k1:access-${customer}-${region}`, GRANTED, GRANTED, GRANTED);
+      const check = db.prepare(`INSERT INTO sp_api_credential_checks (customer_id, region, checked_at, check_outcome, flag) VALUES (?, ?, ?, 'verified', ?)`);
+      check.run('47', 'FE', GRANTED, null);
+      check.run('47', 'NA', GRANTED, null);
+      check.run('50', 'FE', GRANTED, 'region_mismatch');
+      const event = db.prepare(`INSERT INTO sp_api_events (event_type, customer_id, region, selling_partner_id, occurred_at, data) VALUES (?, ?, ?, ?, ?, '{}')`);
+      event.run('authorization.granted', '47', 'FE', 'A1JAPAN', GRANTED);
+      event.run('authorization.granted', '47', 'NA', 'A1AMERICA', GRANTED);
+      event.run('authorization.revoked', '48', 'FE', 'A1AUSTRALIA', V8_REVOKED);
+      // A Far East event of a customer whose row is gone (unknown scope): JP, as for a row without a marketplace.
+      event.run('authorization.unlinked', '52', 'FE', null, V8_REVOKED);
+      expect(db.pragma('user_version', { simple: true })).toBe(8);
+    } finally {
+      db.close();
+    }
+    return path;
+  }
+
+  const rawRows = (path: string, query: string): Record<string, unknown>[] => {
+    const db = new Database(path);
+    try {
+      return db.prepare(query).all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  };
+
+  it("upgrades a version-8 file to version 9: each Far East row's marketplace is its scope (JP when it is none of the three), NA keeps its region", async () => {
+    const path = v8File();
+    const before = inspect(path);
+    await (await openSqliteStore(path)).close();
+    const after = inspect(path);
+    expect(after.version).toBe(9);
+    expect(after.credentials).toEqual(before.credentials.map(upgradedCredential));
+    expect(rawRows(path, 'SELECT customer_id, scope, region, marketplace, status, revoked_at FROM sp_api_credentials ORDER BY customer_id, scope')).toEqual([
+      { customer_id: '47', scope: 'JP', region: 'FE', marketplace: 'JP', status: 'authorized', revoked_at: null },
+      { customer_id: '47', scope: 'NA', region: 'NA', marketplace: 'US', status: 'authorized', revoked_at: null },
+      { customer_id: '48', scope: 'AU', region: 'FE', marketplace: 'AU', status: 'revoked', revoked_at: V8_REVOKED },
+      { customer_id: '49', scope: 'JP', region: 'FE', marketplace: null, status: 'pending', revoked_at: null },
+      { customer_id: '50', scope: 'SG', region: 'FE', marketplace: 'SG', status: 'authorized', revoked_at: null },
+      { customer_id: '51', scope: 'JP', region: 'FE', marketplace: 'CN', status: 'authorized', revoked_at: null },
+    ]);
+  });
+
+  it("moves a version-8 file's attempts, checks and events to their row's scope, and drops its Far East shared access tokens", async () => {
+    const path = v8File();
+    const store = await openSqliteStore(path);
+    try {
+      expect((await store.listAttempts()).map((a) => [a.flow, a.customerId, a.scope, a.region, a.marketplace])).toEqual([
+        ['website', '47', 'JP', 'FE', 'JP'],
+        ['website', '49', 'JP', 'FE', null],
+        ['website', '50', 'SG', 'FE', 'SG'],
+        ['callback', null, null, null, null],
+      ]);
+      expect((await store.listCredentialChecks()).map((c) => [c.customerId, c.scope, c.region, c.flag])).toEqual([
+        ['47', 'JP', 'FE', null],
+        ['47', 'NA', 'NA', null],
+        ['50', 'SG', 'FE', 'region_mismatch'],
+      ]);
+      expect((await store.listEvents()).map((e) => [e.type, e.customerId, e.scope, e.region])).toEqual([
+        ['authorization.granted', '47', 'JP', 'FE'],
+        ['authorization.granted', '47', 'NA', 'NA'],
+        ['authorization.revoked', '48', 'AU', 'FE'],
+        ['authorization.unlinked', '52', 'JP', 'FE'],
+      ]);
+      // The Far East shared tokens are dropped (a miss costs one refresh); North America's is kept.
+      expect(rawRows(path, 'SELECT customer_id, scope, region FROM sp_api_access_tokens ORDER BY customer_id, scope')).toEqual([{ customer_id: '47', scope: 'NA', region: 'NA' }]);
+      expect((await store.readAccessTokenSource('47', 'JP'))?.shared).toBeUndefined();
+      expect((await store.readAccessTokenSource('50', 'SG'))?.shared).toBeUndefined();
+      expect((await store.readAccessTokenSource('47', 'NA'))?.shared?.accessToken).toBe('v1:k1:access-47-NA');
+      // The rows read through the store with their scope; the revoked one with when it was refused.
+      expect(await store.findCredential('48', 'AU')).toMatchObject({ scope: 'AU', region: 'FE', status: 'revoked', revokedAt: new Date(V8_REVOKED), lwaRefreshToken: 'v1:k1:au-token' });
+      expect((await store.findCredential('47', 'JP'))?.lwaRefreshToken).toBe('v1:k1:jp-token');
+      expect((await store.listSecretEnvelopes()).map((e) => [e.customerId, e.scope, e.refreshTokenFingerprint])).toEqual([
+        ['47', 'JP', null],
+        ['47', 'NA', null],
+        ['48', 'AU', null],
+        ['50', 'SG', null],
+        ['51', 'JP', null],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lets a customer of an upgraded version-8 file hold JP and AU side by side, one seller per scope', async () => {
+    const store = await openSqliteStore(v8File());
+    try {
+      const now = new Date('2026-01-01T00:00:00.000Z');
+      await store.startAuthorization({
+        stateHash: '7'.repeat(64),
+        browserBindingHash: '8'.repeat(64),
+        flow: 'website',
+        expectedSellingPartnerId: null,
+        customerId: '47',
+        scope: 'AU',
+        marketplace: 'AU',
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + 600_000),
+      });
+      const attempt = await store.findAttemptByStateHash('7'.repeat(64));
+      expect(
+        await store.acceptCallback({
+          stateHash: '7'.repeat(64),
+          now,
+          sellingPartnerId: 'A1JAPAN',
+          codeHash: 'c'.repeat(64),
+          exchangeDeadline: new Date(now.getTime() + 300_000),
+          customerId: '47',
+          scope: 'AU',
+          encryptedMwsAuthToken: undefined,
+          encryptedCode: 'v1:k1:code',
+        }),
+      ).toEqual({ kind: 'consumed' });
+      expect(
+        await store.completeAuthorization({
+          attemptId: attempt?.attemptId ?? 0,
+          customerId: '47',
+          scope: 'AU',
+          marketplace: 'AU',
+          sellingPartnerId: 'A1JAPAN',
+          encryptedRefreshToken: 'v1:k1:au-token-47',
+          refreshTokenFingerprint: 'k1:fingerprint-au-47',
+          sharedAccessToken: undefined,
+          now,
+        }),
+      ).toBe('stored');
+      expect((await store.listCredentialsFor({ customerId: '47' })).map((r) => [r.scope, r.region, r.sellingPartnerId, r.status])).toEqual([
+        ['AU', 'FE', 'A1JAPAN', 'authorized'],
+        ['JP', 'FE', 'A1JAPAN', 'authorized'],
+        ['NA', 'NA', 'A1AMERICA', 'authorized'],
+      ]);
+      // The partner index is per scope: another customer cannot take A1JAPAN in JP.
+      expect(
+        await store.recordCallback({ customerId: '49', scope: 'JP', sellingPartnerId: 'A1JAPAN', encryptedMwsAuthToken: undefined, encryptedCode: 'v1:k1:c', now }),
+      ).toBe('partner_conflict');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a version-8 file and a fresh one end with the same schema; a failing version-9 step leaves the version-8 file as it was', async () => {
+    const fresh = newPath();
+    await (await openSqliteStore(fresh)).close();
+    const upgraded = v8File();
+    await (await openSqliteStore(upgraded)).close();
+    expect(inspect(upgraded).schema).toEqual(inspect(fresh).schema);
+
+    // A leftover table with the name the rebuild uses makes step 9 fail after it dropped the view and rebuilt a table.
+    const failing = v8File('CREATE TABLE sp_api_access_tokens_v9 (x TEXT);');
+    const before = { ...inspect(failing), attempts: rawAttempts(failing) };
+    await expect(openSqliteStore(failing)).rejects.toThrow();
+    expect({ ...inspect(failing), attempts: rawAttempts(failing) }).toEqual(before);
+    expect(before.version).toBe(8);
   });
 
   describe('opened through App (which seals plain MWS tokens in a SQLite store)', () => {
@@ -888,12 +1127,15 @@ function viewRow(row: Record<string, unknown>): CredentialStatusRow {
   const textOf = (v: unknown): string | null => (typeof v === 'string' ? v : null);
   return {
     customerId: String(row['customer_id']),
+    scope: row['scope'] as CredentialStatusRow['scope'],
     region: row['region'] as CredentialStatusRow['region'],
     marketplace: textOf(row['marketplace']),
     sellingPartnerId: textOf(row['selling_partner_id']),
     status: row['status'] as CredentialStatusRow['status'],
     authRequestedDate: date(row['auth_requested_date']),
     authGrantedDate: date(row['auth_granted_date']),
+    revokedAt: date(row['revoked_at']),
+    hasRefreshToken: row['has_refresh_token'] === 1,
     reauthorizeBy: date(row['reauthorize_by']),
     daysLeft: typeof row['days_left'] === 'number' ? row['days_left'] : null,
     lastError: textOf(row['last_error']),

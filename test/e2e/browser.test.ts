@@ -111,7 +111,7 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
     const done = await confirm(page);
     expect(done.status).toBe(200);
     expect(await page.locator('h1').innerText()).toBe('Shipica is authorized');
-    expect(done.text).toContain('Shipica can now work with your Amazon seller account A2SANDBOXSELLER2 in the EU region.');
+    expect(done.text).toContain('Shipica can now work with your Amazon seller account A2SANDBOXSELLER2 in Europe.');
     expect(await page.title()).toContain('Shipica is authorized');
     expect(codeRequests()).toBe(1);
 
@@ -159,7 +159,7 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
     await page.goto(manageApps());
     expect(await page.locator('h1').innerText()).toBe('Manage Your Apps');
     const row = page.locator('tbody tr', { hasText: 'A1SANDBOXSELLER1' });
-    expect(await row.locator('td').allInnerTexts()).toEqual(['A1SANDBOXSELLER1', 'NA', 'authorized', 'Re-Authorize']);
+    expect(await row.locator('td').allInnerTexts()).toEqual(['A1SANDBOXSELLER1', 'North America', 'authorized', 'Re-Authorize']);
     // Amazon → Login URI (AppstoreLogin) → Amazon's confirm page at amazon_callback_uri, naming the seller.
     const confirmPage = await clickAndLand(page, row.getByRole('button', { name: 'Re-Authorize' }), '/sandbox/sellercentral/na/apps/authorize/confirm');
     expect(confirmPage.status()).toBe(200);
@@ -170,7 +170,7 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
     const done = await confirm(page);
     expect(done.status).toBe(200);
     expect(done.text).toContain('Shipica is authorized');
-    expect(done.text).toContain('A1SANDBOXSELLER1 in the NA region');
+    expect(done.text).toContain('A1SANDBOXSELLER1 in North America.');
     expect(codeRequests()).toBe(2);
 
     const after = await store.findCredential('42', 'NA');
@@ -192,7 +192,7 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
     await page.goto(manageApps());
     expect(await visibleText(page)).toContain('No authorized apps yet.');
     await page.locator('select[name=selling_partner_id]').selectOption('A3SANDBOXSELLER3');
-    await page.locator('select[name=region]').selectOption('EU');
+    await page.locator('select[name=scope]').selectOption('EU');
     // Amazon → Login URI → an unknown seller goes to oxWebApp (OXWEBAPP_LINK_URL) to log in.
     const identify = await clickAndLand(page, page.getByRole('button', { name: 'Authorize now' }), '/start/oxwebapp');
     expect(identify.status()).toBe(200);
@@ -226,7 +226,7 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
     const done = await confirm(page);
     expect(done.status).toBe(200);
     expect(await page.locator('h1').innerText()).toBe('Shipica is authorized');
-    expect(done.text).toContain('A3SANDBOXSELLER3 in the EU region');
+    expect(done.text).toContain('A3SANDBOXSELLER3 in Europe.');
 
     const { store } = await h.services();
     expect(await store.findCredential('77', 'EU')).toMatchObject({ status: 'authorized', sellingPartnerId: 'A3SANDBOXSELLER3', marketplace: 'DE' });
@@ -316,6 +316,8 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
       // Amazon's own text in last_error: revoke at the sandbox Amazon, then ask for a token (README's way).
       const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), redirect: 'manual' as const });
       await fetch(`${h.origin}/start/revoke`, form({ selling_partner_id: 'A1SANDBOXSELLER1' }));
+      // Past the token the fleet shares (written with the grant, served until it runs low): the next request asks LWA.
+      h.clock.advance(3_600_000);
       await page.goto(`${h.origin}/`);
       await page.locator('tbody tr').first().getByRole('button', { name: 'Get access token' }).click();
       await page.waitForLoadState('load');

@@ -98,7 +98,7 @@ export async function startFleet(options: { hostScript: string; size: number; le
     leaseOwner: () => {
       const db = new Database(dbPath, { readonly: true });
       try {
-        const row = db.prepare('SELECT lease_owner FROM sp_api_access_tokens WHERE customer_id = ? AND region = ?').get(FLEET_CUSTOMER, 'NA') as
+        const row = db.prepare('SELECT lease_owner FROM sp_api_access_tokens WHERE customer_id = ? AND scope = ?').get(FLEET_CUSTOMER, 'NA') as
           | { lease_owner: string | null }
           | undefined;
         return row?.lease_owner ?? null;
@@ -141,16 +141,17 @@ async function seedSeller(input: { dbPath: string; lwa: FakeLwa; clientSecret: s
   if (typeof refreshToken !== 'string') throw new Error('the loopback LWA issued no refresh token');
   const ring = parseKeyRing(input.tokenKeys);
   if (!ring.ok) throw new Error(ring.problem);
-  const envelope = new TokenCipher(ring.keys).encrypt(refreshToken, { column: 'lwa_refresh_token', customerId: FLEET_CUSTOMER, region: 'NA' });
+  const cipher = new TokenCipher(ring.keys);
+  const envelope = cipher.encrypt(refreshToken, { column: 'lwa_refresh_token', customerId: FLEET_CUSTOMER, region: 'NA' });
   await (await openSqliteStore(input.dbPath)).close(); // creates the schema
   const db = new Database(input.dbPath);
   try {
     const now = new Date().toISOString();
     db.prepare(
-      `INSERT INTO sp_api_credentials (customer_id, region, marketplace, selling_partner_id, lwa_refresh_token, status,
-         auth_requested_date, auth_granted_date, lwa_refresh_token_date, updated_at)
-       VALUES (?, 'NA', 'US', ?, ?, 'authorized', ?, ?, ?, ?)`,
-    ).run(FLEET_CUSTOMER, FLEET_SELLER, envelope, now, now, now, now);
+      `INSERT INTO sp_api_credentials (customer_id, scope, region, marketplace, selling_partner_id, lwa_refresh_token,
+         refresh_token_fingerprint, status, auth_requested_date, auth_granted_date, lwa_refresh_token_date, updated_at)
+       VALUES (?, 'NA', 'NA', 'US', ?, ?, ?, 'authorized', ?, ?, ?, ?)`,
+    ).run(FLEET_CUSTOMER, FLEET_SELLER, envelope, cipher.fingerprint(refreshToken), now, now, now, now);
   } finally {
     db.close();
   }

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { app, HttpRequest, InvocationContext, type HttpFunctionOptions, type HttpResponseInit, type LogLevel, type TimerFunctionOptions } from '@azure/functions';
+import Database from 'better-sqlite3';
 import { vi } from 'vitest';
+import { FORCED_REFRESH_REUSE_MS } from '../../src/accessTokens/leaseDecision.js';
 import { systemClock } from '../../src/credentials/index.js';
 import type { App } from '../../src/app.js';
 import { buildLaunchLink } from '../../src/authorization/launchLink.js';
@@ -29,6 +31,11 @@ export interface RegisteredFunctions {
   invoke(name: string, request: HttpRequest, context?: InvocationContext): Promise<HttpResponseInit>;
   /** AuthorizeStart then LWACallback through the registered functions; throws unless the seller ends authorized. */
   authorize(customerId: string, sellingPartnerId: string): Promise<void>;
+  /**
+   * Dates the customer's shared access token (the code exchange's, written with the grant) back past
+   * FORCED_REFRESH_REUSE_MS, so its next forced refresh reaches LWA: the registered app runs on the system clock.
+   */
+  pastForcedRefreshReuse(customerId: string): void;
   close(): Promise<void>;
 }
 
@@ -107,6 +114,16 @@ export async function registerFunctions(): Promise<RegisteredFunctions> {
       const result = new Headers(answered.headers as Record<string, string>).get('location');
       const done = answered.status === 303 && result !== null ? await invoke('LWACallback', hostRequest('GET', new URL(result, origin).toString(), cookie)) : answered;
       if (done.status !== 200 || !String(done.body).includes('Shipica is authorized')) throw new Error(`authorizing ${customerId} ended with ${done.status}`);
+    },
+    pastForcedRefreshReuse: (customerId) => {
+      const db = new Database(env['LOCAL_DB_PATH'] ?? '');
+      try {
+        const refreshedAt = new Date(Date.now() - FORCED_REFRESH_REUSE_MS - 1_000).toISOString();
+        const changed = db.prepare('UPDATE sp_api_access_tokens SET refreshed_at = ? WHERE customer_id = ?').run(refreshedAt, customerId).changes;
+        if (changed === 0) throw new Error(`customer ${customerId} has no shared access token`);
+      } finally {
+        db.close();
+      }
     },
     lwa,
     app: service,

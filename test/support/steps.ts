@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { Region } from '../../src/credentials/index.js';
+import type { CredentialScope } from '../../src/credentials/index.js';
 import { CookieClient } from './cookieClient.js';
 import type { Harness } from './harness.js';
 
@@ -15,8 +15,8 @@ export async function authorizeOnWebsite(h: Harness, customer: string, sellingPa
 /** The code exchanges (authorization_code grants) the loopback LWA has received, faults included. */
 export const codeExchanges = (h: Harness): number => h.lwa.received.filter((f) => f.get('grant_type') === 'authorization_code').length;
 
-/** The customer's credential row in `region`, as the store holds it now. */
-export const credentialRow = async (h: Harness, customer: string, region: Region = 'NA') => (await h.services()).store.findCredential(customer, region);
+/** The customer's credential row in `scope`, as the store holds it now. */
+export const credentialRow = async (h: Harness, customer: string, scope: CredentialScope = 'NA') => (await h.services()).store.findCredential(customer, scope);
 
 /**
  * A Login-URI request as Seller Central sends it (Re-Authorize in Manage Your Apps, or an anonymous caller): by default

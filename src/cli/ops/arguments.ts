@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { findMarketplace, isRegion, type CredentialScope } from '../../credentials/index.js';
 
 /** Every option of every subcommand: parsed once, strictly; each subcommand then refuses the ones not its own. */
 const OPTIONS = {
@@ -55,6 +56,26 @@ export function listingArguments(kind: string, options: OpsOptions, extra: strin
   const customerId = options.customer;
   if (customerId !== undefined && customerId.trim() === '') return '--customer needs a customer id';
   return { customerId, json: options.json === true };
+}
+
+/** How a command names one credential: --region NA|EU, or --marketplace (a Far East credential is one marketplace's). */
+export const SCOPE_USAGE = '--region NA|EU | --marketplace JP|AU|SG';
+
+/**
+ * The credential scope `kind` names with --region or --marketplace (one of the two): NA and EU by region, the Far
+ * East by marketplace (JP, AU and SG are authorized one by one); any marketplace names its scope (DE is EU).
+ */
+export function scopeOption(kind: string, options: OpsOptions): CredentialScope | string {
+  const region = options.region?.toUpperCase();
+  const marketplace = options.marketplace?.toUpperCase();
+  if (region !== undefined && marketplace !== undefined) return `${kind} takes --region or --marketplace, not both`;
+  if (marketplace !== undefined) {
+    const found = findMarketplace(marketplace);
+    return found === undefined ? `${kind}: --marketplace is not a marketplace code (US, DE, JP, AU, SG, …)` : found.scope;
+  }
+  if (region === 'FE') return `${kind}: the Far East is authorized per marketplace: name it with --marketplace JP, AU or SG`;
+  if (region === undefined || !isRegion(region)) return `${kind} needs ${SCOPE_USAGE}`;
+  return region;
 }
 
 export const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

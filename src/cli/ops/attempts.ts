@@ -31,8 +31,8 @@ export async function runAttempts(command: AttemptsCommand, { services, now, pri
     print(JSON.stringify(attempts.map((a) => publicAttempt(a, now)), null, 2));
     return 0;
   }
-  const header = ['time (UTC)', 'flow', 'customer', 'region', 'outcome', 'reason', 'lwa_error'];
-  const body = attempts.map((a) => [time(a.createdAt), a.flow, a.customerId, a.region, attemptOutcomeAt(a, now), a.reason, a.lwaError]);
+  const header = ['time (UTC)', 'flow', 'customer', 'scope', 'outcome', 'reason', 'lwa_error'];
+  const body = attempts.map((a) => [time(a.createdAt), a.flow, a.customerId, a.scope, attemptOutcomeAt(a, now), a.reason, a.lwaError]);
   for (const line of table(header, body)) print(line);
   print(`${attempts.length} ${attempts.length === 1 ? 'attempt' : 'attempts'} since ${since.toISOString()}${command.customerId === undefined ? '' : ` for customer ${command.customerId}`}`);
   return 0;
@@ -49,6 +49,7 @@ function publicAttempt(a: AttemptRecord, now: Date): Record<string, string | num
     created_at: iso(a.createdAt),
     flow: a.flow,
     customer_id: a.customerId,
+    scope: a.scope,
     region: a.region,
     marketplace: a.marketplace,
     selling_partner_id: a.sellingPartnerId,

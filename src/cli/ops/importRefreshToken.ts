@@ -41,7 +41,7 @@ export async function runImport(command: ImportCommand, { services, print, readS
     return 1;
   }
   print(
-    `imported: customer ${command.customerId} in ${result.region}, seller ${result.sellingPartnerId}, ` +
+    `imported: customer ${command.customerId} in ${result.scope}, seller ${result.sellingPartnerId}, ` +
       `${result.verified ? `sells in ${result.countryCodes.join(',')}${result.storeName === null ? '' : ` (${result.storeName})`}` : 'marketplaces not verified (SP-API did not answer)'}; ` +
       `stored encrypted as authorized (attempt self_authorization, event ${result.event})`,
   );

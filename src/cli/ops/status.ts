@@ -38,10 +38,10 @@ export async function runStatus(command: StatusCommand, { services, now, print }
     print(JSON.stringify(rows.map(statusJson), null, 2));
     return 0;
   }
-  const header = ['customer', 'region', 'marketplace', 'seller', 'status', 'granted', 'reauthorize by', 'days left', 'last attempt', 'outcome/reason', 'last error'];
+  const header = ['customer', 'scope', 'marketplace', 'seller', 'status', 'granted', 'reauthorize by', 'days left', 'last attempt', 'outcome/reason', 'last error'];
   const body = rows.map((r: CredentialStatusRow) => [
     r.customerId,
-    r.region,
+    r.scope,
     r.marketplace,
     r.sellingPartnerId,
     r.status,

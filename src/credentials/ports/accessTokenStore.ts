@@ -1,17 +1,17 @@
 import type { CredentialSecrets, CredentialSummary } from '../credential.js';
 import type { FailureDetails } from '../limits.js';
-import type { Region } from '../marketplaces.js';
+import type { CredentialScope } from '../marketplaces.js';
 
 /** What the access-token service needs: the row and its shared token in one read, the fleet's lease, revocation. */
 export interface AccessTokenStore {
   /**
-   * The credential row of (customer, region) with its `sp_api_access_tokens` row, in ONE read (a join); undefined
+   * The credential row of (customer, scope) with its `sp_api_access_tokens` row, in ONE read (a join); undefined
    * when there is no credential row.
    */
-  readAccessTokenSource(customerId: string, region: Region): Promise<AccessTokenSource | undefined>;
+  readAccessTokenSource(customerId: string, scope: CredentialScope): Promise<AccessTokenSource | undefined>;
 
   /**
-   * Claims the refresh lease of (customer, region) in one conditional statement (an UPDATE, or the INSERT of the row
+   * Claims the refresh lease of (customer, scope) in one conditional statement (an UPDATE, or the INSERT of the row
    * when it has none yet): only when nobody holds an unexpired lease or the lease is already `owner`'s. True for the
    * winner. False, too, when the credential row is missing.
    */
@@ -25,7 +25,7 @@ export interface AccessTokenStore {
   storeSharedAccessToken(input: SharedAccessTokenWrite): Promise<boolean>;
 
   /** Gives the lease up (a refresh that failed), only while `owner` holds it. */
-  releaseAccessTokenLease(input: { customerId: string; region: Region; owner: string }): Promise<void>;
+  releaseAccessTokenLease(input: { customerId: string; scope: CredentialScope; owner: string }): Promise<void>;
 
   /**
    * Marks an authorized row `revoked` (last_error set) and records a `refresh` attempt (outcome failed, reason
@@ -34,13 +34,21 @@ export interface AccessTokenStore {
    */
   markRevoked(input: Revocation): Promise<boolean>;
 
-  findCredential(customerId: string, region: Region): Promise<(CredentialSummary & CredentialSecrets) | undefined>;
+  /**
+   * LWA accepted again the refresh token of a revoked row (a spurious invalid_grant): the row is authorized again (its
+   * grant and 365-day clock as they were), with a `refresh` attempt (outcome succeeded, reason revocation_withdrawn)
+   * and an authorization.restored event, in one transaction, only while the row is revoked with exactly
+   * `expectedRefreshToken`. The revocation stays in the attempts. True when it restored the row.
+   */
+  restoreRevoked(input: Restoration): Promise<boolean>;
+
+  findCredential(customerId: string, scope: CredentialScope): Promise<(CredentialSummary & CredentialSecrets) | undefined>;
   /** The rows of one customer, or of one selling partner, in any status (no secrets). */
   listCredentialsFor(filter: { customerId: string } | { sellingPartnerId: string }): Promise<CredentialSummary[]>;
 }
 
 /**
- * One row of `sp_api_access_tokens`: the access token shared by every instance for (customer, region), with the
+ * One row of `sp_api_access_tokens`: the access token shared by every instance for (customer, scope), with the
  * credential generation that made it and the refresh lease. `accessToken` is a TokenCipher envelope (AAD column
  * `access_token`); null while a first refresh is under way (the row was created by a lease claim).
  */
@@ -63,7 +71,7 @@ export interface AccessTokenSource {
 
 export interface AccessTokenLeaseClaim {
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   /** The claiming instance (AccessTokenService's random owner id, up to LIMITS.leaseOwner characters). */
   owner: string;
   now: Date;
@@ -73,7 +81,7 @@ export interface AccessTokenLeaseClaim {
 
 export interface SharedAccessTokenWrite {
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   owner: string;
   /** The generation of the credential the token was made from, and the parts of it the store checks. */
   generation: string;
@@ -85,9 +93,16 @@ export interface SharedAccessTokenWrite {
   now: Date;
 }
 
+export interface Restoration {
+  customerId: string;
+  scope: CredentialScope;
+  expectedRefreshToken: string;
+  now: Date;
+}
+
 export interface Revocation {
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   /** The envelope that LWA refused: a row re-authorized meanwhile (new token) is not marked. */
   expectedRefreshToken: string;
   failure: FailureDetails;

@@ -1,7 +1,7 @@
 import type { AttemptRecord, NewAttempt } from '../attempts.js';
 import type { CredentialSummary } from '../credential.js';
 import type { FailureDetails } from '../limits.js';
-import type { Region } from '../marketplaces.js';
+import type { CredentialScope } from '../marketplaces.js';
 
 /**
  * What the authorization flows (AuthorizeStart, the Login URI, LWACallback) need from storage. Correctness rests on
@@ -10,17 +10,17 @@ import type { Region } from '../marketplaces.js';
 export interface AuthorizationStore {
   /**
    * Inserts the attempt, in one transaction with the seed's step 1 for the signed flows (website, appstore): a
-   * `pending` row for (customer, region) when none exists, else only `auth_requested_date` (and updated_at). A
+   * `pending` row for (customer, scope) when none exists, else only `auth_requested_date` (and updated_at). A
    * `reauthorize` attempt (the anonymous Login URI) writes no credential column at all. No status ever changes here.
-   * 'too_many_open' (nothing written) when MAX_OPEN_ATTEMPTS attempts of that (customer, region) are still open
+   * 'too_many_open' (nothing written) when MAX_OPEN_ATTEMPTS attempts of that (customer, scope) are still open
    * (anonymous `reauthorize` attempts and signed ones counted apart).
    */
   startAuthorization(attempt: NewAttempt): Promise<'started' | 'too_many_open'>;
 
   /**
-   * The Login URI's start, in one transaction: the rows holding `sellingPartnerId` (in `region`, when given), and when
+   * The Login URI's start, in one transaction: the rows holding `sellingPartnerId` (in `scope`, when given), and when
    * exactly one does, startAuthorization's `reauthorize` attempt for it (same open-attempt cap; no credential column
-   * written). The attempt's marketplace is the row's when listed in `marketplaces`, else the region's default.
+   * written). The attempt's marketplace is the row's when listed in `marketplaces`, else the scope's default.
    */
   startLoginUriAttempt(input: LoginUriStart): Promise<LoginUriStartResult>;
 
@@ -35,9 +35,11 @@ export interface AuthorizationStore {
 
   /**
    * A callback's write before the code exchange, in one transaction: consumes the attempt as consumeAttempt does
-   * (and only a `pending` one), then, in this order, answers `partner_changed` when the (customer, region) row is
-   * authorized for another seller, `partner_conflict` when another customer's authorized row in the region holds the
-   * seller (both keep the consumption and record nothing), else records the callback as recordCallback does. A write
+   * (and only a `pending` one), then, in this order, answers `partner_changed` when the (customer, scope) row is
+   * authorized for another seller or claimed by another callback's exchange in flight, `partner_conflict` when
+   * another customer's row in the scope holds the seller authorized or claimed (both keep the consumption and record
+   * nothing), else records the callback as recordCallback does and claims the seller for this exchange until
+   * `exchangeDeadline`, so a concurrent callback of another customer is refused before it spends its code. A write
    * the partner index refuses all the same (a concurrent authorization) answers `partner_conflict` with only the
    * consumption kept. See CallbackAcceptanceResult.
    */
@@ -91,7 +93,7 @@ export interface AttemptConsumption {
 
 export interface CallbackRecord {
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   sellingPartnerId: string;
   /** A TokenCipher envelope of the MWS token, when Amazon sent one (hybrid apps). */
   encryptedMwsAuthToken: string | undefined;
@@ -101,12 +103,12 @@ export interface CallbackRecord {
 
 /**
  * A callback's one write before the code exchange (acceptCallback): the consumption of its attempt, the partner
- * guards of its (customer, region) and the record of the callback on that row.
+ * guards of its (customer, scope) and the record of the callback on that row.
  */
 export interface CallbackAcceptance extends AttemptConsumption {
-  /** The attempt's (customer, region): the row the callback is recorded on. */
+  /** The attempt's (customer, scope): the row the callback is recorded on. */
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   /** A TokenCipher envelope of the MWS token, when Amazon sent one (hybrid apps). */
   encryptedMwsAuthToken: string | undefined;
   encryptedCode: string;
@@ -128,12 +130,12 @@ export type CallbackAcceptanceResult =
 export interface LoginUriStart {
   /** The seller Amazon named: the attempt expects the callback to return this one. */
   sellingPartnerId: string;
-  /** The region amazon_callback_uri's host names; undefined (a path-only URI) to look in every region. */
-  region: Region | undefined;
-  /** Marketplace codes the attempt may take from the linked row; any other (or none) gives way to the region's default. */
+  /** The scope amazon_callback_uri's host serves; undefined (a path-only URI) to look in every scope. */
+  scope: CredentialScope | undefined;
+  /** Marketplace codes the attempt may take from the linked row; any other (or none) gives way to the scope's default. */
   marketplaces: readonly string[];
-  /** Per region, the marketplace the attempt takes when the row's is null or not in `marketplaces`. */
-  defaultMarketplaces: Readonly<Record<Region, string>>;
+  /** Per scope, the marketplace the attempt takes when the row's is null or not in `marketplaces`. */
+  defaultMarketplaces: Readonly<Record<CredentialScope, string>>;
   stateHash: string;
   browserBindingHash: string;
   createdAt: Date;
@@ -141,31 +143,43 @@ export interface LoginUriStart {
 }
 
 /**
- * `started`: exactly one row holds the seller (in `region`, when given) and a `reauthorize` attempt was inserted for
- * it. `unknown_seller`: no row holds it. `ambiguous`: rows in several regions hold it (only without `region`).
- * `too_many_open`: MAX_OPEN_ATTEMPTS anonymous attempts of that (customer, region) are open. Nothing is written but
+ * `started`: exactly one row holds the seller (in `scope`, when given) and a `reauthorize` attempt was inserted for
+ * it. `unknown_seller`: no row holds it. `ambiguous`: rows in several scopes hold it (only without `scope`).
+ * `too_many_open`: MAX_OPEN_ATTEMPTS anonymous attempts of that (customer, scope) are open. Nothing is written but
  * on `started`.
  */
 export type LoginUriStartResult =
-  | { kind: 'started'; customerId: string; region: Region; marketplace: string }
+  | { kind: 'started'; customerId: string; scope: CredentialScope; marketplace: string }
   | { kind: 'unknown_seller' }
   | { kind: 'ambiguous' }
-  | { kind: 'too_many_open'; customerId: string; region: Region };
+  | { kind: 'too_many_open'; customerId: string; scope: CredentialScope };
 
 export interface CompletedAuthorization {
   attemptId: number;
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   marketplace: string;
   sellingPartnerId: string;
   encryptedRefreshToken: string;
+  /** The refresh token's keyed fingerprint (see TokenCipher.fingerprint): one token, one credential. */
+  refreshTokenFingerprint: string;
+  /** The access token the exchange returned, for the whole fleet (sp_api_access_tokens), in the same transaction. */
+  sharedAccessToken: SharedAccessTokenSeed | undefined;
   now: Date;
+}
+
+/** An access token to share with the fleet, sealed, with the generation it belongs to. */
+export interface SharedAccessTokenSeed {
+  /** TokenCipher envelope (AAD column `access_token`). */
+  accessToken: string;
+  generation: string;
+  expiresAt: Date;
 }
 
 export interface FailedAuthorization {
   attemptId: number;
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   failure: FailureDetails;
   now: Date;
 }

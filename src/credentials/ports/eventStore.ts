@@ -8,7 +8,7 @@ import type { EventRecord } from '../events.js';
  */
 export interface EventStore {
   /**
-   * Claims up to `limit` events due for delivery at `now`: for each (customer, region) only its oldest pending event
+   * Claims up to `limit` events due for delivery at `now`: for each (customer, scope) only its oldest pending event
    * (so events reach oxWebApp in order per seller), and only when its next_attempt_at has come. Claimed events get
    * next_attempt_at = `leaseUntil`, in the same statement, so two deliverers at once do not both take one.
    */

@@ -1,3 +1,4 @@
+import type { IncidentRecord } from '../incidents.js';
 import type { Region } from '../marketplaces.js';
 
 /** What /api/health asks of storage. */
@@ -24,11 +25,14 @@ export interface HealthProbe {
 /** A stored refresh-token envelope and the row it is bound to (its associated data). */
 export interface EnvelopeSample {
   customerId: string;
+  /** The envelope is bound to the region (its associated data). */
   region: Region;
   envelope: string;
 }
 
 export interface StoreHealth {
+  /** The latest incident of each kind (open or ended), read in the same round trip. */
+  incidents: IncidentRecord[];
   /** Present when the heartbeat write failed: the driver's message, for the log only (never a value). */
   writeRefused?: string | undefined;
   /** Present when the schema is older than this code needs: what is missing and how to fix it. */

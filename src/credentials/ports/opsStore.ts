@@ -1,7 +1,7 @@
 import type { AttemptRecord } from '../attempts.js';
 import type { CredentialSecrets, CredentialSummary } from '../credential.js';
 import type { CredentialStatusRow, StatusFilter } from '../deadlines.js';
-import type { Region } from '../marketplaces.js';
+import type { CredentialScope } from '../marketplaces.js';
 import type { CredentialStatus } from '../statuses.js';
 
 /** What ops and oxWebApp read and what ops commands change: the ops view, attempts, unlink, import, purge. */
@@ -16,10 +16,10 @@ export interface OpsStore {
   listCredentials(): Promise<CredentialSummary[]>;
   /** The rows of one customer, or of one selling partner, in any status (no secrets). */
   listCredentialsFor(filter: { customerId: string } | { sellingPartnerId: string }): Promise<CredentialSummary[]>;
-  findCredential(customerId: string, region: Region): Promise<(CredentialSummary & CredentialSecrets) | undefined>;
+  findCredential(customerId: string, scope: CredentialScope): Promise<(CredentialSummary & CredentialSecrets) | undefined>;
 
   /**
-   * Ops: clears the link of (customer, region) (selling partner, refresh token, code and MWS token), moves the status
+   * Ops: clears the link of (customer, scope) (selling partner, refresh token, code and MWS token), moves the status
    * by STATUS_CHANGES.unlinked and records an attempt (flow `ops`, outcome succeeded, reason `unlinked`, the previous
    * seller), in one transaction.
    */
@@ -29,21 +29,22 @@ export interface OpsStore {
    * Stores a self-authorized refresh token as an authorization (status by STATUS_CHANGES.succeeded, the grant dates,
    * a `self_authorization` attempt that succeeded, and its granted/reauthorized event), in one transaction.
    * 'partner_changed' (nothing written) when the row is authorized for another seller; 'partner_conflict' when
-   * another customer's authorized row holds this seller in the region.
+   * another customer's authorized row holds this seller in the scope; 'token_in_use' when any credential row already
+   * holds this refresh token (one of `fingerprints`).
    */
-  importRefreshToken(input: ImportedRefreshToken): Promise<'stored' | 'partner_changed' | 'partner_conflict'>;
+  importRefreshToken(input: ImportedRefreshToken): Promise<'stored' | 'partner_changed' | 'partner_conflict' | 'token_in_use'>;
 
   /**
    * Deletes (or counts, on a dry run) up to `limit` ended attempts created before `olderThan`: any outcome but
    * pending, or pending and abandoned/interrupted at `now`. Never a credential row, never the newest started attempt
-   * of a (customer, region). Returns how many; call again until it returns less than `limit`.
+   * of a (customer, scope). Returns how many; call again until it returns less than `limit`.
    */
   purgeAttempts(input: AttemptPurge): Promise<number>;
 }
 
 export interface Unlink {
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   now: Date;
 }
 
@@ -54,11 +55,14 @@ export type UnlinkResult =
 /** A self-authorized refresh token, proven with LWA, for `importRefreshToken`. */
 export interface ImportedRefreshToken {
   customerId: string;
-  region: Region;
+  scope: CredentialScope;
   marketplace: string;
   sellingPartnerId: string;
   /** A TokenCipher envelope of the refresh token. */
   encryptedRefreshToken: string;
+  /** Its keyed fingerprint under the sealing key (stored), and under every key of the ring (none may be stored yet). */
+  refreshTokenFingerprint: string;
+  fingerprints: readonly string[];
   now: Date;
 }
 

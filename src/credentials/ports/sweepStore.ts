@@ -6,7 +6,7 @@ import type { EventPurge } from './eventStore.js';
 /** What the credential sweep needs: its side table sp_api_credential_checks, the ops view, and the retention purges. */
 export interface SweepStore {
   /**
-   * Takes the sweep's lease on (customer, region) when no other sweep holds it and no sweep checked the row since
+   * Takes the sweep's lease on (customer, scope) when no other sweep holds it and no sweep checked the row since
    * `runStartedAt` (creating the check row when missing). True for exactly one of two sweeps running at once.
    */
   claimCredentialCheck(claim: CheckClaim): Promise<boolean>;

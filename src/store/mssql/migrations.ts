@@ -159,10 +159,11 @@ export const REQUIRED_MIGRATIONS: readonly string[] = [
   '007_events',
   '008_credential_sweep',
   '009_service_heartbeat',
+  '010_far_east_scope',
 ];
 
 /** The newest of REQUIRED_MIGRATIONS. */
-export const REQUIRED_MIGRATION = '009_service_heartbeat';
+export const REQUIRED_MIGRATION = '010_far_east_scope';
 
 /**
  * Why a database is behind this code, or undefined when it is not: `applied` is its newest numbered

@@ -3,7 +3,7 @@ import type { HealthProbe, StoreHealth } from '../../credentials/index.js';
 import type { Engine } from '../engine.js';
 import type { Operation } from '../operations/operation.js';
 import { mssqlDialect, type Dialect } from '../sql/dialect.js';
-import { text, toEnvelopeSample, type Row } from '../sql/rows.js';
+import { text, toEnvelopeSample, toIncident, type Row } from '../sql/rows.js';
 import { render, type Statement } from '../sql/statements.js';
 import type { ParamTypes, ParamValues, SqlType } from '../sql/types.js';
 import { DEFAULT_SCHEMA, migrationBehind, REQUIRED_MIGRATIONS } from './migrations.js';
@@ -89,14 +89,16 @@ export class MssqlEngine implements Engine {
           s.customer_id, s.region, s.lwa_refresh_token
         FROM (SELECT 1 AS one) AS probe
         LEFT JOIN (
-          SELECT customer_id, region, lwa_refresh_token FROM (${sample} ORDER BY lwa_refresh_token_date DESC, customer_id) AS newest
+          SELECT * FROM (${sample} ORDER BY lwa_refresh_token_date DESC, customer_id) AS newest
           UNION
-          SELECT customer_id, region, lwa_refresh_token FROM (${sample} ORDER BY lwa_refresh_token_date ASC, customer_id) AS oldest
-        ) AS s ON 1 = 1;`),
+          SELECT * FROM (${sample} ORDER BY lwa_refresh_token_date ASC, customer_id) AS oldest
+        ) AS s ON 1 = 1;
+        IF OBJECT_ID(N'${d.t('incidents')}', N'U') IS NOT NULL SELECT * FROM ${d.t('incidents')};`),
       );
     const rows = result.recordset ?? [];
     const first = rows[0];
     return {
+      incidents: (result.recordsets as Row[][] | undefined)?.[1]?.map(toIncident).sort((a, b) => a.kind.localeCompare(b.kind)) ?? [],
       writeRefused: text(first?.['write_error']) ?? undefined,
       schemaBehind: migrationBehind(text(first?.['schema_version']), Number(first?.['schema_present'] ?? 0), Number(first?.['procedures_present'] ?? 0) > 0),
       samples: rows.map(toEnvelopeSample).filter((s) => s !== undefined),

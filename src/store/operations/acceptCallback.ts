@@ -1,14 +1,14 @@
 import type { CallbackAcceptanceResult } from '../../credentials/index.js';
 import { text } from '../sql/rows.js';
-import { consumePendingAttempt, partnerHeldElsewhere, recordCallbackOnRow, releasePartner } from '../sql/statements.js';
-import { COLUMNS as C } from '../sql/types.js';
+import { consumePendingAttempt, partnerHeldElsewhere, partnerHeldHere, recordCallbackOnRow, releasePartner } from '../sql/statements.js';
 import { DUPLICATE_KEY, operation, outcomeOf } from './operation.js';
 
 /**
  * A callback's one write before the code exchange: consume the pending attempt (one caller wins); then, in this
- * order, `partner_changed` when the (customer, region) row is authorized for another seller, `partner_conflict` when
- * another customer's authorized row holds the seller (both keep the consumption, record nothing); else release the
- * partner from other customers' unauthorized rows and record the callback on the row. On SQL Server a concurrent
+ * order, `partner_changed` when the (customer, scope) row holds another seller firmly (authorized, or claimed by an
+ * exchange in flight), `partner_conflict` when another customer's row holds the seller firmly (both keep the
+ * consumption, record nothing, and no code is spent); else release the seller from other customers' rows that hold
+ * it loosely, record the callback on the row and claim the seller until the exchange's deadline. On SQL Server a concurrent
  * authorization of this seller may not be seen by the guard (READ COMMITTED SNAPSHOT): the partner index then refuses
  * the record with a duplicate key, the transaction is rolled back, and the attempt is consumed again on its own
  * before answering 'partner_conflict'. On SQLite the IMMEDIATE transaction holds the write lock, so nothing changes
@@ -16,7 +16,7 @@ import { DUPLICATE_KEY, operation, outcomeOf } from './operation.js';
  */
 export const acceptCallback = operation({
   name: 'accept_callback',
-  params: { ...consumePendingAttempt.params, ...recordCallbackOnRow.params, customerId: C.customer_id, region: C.region },
+  params: { ...consumePendingAttempt.params, ...recordCallbackOnRow.params },
   lookups: ['stateHash'],
   absent: { kind: 'not_consumable' } as CallbackAcceptanceResult,
   tsql: (d) => `SET XACT_ABORT ON;
@@ -28,8 +28,7 @@ export const acceptCallback = operation({
       SET @outcome = 'not_consumable';
     ELSE
     BEGIN
-      SELECT @linked = selling_partner_id FROM ${d.t('credentials')}
-      WHERE customer_id = @customerId AND region = @region AND status = 'authorized' AND selling_partner_id <> @sellingPartnerId;
+      SELECT @linked = selling_partner_id FROM (${partnerHeldHere.sql(d)}) AS here;
       IF @linked IS NOT NULL
         SET @outcome = 'partner_changed';
       ELSE IF EXISTS (${partnerHeldElsewhere.sql(d)})
@@ -52,13 +51,7 @@ export const acceptCallback = operation({
   SELECT @outcome AS outcome, @linked AS linked_selling_partner_id;`,
   sqlite: (tx, p) => {
     if (tx.run(consumePendingAttempt, p) !== 1) return [{ outcome: 'not_consumable' }];
-    const linked = text(
-      tx.get(
-        `SELECT selling_partner_id FROM sp_api_credentials
-         WHERE customer_id = @customerId AND region = @region AND status = 'authorized' AND selling_partner_id <> @sellingPartnerId`,
-        p,
-      )?.['selling_partner_id'],
-    );
+    const linked = text(tx.get(partnerHeldHere, p)?.['selling_partner_id']);
     if (linked !== null) return [{ outcome: 'partner_changed', linked_selling_partner_id: linked }];
     if (tx.get(partnerHeldElsewhere, p) !== undefined) return [{ outcome: 'partner_conflict' }];
     tx.run(releasePartner, p);

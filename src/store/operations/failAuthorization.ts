@@ -10,19 +10,19 @@ const endAttemptFailed = statement(
     WHERE attempt_id = @attemptId`,
 );
 const markRowFailed = statement(
-  { customerId: C.customer_id, region: C.region, lastError: C.last_error, now: C.datetime },
-  (d) => `UPDATE ${d.t('credentials')} SET status = ${statusCaseSql('failed')}, last_error = @lastError, updated_at = @now
-    WHERE customer_id = @customerId AND region = @region`,
+  { customerId: C.customer_id, scope: C.scope, lastError: C.last_error, now: C.datetime },
+  (d) => `UPDATE ${d.t('credentials')} SET status = ${statusCaseSql('failed')}, last_error = @lastError, partner_claimed_until = NULL, updated_at = @now
+    WHERE customer_id = @customerId AND scope = @scope`,
 );
 /** An authorized row keeps its token through a failed authorization: only a row that reads failed tells oxWebApp. */
 const insertFailedEvent = statement(
-  { customerId: C.customer_id, region: C.region, now: C.datetime, eventData: C.data },
-  (d) => `INSERT INTO ${d.t('events')} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
-    SELECT 'authorization.failed', customer_id, region, selling_partner_id, @now, @eventData
-    FROM ${d.t('credentials')} WHERE customer_id = @customerId AND region = @region AND status = 'failed'`,
+  { customerId: C.customer_id, scope: C.scope, now: C.datetime, eventData: C.data },
+  (d) => `INSERT INTO ${d.t('events')} (event_type, customer_id, scope, region, selling_partner_id, occurred_at, data)
+    SELECT 'authorization.failed', customer_id, scope, region, selling_partner_id, @now, @eventData
+    FROM ${d.t('credentials')} WHERE customer_id = @customerId AND scope = @scope AND status = 'failed'`,
 );
 
-/** Ends a consumed attempt as failed; the row gets last_error and moves by STATUS_CHANGES.failed; its event. */
+/** Ends a consumed attempt as failed; the row gets last_error, moves by STATUS_CHANGES.failed and gives up its claim on the seller; its event. */
 export const failAuthorization = operation({
   name: 'fail_authorization',
   params: { ...endAttemptFailed.params, ...markRowFailed.params, ...insertFailedEvent.params },

@@ -5,23 +5,23 @@ import { countOf, operation } from './operation.js';
 
 /** One conditional UPDATE decides: only an authorized row holding exactly the envelope LWA refused (compare-and-swap). */
 const revoke = statement(
-  { customerId: C.customer_id, region: C.region, expectedRefreshToken: C.lwa_refresh_token, lastError: C.last_error, now: C.datetime },
-  (d) => `UPDATE ${d.t('credentials')} SET status = ${statusCaseSql('revoked')}, last_error = @lastError, updated_at = @now
-    WHERE customer_id = @customerId AND region = @region AND status = 'authorized' AND ${d.same('lwa_refresh_token', '@expectedRefreshToken')}`,
+  { customerId: C.customer_id, scope: C.scope, expectedRefreshToken: C.lwa_refresh_token, lastError: C.last_error, now: C.datetime },
+  (d) => `UPDATE ${d.t('credentials')} SET status = ${statusCaseSql('revoked')}, last_error = @lastError, revoked_at = @now, updated_at = @now
+    WHERE customer_id = @customerId AND scope = @scope AND status = 'authorized' AND ${d.same('lwa_refresh_token', '@expectedRefreshToken')}`,
 );
 /** The audit row and the event copy marketplace and seller from the row just revoked (the key, same transaction). */
 const insertRevocationAudit = statement(
-  { customerId: C.customer_id, region: C.region, now: C.datetime, ...FAILURE },
+  { customerId: C.customer_id, scope: C.scope, now: C.datetime, ...FAILURE },
   (d) => `INSERT INTO ${d.t('attempts')}
-      (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, lwa_error, lwa_error_description)
-    SELECT 'refresh', customer_id, region, marketplace, selling_partner_id, @now, @now, 'failed', @reason, @lwaError, @lwaErrorDescription
-    FROM ${d.t('credentials')} WHERE customer_id = @customerId AND region = @region`,
+      (flow, customer_id, scope, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, lwa_error, lwa_error_description)
+    SELECT 'refresh', customer_id, scope, region, marketplace, selling_partner_id, @now, @now, 'failed', @reason, @lwaError, @lwaErrorDescription
+    FROM ${d.t('credentials')} WHERE customer_id = @customerId AND scope = @scope`,
 );
 const insertRevokedEvent = statement(
-  { customerId: C.customer_id, region: C.region, now: C.datetime, eventData: C.data },
-  (d) => `INSERT INTO ${d.t('events')} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
-    SELECT 'authorization.revoked', customer_id, region, selling_partner_id, @now, @eventData
-    FROM ${d.t('credentials')} WHERE customer_id = @customerId AND region = @region`,
+  { customerId: C.customer_id, scope: C.scope, now: C.datetime, eventData: C.data },
+  (d) => `INSERT INTO ${d.t('events')} (event_type, customer_id, scope, region, selling_partner_id, occurred_at, data)
+    SELECT 'authorization.revoked', customer_id, scope, region, selling_partner_id, @now, @eventData
+    FROM ${d.t('credentials')} WHERE customer_id = @customerId AND scope = @scope`,
 );
 
 /** LWA refused the refresh token: the row revoked, its shared token deleted, a `refresh` audit attempt, the event. */

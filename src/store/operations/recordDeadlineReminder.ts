@@ -16,29 +16,29 @@ export const recordDeadlineReminder = operation({
       'sent',
       `IF EXISTS (
       SELECT 1 FROM ${d.t('credentials')}
-      WHERE customer_id = @customerId AND region = @region AND status = 'authorized' AND auth_granted_date = @grantedAt)
+      WHERE customer_id = @customerId AND scope = @scope AND status = 'authorized' AND auth_granted_date = @grantedAt)
     BEGIN
       ${updateElseInsert(
         'sent',
         `UPDATE ${d.t('checks')} SET reminded_threshold = @threshold, reminded_for_grant = @grantedAt
-      WHERE customer_id = @customerId AND region = @region
+      WHERE customer_id = @customerId AND scope = @scope
         AND (reminded_for_grant IS NULL OR reminded_for_grant <> @grantedAt OR reminded_threshold > @threshold)`,
-        `SELECT 1 FROM ${d.t('checks')} WHERE customer_id = @customerId AND region = @region`,
-        `INSERT INTO ${d.t('checks')} (customer_id, region, reminded_threshold, reminded_for_grant) VALUES (@customerId, @region, @threshold, @grantedAt)`,
+        `SELECT 1 FROM ${d.t('checks')} WHERE customer_id = @customerId AND scope = @scope`,
+        `INSERT INTO ${d.t('checks')} (customer_id, scope, region, reminded_threshold, reminded_for_grant) VALUES (@customerId, @scope, @region, @threshold, @grantedAt)`,
       )}
       IF @sent = 1 ${insertEvent.sql(d)};
     END;`,
     ),
   sqlite: (tx, p) => {
     const current = tx.get(
-      `SELECT 1 AS held FROM sp_api_credentials WHERE customer_id = @customerId AND region = @region AND status = 'authorized' AND auth_granted_date = @grantedAt`,
+      `SELECT 1 AS held FROM sp_api_credentials WHERE customer_id = @customerId AND scope = @scope AND status = 'authorized' AND auth_granted_date = @grantedAt`,
       p,
     );
     if (current === undefined) return [{ sent: 0 }];
     const marked = tx.run(
-      `INSERT INTO sp_api_credential_checks (customer_id, region, reminded_threshold, reminded_for_grant)
-       VALUES (@customerId, @region, @threshold, @grantedAt)
-       ON CONFLICT (customer_id, region) DO UPDATE SET reminded_threshold = excluded.reminded_threshold, reminded_for_grant = excluded.reminded_for_grant
+      `INSERT INTO sp_api_credential_checks (customer_id, scope, region, reminded_threshold, reminded_for_grant)
+       VALUES (@customerId, @scope, @region, @threshold, @grantedAt)
+       ON CONFLICT (customer_id, scope) DO UPDATE SET reminded_threshold = excluded.reminded_threshold, reminded_for_grant = excluded.reminded_for_grant
        WHERE sp_api_credential_checks.reminded_for_grant IS NULL OR sp_api_credential_checks.reminded_for_grant <> @grantedAt
           OR sp_api_credential_checks.reminded_threshold > @threshold`,
       p,

@@ -10,10 +10,10 @@ const countRefusal = statement(
     WHERE attempt_id = @relatedAttemptId AND refusal_count < ${MAX_REFUSALS_PER_ATTEMPT}`,
 );
 const insertRefusal = statement(
-  { relatedAttemptId: C.attempt_id, customerId: C.customer_id, region: C.region, marketplace: C.marketplace, sellingPartnerId: C.selling_partner_id, now: C.datetime, reason: C.reason },
+  { relatedAttemptId: C.attempt_id, customerId: C.customer_id, scope: C.scope, region: C.region, marketplace: C.marketplace, sellingPartnerId: C.selling_partner_id, now: C.datetime, reason: C.reason },
   (d) => `INSERT INTO ${d.t('attempts')}
-      (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
-    VALUES ('callback', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'refused', @reason, @relatedAttemptId)`,
+      (flow, customer_id, scope, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason, related_attempt_id)
+    VALUES ('callback', @customerId, @scope, @region, @marketplace, @sellingPartnerId, @now, @now, 'refused', @reason, @relatedAttemptId)`,
 );
 
 /** A refused callback's own row, related to the attempt it names, while that attempt has fewer than the bound. */

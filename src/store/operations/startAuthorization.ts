@@ -33,12 +33,12 @@ export const startAuthorization = operation({
         IF @flow <> 'reauthorize'
         BEGIN
           SET @step = 'update';
-          UPDATE ${d.t('credentials')} SET auth_requested_date = @createdAt, updated_at = @createdAt WHERE customer_id = @customerId AND region = @region;
+          UPDATE ${d.t('credentials')} SET auth_requested_date = @createdAt, updated_at = @createdAt WHERE customer_id = @customerId AND scope = @scope;
           IF @@ROWCOUNT = 0
           BEGIN
             SET @step = 'insert';
-            INSERT INTO ${d.t('credentials')} (customer_id, region, marketplace, status, auth_requested_date, updated_at)
-            VALUES (@customerId, @region, @marketplace, 'pending', @createdAt, @createdAt);
+            INSERT INTO ${d.t('credentials')} (customer_id, scope, region, marketplace, status, auth_requested_date, updated_at)
+            VALUES (@customerId, @scope, @region, @marketplace, 'pending', @createdAt, @createdAt);
           END;
         END;
       END;
@@ -58,9 +58,9 @@ export const startAuthorization = operation({
     // The anonymous Login URI writes no credential column; the signed flows note the request.
     if (p.flow !== 'reauthorize') {
       tx.run(
-        `INSERT INTO sp_api_credentials (customer_id, region, marketplace, status, auth_requested_date, updated_at)
-         VALUES (@customerId, @region, @marketplace, 'pending', @createdAt, @createdAt)
-         ON CONFLICT (customer_id, region) DO UPDATE SET auth_requested_date = excluded.auth_requested_date, updated_at = excluded.updated_at`,
+        `INSERT INTO sp_api_credentials (customer_id, scope, region, marketplace, status, auth_requested_date, updated_at)
+         VALUES (@customerId, @scope, @region, @marketplace, 'pending', @createdAt, @createdAt)
+         ON CONFLICT (customer_id, scope) DO UPDATE SET auth_requested_date = excluded.auth_requested_date, updated_at = excluded.updated_at`,
         p,
       );
     }

@@ -6,12 +6,14 @@ import { DUPLICATE_KEY } from './operation.js';
 export const PARTNER_CHANGED_ERROR = 50002;
 /** THROWn where another customer's authorized row holds the seller (THROW takes numbers from 50000): 'partner_conflict'. */
 export const PARTNER_HELD_ERROR = 50003;
+/** THROWn where another credential row holds the refresh token being stored: 'token_in_use'. */
+export const TOKEN_IN_USE_ERROR = 50004;
 /** THROWn where the credential row of a consumed attempt is missing: rolled back and rethrown to the caller. */
 export const MISSING_ROW_ERROR = 50001;
 
 /**
  * `statements` as one transaction that answers `SELECT '<success>' AS outcome`, or, when the partner index refuses a
- * write (duplicate key) or a guard THROWs, rolls everything back and answers 'partner_conflict' / 'partner_changed'.
+ * write (duplicate key) or a guard THROWs, rolls everything back and answers 'partner_conflict' / 'partner_changed' / 'token_in_use'.
  * XACT_ABORT ON: any error dooms the transaction, so the CATCH can only roll back, and a client timeout cannot leave
  * a transaction open on a pooled connection. Any other error is rethrown.
  */
@@ -26,6 +28,7 @@ export function partnerGuarded(success: string, statements: string): string {
   BEGIN CATCH
     IF XACT_STATE() <> 0 ROLLBACK TRANSACTION;
     IF ERROR_NUMBER() = ${PARTNER_CHANGED_ERROR} SELECT 'partner_changed' AS outcome;
+    ELSE IF ERROR_NUMBER() = ${TOKEN_IN_USE_ERROR} SELECT 'token_in_use' AS outcome;
     ELSE IF ERROR_NUMBER() IN (${DUPLICATE_KEY}, ${PARTNER_HELD_ERROR}) SELECT 'partner_conflict' AS outcome;
     ELSE THROW;
   END CATCH;`;
@@ -75,4 +78,20 @@ export function duplicateKeyMeansNone(variable: string, body: string): string {
     SET @${variable} = 0;
   END CATCH;
   SELECT @${variable} AS ${variable};`;
+}
+
+/**
+ * `insert` inside a transaction that must go on when a concurrent writer inserted the same key first: XACT_ABORT is
+ * off for this one statement, so its duplicate key ends only the statement (the transaction stays committable) and
+ * is ignored; any other error is rethrown. XACT_ABORT is on again after it.
+ */
+export function ignoringDuplicateKey(insert: string): string {
+  return `SET XACT_ABORT OFF;
+    BEGIN TRY
+      ${insert};
+    END TRY
+    BEGIN CATCH
+      IF ERROR_NUMBER() NOT IN (${DUPLICATE_KEY}) THROW;
+    END CATCH;
+    SET XACT_ABORT ON;`;
 }

@@ -7,11 +7,12 @@ import { operation } from './operation.js';
 import { readBeforeUpdate } from './tsql.js';
 
 const clearLink = statement(
-  { customerId: C.customer_id, region: C.region, now: C.datetime },
+  { customerId: C.customer_id, scope: C.scope, region: C.region, now: C.datetime },
   (d) => `UPDATE ${d.t('credentials')} SET
-      selling_partner_id = NULL, lwa_refresh_token = NULL, spapi_oauth_code = NULL, mws_auth_token = NULL,
+      selling_partner_id = NULL, lwa_refresh_token = NULL, refresh_token_fingerprint = NULL, spapi_oauth_code = NULL, mws_auth_token = NULL,
+      partner_claimed_until = NULL, revoked_at = NULL,
       status = ${statusCaseSql('unlinked')}, last_error = NULL, updated_at = @now
-    WHERE customer_id = @customerId AND region = @region`,
+    WHERE customer_id = @customerId AND scope = @scope`,
 );
 
 /**
@@ -28,24 +29,24 @@ export const unlinkCredential = operation({
   tsql: (d) => `SET XACT_ABORT ON;
   DECLARE @before TABLE (status VARCHAR(16) NOT NULL, selling_partner_id VARCHAR(64) NULL, marketplace VARCHAR(2) NULL);
   BEGIN TRANSACTION;
-  ${readBeforeUpdate(d.t('credentials'), ['status', 'selling_partner_id', 'marketplace'], '@before', 'customer_id = @customerId AND region = @region')}
+  ${readBeforeUpdate(d.t('credentials'), ['status', 'selling_partner_id', 'marketplace'], '@before', 'customer_id = @customerId AND scope = @scope')}
   ${clearLink.sql(d)};
   ${deleteSharedAccessToken.sql(d)};
-  INSERT INTO ${d.t('attempts')} (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
-  SELECT 'ops', @customerId, @region, marketplace, selling_partner_id, @now, @now, 'succeeded', 'unlinked' FROM @before;
-  INSERT INTO ${d.t('events')} (event_type, customer_id, region, selling_partner_id, occurred_at, data)
-  SELECT 'authorization.unlinked', @customerId, @region, selling_partner_id, @now, @eventData FROM @before WHERE status <> 'unlinked';
+  INSERT INTO ${d.t('attempts')} (flow, customer_id, scope, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
+  SELECT 'ops', @customerId, @scope, @region, marketplace, selling_partner_id, @now, @now, 'succeeded', 'unlinked' FROM @before;
+  INSERT INTO ${d.t('events')} (event_type, customer_id, scope, region, selling_partner_id, occurred_at, data)
+  SELECT 'authorization.unlinked', @customerId, @scope, @region, selling_partner_id, @now, @eventData FROM @before WHERE status <> 'unlinked';
   COMMIT TRANSACTION;
   SELECT status AS previous_status, selling_partner_id AS previous_selling_partner_id FROM @before;`,
   sqlite: (tx, p) => {
-    const before = tx.get('SELECT status, selling_partner_id, marketplace FROM sp_api_credentials WHERE customer_id = @customerId AND region = @region', p);
+    const before = tx.get('SELECT status, selling_partner_id, marketplace FROM sp_api_credentials WHERE customer_id = @customerId AND scope = @scope', p);
     if (before === undefined) return [];
     tx.run(clearLink, p);
     tx.run(deleteSharedAccessToken, p);
     const previous = { ...p, marketplace: before['marketplace'], sellingPartnerId: before['selling_partner_id'] };
     tx.run(
-      `INSERT INTO sp_api_auth_attempts (flow, customer_id, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
-       VALUES ('ops', @customerId, @region, @marketplace, @sellingPartnerId, @now, @now, 'succeeded', 'unlinked')`,
+      `INSERT INTO sp_api_auth_attempts (flow, customer_id, scope, region, marketplace, selling_partner_id, created_at, completed_at, outcome, reason)
+       VALUES ('ops', @customerId, @scope, @region, @marketplace, @sellingPartnerId, @now, @now, 'succeeded', 'unlinked')`,
       previous,
     );
     if (before['status'] !== 'unlinked') tx.run(insertEvent, { ...previous, eventType: 'authorization.unlinked' });

@@ -9,6 +9,7 @@ export const TABLES = {
   events: 'sp_api_events',
   checks: 'sp_api_credential_checks',
   heartbeat: 'service_heartbeat',
+  incidents: 'service_incidents',
   migrations: 'schema_migrations',
 } as const;
 export type Table = keyof typeof TABLES;
@@ -28,6 +29,8 @@ export interface Dialect {
    * case-insensitive) and '=' there ignores trailing spaces; SQLite compares binary already.
    */
   same(column: string, param: string): string;
+  /** Whether `expression` is one of the comma-framed list `param` (`,a,b,`). */
+  listed(expression: string, param: string): string;
   /** The changed rows' columns as an UPDATE's answer: `OUTPUT inserted.…` before WHERE on SQL Server. */
   output(columns: readonly string[]): string;
   /** The same after WHERE on SQLite: `RETURNING …`. */
@@ -41,6 +44,7 @@ export const sqliteDialect: Dialect = {
   limit: (n) => `LIMIT ${n}`,
   isSet: (expression) => `(${expression} IS NOT NULL)`,
   same: (column, param) => `${column} = ${param}`,
+  listed: (expression, param) => `instr(${param}, ',' || ${expression} || ',') > 0`,
   output: () => '',
   returning: (columns) => `RETURNING ${columns.join(', ')}`,
 };
@@ -62,6 +66,7 @@ export function mssqlDialect(schema: string): Dialect {
     limit: () => '',
     isSet: (expression) => `CAST(CASE WHEN ${expression} IS NULL THEN 0 ELSE 1 END AS BIT)`,
     same: (column, param) => `${column} = ${param} COLLATE Latin1_General_100_BIN2 AND DATALENGTH(${column}) = DATALENGTH(${param})`,
+    listed: (expression, param) => `CHARINDEX(',' + ${expression} + ',', ${param}) > 0`,
     output: (columns) => `OUTPUT ${columns.map((c) => `inserted.${c}`).join(', ')}`,
     returning: () => '',
   };

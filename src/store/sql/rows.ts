@@ -5,16 +5,20 @@ import {
   CREDENTIAL_STATUSES,
   DELIVERY_STATES,
   EVENT_TYPES,
+  INCIDENT_KINDS,
   isRegion,
+  isScope,
   STORED_ATTEMPT_OUTCOMES,
   type AccessTokenSource,
   type AttemptRecord,
   type CredentialCheckRecord,
+  type CredentialScope,
   type CredentialSecrets,
   type CredentialStatusFacts,
   type CredentialSummary,
   type EnvelopeSample,
   type EventRecord,
+  type IncidentRecord,
   type Region,
 } from '../../credentials/index.js';
 
@@ -64,11 +68,23 @@ export const toRegion = (v: unknown): Region => region(v);
 
 const nullableRegion = (v: unknown): Region | null => (v === null || v === undefined ? null : region(v));
 
+/** A scope column as read from a row (a value this code does not know fails loudly). */
+export function toScope(v: unknown): CredentialScope {
+  if (typeof v === 'string' && isScope(v)) return v;
+  throw new Error('scope holds a value this code does not know');
+}
+
+const nullableScope = (v: unknown): CredentialScope | null => (v === null || v === undefined ? null : toScope(v));
+
+/** The empty string stands for "none" in the outbox's NOT NULL columns (the service's own events). */
+const unlessEmpty = (v: unknown): unknown => (v === '' ? null : v);
+
 
 /** Expects a `has_refresh_token` column: the summary never carries the token itself. */
 export function toSummary(row: Row): CredentialSummary {
   return {
     customerId: String(row['customer_id']),
+    scope: toScope(row['scope']),
     region: region(row['region']),
     marketplace: text(row['marketplace']),
     sellingPartnerId: text(row['selling_partner_id']),
@@ -77,6 +93,7 @@ export function toSummary(row: Row): CredentialSummary {
     authRequestedDate: date(row['auth_requested_date']),
     authGrantedDate: date(row['auth_granted_date']),
     lwaRefreshTokenDate: date(row['lwa_refresh_token_date']),
+    revokedAt: date(row['revoked_at']),
     updatedAt: requiredDate(row['updated_at'], 'updated_at'),
     hasRefreshToken: row['has_refresh_token'] === true || row['has_refresh_token'] === 1,
   };
@@ -101,6 +118,7 @@ export function toAttempt(row: Row): AttemptRecord {
     browserBindingHash: text(row['browser_binding_hash']),
     flow: oneOf(ATTEMPT_FLOWS, row['flow'], 'flow'),
     customerId: text(row['customer_id']),
+    scope: nullableScope(row['scope']),
     region: nullableRegion(row['region']),
     marketplace: text(row['marketplace']),
     sellingPartnerId: text(row['selling_partner_id']),
@@ -126,12 +144,15 @@ export function toStatusFacts(row: Row): CredentialStatusFacts {
   const createdAt = date(row['last_attempt_at']);
   return {
     customerId: String(row['customer_id']),
+    scope: toScope(row['scope']),
     region: region(row['region']),
     marketplace: text(row['marketplace']),
     sellingPartnerId: text(row['selling_partner_id']),
     status: oneOf(CREDENTIAL_STATUSES, row['status'], 'status'),
     authRequestedDate: date(row['auth_requested_date']),
     authGrantedDate: date(row['auth_granted_date']),
+    revokedAt: date(row['revoked_at']),
+    hasRefreshToken: row['has_refresh_token'] === true || row['has_refresh_token'] === 1,
     lastError: text(row['last_error']),
     lastAttempt:
       createdAt === null
@@ -155,10 +176,6 @@ export function toEnvelopeSample(row: Row): EnvelopeSample | undefined {
   if (envelope === null || customerId === null) return undefined;
   return { customerId, region: region(row['region']), envelope };
 }
-
-/** The shared token row's columns in a join (alias `t`), prefixed so they cannot clash with the credential's. */
-export const SHARED_TOKEN_COLUMNS = `t.region AS t_region, t.credential_generation AS t_generation, t.access_token AS t_access_token,
-  t.expires_at AS t_expires_at, t.refreshed_at AS t_refreshed_at, t.lease_owner AS t_lease_owner, t.lease_until AS t_lease_until`;
 
 /** A credential row joined with its sp_api_access_tokens row (absent when t_region is NULL). */
 export function toAccessTokenSource(row: Row): AccessTokenSource {
@@ -187,8 +204,9 @@ export function toEvent(row: Row): EventRecord {
   return {
     eventId,
     type: oneOf(EVENT_TYPES, row['event_type'], 'event_type'),
-    customerId: String(row['customer_id']),
-    region: region(row['region']),
+    customerId: text(unlessEmpty(row['customer_id'])),
+    scope: nullableScope(unlessEmpty(row['scope'])),
+    region: nullableRegion(unlessEmpty(row['region'])),
     sellingPartnerId: text(row['selling_partner_id']),
     occurredAt,
     data: String(row['data']),
@@ -201,8 +219,6 @@ export function toEvent(row: Row): EventRecord {
 }
 
 
-
-
 /** Row → CredentialCheckRecord for both stores (lists are stored comma-separated). */
 export function toCheck(row: Row): CredentialCheckRecord {
   const list = (v: unknown): string[] => (typeof v === 'string' && v !== '' ? v.split(',') : []);
@@ -211,6 +227,7 @@ export function toCheck(row: Row): CredentialCheckRecord {
   const threshold = row['reminded_threshold'];
   return {
     customerId: String(row['customer_id']),
+    scope: toScope(row['scope']),
     region: region(row['region']),
     leaseUntil: date(row['lease_until']),
     checkedAt: date(row['checked_at']),
@@ -226,3 +243,14 @@ export function toCheck(row: Row): CredentialCheckRecord {
   };
 }
 
+export function toIncident(row: Row): IncidentRecord {
+  const opened = requiredDate(row['opened_at'], 'opened_at');
+  return {
+    kind: oneOf(INCIDENT_KINDS, row['kind'], 'kind'),
+    openedAt: opened,
+    lastSeenAt: requiredDate(row['last_seen_at'], 'last_seen_at'),
+    endedAt: date(row['ended_at']),
+    seenCount: wholeNumber(row['seen_count'], 'seen_count') ?? 1,
+    detail: text(row['detail']),
+  };
+}

@@ -30,12 +30,14 @@ const bigint: SqlType<'bigint'> = { kind: 'bigint', length: 0 };
 /** The columns by name (a name means the same type in every table that has it). */
 export const COLUMNS = {
   customer_id: nvarchar('customer_id', LIMITS.customerId, true),
+  scope: varchar('scope', 2),
   region: varchar('region', 2),
   marketplace: varchar('marketplace', 2),
   selling_partner_id: varchar('selling_partner_id', LIMITS.sellingPartnerId),
   status: varchar('status', 16),
   last_error: nvarchar('last_error', LIMITS.lastError),
   lwa_refresh_token: varchar('lwa_refresh_token', LIMITS.encryptedRefreshToken),
+  refresh_token_fingerprint: varchar('refresh_token_fingerprint', 80),
   spapi_oauth_code: varchar('spapi_oauth_code', LIMITS.encryptedCode),
   mws_auth_token: varchar('mws_auth_token', LIMITS.encryptedMwsAuthToken),
   attempt_id: bigint,
@@ -59,6 +61,8 @@ export const COLUMNS = {
   country_codes: varchar('country_codes', 400),
   store_name: nvarchar('store_name', 200),
   flag: varchar('flag', 32),
+  incident_kind: varchar('kind', 40),
+  incident_detail: nvarchar('detail', 500),
   datetime,
   int,
   bigint,

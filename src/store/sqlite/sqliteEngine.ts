@@ -6,8 +6,8 @@ import type { Engine } from '../engine.js';
 import { packageRoot } from '../packageRoot.js';
 import type { Operation, SqliteTx } from '../operations/operation.js';
 import { sqliteDialect } from '../sql/dialect.js';
-import { toEnvelopeSample, type Row } from '../sql/rows.js';
-import { render, type Statement } from '../sql/statements.js';
+import { toEnvelopeSample, toIncident, type Row } from '../sql/rows.js';
+import { INCIDENT_COLUMNS, render, type Statement } from '../sql/statements.js';
 import type { ParamTypes, ParamValues } from '../sql/types.js';
 
 /**
@@ -30,6 +30,9 @@ const SCHEMA_STEPS: readonly string[] = readdirSync(SCHEMA_DIRECTORY)
 
 /** The user_version of a file this code has opened. */
 export const SQLITE_SCHEMA_VERSION = SCHEMA_STEPS.length;
+
+/** The schema version that created service_incidents (009_far_east_scope). */
+const INCIDENTS_SINCE = 9;
 
 /** After opening, requests wait only briefly: better-sqlite3 waits for a lock synchronously, holding the event loop. */
 const BUSY_TIMEOUT_MS = 200;
@@ -133,7 +136,8 @@ export class SqliteEngine implements Engine {
          UNION SELECT * FROM (${sample} ORDER BY lwa_refresh_token_date ASC, customer_id LIMIT @size)`,
       )
       .all({ size: probe.sampleSize }) as Row[];
-    return { writeRefused, schemaBehind, samples: rows.map(toEnvelopeSample).filter((s) => s !== undefined) };
+    const incidents = version >= INCIDENTS_SINCE ? (this.db.prepare(`SELECT ${INCIDENT_COLUMNS} FROM service_incidents ORDER BY kind`).all() as Row[]) : [];
+    return { incidents: incidents.map(toIncident), writeRefused, schemaBehind, samples: rows.map(toEnvelopeSample).filter((s) => s !== undefined) };
   }
 
   /**

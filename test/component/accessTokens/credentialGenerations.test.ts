@@ -36,7 +36,7 @@ async function authorize(customer: string, sellingPartnerId: string, marketplace
  */
 async function rowChangesToAnotherSeller(customer: string, sellingPartnerId: string): Promise<void> {
   const services = await h.services();
-  const result = await unlinkCredential({ ...services, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } }, { customerId: customer, region: 'NA' });
+  const result = await unlinkCredential({ ...services, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } }, { customerId: customer, scope: 'NA' });
   expect(result.kind).toBe('unlinked');
   await authorize(customer, sellingPartnerId);
 }
@@ -228,8 +228,8 @@ describe('changes to the row', () => {
     const { default: Database } = await import('better-sqlite3');
     const db = new Database(String(h.values['LOCAL_DB_PATH']));
     db.prepare(
-      `INSERT INTO sp_api_credentials (customer_id, region, marketplace, selling_partner_id, lwa_refresh_token, status, auth_granted_date, updated_at)
-       VALUES ('multi', 'EU', 'DE', 'A2SANDBOXSELLER2', 'v1:x:y:z:w', 'authorized', ?, ?)`,
+      `INSERT INTO sp_api_credentials (customer_id, scope, region, marketplace, selling_partner_id, lwa_refresh_token, status, auth_granted_date, updated_at)
+       VALUES ('multi', 'EU', 'EU', 'DE', 'A2SANDBOXSELLER2', 'v1:x:y:z:w', 'authorized', ?, ?)`,
     ).run(h.clock.now().toISOString(), h.clock.now().toISOString());
     db.close();
     h.clock.advance(61_000);
@@ -238,14 +238,20 @@ describe('changes to the row', () => {
     expect(JSON.parse(later.body)).toMatchObject({ error: 'region_required' });
   });
 
-  it('evict(customerId, region) drops the cached token in this process at once', async () => {
+  it('evict(customerId, scope) drops the cached token in this process at once', async () => {
     await start();
     await authorize('42', 'A1SANDBOXSELLER1');
     const cached = json(await post('/api/customers/42/access-token?region=NA'))['access_token'];
+    const calls = await countStoreCalls();
+    expect(json(await post('/api/customers/42/access-token?region=NA'))['access_token']).toBe(cached);
+    expect(calls.total()).toBe(0); // served from this process's memory
     (await h.services()).accessTokens.evict('42', 'NA');
+    // Gone from memory: the next request reads the store. The row did not change, so the fleet's shared token (written
+    // with the grant) still serves it, without asking LWA.
     const after = json(await post('/api/customers/42/access-token?region=NA'))['access_token'];
-    expect(refreshCalls()).toBe(1);
-    expect(after).not.toBe(cached);
+    expect(Object.fromEntries(calls.byMethod)).toEqual({ readAccessTokenSource: 1 });
+    expect(after).toBe(cached);
+    expect(refreshCalls()).toBe(0);
   });
 
   it('a revocation written by another instance is seen once ACCESS_TOKEN_RECHECK_SECONDS have passed', async () => {
@@ -257,7 +263,7 @@ describe('changes to the row', () => {
     // Another instance found the revocation: the row changes in the shared store, not in this process's cache.
     const marked = await store.markRevoked({
       customerId: '42',
-      region: 'NA',
+      scope: 'NA',
       expectedRefreshToken: row?.lwaRefreshToken ?? '',
       failure: { reason: 'authorization_revoked', lwaError: 'invalid_grant' },
       now: h.clock.now(),
@@ -281,7 +287,7 @@ describe('changes to the row', () => {
     const row = await store.findCredential('42', 'NA');
     await store.markRevoked({
       customerId: '42',
-      region: 'NA',
+      scope: 'NA',
       expectedRefreshToken: row?.lwaRefreshToken ?? '',
       failure: { reason: 'authorization_revoked' },
       now: h.clock.now(),

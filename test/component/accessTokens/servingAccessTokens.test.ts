@@ -40,7 +40,7 @@ describe('AccessToken and SellerAccessToken', () => {
     expect(first.status).toBe(200);
     expect(first.headers.get('cache-control')).toBe('no-store');
     const body = json(first);
-    expect(body).toMatchObject({ access_token: exchanged, token_type: 'bearer', customer_id: '42', selling_partner_id: 'A1SANDBOXSELLER1', region: 'NA' });
+    expect(body).toMatchObject({ access_token: exchanged, token_type: 'bearer', customer_id: '42', selling_partner_id: 'A1SANDBOXSELLER1', scope: 'NA', region: 'NA' });
     expect(Date.parse(body['expires_at'] ?? '') - h.clock.now().getTime()).toBeGreaterThan(3500_000);
     expect(refreshCalls()).toBe(0);
 
@@ -86,14 +86,17 @@ describe('AccessToken and SellerAccessToken', () => {
     await authorize('c2', 'US', 'A2SANDBOXSELLER2');
     await post('/api/customers/c1/access-token'); // c1 used last: c2 is now the oldest
     await authorize('c3', 'US', 'A3SANDBOXSELLER3'); // evicts c2
-    const { tokenCache } = await h.services();
+    const { tokenCache, store } = await h.services();
     expect(tokenCache.size).toBe(2);
+    const sources = vi.spyOn(store, 'readAccessTokenSource');
 
     await post('/api/customers/c1/access-token');
     await post('/api/customers/c3/access-token');
+    expect(sources).toHaveBeenCalledTimes(0); // both still in memory
+    // c2 is no longer in memory: read from the store, where the fleet's shared token (written with the grant) serves it.
+    expect((await post('/api/customers/c2/access-token')).status).toBe(200);
+    expect(sources).toHaveBeenCalledTimes(1);
     expect(refreshCalls()).toBe(0);
-    await post('/api/customers/c2/access-token');
-    expect(refreshCalls()).toBe(1);
     expect(tokenCache.size).toBe(2);
   });
 
@@ -103,8 +106,15 @@ describe('AccessToken and SellerAccessToken', () => {
     await authorize('42', 'DE', 'A2SANDBOXSELLER2');
     const ambiguous = await post('/api/customers/42/access-token');
     expect(ambiguous.status).toBe(400);
-    expect(json(ambiguous)).toEqual({ error: 'region_required', message: 'Customer 42 is authorized in EU, NA: name one with ?region=EU|NA.' });
+    expect(json(ambiguous)).toEqual({ error: 'region_required', message: 'Customer 42 has 2 Amazon authorizations (EU, NA): name one with ?region=EU|NA.' });
     expect(json(await post('/api/customers/42/access-token?region=EU'))['selling_partner_id']).toBe('A2SANDBOXSELLER2');
+    // A marketplace names its credential too (DE is EU's).
+    expect(json(await post('/api/customers/42/access-token?marketplace=DE'))).toMatchObject({ selling_partner_id: 'A2SANDBOXSELLER2', scope: 'EU', region: 'EU' });
+    for (const query of ['marketplace=XX', 'marketplace=DEU', 'marketplace=DE&marketplace=US', 'marketplace=DE&region=NA']) {
+      const res = await post(`/api/customers/42/access-token?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(json(res)['error'], query).toBe('invalid_request');
+    }
 
     expect(json(await post('/api/customers/42/access-token?region=XX'))['error']).toBe('invalid_request');
     expect((await post('/api/customers/42/access-token?region=XX')).status).toBe(400);
@@ -149,6 +159,8 @@ describe('AccessToken and SellerAccessToken', () => {
     await start();
     await authorize('42');
     const cached = json(await post('/api/customers/42/access-token'))['access_token'];
+    // The exchange's token counts as the credential's last refresh: a forced refresh sooner is served it.
+    h.clock.advance(FORCED_REFRESH_REUSE_MS);
     const fresh = await post('/api/customers/42/access-token?refresh=true');
     expect(json(fresh)['access_token']).not.toBe(cached);
     expect(refreshCalls()).toBe(1);
@@ -161,7 +173,7 @@ describe('AccessToken and SellerAccessToken', () => {
     expect((await post('/api/customers/42/access-token?refresh=maybe')).status).toBe(400);
   });
 
-  it('treats invalid_client as an app-wide incident: 503, no seller marked, one error line per minute', async () => {
+  it('treats invalid_client as an app-wide incident: 503, no seller marked, one error line for the incident however long it lasts', async () => {
     await start();
     await authorize('a', 'US', 'A1SANDBOXSELLER1');
     await authorize('b', 'US', 'A2SANDBOXSELLER2');
@@ -178,10 +190,12 @@ describe('AccessToken and SellerAccessToken', () => {
     expect((await store.listCredentials()).map((r) => r.status)).toEqual(['authorized', 'authorized']);
     const incidents = () => h.logs.filter((l) => l.includes('"level":"error"') && l.includes('invalid_client'));
     expect(incidents()).toHaveLength(1);
+    expect(incidents()[0]).toContain('incident started: ');
+    expect(incidents()[0]).toContain('"incident":"lwa_client_rejected"');
     expect(incidents()[0]).toContain('rotated or has expired');
     h.clock.advance(61_000);
-    await post('/api/customers/b/access-token');
-    expect(incidents()).toHaveLength(2);
+    expect((await post('/api/customers/b/access-token')).status).toBe(503);
+    expect(incidents()).toHaveLength(1); // still the same incident: counted, not logged again
   });
 
   it('falls back to LWA_CLIENT_SECRET_PREVIOUS and remembers the secret that works', async () => {
@@ -233,13 +247,14 @@ describe('AccessToken and SellerAccessToken', () => {
     expect((await post('/api/customers/42/access-token')).status).toBe(200);
   });
 
-  it('is the same logic as a library: getAccessToken({ customerId, region })', async () => {
+  it('is the same logic as a library: getAccessToken({ customerId, region | marketplace })', async () => {
     await start();
     await authorize('42', 'JP');
     const client = createAccessTokenClient(h.app);
     const token = await client.getAccessToken({ customerId: '42', region: 'FE' });
-    expect(token).toMatchObject({ customerId: '42', region: 'FE', sellingPartnerId: 'A1SANDBOXSELLER1' });
+    expect(token).toMatchObject({ customerId: '42', scope: 'JP', region: 'FE', sellingPartnerId: 'A1SANDBOXSELLER1' });
     expect(token.accessToken).toMatch(/^Atza\|/);
+    expect(await client.getAccessToken({ customerId: '42', marketplace: 'JP' })).toEqual(token);
     expect(await client.getSellerAccessToken({ sellingPartnerId: 'A1SANDBOXSELLER1' })).toEqual(token);
     const error = await client.getAccessToken({ customerId: 'nobody' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AccessTokenError);

@@ -78,7 +78,7 @@ async function leaseHeldElsewhere(forMs: number): Promise<string> {
   const owner = 'p1-elsewhere.1';
   const { store } = await h.services();
   const now = h.clock.now();
-  expect(await store.claimAccessTokenLease({ customerId: '42', region: 'NA', owner, now, until: new Date(now.getTime() + forMs) })).toBe(true);
+  expect(await store.claimAccessTokenLease({ customerId: '42', scope: 'NA', owner, now, until: new Date(now.getTime() + forMs) })).toBe(true);
   return owner;
 }
 
@@ -122,11 +122,16 @@ describe('the shared access token', () => {
     await authorize('42');
     expireEverything();
     const old = tokenOf(await onA(TOKEN));
+    const issuedBefore = h.lwa.issuedTokens.length;
     await authorize('42'); // same seller, new refresh token: a new generation
+    // The re-authorization's exchange wrote its access token as the new generation's shared token, in its grant.
+    const exchanged = h.lwa.issuedTokens.slice(issuedBefore).find((t) => t.startsWith('Atza|'));
+    expect(exchanged).toBeDefined();
     const afterReauthorization = await onB(TOKEN);
     expect(afterReauthorization.status).toBe(200);
     expect(tokenOf(afterReauthorization)).not.toBe(old);
-    expect(refreshCalls()).toBe(2);
+    expect(tokenOf(afterReauthorization)).toBe(exchanged);
+    expect(refreshCalls()).toBe(1);
   });
 
   it('a revoked credential is answered 409 by an instance with a cold cache, never with the shared token', async () => {
@@ -136,7 +141,7 @@ describe('the shared access token', () => {
     expect((await onA(TOKEN)).status).toBe(200);
     const { store } = await h.services();
     const row = await store.findCredential('42', 'NA');
-    await store.markRevoked({ customerId: '42', region: 'NA', expectedRefreshToken: row?.lwaRefreshToken ?? '', failure: { reason: 'authorization_revoked' }, now: h.clock.now() });
+    await store.markRevoked({ customerId: '42', scope: 'NA', expectedRefreshToken: row?.lwaRefreshToken ?? '', failure: { reason: 'authorization_revoked' }, now: h.clock.now() });
     const res = await onB(TOKEN);
     expect(res.status).toBe(409);
     expect(json(res)['error']).toBe('authorization_revoked');
@@ -157,7 +162,7 @@ describe('a shared token that does not decrypt', () => {
     expect(
       await store.storeSharedAccessToken({
         customerId: '42',
-        region: 'NA',
+        scope: 'NA',
         owner,
         generation: credentialGeneration({ status: 'authorized', sellingPartnerId: 'A1SANDBOXSELLER1', lwaRefreshToken: row?.lwaRefreshToken ?? null }),
         sellingPartnerId: 'A1SANDBOXSELLER1',
@@ -187,8 +192,8 @@ describe('the refresh lease', () => {
     if (storeB === undefined) throw new Error('no instance B');
     let readsByB = 0;
     const read = storeB.readAccessTokenSource.bind(storeB);
-    storeB.readAccessTokenSource = async (customerId, region) => {
-      const source = await read(customerId, region);
+    storeB.readAccessTokenSource = async (customerId, scope) => {
+      const source = await read(customerId, scope);
       readsByB++;
       return source;
     };
@@ -198,7 +203,7 @@ describe('the refresh lease', () => {
     const row = await store.findCredential('42', 'NA');
     const written = await store.storeSharedAccessToken({
       customerId: '42',
-      region: 'NA',
+      scope: 'NA',
       owner,
       generation: credentialGeneration({ status: 'authorized', sellingPartnerId: 'A1SANDBOXSELLER1', lwaRefreshToken: row?.lwaRefreshToken ?? null }),
       sellingPartnerId: 'A1SANDBOXSELLER1',
@@ -258,6 +263,7 @@ describe('?refresh=true through the lease', () => {
   it('20 concurrent and then 20 sequential forced refreshes over two instances cost 1 LWA call', async () => {
     await start();
     await authorize('42');
+    h.clock.advance(FORCED_REFRESH_REUSE_MS); // the exchange's token is the last refresh: sooner, a forced refresh is served it
     const forced = `${TOKEN}&refresh=true`;
     const concurrent = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? onA(forced) : onB(forced))));
     expect(concurrent.map((r) => r.status)).toEqual(Array(20).fill(200));
@@ -269,7 +275,9 @@ describe('?refresh=true through the lease', () => {
   it('a forced refresh once the last refresh is a minute old asks LWA again', async () => {
     await start();
     await authorize('42');
+    h.clock.advance(FORCED_REFRESH_REUSE_MS); // past the exchange's token, which counts as the last refresh
     const first = tokenOf(await onA(`${TOKEN}&refresh=true`));
+    expect(refreshCalls()).toBe(1);
     h.clock.advance(FORCED_REFRESH_REUSE_MS);
     const second = tokenOf(await onB(`${TOKEN}&refresh=true`));
     expect(second).not.toBe(first);
@@ -303,8 +311,8 @@ describe('a lease holder refused with invalid_grant', () => {
       return markRevoked(input);
     };
     const read = storeB.readAccessTokenSource.bind(storeB);
-    storeB.readAccessTokenSource = async (customerId, region) => {
-      const source = await read(customerId, region);
+    storeB.readAccessTokenSource = async (customerId, scope) => {
+      const source = await read(customerId, scope);
       bArrived();
       if (revoking && ++readsWhileRevoking >= 2) openGate();
       return source;

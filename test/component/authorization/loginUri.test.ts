@@ -52,7 +52,7 @@ describe('re-authorization from Manage Your Apps', () => {
     const browser = new CookieClient();
     const manage = await browser.get(`${h.origin}/sandbox/sellercentral/apps/manage`);
     expect(manage.body).toContain('Re-Authorize');
-    const page = await follow(browser, `${h.origin}/sandbox/sellercentral/apps/login-uri?selling_partner_id=A1SANDBOXSELLER1&region=NA`);
+    const page = await follow(browser, `${h.origin}/sandbox/sellercentral/apps/login-uri?selling_partner_id=A1SANDBOXSELLER1&scope=NA`);
     // Amazon → Login URI → back to amazon_callback_uri with our state: the sandbox's consent page.
     const login = new URL(page.hops[1] ?? '');
     expect(login.pathname).toBe('/api/login');
@@ -83,7 +83,7 @@ describe('re-authorization from Manage Your Apps', () => {
     h = await startHarness();
     await authorizeByWebsite('42');
     const browser = new CookieClient();
-    const page = await follow(browser, `${h.origin}/sandbox/sellercentral/apps/login-uri?selling_partner_id=A1SANDBOXSELLER1&region=NA`);
+    const page = await follow(browser, `${h.origin}/sandbox/sellercentral/apps/login-uri?selling_partner_id=A1SANDBOXSELLER1&scope=NA`);
     const consent = /name="consent" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
     const decided = await browser.postForm(`${h.origin}/sandbox/sellercentral/apps/authorize/decide`, { consent, decision: 'confirm' });
     const res = await browser.get(withParam(decided.location ?? '', 'selling_partner_id', 'A2SANDBOXSELLER2'));
@@ -97,7 +97,7 @@ describe('re-authorization from Manage Your Apps', () => {
   it('passes version=beta through for a Draft app', async () => {
     h = await startHarness({ SPAPI_DRAFT_APP: 'true' });
     await authorizeByWebsite('42');
-    const page = await follow(new CookieClient(), `${h.origin}/sandbox/sellercentral/apps/login-uri?selling_partner_id=A1SANDBOXSELLER1&region=NA`);
+    const page = await follow(new CookieClient(), `${h.origin}/sandbox/sellercentral/apps/login-uri?selling_partner_id=A1SANDBOXSELLER1&scope=NA`);
     expect(new URL(page.hops[1] ?? '').searchParams.get('version')).toBe('beta');
     expect(new URL(page.hops[2] ?? '').searchParams.get('version')).toBe('beta');
     expect(page.status).toBe(200);
@@ -221,13 +221,13 @@ describe('a path-only amazon_callback_uri', () => {
     expect(res.location?.startsWith(`${sellerCentral()}/na/apps/authorize/confirm?`)).toBe(true);
   });
 
-  it('asks a seller linked in several regions to start from Shipica, and refuses a path that would leave Amazon', async () => {
+  it('asks a seller linked in several scopes to start from Shipica, and refuses a path that would leave Amazon', async () => {
     h = await startHarness();
     await authorizeByWebsite('42', 'US', 'A1SANDBOXSELLER1');
     await authorizeByWebsite('42', 'DE', 'A1SANDBOXSELLER1');
     const ambiguous = await new CookieClient().get(loginUri(h, { seller: 'A1SANDBOXSELLER1', callback: '/apps/authorize/confirm' }));
     expect(ambiguous.status).toBe(200);
-    expect(ambiguous.body).toContain('which region');
+    expect(ambiguous.body).toContain("which of your Amazon authorizations");
     for (const path of ['//evil.example/apps', '/\\evil.example']) {
       const res = await new CookieClient().get(loginUri(h, { seller: 'A1SANDBOXSELLER1', callback: path }));
       expect(res.status).toBe(400);
@@ -276,7 +276,7 @@ describe('first install from the Appstore', () => {
   it('sends an unknown seller through oxWebApp, whose signed link brings the browser back to Amazon and to authorized', async () => {
     h = await startHarness();
     const browser = new CookieClient();
-    const start = await follow(browser, `${h.origin}/sandbox/sellercentral/apps/login-uri?selling_partner_id=A3SANDBOXSELLER3&region=EU`);
+    const start = await follow(browser, `${h.origin}/sandbox/sellercentral/apps/login-uri?selling_partner_id=A3SANDBOXSELLER3&scope=EU`);
     const identify = new URL(start.hops.at(-1) ?? '');
     expect(identify.pathname).toBe('/start/oxwebapp');
     expect(identify.searchParams.get('selling_partner_id')).toBe('A3SANDBOXSELLER3');

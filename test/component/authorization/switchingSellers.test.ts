@@ -89,60 +89,59 @@ describe('a callback bringing another seller than the one stored', () => {
 });
 
 describe('two callbacks of one customer bringing two sellers at once', () => {
-  it('whichever is stored first keeps its token; the other is refused as partner_changed', async () => {
+  // A callback claims the row's seller (in its scope) until its exchange's deadline, in the write that spends the
+  // state: the other callback, checked while that exchange is in flight, is refused before it spends its code.
+  it('whichever is accepted first keeps the row and its token; the other is refused as partner_changed without an exchange', async () => {
     // A slow machine must not turn a held exchange into a timeout.
     h = await startHarness({ LWA_EXCHANGE_TIMEOUT_MS: '5000' });
     const first = new CookieClient();
     const second = new CookieClient();
     const callbackA1 = await h.approve(first, '42', { sellingPartnerId: 'A1SANDBOXSELLER1' });
     const callbackA2 = await h.approve(second, '42', { sellingPartnerId: 'A2SANDBOXSELLER2' });
-    // Both pass the partner check while the row is still pending: LWA answers neither exchange before it has both.
-    // The first exchange LWA got then finishes first; the other is answered once that callback has been answered.
-    let bothAsked = (): void => undefined;
-    let oneAnswered = (): void => undefined;
-    h.lwa.fail({ heldUntil: new Promise<void>((resolve) => (bothAsked = resolve)) }, { heldUntil: new Promise<void>((resolve) => (oneAnswered = resolve)) });
-    const answerA1 = first.get(callbackA1).finally(() => oneAnswered());
-    const answerA2 = second.get(callbackA2).finally(() => oneAnswered());
-    while (exchanges() < 2) await new Promise((resolve) => setTimeout(resolve, 5));
-    bothAsked();
-    const [resA1, resA2] = await Promise.all([answerA1, answerA2]);
-    expect(exchanges()).toBe(2);
-
-    const results = [
-      { seller: 'A1SANDBOXSELLER1', res: resA1 },
-      { seller: 'A2SANDBOXSELLER2', res: resA2 },
+    // LWA holds the first exchange it gets until the other callback has been answered.
+    const otherAnswered = deferred();
+    h.lwa.fail({ heldUntil: otherAnswered.promise });
+    const pages = [
+      { seller: 'A1SANDBOXSELLER1', code: new URL(callbackA1).searchParams.get('spapi_oauth_code'), page: first.get(callbackA1) },
+      { seller: 'A2SANDBOXSELLER2', code: new URL(callbackA2).searchParams.get('spapi_oauth_code'), page: second.get(callbackA2) },
     ];
-    const winner = results.find((r) => r.res.status === 200);
-    const loser = results.find((r) => r.res.status !== 200);
+    await until(() => exchanges() === 1);
+    const exchangedCode = h.lwa.received.find((f) => f.get('grant_type') === 'authorization_code')?.get('code');
+    const winner = pages.find((p) => p.code === exchangedCode);
+    const loser = pages.find((p) => p.code !== exchangedCode);
     expect(winner).toBeDefined();
-    expect([loser?.res.status, reasonOf(loser?.res.body ?? '')]).toEqual([409, 'partner_changed']);
+    const refused = await (loser?.page ?? Promise.reject(new Error('no loser')));
+    expect([refused.status, reasonOf(refused.body)]).toEqual([409, 'partner_changed']);
+    expect(exchanges()).toBe(1);
+    otherAnswered.resolve();
+    expect((await (winner?.page ?? Promise.reject(new Error('no winner')))).status).toBe(200);
+    expect(exchanges()).toBe(1);
+
     const stored = await row('42');
     expect([stored?.status, stored?.sellingPartnerId]).toEqual(['authorized', winner?.seller]);
     expect((await sellerToken(winner?.seller ?? '')).status).toBe(200);
+    expect((await sellerToken(loser?.seller ?? '')).status).toBe(404);
   });
 
-  it("with A1's exchange answered first: only A1 ends up stored, and only one page says authorized", async () => {
+  it("with A1's callback first: only A1 ends up stored, only one page says authorized, and A2's code is never sent", async () => {
     h = await startHarness({ LWA_EXCHANGE_TIMEOUT_MS: '5000' });
     const b1 = new CookieClient();
     const b2 = new CookieClient();
     const c1 = await h.approve(b1, 'dual', { sellingPartnerId: 'A1SANDBOXSELLER1' });
     const c2 = await h.approve(b2, 'dual', { sellingPartnerId: 'A2SANDBOXSELLER2' });
-    // Both exchanges are in flight together: each callback checked the row before either stored its token. LWA
-    // answers neither before it has both; then A1's exchange (whichever arrived first), and A2's once A1's callback
-    // has been answered.
-    const gates = [deferred(), deferred()];
-    h.lwa.fail({ heldUntil: gates[0]?.promise ?? Promise.resolve() }, { heldUntil: gates[1]?.promise ?? Promise.resolve() });
+    // A1's exchange is in flight (held at LWA) while A2's callback arrives.
+    const gate = deferred();
+    h.lwa.fail({ heldUntil: gate.promise });
     const p1 = b1.get(c1);
-    const p2 = b2.get(c2);
-    await until(() => exchanges() === 2);
-    const arrivals = h.lwa.received.filter((f) => f.get('grant_type') === 'authorization_code').map((f) => f.get('code'));
-    const a1 = arrivals.indexOf(new URL(c1).searchParams.get('spapi_oauth_code'));
-    expect(a1).toBeGreaterThanOrEqual(0);
-    gates[a1]?.resolve();
-    await p1;
-    gates[1 - a1]?.resolve();
-    const [r1, r2] = await Promise.all([p1, p2]);
-    expect(exchanges()).toBe(2);
+    await until(() => exchanges() === 1);
+    const r2 = await b2.get(c2);
+    expect([r2.status, reasonOf(r2.body)]).toEqual([409, 'partner_changed']);
+    gate.resolve();
+    const r1 = await p1;
+    expect(r1.status).toBe(200);
+    expect(exchanges()).toBe(1);
+    const sent = h.lwa.received.filter((f) => f.get('grant_type') === 'authorization_code').map((f) => f.get('code'));
+    expect(sent).toEqual([new URL(c1).searchParams.get('spapi_oauth_code')]);
     const authorized = [r1, r2].filter((r) => r.body.includes('Shipica is authorized'));
     expect(authorized).toHaveLength(1);
     expect((await row('dual'))?.sellingPartnerId).toBe('A1SANDBOXSELLER1');
@@ -150,7 +149,7 @@ describe('two callbacks of one customer bringing two sellers at once', () => {
 });
 
 describe('ops unlink, the one way to switch', () => {
-  it('asks first, and does nothing when not confirmed (exit 1), for a region with no row (exit 1) or without --region (exit 2)', async () => {
+  it('asks first, and does nothing when not confirmed (exit 1), for a scope with no row (exit 1), without --region or --marketplace or with --region FE (exit 2)', async () => {
     h = await startHarness();
     await authorize('42');
     const printed: string[] = [];
@@ -159,5 +158,10 @@ describe('ops unlink, the one way to switch', () => {
     expect((await row('42'))?.status).toBe('authorized');
     expect(await opsCommand(['unlink', '--customer', '42', '--region', 'EU', '--yes'], h.values, h.clock.now(), (l) => printed.push(l))).toBe(1);
     expect(await opsCommand(['unlink', '--customer', '42'], h.values, h.clock.now(), (l) => printed.push(l))).toBe(2);
+    // The Far East is unlinked per marketplace: --region FE names no one credential.
+    expect(await opsCommand(['unlink', '--customer', '42', '--region', 'FE', '--yes'], h.values, h.clock.now(), (l) => printed.push(l))).toBe(2);
+    expect(await opsCommand(['unlink', '--customer', '42', '--marketplace', 'JP', '--yes'], h.values, h.clock.now(), (l) => printed.push(l))).toBe(1);
+    expect(printed).toContain('ops: customer 42 has no row in JP: nothing to unlink');
+    expect((await row('42'))?.status).toBe('authorized');
   });
 });

@@ -40,7 +40,7 @@ describe('AuthorizeStart', () => {
     expect(row?.authRequestedDate).toBeInstanceOf(Date);
     const attempts = await store.listAttempts({ customerId: '42' });
     expect(attempts).toHaveLength(1);
-    expect(attempts[0]).toMatchObject({ flow: 'website', region: 'EU', marketplace: 'DE', outcome: 'pending', consumedAt: null });
+    expect(attempts[0]).toMatchObject({ flow: 'website', scope: 'EU', region: 'EU', marketplace: 'DE', outcome: 'pending', consumedAt: null });
     // Only the state's hash is stored.
     const state = consent.searchParams.get('state') ?? '';
     expect(JSON.stringify(attempts)).not.toContain(state);
@@ -90,6 +90,7 @@ describe('LWACallback', () => {
     const res = await client.get(callback);
     expect(res.status).toBe(200);
     expect(res.body).toContain('Shipica is authorized');
+    expect(res.body).toContain('<code>A1SANDBOXSELLER1</code> in Europe.');
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     expect(res.body).not.toMatch(/<script/i);
 
@@ -272,13 +273,17 @@ describe('LWACallback', () => {
       expect(attempts[0]).toMatchObject({ outcome: 'failed', reason: 'code_rejected', lwaError: 'invalid_grant' });
     });
 
-    it('401 invalid_client: lwa_client_error, logged as an error for Shipica', async () => {
+    it('401 invalid_client: lwa_client_error, logged once as an app-wide incident for Shipica', async () => {
       const res = await failWith({ status: 401, body: JSON.stringify({ error: 'invalid_client', error_description: 'Client authentication failed' }) });
       expect(res.status).toBe(502);
       expect(res.body).toContain('<code>lwa_client_error</code>');
       expect(codeRequests()).toBe(1);
       expect((await row())?.status).toBe('failed');
-      expect(h.logs.some((l) => l.includes('"level":"error"') && l.includes('LWA_CLIENT_SECRET'))).toBe(true);
+      const errors = h.logs.filter((l) => l.includes('"level":"error"'));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain('incident started: ');
+      expect(errors[0]).toContain('"incident":"lwa_client_rejected"');
+      expect(errors[0]).toContain('LWA_CLIENT_SECRET');
     });
 
     it('500 then success: retried within the code life and authorized', async () => {
@@ -328,7 +333,7 @@ describe('LWACallback', () => {
     });
   });
 
-  it('refuses a seller already authorized for another customer in the region: partner_conflict, no exchange', async () => {
+  it('refuses a seller already authorized for another customer in the scope: partner_conflict, no exchange', async () => {
     const a = new CookieClient();
     expect((await a.get(await h.approve(a, 'A'))).status).toBe(200);
     const b = new CookieClient();
@@ -340,7 +345,7 @@ describe('LWACallback', () => {
     expect(await store.findCredential('B', 'NA')).toMatchObject({ status: 'failed', sellingPartnerId: null, lastError: 'partner_conflict' });
     expect(await store.findCredential('A', 'NA')).toMatchObject({ status: 'authorized', sellingPartnerId: 'A1SANDBOXSELLER1' });
 
-    // The same seller in another region is another authorization.
+    // The same seller in another scope is another authorization.
     const c = new CookieClient();
     expect((await c.get(await h.approve(c, 'B', { marketplace: 'DE' }))).status).toBe(200);
   });

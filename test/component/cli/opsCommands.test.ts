@@ -73,7 +73,7 @@ describe('npm run ops -- status', () => {
     const { code, lines } = await ops(['status']);
     expect(code).toBe(0);
     const { header, rows } = parseTable(lines);
-    expect(header).toEqual(['customer', 'region', 'marketplace', 'seller', 'status', 'granted', 'reauthorize by', 'days left', 'last attempt', 'outcome/reason', 'last error']);
+    expect(header).toEqual(['customer', 'scope', 'marketplace', 'seller', 'status', 'granted', 'reauthorize by', 'days left', 'last attempt', 'outcome/reason', 'last error']);
     expect(lines.at(-1)).toMatch(/^3 rows at \d{4}-\d\d-\d\dT/);
 
     // The dates as the store holds them (read here so that a run across midnight UTC cannot fail the test).
@@ -81,7 +81,7 @@ describe('npm run ops -- status', () => {
     const stored = new Map((await store.listCredentialStatus({}, h.clock.now())).map((r) => [r.customerId, r]));
     const ymd = (d: Date | null | undefined): string => d?.toISOString().slice(0, 10) ?? 'missing';
     const byCustomer = new Map(rows.map((r) => [r[0], r]));
-    for (const [customer, region, marketplace, seller] of [
+    for (const [customer, scope, marketplace, seller] of [
       ['c1', 'NA', 'US', 'A1SANDBOXSELLER1'],
       ['c2', 'EU', 'DE', 'A2SANDBOXSELLER2'],
     ] as const) {
@@ -89,11 +89,11 @@ describe('npm run ops -- status', () => {
       expect(granted).toBeInstanceOf(Date);
       const deadline = ymd(new Date((granted?.getTime() ?? 0) + 365 * DAY_MS));
       const row = byCustomer.get(customer);
-      expect(row?.slice(0, 7)).toEqual([customer, region, marketplace, seller, 'authorized', ymd(granted), deadline]);
+      expect(row?.slice(0, 7)).toEqual([customer, scope, marketplace, seller, 'authorized', ymd(granted), deadline]);
       expect(['364', '365']).toContain(row?.[7]);
       expect(row?.slice(8)).toEqual([ymd(stored.get(customer)?.lastAttemptAt), 'succeeded', '-']);
     }
-    expect(byCustomer.get('c3')).toEqual(['c3', 'FE', 'JP', '-', 'pending', '-', '-', '-', ymd(stored.get('c3')?.lastAttemptAt), 'pending', '-']);
+    expect(byCustomer.get('c3')).toEqual(['c3', 'JP', 'JP', '-', 'pending', '-', '-', '-', ymd(stored.get('c3')?.lastAttemptAt), 'pending', '-']);
     // Soonest deadline first, pending rows last.
     expect(rows.map((r) => r[0]).at(-1)).toBe('c3');
   });
@@ -110,6 +110,7 @@ describe('npm run ops -- status', () => {
           'auth_requested_date',
           'customer_id',
           'days_left',
+          'has_refresh_token',
           'last_attempt_at',
           'last_attempt_outcome',
           'last_attempt_reason',
@@ -117,6 +118,8 @@ describe('npm run ops -- status', () => {
           'marketplace',
           'reauthorize_by',
           'region',
+          'revoked_at',
+          'scope',
           'selling_partner_id',
           'status',
         ].sort(),
@@ -125,7 +128,8 @@ describe('npm run ops -- status', () => {
     const c1 = rows.find((r) => r['customer_id'] === 'c1');
     expect(c1?.['reauthorize_by']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(Date.parse(String(c1?.['reauthorize_by'])) - Date.parse(String(c1?.['auth_granted_date']))).toBe(365 * DAY_MS);
-    expect(rows.find((r) => r['customer_id'] === 'c3')).toMatchObject({ status: 'pending', reauthorize_by: null, days_left: null });
+    expect(c1).toMatchObject({ scope: 'NA', region: 'NA', revoked_at: null, has_refresh_token: true });
+    expect(rows.find((r) => r['customer_id'] === 'c3')).toMatchObject({ scope: 'JP', region: 'FE', status: 'pending', reauthorize_by: null, days_left: null, has_refresh_token: false });
   });
 
   it('--expiring DAYS keeps the rows due within that many days; --customer one customer', async () => {
@@ -160,9 +164,9 @@ describe('npm run ops -- attempts', () => {
     const { code, lines } = await ops(['attempts', '--since', '24h']);
     expect(code).toBe(0);
     const { header, rows } = parseTable(lines);
-    expect(header).toEqual(['time (UTC)', 'flow', 'customer', 'region', 'outcome', 'reason', 'lwa_error']);
+    expect(header).toEqual(['time (UTC)', 'flow', 'customer', 'scope', 'outcome', 'reason', 'lwa_error']);
     expect(rows.map((r) => [r[1], r[2], r[3], r[4]])).toEqual([
-      ['website', 'c3', 'FE', 'pending'],
+      ['website', 'c3', 'JP', 'pending'],
       ['website', 'c2', 'EU', 'succeeded'],
       ['website', 'c1', 'NA', 'succeeded'],
     ]);
@@ -171,7 +175,7 @@ describe('npm run ops -- attempts', () => {
 
     const json = JSON.parse((await ops(['attempts', '--json', '--customer', 'c1'])).lines.join('\n')) as Record<string, unknown>[];
     expect(json).toHaveLength(1);
-    expect(json[0]).toMatchObject({ flow: 'website', customer_id: 'c1', region: 'NA', outcome: 'succeeded', selling_partner_id: 'A1SANDBOXSELLER1' });
+    expect(json[0]).toMatchObject({ flow: 'website', customer_id: 'c1', scope: 'NA', region: 'NA', outcome: 'succeeded', selling_partner_id: 'A1SANDBOXSELLER1' });
     expect(String(json[0]?.['created_at'])).toMatch(/Z$/);
     for (const hidden of ['stateHash', 'browserBindingHash', 'codeHash', 'state_hash', 'browser_binding_hash', 'code_hash']) expect(json[0]).not.toHaveProperty(hidden);
 
@@ -204,6 +208,13 @@ describe('npm run ops: arguments and settings', () => {
       ['unlink', '--region', 'NA'],
       ['unlink', '--customer', 'c1', '--region', 'XX'],
       ['unlink', '--customer', 'c1', '--region', 'NA', '--since', '1d'],
+      ['unlink', '--customer', 'c1', '--region', 'FE'],
+      ['unlink', '--customer', 'c1', '--marketplace', 'XX'],
+      ['unlink', '--customer', 'c1', '--region', 'NA', '--marketplace', 'US'],
+      ['recheck', '--customer', 'c1'],
+      ['recheck', '--region', 'NA'],
+      ['recheck', '--customer', 'c1', '--region', 'FE'],
+      ['recheck', '--customer', 'c1', '--region', 'NA', '--yes'],
       ['purge', '--older-than', '12h'],
       ['purge', '--older-than', 'soon'],
       ['purge', '--customer', 'c1'],

@@ -32,9 +32,10 @@ describe('npm run ops -- sweep', () => {
     const harness = await setUp();
     const { code, lines, progress } = await ops(harness, 'sweep');
     expect(code).toBe(0);
+    expect(lines[0]).toMatch(/^customer\s+scope\s+seller\s+outcome\s+marketplaces\s+store$/);
     expect(lines.find((l) => l.startsWith('41 '))).toMatch(/^41\s+NA\s+A1SANDBOXSELLER1\s+verified\s+US,CA,MX,BR\s+Sandbox Seller One$/);
     expect(lines.find((l) => l.startsWith('42 '))).toMatch(/verified\s+US,CA,MX,BR/);
-    expect(lines.at(-1)).toBe('2 authorized rows (2 verified); 0 reminders written; 0 old attempts and 0 delivered events purged');
+    expect(lines.at(-1)).toBe('2 rows to check (2 verified); 0 reminders written; 0 old attempts and 0 delivered events purged');
     expect(lines.filter((l) => l.startsWith('{'))).toEqual([]); // no JSON log lines between the table and the summary
     expect(progress.at(-1)).toEqual([2, 2]);
   });
@@ -42,7 +43,7 @@ describe('npm run ops -- sweep', () => {
   it('--customer sweeps that customer only', async () => {
     const harness = await setUp();
     const { lines } = await ops(harness, 'sweep', '--customer', '42');
-    expect(lines.at(-1)).toMatch(/^1 authorized row \(1 verified\)/);
+    expect(lines.at(-1)).toMatch(/^1 row to check \(1 verified\)/);
     expect(harness.spApi.calls.get('A1SANDBOXSELLER1')).toBeUndefined();
   });
 
@@ -50,8 +51,22 @@ describe('npm run ops -- sweep', () => {
     const harness = await setUp();
     const { code, lines } = await ops(harness, 'sweep', '--dry-run');
     expect(code).toBe(0);
-    expect(lines.at(-1)).toMatch(/^dry run \(nothing called, nothing written\): 2 authorized rows \(2 would_check\)/);
+    expect(lines.at(-1)).toMatch(/^dry run \(nothing called, nothing written\): 2 rows to check \(2 would_check\)/);
     expect(harness.spApi.calls.size).toBe(0);
+  });
+
+  it('says so when SP-API denied every seller checked: one app-wide incident, no seller flagged', async () => {
+    const harness = await setUp();
+    for (const seller of ['A1SANDBOXSELLER1', 'A2SANDBOXSELLER2']) harness.spApi.setMode(seller, 'denied');
+    const { lines } = await ops(harness, 'sweep');
+    expect(lines.filter((l) => !l.startsWith('{')).at(-1)).toBe(
+      "ops: SP-API denied every seller checked (403): one app-wide incident (see /api/health), no seller flagged; check the app's roles in Solution Provider Portal",
+    );
+    const { store } = await harness.services();
+    expect((await store.listCredentialChecks()).map((c) => [c.checkOutcome, c.flag])).toEqual([
+      ['access_denied', null],
+      ['access_denied', null],
+    ]);
   });
 
   it('refuses an option that belongs to another command, with usage and exit code 2', async () => {

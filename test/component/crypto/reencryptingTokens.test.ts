@@ -47,17 +47,23 @@ describe('tokens:reencrypt', () => {
 
     const first = await run(`${NEW},${OLD}`);
     expect(first.code).toBe(0);
-    expect(first.lines.at(-1)).toBe('tokens:reencrypt: 4 envelopes examined, 4 re-encrypted, 0 plain MWS tokens sealed, 0 already under "new", 0 changed meanwhile (left alone), 0 failed');
+    expect(first.lines.at(-2)).toBe('tokens:reencrypt: 4 envelopes examined, 4 re-encrypted, 0 plain MWS tokens sealed, 0 already under "new", 0 changed meanwhile (left alone), 0 failed');
+    // The refresh-token fingerprints move to the new key too (on SQLite as the app opens the store, before the run's own pass).
+    expect(first.lines.at(-1)).toBe('tokens:reencrypt: 0 refresh-token fingerprints written under "new", 0 duplicates, 0 failed');
+    expect(first.lines).toContainEqual(expect.stringContaining('"message":"refresh tokens fingerprinted on opening the store","fingerprinted":2'));
 
     const after = await store.listSecretEnvelopes();
-    expect(after.every((r) => r.lwaRefreshToken?.startsWith('v1:new:') && r.spapiOauthCode?.startsWith('v1:new:'))).toBe(true);
     const newOnly = cipherFor(NEW);
+    expect(after.every((r) => r.lwaRefreshToken?.startsWith('v1:new:') && r.spapiOauthCode?.startsWith('v1:new:'))).toBe(true);
+    expect(after.map((r) => r.refreshTokenFingerprint?.split(':')[0])).toEqual(['new', 'new']);
+    expect(after.map((r) => r.refreshTokenFingerprint)).toEqual(plain.map((token) => newOnly.fingerprint(token)));
     expect(after.map((r) => newOnly.decrypt(r.lwaRefreshToken ?? '', { column: 'lwa_refresh_token', customerId: r.customerId, region: r.region }))).toEqual(plain);
     expect((await store.listCredentials()).map((r) => r.updatedAt.getTime())).toEqual(updatedAt);
 
     const second = await run(`${NEW},${OLD}`);
     expect(second.code).toBe(0);
-    expect(second.lines.at(-1)).toBe('tokens:reencrypt: 4 envelopes examined, 0 re-encrypted, 0 plain MWS tokens sealed, 4 already under "new", 0 changed meanwhile (left alone), 0 failed');
+    expect(second.lines.at(-2)).toBe('tokens:reencrypt: 4 envelopes examined, 0 re-encrypted, 0 plain MWS tokens sealed, 4 already under "new", 0 changed meanwhile (left alone), 0 failed');
+    expect(second.lines.at(-1)).toBe('tokens:reencrypt: 0 refresh-token fingerprints written under "new", 0 duplicates, 0 failed');
     expect(second.lines.join('\n')).not.toContain(plain[0]);
   });
 
@@ -66,7 +72,7 @@ describe('tokens:reencrypt', () => {
     const plainMws = `amzn.mws.${randomBytes(8).toString('hex')}`;
     const db = new Database(String(h.values['LOCAL_DB_PATH']));
     try {
-      expect(db.prepare(`UPDATE sp_api_credentials SET mws_auth_token = ? WHERE customer_id = 'c1' AND region = 'NA'`).run(plainMws).changes).toBe(1);
+      expect(db.prepare(`UPDATE sp_api_credentials SET mws_auth_token = ? WHERE customer_id = 'c1' AND scope = 'NA'`).run(plainMws).changes).toBe(1);
     } finally {
       db.close();
     }
@@ -83,7 +89,7 @@ describe('tokens:reencrypt', () => {
     // envelope already under "new"): the app's line is what reports it.
     const opened = result.lines.map((line) => JSON.parse(line.startsWith('{') ? line : '{}') as Record<string, unknown>);
     expect(opened).toContainEqual(expect.objectContaining({ level: 'info', message: 'plain MWS tokens sealed on opening the store', sealed: 1 }));
-    expect(result.lines.at(-1)).toBe('tokens:reencrypt: 5 envelopes examined, 4 re-encrypted, 0 plain MWS tokens sealed, 1 already under "new", 0 changed meanwhile (left alone), 0 failed');
+    expect(result.lines.at(-2)).toBe('tokens:reencrypt: 5 envelopes examined, 4 re-encrypted, 0 plain MWS tokens sealed, 1 already under "new", 0 changed meanwhile (left alone), 0 failed');
     const sealed = (await store.findCredential('c1', 'NA'))?.mwsAuthToken ?? '';
     expect(sealed).toMatch(/^v1:new:/);
     expect(cipherFor(NEW).decrypt(sealed, { column: 'mws_auth_token', customerId: 'c1', region: 'NA' })).toBe(plainMws);
@@ -104,12 +110,14 @@ describe('tokens:reencrypt', () => {
     const [victim] = await store.listSecretEnvelopes();
     if (victim?.lwaRefreshToken == null) throw new Error('no row');
     const unreadable = victim.lwaRefreshToken.replace(/^v1:old:/, 'v1:lost:');
-    expect(await store.replaceEnvelope({ customerId: victim.customerId, region: victim.region, column: 'lwa_refresh_token', expected: victim.lwaRefreshToken, replacement: unreadable })).toBe(true);
+    expect(await store.replaceEnvelope({ customerId: victim.customerId, scope: victim.scope, column: 'lwa_refresh_token', expected: victim.lwaRefreshToken, replacement: unreadable })).toBe(true);
 
     const result = await run(`${NEW},${OLD}`);
     expect(result.code).toBe(1);
     expect(result.lines).toContain(`tokens:reencrypt: FAILED lwa_refresh_token of customer ${victim.customerId} (NA): no key with id "lost" in TOKEN_ENCRYPTION_KEYS; left as it was`);
-    expect(result.lines.at(-1)).toContain('3 re-encrypted');
+    expect(result.lines.at(-2)).toContain('3 re-encrypted');
+    // Its refresh token cannot be fingerprinted either: counted as failed, never fingerprinted from a guess.
+    expect(result.lines.at(-1)).toBe('tokens:reencrypt: 0 refresh-token fingerprints written under "new", 0 duplicates, 1 failed');
     expect((await store.findCredential(victim.customerId, 'NA'))?.lwaRefreshToken).toBe(unreadable);
   });
 
@@ -121,7 +129,7 @@ describe('tokens:reencrypt', () => {
       const [first] = rows;
       // Someone re-authorizes c1 after our read.
       if (first?.lwaRefreshToken) {
-        await store.replaceEnvelope({ customerId: first.customerId, region: first.region, column: 'lwa_refresh_token', expected: first.lwaRefreshToken, replacement: `${first.lwaRefreshToken}x` });
+        await store.replaceEnvelope({ customerId: first.customerId, scope: first.scope, column: 'lwa_refresh_token', expected: first.lwaRefreshToken, replacement: `${first.lwaRefreshToken}x` });
       }
       return rows;
     };

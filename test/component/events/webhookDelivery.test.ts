@@ -45,7 +45,7 @@ describe('events delivered as Standard Webhooks', () => {
     expect(delivered.map((r) => payloadOf(r.body).type)).toEqual(['authorization.granted', 'authorization.revoked']);
     expect(delivered.map((r) => r.userAgent)).toEqual([WEBHOOK_USER_AGENT, WEBHOOK_USER_AGENT]);
     const granted = payloadOf(delivered[0]?.body ?? '{}');
-    expect(granted.data).toMatchObject({ customer_id: '42', region: 'NA', selling_partner_id: 'A1SANDBOXSELLER1', marketplace: 'US' });
+    expect(granted.data).toMatchObject({ customer_id: '42', scope: 'NA', region: 'NA', selling_partner_id: 'A1SANDBOXSELLER1', marketplace: 'US' });
     expect(delivered[0]?.id).toBe(`evt_${String(granted.data['event_id'])}`);
     const events = await (await h.services()).store.listEvents();
     expect(events.map((e) => e.deliveryState)).toEqual(['delivered', 'delivered']);
@@ -56,7 +56,7 @@ describe('events delivered as Standard Webhooks', () => {
     h = await startHarness(); // no webhook setting: the app itself sends nothing, the delivery below does
     await authorize(h, '42');
     const services = await h.services();
-    await services.store.unlinkCredential({ customerId: '42', region: 'NA', now: h.clock.now() });
+    await services.store.unlinkCredential({ customerId: '42', scope: 'NA', now: h.clock.now() });
     const logs: string[] = [];
     const delivery = new EventDelivery({ store: services.store, sender: new WebhookSender({ url: receiver.url, secret: receiver.secret }), clock: h.clock, logger: consoleLogger((l) => logs.push(l)) });
     receiver.answer(500, 500, 500);
@@ -90,7 +90,7 @@ describe('events delivered as Standard Webhooks', () => {
     h = await startHarness();
     await authorize(h, '42');
     const services = await h.services();
-    await services.store.unlinkCredential({ customerId: '42', region: 'NA', now: h.clock.now() });
+    await services.store.unlinkCredential({ customerId: '42', scope: 'NA', now: h.clock.now() });
     const logs: string[] = [];
     const delivery = new EventDelivery({ store: services.store, sender: new WebhookSender({ url: receiver.url, secret: receiver.secret }), clock: h.clock, logger: consoleLogger((l) => logs.push(l)) });
     receiver.answer(...Array<number>(MAX_DELIVERY_ATTEMPTS).fill(503));
@@ -176,7 +176,7 @@ describe('events delivered as Standard Webhooks', () => {
     h.clock.advance(3_600_000);
     await api.request(`${h.origin}/api/customers/42/access-token`, { method: 'POST' });
     const services = await h.services();
-    await services.store.unlinkCredential({ customerId: '42', region: 'NA', now: h.clock.now() });
+    await services.store.unlinkCredential({ customerId: '42', scope: 'NA', now: h.clock.now() });
     await receiver.deliveries(4);
     await services.events.deliverDue();
 

@@ -31,8 +31,26 @@ describe('GET /api/credentials (CredentialsStatus)', () => {
       ['new', 'authorized', 364],
     ]);
     expect(Object.keys(rows[0] ?? {}).sort()).toEqual(
-      ['auth_granted_date', 'auth_requested_date', 'customer_id', 'days_left', 'last_attempt_at', 'last_attempt_outcome', 'last_attempt_reason', 'last_error', 'marketplace', 'reauthorize_by', 'region', 'selling_partner_id', 'status'].sort(),
+      [
+        'auth_granted_date',
+        'auth_requested_date',
+        'customer_id',
+        'days_left',
+        'has_refresh_token',
+        'last_attempt_at',
+        'last_attempt_outcome',
+        'last_attempt_reason',
+        'last_error',
+        'marketplace',
+        'reauthorize_by',
+        'region',
+        'revoked_at',
+        'scope',
+        'selling_partner_id',
+        'status',
+      ].sort(),
     );
+    expect(rows[0]).toMatchObject({ scope: 'NA', region: 'NA', revoked_at: null, has_refresh_token: true });
     const expiring = JSON.parse((await api.get(`${h.origin}/api/credentials?expiring=30`)).body) as { credentials: Array<Record<string, unknown>> };
     expect(expiring.credentials.map((r) => r['customer_id'])).toEqual(['old']);
     expect((await api.get(`${h.origin}/api/credentials?expiring=soon`)).status).toBe(400);

@@ -39,7 +39,8 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const INCIDENT = "LWA rejected Shipica's client credentials (invalid_client)";
+/** The incident monitor's one line for the fleet (the LWA client logs none of its own). */
+const INCIDENT = "incident started: Login with Amazon refuses Shipica's client credentials (invalid_client / unauthorized_client)";
 const REVOKED = 'seller authorization revoked';
 
 function forcedRefresh(customerId: string) {
@@ -47,8 +48,9 @@ function forcedRefresh(customerId: string) {
 }
 
 describe('log routing under the Functions host', () => {
-  it("writes the LWA client's invalid_client incident line through the AccessToken invocation's context at level error, not to stdout", async () => {
+  it("writes the invalid_client incident line through the AccessToken invocation's context at level error, not to stdout", async () => {
     await f.authorize('incident-42', 'A1SANDBOXSELLER1');
+    f.pastForcedRefreshReuse('incident-42');
     f.lwa.fail({ status: 401, body: JSON.stringify({ error: 'invalid_client', error_description: 'Client authentication failed' }) });
     const { context, lines } = recordingContext('AccessToken');
     captureStreams();
@@ -64,6 +66,8 @@ describe('log routing under the Functions host', () => {
   it("writes each concurrent invocation's revocation warning through its own context", async () => {
     await f.authorize('revoked-1', 'A2SANDBOXSELLER2');
     await f.authorize('revoked-2', 'A3SANDBOXSELLER3');
+    f.pastForcedRefreshReuse('revoked-1');
+    f.pastForcedRefreshReuse('revoked-2');
     f.lwa.fail({ status: 400, body: JSON.stringify({ error: 'invalid_grant' }) }, { status: 400, body: JSON.stringify({ error: 'invalid_grant' }) });
     const first = recordingContext('AccessToken');
     const second = recordingContext('AccessToken');
@@ -81,6 +85,7 @@ describe('log routing under the Functions host', () => {
 
   it('writes a warning logged outside any invocation to stderr as a JSON line, not to stdout', async () => {
     await f.authorize('outside-7', 'A4OUTSIDESELLER');
+    f.pastForcedRefreshReuse('outside-7');
     f.lwa.fail({ status: 400, body: JSON.stringify({ error: 'invalid_grant' }) });
     captureStreams();
 

@@ -59,8 +59,8 @@ describe('no secret in logs or pages', () => {
     await client.get(`${h.origin}/api/health`);
 
     // The Login URI: a re-authorization of scan-1, and an Appstore install that passes through oxWebApp.
-    const viaLoginUri = async (seller: string, region: string, customer?: string) => {
-      let res = await client.get(`${h.origin}/sandbox/sellercentral/apps/login-uri?selling_partner_id=${seller}&region=${region}`);
+    const viaLoginUri = async (seller: string, scope: string, customer?: string) => {
+      let res = await client.get(`${h.origin}/sandbox/sellercentral/apps/login-uri?selling_partner_id=${seller}&scope=${scope}`);
       for (let hop = 0; res.status === 302 && hop < 6; hop++) {
         const next = new URL(res.location ?? '');
         if (next.pathname === '/start/oxwebapp' && customer !== undefined) {

@@ -56,8 +56,11 @@ describe('sandbox events page and local receiver', () => {
     expect((await browser.get(await h.approve(browser, '42'))).status).toBe(200);
     const { store } = await h.services();
     // Each import of the (already authorized) row writes one authorization.reauthorized: 1001 events in all.
-    const row = { customerId: '42', region: 'NA', marketplace: 'US', sellingPartnerId: 'A1SANDBOXSELLER1' } as const;
-    for (let i = 0; i < 1000; i++) await store.importRefreshToken({ ...row, encryptedRefreshToken: `not-used-${i}`, now: h.clock.now() });
+    const row = { customerId: '42', scope: 'NA', marketplace: 'US', sellingPartnerId: 'A1SANDBOXSELLER1' } as const;
+    for (let i = 0; i < 1000; i++) {
+      const fingerprint = `test1:not-used-${i}`; // one refresh token, one credential: each import brings another
+      await store.importRefreshToken({ ...row, encryptedRefreshToken: `not-used-${i}`, refreshTokenFingerprint: fingerprint, fingerprints: [fingerprint], now: h.clock.now() });
+    }
     const pages = sandboxEventsPages(h.app, `whsec_${randomBytes(32).toString('base64')}`);
     const html = (await page(pages, 'GET', SANDBOX_EVENTS_PATH).handler(request('', {}))).body ?? '';
     const ids = [...html.matchAll(/<tr><td>(\d+)<\/td><td>authorization\./g)].map((m) => Number(m[1]));

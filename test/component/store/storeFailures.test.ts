@@ -165,7 +165,7 @@ describe('the store failing at the write that keeps the refresh token Amazon iss
     expect(res.body).not.toContain('Reload this page');
     const dropped = h.logs.filter((l) => l.includes('a refresh token Amazon issued could not be stored'));
     expect(dropped).toHaveLength(1);
-    expect(JSON.parse(dropped[0] ?? '{}')).toMatchObject({ level: 'error', customerId: '42', region: 'NA' });
+    expect(JSON.parse(dropped[0] ?? '{}')).toMatchObject({ level: 'error', customerId: '42', scope: 'NA' });
     for (const token of h.lwa.issuedTokens) expect(dropped[0]).not.toContain(token);
     await release;
     const { store } = await h.services();

@@ -70,19 +70,32 @@ describe('CredentialSweep', () => {
     harness.spApi.setMode(SELLERS['41'], 'denied');
     await services.sweep.run();
     expect(await statusOf(services, '41')).toBe('authorized');
-    expect((await services.store.listCredentialChecks({ customerId: '41' }))[0]?.flag).toBe('spapi_access_denied');
+    const [check] = await services.store.listCredentialChecks({ customerId: '41' });
+    expect([check?.flag, check?.checkError]).toEqual(['spapi_access_denied', 'HTTP 403 Unauthorized: Access to requested resource is denied.']);
     expect(await eventTypes(services, '41')).toEqual(['authorization.access_denied']);
+    const [event] = (await services.store.listEvents({ customerId: '41' })).filter((e) => e.type === 'authorization.access_denied');
+    expect(JSON.parse(event?.data ?? '{}')).toMatchObject({ http_status: 403, amazon_said: 'HTTP 403 Unauthorized: Access to requested resource is denied.' });
     expect(errorLines(harness)).toEqual([]); // one seller denied is that seller's matter
   });
 
-  it('logs one app-wide error line when SP-API denies every seller of the run', async () => {
+  it('logs one app-wide error line when SP-API denies every seller of the run, and flags none of them', async () => {
     const { harness, services } = await threeSellers();
     for (const seller of Object.values(SELLERS)) harness.spApi.setMode(seller, 'denied');
-    await services.sweep.run();
+    const summary = await services.sweep.run();
+    expect(summary.appWideDenial).toBe(true);
     const errors = errorLines(harness);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/for every seller checked: check the app's roles/);
+    expect(errors[0]).toContain('incident started: SP-API answers 403 for every seller the credential sweep checked');
+    expect(JSON.parse(errors[0] ?? '{}')).toMatchObject({ incident: 'spapi_denied_for_all', detail: 'HTTP 403 Unauthorized: Access to requested resource is denied. (3 of 3 sellers checked)' });
     expect([await statusOf(services, '41'), await statusOf(services, '42'), await statusOf(services, '43')]).toEqual(['authorized', 'authorized', 'authorized']);
+    // The incident is the app's, not the sellers': each check records the 403, no flag, no per-seller event.
+    const checks = await services.store.listCredentialChecks();
+    expect(checks.map((c) => [c.customerId, c.checkOutcome, c.flag])).toEqual([
+      ['41', 'access_denied', null],
+      ['42', 'access_denied', null],
+      ['43', 'access_denied', null],
+    ]);
+    for (const customer of Object.keys(SELLERS)) expect(await eventTypes(services, customer)).toEqual([]);
   });
 
   it("flags a seller whose participations lie in another region as region_mismatch, with one event across two runs", async () => {
@@ -215,7 +228,20 @@ describe('CredentialSweep', () => {
     const services = await harness.services();
     // Rows made through the store: the code exchange would fail too with the wrong secret.
     for (const [customerId, seller] of Object.entries(SELLERS)) {
-      expect(await services.store.importRefreshToken({ customerId, region: 'NA', marketplace: 'US', sellingPartnerId: seller, encryptedRefreshToken: services.cipher.encrypt(harness.lwa.sandbox.selfAuthorize(seller), { column: 'lwa_refresh_token', customerId, region: 'NA' }), now: harness.clock.now() })).toBe('stored');
+      const refreshToken = harness.lwa.sandbox.selfAuthorize(seller);
+      const fingerprint = services.cipher.fingerprint(refreshToken);
+      expect(
+        await services.store.importRefreshToken({
+          customerId,
+          scope: 'NA',
+          marketplace: 'US',
+          sellingPartnerId: seller,
+          encryptedRefreshToken: services.cipher.encrypt(refreshToken, { column: 'lwa_refresh_token', customerId, region: 'NA' }),
+          refreshTokenFingerprint: fingerprint,
+          fingerprints: [fingerprint],
+          now: harness.clock.now(),
+        }),
+      ).toBe('stored');
     }
     const summary = await services.sweep.run();
     expect(summary.stopped).toBe('lwa_client_rejected');

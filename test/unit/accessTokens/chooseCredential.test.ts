@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { chooseCredential } from '../../../src/accessTokens/requestedCredential.js';
-import type { CredentialStatus, CredentialSummary, Region } from '../../../src/credentials/index.js';
+import { regionOfScope, type CredentialScope, type CredentialStatus, type CredentialSummary } from '../../../src/credentials/index.js';
 
-function row(region: Region, status: CredentialStatus, customerId = 'cust-1'): CredentialSummary {
+function row(scope: CredentialScope, status: CredentialStatus, customerId = 'cust-1'): CredentialSummary {
   return {
     customerId,
-    region,
+    scope,
+    region: regionOfScope(scope),
     marketplace: null,
     sellingPartnerId: 'A1SELLER',
     status,
@@ -13,6 +14,7 @@ function row(region: Region, status: CredentialStatus, customerId = 'cust-1'): C
     authRequestedDate: null,
     authGrantedDate: null,
     lwaRefreshTokenDate: null,
+    revokedAt: null,
     updatedAt: new Date('2026-03-02T10:00:00.000Z'),
     hasRefreshToken: status === 'authorized',
   };
@@ -20,19 +22,29 @@ function row(region: Region, status: CredentialStatus, customerId = 'cust-1'): C
 
 describe('chooseCredential', () => {
   it('picks the one authorized row when no region is named', () => {
-    expect(chooseCredential({ customerId: 'cust-1' }, [row('NA', 'failed'), row('EU', 'authorized')])).toEqual({ ok: true, customerId: 'cust-1', region: 'EU' });
+    expect(chooseCredential({ customerId: 'cust-1' }, [row('NA', 'failed'), row('EU', 'authorized')])).toEqual({ ok: true, customerId: 'cust-1', scope: 'EU' });
   });
 
   it('picks the row of the region named, for a seller id too', () => {
-    expect(chooseCredential({ sellingPartnerId: 'A1SELLER', region: 'NA' }, [row('NA', 'authorized', 'cust-2'), row('EU', 'authorized')])).toEqual({ ok: true, customerId: 'cust-2', region: 'NA' });
+    expect(chooseCredential({ sellingPartnerId: 'A1SELLER', region: 'NA' }, [row('NA', 'authorized', 'cust-2'), row('EU', 'authorized')])).toEqual({ ok: true, customerId: 'cust-2', scope: 'NA' });
   });
 
   it('asks for a region when several are authorized', () => {
     expect(chooseCredential({ customerId: 'cust-1' }, [row('NA', 'authorized'), row('EU', 'authorized')])).toEqual({
       ok: false,
       error: 'region_required',
-      message: 'Customer cust-1 is authorized in NA, EU: name one with ?region=NA|EU.',
+      message: 'Customer cust-1 has 2 Amazon authorizations (NA, EU): name one with ?region=NA|EU.',
     });
+  });
+
+  it('asks for a marketplace when the Far East named holds several, and picks the one a marketplace names', () => {
+    const rows = [row('JP', 'authorized'), row('AU', 'authorized'), row('NA', 'authorized')];
+    expect(chooseCredential({ customerId: 'cust-1', region: 'FE' }, rows)).toEqual({
+      ok: false,
+      error: 'marketplace_required',
+      message: 'Customer cust-1 has 2 Amazon authorizations in FE (JP, AU): name one with ?marketplace=JP|AU.',
+    });
+    expect(chooseCredential({ customerId: 'cust-1', region: 'FE', scope: 'AU' }, rows)).toEqual({ ok: true, customerId: 'cust-1', scope: 'AU' });
   });
 
   it('answers revoked when a row of the region was revoked', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findMarketplace, type Marketplace } from '../../../src/credentials/index.js';
-import { amazonCallbackRegion, isPathOnly, resolvePathOnly } from '../../../src/authorization/amazonCallback.js';
+import { amazonCallbackScope, isPathOnly, resolvePathOnly } from '../../../src/authorization/amazonCallback.js';
 
 const market = (code: string): Marketplace => {
   const found = findMarketplace(code);
@@ -10,10 +10,12 @@ const market = (code: string): Marketplace => {
 
 describe('amazon_callback_uri', () => {
   it('allows Seller Central hosts only: Vendor Central hosts are not on the list', () => {
-    expect(amazonCallbackRegion('https://sellercentral.amazon.com/apps/authorize/confirm/x', undefined)).toBe('NA');
-    expect(amazonCallbackRegion('https://sellercentral-europe.amazon.com/apps/authorize/confirm/x', undefined)).toBe('EU');
-    expect(amazonCallbackRegion('https://vendorcentral.amazon.com/apps/authorize/confirm/x', undefined)).toBeUndefined();
-    expect(amazonCallbackRegion('https://vendorcentral.amazon.de/apps/authorize/confirm/x', undefined)).toBeUndefined();
+    expect(amazonCallbackScope('https://sellercentral.amazon.com/apps/authorize/confirm/x', undefined)).toBe('NA');
+    expect(amazonCallbackScope('https://sellercentral-europe.amazon.com/apps/authorize/confirm/x', undefined)).toBe('EU');
+    expect(amazonCallbackScope('https://sellercentral.amazon.co.jp/apps/authorize/confirm/x', undefined)).toBe('JP');
+    expect(amazonCallbackScope('https://sellercentral.amazon.com.au/apps/authorize/confirm/x', undefined)).toBe('AU');
+    expect(amazonCallbackScope('https://vendorcentral.amazon.com/apps/authorize/confirm/x', undefined)).toBeUndefined();
+    expect(amazonCallbackScope('https://vendorcentral.amazon.de/apps/authorize/confirm/x', undefined)).toBeUndefined();
   });
 
   it.each([
@@ -24,9 +26,12 @@ describe('amazon_callback_uri', () => {
     expect(resolvePathOnly('/apps/authorize/confirm/amzn1.sp.solution.x', market(code), undefined)).toBe(expected);
   });
 
-  it('resolves against the sandbox base and region segment when SELLER_CENTRAL_URL is set', () => {
+  it('resolves against the sandbox base and scope segment when SELLER_CENTRAL_URL is set', () => {
     expect(resolvePathOnly('/apps/authorize/confirm', market('DE'), 'http://localhost:7071/sandbox/sellercentral')).toBe(
       'http://localhost:7071/sandbox/sellercentral/eu/apps/authorize/confirm',
+    );
+    expect(resolvePathOnly('/apps/authorize/confirm', market('SG'), 'http://localhost:7071/sandbox/sellercentral')).toBe(
+      'http://localhost:7071/sandbox/sellercentral/sg/apps/authorize/confirm',
     );
   });
 

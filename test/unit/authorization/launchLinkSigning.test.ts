@@ -71,7 +71,7 @@ describe('launch link message and fixed test vector', () => {
       ok: true,
       link: {
         customerId: '42',
-        marketplace: { code: 'DE', region: 'EU', sellerCentralHost: 'sellercentral-europe.amazon.com', vendorCentralHost: 'vendorcentral.amazon.de' },
+        marketplace: { code: 'DE', region: 'EU', scope: 'EU', sellerCentralHost: 'sellercentral-europe.amazon.com', vendorCentralHost: 'vendorcentral.amazon.de' },
         expires: 1767225600,
       },
     });

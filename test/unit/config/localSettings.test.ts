@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { amazonCallbackRegion } from '../../../src/authorization/amazonCallback.js';
+import { amazonCallbackScope } from '../../../src/authorization/amazonCallback.js';
 import { prepareLocalRun, sandboxOffLine } from '../../../src/cli/localRun.js';
 import { findJsonProblem } from '../../../src/config/jsonText.js';
 import { LocalFileError, readLocalSettingValues, readPort } from '../../../src/config/localSettings.js';
@@ -225,12 +225,12 @@ describe('SELLER_CENTRAL_URL base-path check', () => {
   it.each([`${base}/NA/../../../x`, `${base}/na/%2e%2e/%2E%2E/x`, `${base}/../sellercentral-evil/na/x`, `${base}/./../x/na`])(
     '%s is not under the base once normalized',
     (uri) => {
-      expect(amazonCallbackRegion(uri, base)).toBeUndefined();
+      expect(amazonCallbackScope(uri, base)).toBeUndefined();
     },
   );
 
-  it('a URI under the base still gives its region', () => {
-    expect(amazonCallbackRegion(`${base}/eu/apps/authorize/confirm`, base)).toBe('EU');
-    expect(amazonCallbackRegion(`${base}/x/../fe/apps/authorize/confirm`, base)).toBe('FE');
+  it('a URI under the base still gives its scope', () => {
+    expect(amazonCallbackScope(`${base}/eu/apps/authorize/confirm`, base)).toBe('EU');
+    expect(amazonCallbackScope(`${base}/x/../jp/apps/authorize/confirm`, base)).toBe('JP');
   });
 });

@@ -5,11 +5,11 @@ import { openResult, RESULT_LIFETIME_SECONDS, sealResult } from '../../../src/ht
 /** The sealed result id of post/redirect/get: opaque, tamper-proof, short-lived. */
 const SECRET = 'launch-link-secret-of-at-least-32-bytes!!';
 const NOW = 1_800_000_000_000;
-const authorized: CallbackOutcome = { kind: 'authorized', customerId: 'customer-42', region: 'EU', marketplace: 'DE', sellingPartnerId: 'A1SANDBOXSELLER1' };
+const authorized: CallbackOutcome = { kind: 'authorized', customerId: 'customer-42', scope: 'EU', marketplace: 'DE', sellingPartnerId: 'A1SANDBOXSELLER1' };
 
 describe('sealed callback results', () => {
   it('an id opens to the outcome it sealed, every field kept', () => {
-    const failed: CallbackOutcome = { kind: 'failed', reason: 'partner_changed', marketplace: 'US', lwaError: undefined, partners: { linked: 'A1X', returned: 'A2Y', region: 'NA' } };
+    const failed: CallbackOutcome = { kind: 'failed', reason: 'partner_changed', marketplace: 'US', lwaError: undefined, partners: { linked: 'A1X', returned: 'A2Y', scope: 'NA' } };
     for (const outcome of [authorized, failed, { kind: 'refused', reason: 'state_expired', marketplace: undefined } as const]) {
       const opened = openResult(sealResult(outcome, SECRET, NOW), SECRET, NOW + 1000);
       expect(opened).toEqual({ ok: true, outcome });

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock, type Clock, type LogFields, type Logger } from '../../../src/credentials/index.js';
+import { systemClock, type Clock, type IncidentKind, type IncidentSignal, type LogFields, type Logger } from '../../../src/credentials/index.js';
 import { LwaClient, type LwaClientOptions } from '../../../src/lwa/lwaClient.js';
 import { unusedPort } from '../../support/ports.js';
 
@@ -101,8 +101,24 @@ function recordingLogger(): Logger & { lines: string[] } {
   return { lines, info: log('info'), warn: log('warn'), error: log('error') };
 }
 
-function client(tokenUrl: string, overrides: Partial<LwaClientOptions> = {}): { lwa: LwaClient; logger: ReturnType<typeof recordingLogger> } {
+/** The incident signal the client tells, recording each call (the IncidentMonitor behind it is tested apart). */
+function recordingIncidents(): IncidentSignal & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    report: async (kind: IncidentKind, detail: string | null) => void calls.push(`report ${kind} ${detail}`),
+    resolved: async (kind: IncidentKind) => void calls.push(`resolved ${kind}`),
+    observe: () => undefined,
+    recall: async () => undefined,
+  };
+}
+
+function client(
+  tokenUrl: string,
+  overrides: Partial<LwaClientOptions> = {},
+): { lwa: LwaClient; logger: ReturnType<typeof recordingLogger>; incidents: ReturnType<typeof recordingIncidents> } {
   const logger = recordingLogger();
+  const incidents = recordingIncidents();
   const lwa = new LwaClient({
     tokenUrl,
     clientId: CLIENT_ID,
@@ -111,9 +127,10 @@ function client(tokenUrl: string, overrides: Partial<LwaClientOptions> = {}): { 
     retry: RETRY,
     clock: systemClock,
     logger,
+    incidents,
     ...overrides,
   });
-  return { lwa, logger };
+  return { lwa, logger, incidents };
 }
 
 function expectNoSecrets(lines: string[]): void {
@@ -189,6 +206,24 @@ describe('LwaClient against a loopback token endpoint', () => {
     });
     expect(server.received).toHaveLength(1);
     expect(logger.lines).toEqual([]);
+  });
+
+  it('401 invalid_client with every secret → one incident report naming what LWA said, no log line of its own; a later success resolves it', async () => {
+    const server = await startServer(
+      sequence(
+        json(401, { error: 'invalid_client', error_description: 'Client authentication failed' }),
+        json(401, { error: 'invalid_client', error_description: 'Client authentication failed' }),
+        json(200, ACCESS),
+      ),
+    );
+    const { lwa, logger, incidents } = client(server.url, { previousClientSecret: 'amzn1.oa2-cs.v1.previous' });
+    const result = await lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() });
+    expect(result.ok === false && result.failure).toMatchObject({ kind: 'invalid_client', status: 401, error: 'invalid_client', attempts: 1 });
+    expect(server.received).toHaveLength(2); // each secret once, never retried
+    expect(incidents.calls).toEqual(['report lwa_client_rejected invalid_client: Client authentication failed (2 client secrets tried)']);
+    expect(logger.lines).toEqual([]);
+    expect((await lwa.refreshAccessToken({ refreshToken: REFRESH, deadline: later() })).ok).toBe(true);
+    expect(incidents.calls.slice(1)).toEqual(['resolved lwa_client_rejected']);
   });
 
   it('500 then 200 → success after 2 requests', async () => {

@@ -73,7 +73,11 @@ describe('SellersClient.marketplaceParticipations', () => {
 
   it('reads 403 as access_denied (a missing role), never as a revocation', async () => {
     const { client } = await spApi(403, JSON.stringify({ errors: [{ code: 'Unauthorized', message: 'Access to requested resource is denied.' }] }));
-    expect(await client.marketplaceParticipations('NA', 'Atza|t')).toEqual({ kind: 'access_denied', status: 403 });
+    expect(await client.marketplaceParticipations('NA', 'Atza|t')).toEqual({
+      kind: 'access_denied',
+      status: 403,
+      detail: 'HTTP 403 Unauthorized: Access to requested resource is denied.',
+    });
   });
 
   it('reads 429 with x-amzn-RateLimit-Limit as rate_limited, with the wait that rate implies', async () => {

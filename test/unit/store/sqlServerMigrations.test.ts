@@ -61,15 +61,29 @@ describe('sql/*.sql', () => {
     }
   });
 
-  it('create the indexes the SQL Server suite expects, each once', () => {
-    const all = FILES.map((f) => readFileSync(f.path, 'utf8')).join('\n');
-    const indexes = [...all.matchAll(/CREATE\s+(?:UNIQUE\s+)?NONCLUSTERED\s+INDEX\s+(\w+)/gi)].map((m) => m[1]);
-    expect(indexes.sort()).toEqual([
+  it('create the indexes the SQL Server suite expects, each once: created again only after a later file dropped it', () => {
+    // 010_far_east_scope re-keys three indexes from region to scope: it drops each by name, then creates it again.
+    const live = new Set<string>();
+    for (const file of FILES) {
+      const text = readFileSync(file.path, 'utf8').replace(/--[^\n]*/g, '');
+      for (const m of text.matchAll(/\bDROP\s+INDEX\s+(\w+)|CREATE\s+(?:UNIQUE\s+)?NONCLUSTERED\s+INDEX\s+(\w+)/gi)) {
+        const [, dropped, created] = m;
+        if (dropped !== undefined) {
+          expect(live.has(dropped), `${file.version} drops ${dropped}, which exists`).toBe(true);
+          live.delete(dropped);
+        } else if (created !== undefined) {
+          expect(live.has(created), `${file.version} creates ${created} while it exists`).toBe(false);
+          live.add(created);
+        }
+      }
+    }
+    expect([...live].sort()).toEqual([
       'ix_sp_api_auth_attempts_created',
       'ix_sp_api_auth_attempts_customer',
       'ix_sp_api_events_occurred',
       'ix_sp_api_events_queue',
       'ux_sp_api_auth_attempts_state',
+      'ux_sp_api_credentials_fingerprint',
       'ux_sp_api_credentials_partner',
     ]);
   });
@@ -228,12 +242,12 @@ describe('db:migrate sealing plain MWS tokens (sealMwsTokensStep)', () => {
       flow: 'website',
       expectedSellingPartnerId: null,
       customerId: 'cust-1',
-      region: 'NA',
+      scope: 'NA',
       marketplace: 'US',
       createdAt: now,
       expiresAt: new Date(now.getTime() + 600_000),
     });
-    await store.recordCallback({ customerId: 'cust-1', region: 'NA', sellingPartnerId: 'AP1', encryptedMwsAuthToken: PLAIN, encryptedCode: 'v1:x', now });
+    await store.recordCallback({ customerId: 'cust-1', scope: 'NA', sellingPartnerId: 'AP1', encryptedMwsAuthToken: PLAIN, encryptedCode: 'v1:x', now });
     return store;
   }
 
