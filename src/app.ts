@@ -140,7 +140,7 @@ export class App {
       leaseMs: settings.accessTokenLeaseSeconds * 1000,
       ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
     });
-    const sellers = new SellersClient({ endpoints: settings.spApiEndpoints });
+    const sellers = new SellersClient({ endpoints: settings.spApiEndpoints, logger: this.options.logger });
     return {
       settings,
       store,
