@@ -163,6 +163,8 @@ export async function wireLocalHost(
         clock: systemClock,
         revocations: sandbox.revocations,
         saveRevocations: (revocations) => sandbox.saveRevocations(revocations),
+        revokedGrants: sandbox.revokedGrants,
+        saveRevokedGrants: (grants) => sandbox.saveRevokedGrants(grants),
       });
       pages.push(
         ...sandboxAmazonPages({

@@ -36,7 +36,7 @@ export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefin
             ? html``
             : html`<form method="post" action="/start/access-token"><input type="hidden" name="customer_id" value="${r.customerId}"><input type="hidden" name="region" value="${r.region}"><button type="submit" class="secondary">Get access token</button></form>${
                 sandboxLwa !== undefined && r.sellingPartnerId !== null
-                  ? html` <form method="post" action="/start/revoke"><input type="hidden" name="selling_partner_id" value="${r.sellingPartnerId}"><button type="submit" class="secondary">Revoke at Amazon</button></form>`
+                  ? html` <form method="post" action="/start/revoke"><input type="hidden" name="customer_id" value="${r.customerId}"><input type="hidden" name="region" value="${r.region}"><button type="submit" class="secondary">Revoke at Amazon</button></form>`
                   : html``
               }`;
         const day = (d: Date | null) => d?.toISOString().slice(0, 10);
@@ -149,17 +149,25 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
           {
             method: 'POST' as const,
             path: '/start/revoke',
-            // As when a seller removes the app in Seller Central: only Amazon changes. LWA refuses the refresh token
-            // from now on and SP-API the access token already issued, so this process drops its cached ones (SP-API's
-            // refusal, played here); the row turns revoked when the next token request reaches LWA, as README says.
+            // As when a seller removes the app from one Seller Central account: only Amazon changes, and only for that
+            // row's grant (the seller's other regions keep working). LWA refuses that refresh token from now on and
+            // SP-API the access token already issued from it, so this process drops its cached one (SP-API's refusal,
+            // played here); the row turns revoked when the next token request reaches LWA, as README says.
             handler: async (request: Parameters<LocalPage['handler']>[0]) => {
-              const seller = new URLSearchParams(await request.text()).get('selling_partner_id');
+              const form = new URLSearchParams(await request.text());
+              const customerId = form.get('customer_id') ?? '';
+              const region = form.get('region') ?? '';
               const state = await app.state();
-              if (seller === null || !state.ok) return redirect('/');
-              sandboxLwa.revokeSeller(seller);
-              for (const row of await state.services.store.listCredentialsFor({ sellingPartnerId: seller })) {
-                state.services.tokenCache.delete(row.customerId, row.region);
+              if (!state.ok) return redirect('/');
+              const row = isRegion(region) ? await state.services.store.findCredential(customerId, region) : undefined;
+              if (row === undefined || row.lwaRefreshToken === null || !isRegion(region)) {
+                return htmlResponse(400, 'Revoke at Amazon', html`<h1 class="err">No authorization to revoke</h1><p>No row of that customer and region holds a refresh token.</p><p><a href="/">Back</a></p>`);
               }
+              const refreshToken = state.services.cipher.decrypt(row.lwaRefreshToken, { column: 'lwa_refresh_token', region, customerId });
+              if (!sandboxLwa.revokeGrant(refreshToken)) {
+                return htmlResponse(400, 'Revoke at Amazon', html`<h1 class="err">Not a sandbox grant</h1><p>This row's refresh token was not issued by the sandbox Amazon.</p><p><a href="/">Back</a></p>`);
+              }
+              state.services.tokenCache.delete(customerId, region);
               return redirect('/');
             },
           },
