@@ -16,6 +16,8 @@ import { queryOf } from '../http/types.js';
  */
 const LINK_LIFETIME_SECONDS = 600;
 export const OXWEBAPP_LOGIN_PATH = '/start/oxwebapp';
+/** What the Login URI passes on to OXWEBAPP_LINK_URL for an Appstore install. */
+const APPSTORE_FIELDS = ['amazon_callback_uri', 'amazon_state', 'selling_partner_id', 'version'] as const;
 
 /** Without `sandboxLwa` (real LWA settings) the page cannot revoke sellers, and says it is not the sandbox. */
 export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefined }): LocalPage[] {
@@ -101,13 +103,23 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
     {
       method: 'GET',
       path: OXWEBAPP_LOGIN_PATH,
-      // oxWebApp's side of an Appstore install: the Login URI sent an unknown seller here (OXWEBAPP_LINK_URL).
+      // OXWEBAPP_LINK_URL, played: Amazon's fields (an Appstore install: the Login URI sent an unknown seller here),
+      // or none at all (a seller coming back from a page's "Back to Shipica"), which is oxWebApp's own page.
       handler: async (request) => {
         const q = queryOf(request);
+        if (APPSTORE_FIELDS.every((name) => !q.has(name))) {
+          return htmlResponse(
+            200,
+            'Shipica',
+            html`<h1>Shipica (oxWebApp stand-in)</h1>
+<p>This is where oxWebApp shows the seller their Shipica account when they come back ("Back to Shipica"). The same address takes Amazon's Appstore installs.</p>
+<p><a class="button" href="/">Shipica seller authorization (local)</a></p>`,
+          );
+        }
         const state = await app.state();
         const region = state.ok ? amazonCallbackRegion(q.get('amazon_callback_uri') ?? '', state.services.settings.sellerCentralUrl) : undefined;
         if (region === undefined) return htmlResponse(400, 'oxWebApp', html`<h1 class="err">Not a request from Amazon</h1><p><a href="/">Back</a></p>`);
-        const hidden = (['amazon_callback_uri', 'amazon_state', 'selling_partner_id', 'version'] as const).map((name) =>
+        const hidden = APPSTORE_FIELDS.map((name) =>
           q.get(name) === null ? html`` : html`<input type="hidden" name="${name}" value="${q.get(name) ?? ''}">`,
         );
         const markets = [...MARKETPLACES.values()].filter((m) => m.region === region).map((m) => html`<option>${m.code}</option>`);

@@ -315,7 +315,7 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
 
       // Amazon's own text in last_error: revoke at the sandbox Amazon, then ask for a token (README's way).
       const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), redirect: 'manual' as const });
-      await fetch(`${h.origin}/start/revoke`, form({ selling_partner_id: 'A1SANDBOXSELLER1' }));
+      await fetch(`${h.origin}/start/revoke`, form({ customer_id: 'customer-with-a-rather-long-identifier-0042', region: 'NA' }));
       await page.goto(`${h.origin}/`);
       await page.locator('tbody tr').first().getByRole('button', { name: 'Get access token' }).click();
       await page.waitForLoadState('load');
