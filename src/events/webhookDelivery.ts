@@ -50,8 +50,10 @@ export class EventDelivery {
   private passes = 0;
   /** A pass is running now (not merely queued). */
   private running = false;
-  /** Something was written while the running pass may already have made its last claim: it looks once more. */
+  /** Something was written (or asked for) since the running pass's last claim: it claims once more before it ends. */
   private again = false;
+  /** Wakes the running pass while it waits for a POST to end, so it claims at once (set only while it waits). */
+  private wake: (() => void) | undefined;
 
   constructor(private readonly options: EventDeliveryOptions) {}
 
@@ -80,10 +82,12 @@ export class EventDelivery {
     if (!this.enabled) return;
     // Outlives the request that made the change: its lines go to the process log, not to that finished invocation.
     (this.options.detach ?? ((work: () => void) => work()))(() => {
-      // A pass queued and not yet started claims this change's event anyway; a running one looks again before it ends.
+      // A pass queued and not yet started claims this change's event anyway; a running one claims it now, even while
+      // it waits for a slow POST of another seller.
       if (this.passes > (this.running ? 1 : 0)) return;
       if (this.running) {
         this.again = true;
+        this.wake?.();
         return;
       }
       this.queuePass().catch((error: unknown) => this.options.logger.warn('event delivery failed', { error: describeError(error) }));
@@ -91,6 +95,9 @@ export class EventDelivery {
   }
 
   private queuePass(): Promise<DeliveryRun> {
+    // The running pass claims what is due now (events whose retry time has come), not only after its slow POSTs end.
+    this.again = this.running || this.again;
+    this.wake?.();
     this.passes += 1;
     const pass = this.tail.then(async () => {
       this.running = true;
@@ -109,10 +116,8 @@ export class EventDelivery {
     const total: DeliveryRun = { delivered: 0, retrying: 0, failed: 0 };
     const { sender } = this.options;
     if (sender === undefined) return total;
-    do {
-      this.again = false;
-      await this.runOnce(sender, total);
-    } while (this.again);
+    do await this.runOnce(sender, total);
+    while (this.again);
     return total;
   }
 
@@ -122,8 +127,8 @@ export class EventDelivery {
    * POSTs in flight finish and record their outcomes, then the pass rejects with it.
    */
   private async runOnce(sender: EventSender, run: DeliveryRun): Promise<void> {
-    const concurrency = this.options.concurrency ?? DELIVERY_CONCURRENCY;
-    const maxPerRun = this.options.maxPerRun ?? 1000;
+    const concurrency = Math.max(1, this.options.concurrency ?? DELIVERY_CONCURRENCY);
+    const maxPerRun = Math.max(1, this.options.maxPerRun ?? 1000);
     const inFlight = new Set<Promise<void>>();
     let tries = 0;
     let failure: { error: unknown } | undefined;
@@ -132,6 +137,8 @@ export class EventDelivery {
       let claimed: EventRecord[] = [];
       if (room > 0) {
         const now = this.options.clock.now();
+        // This claim sees everything written before it; a nudge after it sets `again` (and wakes the wait below).
+        this.again = false;
         try {
           claimed = await this.options.store.claimDueEvents({ now, leaseUntil: new Date(now.getTime() + DELIVERY_LEASE_MS), limit: room });
         } catch (error) {
@@ -153,7 +160,11 @@ export class EventDelivery {
       // A full claim may have left more due: claim again as soon as there is room.
       if (room > 0 && claimed.length === room) continue;
       if (inFlight.size === 0) break;
-      await Promise.race(inFlight);
+      const woken = new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      await Promise.race([...inFlight, woken]);
+      this.wake = undefined;
     }
     if (failure !== undefined) throw failure.error;
   }

@@ -187,6 +187,27 @@ describe('sellers do not wait for each other (16.7 d)', () => {
     receiver.release();
   });
 
+  it("a change written while another seller's POST hangs goes out at once: the nudge wakes the running pass (the app's own wiring)", async () => {
+    receiver = await startHoldingReceiver();
+    h = await startHarness({ EVENTS_WEBHOOK_URL: receiver.url, EVENTS_WEBHOOK_SECRET: receiver.secret });
+    receiver.hold('41');
+    await authorize(h, '41', 'A1SANDBOXSELLER1');
+    await receiver.arrived(1); // 41's granted event: its POST hangs (the sender's 10 s)
+    const started = Date.now();
+    await authorize(h, '42', 'A2SANDBOXSELLER2');
+    await receiver.arrived(2);
+    const post42 = receiver.posts.find((p) => p.customerId === '42');
+    expect(post42?.answeredAt).toBeDefined();
+    expect((post42?.at ?? Infinity) - started).toBeLessThan(2_000);
+    expect(receiver.posts.find((p) => p.customerId === '41')?.answeredAt).toBeUndefined();
+    receiver.release();
+    await (await h.services()).events.settle();
+    expect((await (await h.services()).store.listEvents()).map((e) => [e.customerId, e.deliveryState])).toEqual([
+      ['41', 'delivered'],
+      ['42', 'delivered'],
+    ]);
+  });
+
   it('keeps the per-run bound: a run stops claiming after maxPerRun tries, the next goes on', async () => {
     receiver = await startHoldingReceiver();
     h = await startHarness();
