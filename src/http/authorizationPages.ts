@@ -128,7 +128,7 @@ const CALLBACK_TEXT: Record<Exclude<OutcomeReason, 'already_used'>, { status: nu
   code_rejected: { status: 400, what: 'Amazon did not accept the authorization (it may have expired or been used).', next: START_AGAIN },
   lwa_unavailable: {
     status: 503,
-    what: "Amazon's login service did not answer in time, so this authorization could not be finished.",
+    what: "Amazon's login service did not answer in time, or not with a usable answer, so this authorization could not be finished.",
     next: `Please wait a few minutes, then ${continued(START_OVER)}`,
   },
   // Only when LWA said so (invalid_client, unauthorized_client): see lwaRequestRefused for its other refusals.

@@ -98,6 +98,7 @@ for (const mode of ['chunked', 'content-length'] as const) {
       const browser = new CookieClient();
       const res = await browser.get(await h.approve(browser, '42'));
       expect(res.status).toBe(503);
+      expect(res.body).toContain('did not answer in time, or not with a usable answer');
       const { store } = await h.services();
       expect((await store.listAttempts({ customerId: '42' })).map((a) => [a.outcome, a.reason])).toEqual([['failed', 'lwa_unavailable']]);
       expect(flood.answers).toHaveLength(1); // a code exchange that reached LWA is never sent again
