@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { startHarness, type Harness } from '../support/harness.js';
-import { CHROMIUM_PATH, clickAndLand, fencedContext, findChromium, launch, screenshot, visibleText, type FencedContext } from './browser.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { Harness } from '../support/harness.js';
+import { browserCases, CHROMIUM_PATH, clickAndLand, findChromium, screenshot, visibleText } from './browser.js';
 
 /**
  * Issue 16.9, in a real browser (Chromium, as browser.test.ts; skipped with its one line there when missing, failed
@@ -11,32 +11,12 @@ import { CHROMIUM_PATH, clickAndLand, fencedContext, findChromium, launch, scree
 const found = await findChromium();
 
 describe.skipIf(!found.ok)(`sandbox pages in a real browser (${CHROMIUM_PATH})`, () => {
-  let browser: Browser;
+  const cases = browserCases(found.ok ? found.chromium : undefined);
   let h: Harness;
-  const contexts: FencedContext[] = [];
-  beforeAll(async () => {
-    if (!found.ok) throw new Error(found.why);
-    browser = await launch(found.chromium);
+  beforeEach(() => {
+    h = cases.harness();
   });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    h = await startHarness();
-  });
-  afterEach(async () => {
-    for (const c of contexts.splice(0)) {
-      await c.context.close();
-      expect(c.blocked, 'requests outside the harness origin').toEqual([]);
-      expect(c.errors, 'page errors').toEqual([]);
-    }
-    await h.close();
-  });
-  const open = async (): Promise<Page> => {
-    const c = await fencedContext(browser, h.origin);
-    contexts.push(c);
-    return c.page;
-  };
+  const open = async (): Promise<Page> => (await cases.open()).page;
   const widths = async (page: Page): Promise<{ scrollWidth: number; innerWidth: number }> =>
     (await page.evaluate('({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth })')) as { scrollWidth: number; innerWidth: number };
 

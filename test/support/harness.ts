@@ -195,7 +195,8 @@ export async function startHarness(overrides: SettingValues = {}, options: Harne
   }
 }
 
-async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 a moment ago (another process may take it before it is used). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -13,7 +13,7 @@ import type { TimerJob } from '../../../src/jobs/timers.js';
 import { consoleLogger } from '../../../src/logging/logging.js';
 import { CookieClient } from '../../support/cookieClient.js';
 import { startFakeLwa, type FakeLwa } from '../../support/fakeLwa.js';
-import { APPLICATION_ID, CLIENT_ID, startHarness, TestClock, type Harness } from '../../support/harness.js';
+import { APPLICATION_ID, CLIENT_ID, freePort, startHarness, TestClock, type Harness } from '../../support/harness.js';
 
 /**
  * Issue 16.5: `npm start` runs the timers as the Functions host does. startCommand with configured (non-sandbox)
@@ -24,14 +24,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** oxWebApp's webhook: answers the given statuses in turn (then 204), and notes the test clock's time of each POST. */
 async function receiver(clock: TestClock, statuses: number[]): Promise<{ url: string; tries: Array<{ at: number; status: number }> }> {

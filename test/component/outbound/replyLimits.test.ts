@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { systemClock } from '../../../src/credentials/index.js';
 import { LwaClient } from '../../../src/lwa/lwaClient.js';
 import { consoleLogger } from '../../../src/logging/logging.js';
@@ -67,14 +67,12 @@ async function startFlood(mode: 'chunked' | 'content-length'): Promise<Flood> {
   };
 }
 
-let h: Harness | undefined;
-let flood: Flood | undefined;
-afterEach(async () => {
-  await h?.close();
-  await flood?.close();
-  h = undefined;
-  flood = undefined;
-});
+/** Started for this case, closed when it ends. */
+async function forThisCase<T extends { close(): Promise<void> }>(started: Promise<T>): Promise<T> {
+  const running = await started;
+  onTestFinished(() => running.close());
+  return running;
+}
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -93,8 +91,8 @@ const logged = (harness: Harness, text: string): string[] => harness.logs.filter
 for (const mode of ['chunked', 'content-length'] as const) {
   describe(`an answer too large to be real (${mode === 'chunked' ? 'chunked, no Content-Length' : 'Content-Length 1.5 GiB'})`, () => {
     it('LWA, the code exchange: the seller gets lwa_unavailable, the socket is closed after the limit, one warning without the body', async () => {
-      flood = await startFlood(mode);
-      h = await startHarness({ LWA_TOKEN_URL: `${flood.url}/auth/o2/token` });
+      const flood = await forThisCase(startFlood(mode));
+      const h = await forThisCase(startHarness({ LWA_TOKEN_URL: `${flood.url}/auth/o2/token` }));
       const browser = new CookieClient();
       const res = await browser.get(await h.approve(browser, '42'));
       expect(res.status).toBe(503);
@@ -102,7 +100,7 @@ for (const mode of ['chunked', 'content-length'] as const) {
       const { store } = await h.services();
       expect((await store.listAttempts({ customerId: '42' })).map((a) => [a.outcome, a.reason])).toEqual([['failed', 'lwa_unavailable']]);
       expect(flood.answers).toHaveLength(1); // a code exchange that reached LWA is never sent again
-      await until(() => flood?.answers.every((a) => a.closedEarly !== undefined) ?? false);
+      await until(() => flood.answers.every((a) => a.closedEarly !== undefined) ?? false);
       cutOff(flood);
       const lines = logged(h, 'LWA token answer refused');
       expect(lines).toHaveLength(1);
@@ -111,24 +109,24 @@ for (const mode of ['chunked', 'content-length'] as const) {
     });
 
     it('LWA, a refresh: unavailable after one request (not retried), the socket closed after the limit', async () => {
-      flood = await startFlood(mode);
+      const flood = await forThisCase(startFlood(mode));
       const lines: string[] = [];
       const lwa = new LwaClient({ tokenUrl: flood.url, clientId: 'client', clientSecret: 'secret', timeoutMs: 10_000, clock: systemClock, logger: consoleLogger((l) => lines.push(l)) });
       const result = await lwa.refreshAccessToken({ refreshToken: `Atzr|${randomBytes(40).toString('base64url')}`, deadline: new Date(Date.now() + 30_000) });
       expect(result).toEqual({ ok: false, failure: { kind: 'unavailable', status: undefined, error: undefined, description: REPLY_TOO_LARGE, attempts: 1 } });
-      await until(() => flood?.answers.every((a) => a.closedEarly !== undefined) ?? false);
+      await until(() => flood.answers.every((a) => a.closedEarly !== undefined) ?? false);
       cutOff(flood);
       expect(lines.filter((l) => l.includes('LWA token answer refused'))).toHaveLength(1);
     });
 
     it('SP-API marketplaceParticipations, from the sweep: the check is an error naming the size, the socket closed after the limit', async () => {
-      flood = await startFlood(mode);
-      h = await startHarness({ SPAPI_ENDPOINT_NA: flood.url });
+      const flood = await forThisCase(startFlood(mode));
+      const h = await forThisCase(startHarness({ SPAPI_ENDPOINT_NA: flood.url }));
       const browser = new CookieClient();
       expect((await browser.get(await h.approve(browser, '42'))).status).toBe(200);
       const summary = await (await h.services()).sweep.run();
       expect(summary.sellers.map((s) => s.outcome)).toEqual(['error']);
-      await until(() => flood?.answers.every((a) => a.closedEarly !== undefined) ?? false);
+      await until(() => flood.answers.every((a) => a.closedEarly !== undefined) ?? false);
       cutOff(flood);
       expect(logged(h, 'SP-API marketplaceParticipations answer refused')).toHaveLength(1);
       // And the client on its own: the result names the size.
@@ -137,15 +135,15 @@ for (const mode of ['chunked', 'content-length'] as const) {
     });
 
     it('the webhook: a failed try (retried later) whose error names the size, the socket closed after the limit', async () => {
-      flood = await startFlood(mode);
-      h = await startHarness({ EVENTS_WEBHOOK_URL: `${flood.url}/hooks`, EVENTS_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}` });
+      const flood = await forThisCase(startFlood(mode));
+      const h = await forThisCase(startHarness({ EVENTS_WEBHOOK_URL: `${flood.url}/hooks`, EVENTS_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}` }));
       const browser = new CookieClient();
       expect((await browser.get(await h.approve(browser, '42'))).status).toBe(200);
       const { events, store } = await h.services();
-      await until(() => (flood?.answers.length ?? 0) > 0);
+      await until(() => (flood.answers.length ?? 0) > 0);
       await events.settle();
       expect((await store.listEvents()).map((e) => [e.deliveryState, e.deliveryAttempts, e.lastDeliveryError])).toEqual([['pending', 1, REPLY_TOO_LARGE]]);
-      await until(() => flood?.answers.every((a) => a.closedEarly !== undefined) ?? false);
+      await until(() => flood.answers.every((a) => a.closedEarly !== undefined) ?? false);
       cutOff(flood);
       expect(logged(h, 'event delivery refused; will retry').filter((l) => l.includes(REPLY_TOO_LARGE))).toHaveLength(1);
     });
