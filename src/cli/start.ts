@@ -18,7 +18,9 @@ export const START_USAGE = [
   'usage: npm start',
   '  Serves the functions on http://localhost:7071 (PORT changes it). Without LWA_CLIENT_ID and LWA_TOKEN_URL it is',
   '  the sandbox: Seller Central and Login with Amazon played locally, secrets in .data/sandbox-secrets.json, the',
-  '  store in .data/local.sqlite. Settings: the environment, then Values of local.settings.json.',
+  '  store in .data/local.sqlite. Settings: the environment, then Values of local.settings.json. The timers run as',
+  '  in Azure (EventDelivery every minute, CredentialSweep on CREDENTIAL_SWEEP_SCHEDULE); AzureWebJobs.<name>.Disabled=true',
+  '  turns one off.',
 ].join('\n');
 
 export interface StartOptions {
