@@ -41,6 +41,7 @@ const SECRETS: Array<[string, string]> = [
   ['an LWA client secret (amzn1.oa2-cs.…)', `amzn1.oa2-cs.v1.${randomBytes(32).toString('hex')}`],
   ['a webhook secret (whsec_…)', `whsec_${randomBytes(32).toString('base64')}`],
   ['a secret (40 or more base64 or hex characters)', randomBytes(32).toString('base64')],
+  ['a secret (40 or more base64 or hex characters)', randomBytes(32).toString('hex')],
 ];
 
 describe('no ops command prints a secret-shaped argument (16.7 b)', () => {
@@ -71,7 +72,7 @@ describe('no ops command prints a secret-shaped argument (16.7 b)', () => {
   });
 
   it('ids are not mistaken for secrets: a long numeric customer id, a UUID, a seller id', async () => {
-    for (const customer of ['1234567890123456789012345678901234567890123456', '3f2b8c1e-9d4a-4b6e-8f00-1a2b3c4d5e6f', 'A3EXAMPLEYWS']) {
+    for (const customer of ['1234567890123456789012345678901234567890123456', '3f2b8c1e-9d4a-4b6e-8f00-1a2b3c4d5e6f', 'A3EXAMPLEYWS', 'customer-with-a-rather-long-identifier-0042']) {
       const { lines } = await ops(['status', '--customer', customer, '--region', 'NA']);
       expect(lines[0]).toBe('ops: --region does not belong to status');
     }
