@@ -1,5 +1,6 @@
 import { describeError, type EnvelopeSample, type Logger } from '../credentials/index.js';
 import type { App } from '../app.js';
+import type { Settings } from '../config/settings.js';
 import { TokenCipher } from '../crypto/tokenCipher.js';
 import { jsonResponse } from './responses.js';
 import type { HttpResult } from './types.js';
@@ -12,7 +13,8 @@ import type { HttpResult } from './types.js';
  * - settings valid and the store open;
  * - the store takes a write (the heartbeat row), its schema is what this code needs, and a sample of stored refresh
  *   tokens (newest and oldest) decrypts with TOKEN_ENCRYPTION_KEYS: one store round trip (HealthStore.checkHealth);
- * - the LWA client secret: warning under 30 days, problem once past LWA_CLIENT_SECRET_EXPIRES_AT.
+ * - the LWA client secret: warning under 30 days, problem once past LWA_CLIENT_SECRET_EXPIRES_AT;
+ * - the timers' own settings (Settings.jobProblems): a warning and `jobs`, never a 503 (see jobsReport).
  */
 export async function healthResult(app: App, log: Logger): Promise<HttpResult> {
   const state = await app.state();
@@ -53,8 +55,25 @@ export async function healthResult(app: App, log: Logger): Promise<HttpResult> {
       );
     }
   }
-  if (problems.length > 0) return jsonResponse(503, { status: 'error', problems, ...(warnings.length > 0 ? { warnings } : {}) });
-  return jsonResponse(200, warnings.length > 0 ? { status: 'ok', warnings } : { status: 'ok' });
+  const jobs = jobsReport(settings.jobProblems);
+  if (jobs !== undefined) warnings.push(...jobs.warnings);
+  const extra = { ...(warnings.length > 0 ? { warnings } : {}), ...(jobs !== undefined ? { jobs: jobs.status } : {}) };
+  if (problems.length > 0) return jsonResponse(503, { status: 'error', problems, ...extra });
+  return jsonResponse(200, { status: 'ok', ...extra });
+}
+
+/**
+ * A bad setting that only one timer reads stops that timer alone, so it is a warning, not a 503: Azure's health check
+ * takes instances out on a 503, and taking every instance out would stop the seller flow and the access tokens over a
+ * job they do not need. `jobs` then gives each timer's status. Undefined when every job can run.
+ */
+function jobsReport(jobProblems: Settings['jobProblems']): { warnings: string[]; status: Record<string, { status: 'ok' } | { status: 'error'; problems: readonly string[] }> } | undefined {
+  const entries = Object.entries(jobProblems);
+  if (entries.every(([, list]) => list.length === 0)) return undefined;
+  return {
+    warnings: entries.filter(([, list]) => list.length > 0).map(([job, list]) => `${job} does not run: ${list.join(' ')}`),
+    status: Object.fromEntries(entries.map(([job, list]) => [job, list.length === 0 ? { status: 'ok' as const } : { status: 'error' as const, problems: list }])),
+  };
 }
 
 /** Envelopes sampled from each end (newest, oldest): a wrong current key shows in the first, a dropped old key in the second. */
