@@ -4,7 +4,7 @@
  * drivers; adapters never import a use case; no folder imports a folder that imports it; no module cycles.
  */
 const USE_CASES = '^src/(authorization|accessTokens|events|sweep)/';
-const ADAPTERS = '^src/(store|lwa|spapi|crypto|config|logging|webhooks)/';
+const ADAPTERS = '^src/(store|lwa|spapi|crypto|config|logging|webhooks|outbound)/';
 const OUTER = '^src/(http|jobs|functions|cli|sandbox|library)/|^src/app\\.ts$';
 const DRIVERS = 'node_modules/(mssql|tedious|better-sqlite3|@azure/functions|axios)/';
 
@@ -22,7 +22,7 @@ module.exports = {
       comment: 'The flows are plain TypeScript over the ports in credentials/: no store, no HTTP, no driver, no Azure.',
       severity: 'error',
       from: { path: USE_CASES },
-      to: { path: `^src/(store|http|jobs|functions|cli|sandbox|library|logging)/|^src/app\\.ts$|${DRIVERS}` },
+      to: { path: `^src/(store|http|jobs|functions|cli|sandbox|library|logging|outbound)/|^src/app\\.ts$|${DRIVERS}` },
     },
     {
       name: 'adapters-import-no-use-case',

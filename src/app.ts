@@ -74,6 +74,11 @@ export class App {
       this.settingsResult = loadSettings(this.options.values, this.options.environment);
       if (!this.settingsResult.ok) {
         for (const problem of this.settingsResult.problems) this.options.logger.error('invalid setting', { problem });
+      } else {
+        // Only that timer refuses to run (jobs/timers.ts); everything else serves.
+        for (const [job, problems] of Object.entries(this.settingsResult.settings.jobProblems)) {
+          for (const problem of problems) this.options.logger.error('invalid setting', { problem, job });
+        }
       }
     }
     const loaded = this.settingsResult;
@@ -148,7 +153,7 @@ export class App {
       leaseMs: settings.accessTokenLeaseSeconds * 1000,
       ...(this.options.sleep ? { sleep: this.options.sleep } : {}),
     });
-    const sellers = new SellersClient({ endpoints: settings.spApiEndpoints });
+    const sellers = new SellersClient({ endpoints: settings.spApiEndpoints, logger: this.options.logger });
     return {
       settings,
       store,

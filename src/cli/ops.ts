@@ -4,10 +4,10 @@ import { App } from '../app.js';
 import { consoleLogger } from '../logging/logging.js';
 import { runCommand } from './help.js';
 import { prepareLocalRun } from './localRun.js';
-import { listingArguments, readArguments } from './ops/arguments.js';
+import { listingArguments, readArguments, secretArgument } from './ops/arguments.js';
 import { parseAttempts, runAttempts, ATTEMPTS_USAGE, type AttemptsCommand } from './ops/attempts.js';
 import type { Confirm, OpsContext, Print, Progress, ReadSecret } from './ops/context.js';
-import { IMPORT_USAGE, parseImport, runImport, type ImportCommand } from './ops/importRefreshToken.js';
+import { IMPORT_TOKEN_ARGUMENT, IMPORT_USAGE, parseImport, runImport, type ImportCommand } from './ops/importRefreshToken.js';
 import { parsePurge, PURGE_USAGE, runPurge, type PurgeCommand } from './ops/purge.js';
 import { parseRecheck, RECHECK_USAGE, runRecheck, type RecheckCommand } from './ops/recheck.js';
 import { parseStatus, runStatus, STATUS_USAGE, type StatusCommand } from './ops/status.js';
@@ -32,6 +32,12 @@ type Command = StatusCommand | AttemptsCommand | UnlinkCommand | RecheckCommand 
 
 /** The command, or what is wrong with the arguments. */
 function parseCommand(argv: string[]): Command | string {
+  // Before anything could repeat an argument (an unknown command, an unexpected argument, a customer id).
+  const secret = secretArgument(argv);
+  if (secret !== undefined) {
+    if (argv.includes('import-refresh-token')) return IMPORT_TOKEN_ARGUMENT;
+    return `argument ${secret.position} looks like ${secret.kind}: refused, and not printed; no command takes a secret as an argument`;
+  }
   const read = readArguments(argv);
   if (typeof read === 'string') return read;
   const { options, positionals } = read;

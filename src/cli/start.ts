@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import type { SettingValues } from '../config/settingReader.js';
-import { systemClock, type Logger } from '../credentials/index.js';
+import { systemClock, type Clock, type Logger } from '../credentials/index.js';
 import { App, type AppState } from '../app.js';
 import { consoleLogger } from '../logging/logging.js';
 import { parseAllowedHosts, startLocalHost, type LocalPage, type RunningHost } from '../http/localHost.js';
@@ -10,6 +10,7 @@ import type { SandboxEnvironment } from '../sandbox/sandboxSettings.js';
 import { SandboxSpApi } from '../sandbox/sandboxSpApi.js';
 import { sandboxEventsPages } from '../sandbox/sandboxEvents.js';
 import { startPages } from '../sandbox/startPage.js';
+import { startTimers } from '../jobs/scheduler.js';
 import { helpRequested } from './help.js';
 import { prepareLocalRun, sandboxOffLine } from './localRun.js';
 
@@ -17,7 +18,9 @@ export const START_USAGE = [
   'usage: npm start',
   '  Serves the functions on http://localhost:7071 (PORT changes it). Without LWA_CLIENT_ID and LWA_TOKEN_URL it is',
   '  the sandbox: Seller Central and Login with Amazon played locally, secrets in .data/sandbox-secrets.json, the',
-  '  store in .data/local.sqlite. Settings: the environment, then Values of local.settings.json.',
+  '  store in .data/local.sqlite. Settings: the environment, then Values of local.settings.json. The timers run as',
+  '  in Azure (EventDelivery every minute, CredentialSweep on CREDENTIAL_SWEEP_SCHEDULE); AzureWebJobs.<name>.Disabled=true',
+  '  turns one off.',
 ].join('\n');
 
 export interface StartOptions {
@@ -29,6 +32,10 @@ export interface StartOptions {
   printError(line: string): void;
   /** Whose shell the hints are written for (default: this process's platform). */
   platform?: NodeJS.Platform;
+  /** The app's clock and the timers' (default: the system's); tests move theirs instead of waiting. */
+  clock?: Clock;
+  /** How often the timers look at the clock while waiting (default 1 s). */
+  timerPollMs?: number;
 }
 
 /**
@@ -50,7 +57,7 @@ export async function startCommand(options: StartOptions): Promise<{ code: numbe
   const { run } = prepared;
   const { sandbox, origin } = run;
   const logger = consoleLogger();
-  const app = new App({ values: run.values, environment: { inAzure: false }, logger: quietAboutSettings(logger) });
+  const app = new App({ values: run.values, environment: { inAzure: false }, logger: quietAboutSettings(logger), ...(options.clock ? { clock: options.clock } : {}) });
   const state = await app.state();
   if (!state.ok) {
     const why = sandboxOffLine(run, state.problems);
@@ -60,6 +67,9 @@ export async function startCommand(options: StartOptions): Promise<{ code: numbe
     return { code: 1 };
   }
   const { settings } = state.services;
+  for (const [job, problems] of Object.entries(settings.jobProblems)) {
+    for (const problem of problems) printError(`${job} will not run (everything else does): ${problem}`);
+  }
   if (sandbox) {
     print('SANDBOX MODE: no LWA_CLIENT_ID / LWA_TOKEN_URL configured, so Seller Central and Login with Amazon');
     print(`are played by this host (${origin}/sandbox/...), with local secrets generated in .data/ (the store is named below).`);
@@ -90,11 +100,22 @@ export async function startCommand(options: StartOptions): Promise<{ code: numbe
     await app.close();
     return { code: 1 };
   }
-  const { host } = wired;
+  // The timers run here as the Functions host runs them (EventDelivery every minute, CredentialSweep on its schedule);
+  // closing the host stops them first and waits for a run in progress.
+  const jobs = startTimers({ app, logger, values: run.values, ...(options.clock ? { clock: options.clock } : {}), ...(options.timerPollMs ? { pollMs: options.timerPollMs } : {}) });
+  const host: RunningHost = {
+    ...wired.host,
+    close: async () => {
+      await jobs.stop();
+      await wired.host.close();
+    },
+  };
   if (!sandbox && !wired.keysEnforced) {
     print('Function keys are not enforced: set LOCAL_FUNCTION_KEY and LOCAL_ADMIN_KEY to require them, as Azure does.');
   }
   print(`Store: ${settings.store.kind}${settings.store.kind === 'sqlite' ? ` (${settings.store.path})` : ''}`);
+  const timerLines = [...jobs.next].map(([name, at]) => `${name} next at ${at?.toISOString() ?? 'never'}`);
+  print(`Timers: ${timerLines.length > 0 ? timerLines.join(', ') : 'none (disabled by AzureWebJobs.<name>.Disabled)'}`);
   print(
     sandbox
       ? `Listening on ${host.url} — open ${host.url}/ to authorize a sandbox seller. Ctrl+C stops.`
@@ -144,6 +165,8 @@ export async function wireLocalHost(
         clock: systemClock,
         revocations: sandbox.revocations,
         saveRevocations: (revocations) => sandbox.saveRevocations(revocations),
+        revokedGrants: sandbox.revokedGrants,
+        saveRevokedGrants: (grants) => sandbox.saveRevokedGrants(grants),
       });
       pages.push(
         ...sandboxAmazonPages({

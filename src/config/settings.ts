@@ -16,6 +16,7 @@ export const DEFAULT_LOCAL_DB_PATH = '.data/configured.sqlite';
 export const SANDBOX_DB_PATH = '.data/local.sqlite';
 /** NCRONTAB (six fields, seconds first): every day at 03:30 UTC. */
 export const DEFAULT_CREDENTIAL_SWEEP_SCHEDULE = '0 30 3 * * *';
+export const DEFAULT_ATTEMPT_RETENTION_DAYS = 90;
 /** SP-API's regional endpoints (https://developer-docs.amazon.com/sp-api/docs/sp-api-endpoints). */
 export const DEFAULT_SPAPI_ENDPOINTS = {
   NA: 'https://sellingpartnerapi-na.amazon.com',
@@ -72,15 +73,37 @@ export interface Settings {
    */
   accessTokenLeaseSeconds: number;
   store: StoreSettings;
-  /** Standard Webhooks delivery of the events outbox; undefined: the table alone is the interface. */
+  /**
+   * Standard Webhooks delivery of the events outbox; undefined: the table alone is the interface (also while its
+   * settings are bad: see jobProblems.EventDelivery).
+   */
   eventsWebhook: { url: string; secret: string } | undefined;
-  /** NCRONTAB schedule of the CredentialSweep timer. */
+  /** NCRONTAB schedule of the CredentialSweep timer (the default while the setting is bad: the sweep then refuses to run). */
   credentialSweepSchedule: string;
   /** Attempts, and delivered events, older than this many days are purged by the sweep. */
   attemptRetentionDays: number;
+  /**
+   * Problems of the settings only one timer reads (JOB_SETTINGS), one message per bad setting: that timer refuses to
+   * run and /api/health names them, while everything else serves. Empty lists when all is well.
+   */
+  jobProblems: Readonly<Record<JobName, readonly string[]>>;
   /** SP-API endpoint per region (no trailing slash). */
   spApiEndpoints: { NA: string; EU: string; FE: string };
 }
+
+/** The timers (jobs/timers.ts), by their function names. */
+export type JobName = 'EventDelivery' | 'CredentialSweep';
+
+/**
+ * The settings only one timer reads. A problem in one of them stops that timer (each run refuses, a failed
+ * invocation) and is named by /api/health; the seller flow and the access tokens never read them, so they keep
+ * serving. (The webhook also serves the delivery nudged right after a change: part of EventDelivery's work.)
+ */
+export const JOB_SETTINGS: Readonly<Record<JobName, readonly SettingName[]>> = {
+  EventDelivery: ['EVENTS_WEBHOOK_URL', 'EVENTS_WEBHOOK_SECRET'],
+  CredentialSweep: ['CREDENTIAL_SWEEP_SCHEDULE', 'ATTEMPT_RETENTION_DAYS'],
+};
+const JOB_SETTING_NAMES: ReadonlySet<SettingName> = new Set(Object.values(JOB_SETTINGS).flat());
 
 export type SettingsResult = { ok: true; settings: Settings } | { ok: false; problems: string[] };
 
@@ -93,8 +116,8 @@ export function loadStoreSettings(values: SettingValues, environment: Environmen
   return store === undefined || reader.problems.length > 0 ? { ok: false, problems: reader.problems } : { ok: true, store };
 }
 
-/** Every setting, read in this order (the order of the problems listed). */
-function settingsPlan(environment: Environment): Plan<Settings> {
+/** Every setting, read in this order (the order of the problems listed); the job-only ones through their job's reader. */
+function settingsPlan(environment: Environment, jobs: Readonly<Record<JobName, SettingReader>>): Plan<Settings> {
   const url = urlSchema(environment);
   const endpoint = (name: SettingName, fallback: string) => setting(name, z.string().default(fallback).pipe(url).transform(withoutTrailingSlashes));
   return {
@@ -124,24 +147,34 @@ function settingsPlan(environment: Environment): Plan<Settings> {
       const store = readStoreSettings(reader, environment);
       return store === undefined ? undefined : { value: store };
     },
-    eventsWebhook: (reader) => readEventsWebhook(reader, url),
-    credentialSweepSchedule: setting('CREDENTIAL_SWEEP_SCHEDULE', credentialSweepScheduleSchema),
-    attemptRetentionDays: setting('ATTEMPT_RETENTION_DAYS', integerSchema(1, 3650, 90)),
+    eventsWebhook: () => ({ value: readEventsWebhook(jobs.EventDelivery, url)?.value }),
+    credentialSweepSchedule: () => ({
+      value: jobs.CredentialSweep.field('CREDENTIAL_SWEEP_SCHEDULE', credentialSweepScheduleSchema)?.value ?? DEFAULT_CREDENTIAL_SWEEP_SCHEDULE,
+    }),
+    attemptRetentionDays: () => ({
+      value: jobs.CredentialSweep.field('ATTEMPT_RETENTION_DAYS', integerSchema(1, 3650, DEFAULT_ATTEMPT_RETENTION_DAYS))?.value ?? DEFAULT_ATTEMPT_RETENTION_DAYS,
+    }),
     spApiEndpoints: group({
       NA: endpoint('SPAPI_ENDPOINT_NA', DEFAULT_SPAPI_ENDPOINTS.NA),
       EU: endpoint('SPAPI_ENDPOINT_EU', DEFAULT_SPAPI_ENDPOINTS.EU),
       FE: endpoint('SPAPI_ENDPOINT_FE', DEFAULT_SPAPI_ENDPOINTS.FE),
     }),
+    jobProblems: () => ({ value: { EventDelivery: jobs.EventDelivery.problems, CredentialSweep: jobs.CredentialSweep.problems } }),
   };
 }
 
 /**
  * Validates every setting at once and returns one message per bad setting, naming the setting but never its value
- * (values may be secrets).
+ * (values may be secrets). A bad setting that only one timer reads (JOB_SETTINGS) does not fail the settings: it is
+ * listed in `jobProblems` under that timer.
  */
 export function loadSettings(values: SettingValues, environment: Environment): SettingsResult {
-  const reader = new SettingReader(values, SETTING_NAMES, environment);
-  const settings = group(settingsPlan(environment))(reader);
+  const reader = new SettingReader(values, SETTING_NAMES.filter((name) => !JOB_SETTING_NAMES.has(name)), environment);
+  const jobs = {
+    EventDelivery: new SettingReader(values, JOB_SETTINGS.EventDelivery, environment),
+    CredentialSweep: new SettingReader(values, JOB_SETTINGS.CredentialSweep, environment),
+  };
+  const settings = group(settingsPlan(environment, jobs))(reader);
   // A problem may not stop its part from being built (a placeholder in SQL_CONNECTION_STRING): any problem fails.
   return settings === undefined || reader.problems.length > 0 ? { ok: false, problems: reader.problems } : { ok: true, settings: settings.value };
 }

@@ -33,7 +33,8 @@ for (const job of timers) {
   functionsApp.timer(job.name, {
     schedule: job.schedule(process.env),
     runOnStartup: job.runOnStartup,
-    // The run's lines, and the shared services' lines while it runs, go through this invocation's context.
+    // The run's lines, and the shared services' lines while it runs, go through this invocation's context. A run that
+    // could not do its work has logged why and rejects (JobFailed): the host records a failed invocation.
     handler: async (_timer, context) => {
       const log = invocationLogger(context);
       await withInvocationLogger(log, () => job.run(service, log));

@@ -129,9 +129,10 @@ const CALLBACK_TEXT: Record<Exclude<OutcomeReason, 'already_used'>, { status: nu
   code_rejected: { status: 400, what: 'Amazon did not accept the authorization (it may have expired or been used).', next: START_AGAIN },
   lwa_unavailable: {
     status: 503,
-    what: "Amazon's login service did not answer in time, so this authorization could not be finished.",
+    what: "Amazon's login service did not answer in time, or not with a usable answer, so this authorization could not be finished.",
     next: `Please wait a few minutes, then ${continued(START_OVER)}`,
   },
+  // Only when LWA said so (invalid_client, unauthorized_client): see lwaRequestRefused for its other refusals.
   lwa_client_error: {
     status: 502,
     what: "Amazon refused Shipica's application credentials.",
@@ -148,6 +149,20 @@ const CALLBACK_TEXT: Record<Exclude<OutcomeReason, 'already_used'>, { status: nu
     what: 'This authorization was interrupted before Shipica could finish it.',
     next: START_OVER,
   },
+};
+
+/** LWA's `error` codes that do say Shipica's client id or secret was refused. */
+const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set(['invalid_client', 'unauthorized_client']);
+
+/**
+ * lwa_client_error for any other 4xx of the code exchange (invalid_request, unsupported_grant_type, an HTML 400: a
+ * redirect URI Amazon does not know, say): Shipica's request was refused, which is Shipica's configuration to fix,
+ * but nothing says its credentials were. The reason code stays lwa_client_error; the words say only what is known.
+ */
+const LWA_REQUEST_REFUSED = {
+  status: 502,
+  what: "Amazon's login service refused Shipica's request to finish the authorization. This is a configuration problem at Shipica, not something you did.",
+  next: 'Shipica has been notified. Please try again later, or contact Shipica support if it keeps happening.',
 };
 
 export function callbackPage(outcome: CallbackOutcome, back: ReturnLink): HttpResult {
@@ -176,7 +191,8 @@ export function callbackPage(outcome: CallbackOutcome, back: ReturnLink): HttpRe
     );
   }
   const reason = outcomeReason(outcome);
-  const text = CALLBACK_TEXT[reason === 'already_used' ? 'state_replayed' : reason];
+  const refusedRequest = outcome.kind === 'failed' && reason === 'lwa_client_error' && !CREDENTIAL_ERRORS.has(outcome.lwaError ?? '');
+  const text = refusedRequest ? LWA_REQUEST_REFUSED : CALLBACK_TEXT[reason === 'already_used' ? 'state_replayed' : reason];
   return errorPage(text.status, 'Shipica was not authorized', text.what, text.next, reason, back);
 }
 

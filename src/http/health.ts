@@ -1,5 +1,6 @@
 import { describeError, isOpen, type EnvelopeSample, type IncidentRecord, type Logger } from '../credentials/index.js';
 import type { App } from '../app.js';
+import type { Settings } from '../config/settings.js';
 import { TokenCipher } from '../crypto/tokenCipher.js';
 import { jsonResponse } from './responses.js';
 import type { HttpResult } from './types.js';
@@ -15,6 +16,7 @@ import type { HttpResult } from './types.js';
  * - the LWA client secret: warning under 30 days, problem once past LWA_CLIENT_SECRET_EXPIRES_AT;
  * - open app-wide incidents (read in the same round trip): a warning each, and `incidents` with when each was first
  *   seen. Still 200: an instance cannot fix Amazon refusing the app, and Azure must not take instances out for it.
+ * - the timers' own settings (Settings.jobProblems): a warning and `jobs`, never a 503 (see jobsReport).
  */
 export async function healthResult(app: App, log: Logger): Promise<HttpResult> {
   const state = await app.state();
@@ -58,9 +60,15 @@ export async function healthResult(app: App, log: Logger): Promise<HttpResult> {
   state.services.incidents.observe(probe.incidents);
   const open = probe.incidents.filter(isOpen);
   for (const incident of open) warnings.push(incidentWarning(incident));
-  const incidents = open.length === 0 ? {} : { incidents: open.map(incidentJson) };
-  if (problems.length > 0) return jsonResponse(503, { status: 'error', problems, ...(warnings.length > 0 ? { warnings } : {}), ...incidents });
-  return jsonResponse(200, warnings.length > 0 ? { status: 'ok', warnings, ...incidents } : { status: 'ok' });
+  const jobs = jobsReport(settings.jobProblems);
+  if (jobs !== undefined) warnings.push(...jobs.warnings);
+  const extra = {
+    ...(warnings.length > 0 ? { warnings } : {}),
+    ...(open.length > 0 ? { incidents: open.map(incidentJson) } : {}),
+    ...(jobs !== undefined ? { jobs: jobs.status } : {}),
+  };
+  if (problems.length > 0) return jsonResponse(503, { status: 'error', problems, ...extra });
+  return jsonResponse(200, { status: 'ok', ...extra });
 }
 
 const INCIDENT_WARNINGS: Record<IncidentRecord['kind'], string> = {
@@ -79,6 +87,20 @@ function incidentJson(incident: IncidentRecord): Record<string, string | number 
     last_seen_at: incident.lastSeenAt.toISOString(),
     seen_count: incident.seenCount,
     amazon_said: incident.detail,
+  };
+}
+
+/**
+ * A bad setting that only one timer reads stops that timer alone, so it is a warning, not a 503: Azure's health check
+ * takes instances out on a 503, and taking every instance out would stop the seller flow and the access tokens over a
+ * job they do not need. `jobs` then gives each timer's status. Undefined when every job can run.
+ */
+function jobsReport(jobProblems: Settings['jobProblems']): { warnings: string[]; status: Record<string, { status: 'ok' } | { status: 'error'; problems: readonly string[] }> } | undefined {
+  const entries = Object.entries(jobProblems);
+  if (entries.every(([, list]) => list.length === 0)) return undefined;
+  return {
+    warnings: entries.filter(([, list]) => list.length > 0).map(([job, list]) => `${job} does not run: ${list.join(' ')}`),
+    status: Object.fromEntries(entries.map(([job, list]) => [job, list.length === 0 ? { status: 'ok' as const } : { status: 'error' as const, problems: list }])),
   };
 }
 

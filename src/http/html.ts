@@ -35,7 +35,7 @@ function render(value: Interpolation): string {
 
 /**
  * Fits 375 px phones and 1280 px windows without horizontal scrolling: long words break anywhere, form controls
- * never outgrow the page, dates never wrap, and under 48rem a table becomes one block per row, each cell labelled by
+ * never outgrow the page (a textarea takes the page's width, whatever its cols), dates never wrap, and under 48rem a table becomes one block per row, each cell labelled by
  * its `data-label` (tables with many columns cannot fit a phone otherwise).
  */
 const STYLE = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:44rem;margin:3rem auto;padding:0 1rem;color:#1d2330;line-height:1.5;overflow-wrap:anywhere}
@@ -44,7 +44,7 @@ h1{font-size:1.5rem}.ok{color:#17623a}.err{color:#a32020}table{border-collapse:c
 th,td{border-bottom:1px solid #dde;padding:.35rem .5rem;text-align:left;vertical-align:top}code{background:#f2f3f7;padding:.1rem .3rem;border-radius:3px}
 .nowrap{white-space:nowrap}details.long summary{cursor:pointer}details.long[open] summary{display:none}
 button,.button{font:inherit;padding:.5rem 1rem;border-radius:4px;border:1px solid #1d4ed8;background:#1d4ed8;color:#fff;text-decoration:none;cursor:pointer;display:inline-block}
-button.secondary{background:#fff;color:#1d4ed8}form{display:inline}label{margin-right:1rem;display:inline-block;max-width:100%}input,select{font:inherit;max-width:100%;box-sizing:border-box}
+button.secondary{background:#fff;color:#1d4ed8}form{display:inline}label{margin-right:1rem;display:inline-block;max-width:100%}input,select{font:inherit;max-width:100%;box-sizing:border-box}textarea{font:.85rem ui-monospace,monospace;width:100%;box-sizing:border-box}
 @media (max-width:48rem){body{margin:1.5rem auto}table,thead,tbody,tr,td{display:block}thead{display:none}tr{border-bottom:2px solid #c9cbe0;padding:.4rem 0}
 td{border:0;padding:.15rem 0}td[data-label]::before{content:attr(data-label) ": ";font-weight:600}td:empty{display:none}}`;
 

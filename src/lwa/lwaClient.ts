@@ -1,7 +1,8 @@
 import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
 import { delay, type Clock, type IncidentSignal, type Logger } from '../credentials/index.js';
 import type { AccessTokenGrant, LwaFailure, LwaResult, TokenGrant } from './lwaResult.js';
-import { classifyTokenResponse, classifyTransportFailure, unavailable, type TokenAnswer, type TokenHttpResponse } from './tokenResponse.js';
+import { BOUNDED_REPLY, isReplyTooLarge, REPLY_TOO_LARGE } from '../outbound/replyLimit.js';
+import { classifyOversizeAnswer, classifyTokenResponse, classifyTransportFailure, unavailable, type TokenAnswer, type TokenHttpResponse } from './tokenResponse.js';
 import { watchedConnection } from './watchedConnection.js';
 
 
@@ -82,6 +83,8 @@ export class LwaClient {
       responseType: 'text',
       transformResponse: [(data: unknown) => data],
       validateStatus: () => true,
+      // An answer past MAX_REPLY_BYTES is cut off as it arrives (chunked or not), never buffered whole.
+      ...BOUNDED_REPLY,
       headers: { 'Content-Type': 'application/x-www-form-urlencoded;charset=UTF-8', Accept: 'application/json' },
     });
   }
@@ -177,6 +180,11 @@ export class LwaClient {
         date: headerText(answer.headers['date']),
       };
     } catch (error) {
+      if (isReplyTooLarge(error)) {
+        // No token response is that large: LWA (or what answers in its place) is not conforming. Never its body.
+        this.options.logger.warn(`LWA token answer refused: ${REPLY_TOO_LARGE}`, { grant: policy.singleUse ? 'authorization_code' : 'refresh_token' });
+        return classifyOversizeAnswer(REPLY_TOO_LARGE);
+      }
       // axios errors carry the request config (and so the form body with secrets): keep only the code.
       const code = axios.isAxiosError(error) ? error.code : undefined;
       const maybeSpent = wire !== undefined && !wire.neverConnected();

@@ -97,6 +97,14 @@ export function classifyTransportFailure(code: string | undefined, maybeSpent: b
   return { ok: false, failure: unavailable(`${description} after connecting; not re-sent, the code may be spent`), retryable: false };
 }
 
+/**
+ * An answer refused for its size (outbound/replyLimit.ts): unavailable, and not retried, as a malformed 200 is not:
+ * whatever answered will answer the same, and for a code exchange the code may be spent.
+ */
+export function classifyOversizeAnswer(description: string): Extract<TokenAnswer, { ok: false }> {
+  return { ok: false, failure: unavailable(description), retryable: false };
+}
+
 export function unavailable(description: string): Omit<LwaFailure, 'attempts'> {
   return { kind: 'unavailable', status: undefined, error: undefined, description };
 }

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Clock } from '../credentials/index.js';
 
 /**
@@ -27,6 +27,8 @@ export class SandboxLwa {
   private readonly codes = new Map<string, IssuedCode>();
   /** Per-seller generation: revoking bumps it, and only tokens of the current generation refresh. */
   private readonly generation = new Map<string, number>();
+  /** Single grants revoked (revokeGrant): ids of the refresh tokens no longer honoured, whoever's seller they are. */
+  private readonly revokedGrants: Set<string>;
   private readonly refreshKey: Buffer;
   /** Token requests answered, by grant type: what tests count. */
   readonly requests = { authorization_code: 0, refresh_token: 0, other: 0 };
@@ -43,8 +45,13 @@ export class SandboxLwa {
       revocations?: Readonly<Record<string, number>>;
       /** Called with every revocation state after a change, to keep it across restarts. */
       saveRevocations?: (revocations: Readonly<Record<string, number>>) => void;
+      /** Grants revoked one by one by an earlier run (revokeGrant's ids). */
+      revokedGrants?: readonly string[];
+      /** Called with every revoked grant id after a change, to keep them across restarts. */
+      saveRevokedGrants?: (grants: readonly string[]) => void;
     },
   ) {
+    this.revokedGrants = new Set(options.revokedGrants ?? []);
     // Keyed by the first secret and kept through rotations: rotating the client secret leaves refresh tokens valid.
     this.refreshKey = createHmac('sha256', options.clientSecret).update('sandbox refresh tokens').digest();
     this.clientSecrets = [options.clientSecret];
@@ -84,6 +91,20 @@ export class SandboxLwa {
   revokeSeller(sellingPartnerId: string): void {
     this.generation.set(sellingPartnerId, this.generationOf(sellingPartnerId) + 1);
     this.options.saveRevocations?.(Object.fromEntries(this.generation));
+  }
+
+  /**
+   * One grant stops working, as when the seller removes the app from one Seller Central account (one region; in the Far
+   * East one marketplace's account): the refresh token of that authorization is refused from now on, while the
+   * seller's other grants (other regions, a private app's token) keep refreshing. False when it is not a refresh token
+   * this sandbox issued. A re-authorization makes a new grant, which works.
+   */
+  revokeGrant(refreshToken: string): boolean {
+    const payload = this.verifiedPayload(refreshToken);
+    if (payload === undefined) return false;
+    this.revokedGrants.add(grantId(payload));
+    this.options.saveRevokedGrants?.([...this.revokedGrants]);
+    return true;
   }
 
   private generationOf(sellingPartnerId: string): number {
@@ -153,12 +174,18 @@ export class SandboxLwa {
   }
 
   private verifyRefreshToken(token: string): string | undefined {
+    const payload = this.verifiedPayload(token);
+    if (payload === undefined || this.revokedGrants.has(grantId(payload))) return undefined;
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sp: string; g: number };
+    return claims.g === this.generationOf(claims.sp) ? claims.sp : undefined;
+  }
+
+  /** The payload of a refresh token this sandbox issued (its MAC checked), else undefined. */
+  private verifiedPayload(token: string): string | undefined {
     const match = /^Atzr\|([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/.exec(token);
     if (match === null || match[1] === undefined || match[2] === undefined) return undefined;
     const expected = createHmac('sha256', this.refreshKey).update(match[1]).digest('base64url');
-    if (!sameText(match[2], expected)) return undefined;
-    const claims = JSON.parse(Buffer.from(match[1], 'base64url').toString('utf8')) as { sp: string; g: number };
-    return claims.g === this.generationOf(claims.sp) ? claims.sp : undefined;
+    return sameText(match[2], expected) ? match[1] : undefined;
   }
 
   /**
@@ -179,6 +206,11 @@ export class SandboxLwa {
     const claims = JSON.parse(Buffer.from(match[1], 'base64url').toString('utf8')) as { sp: string; exp: number };
     return claims.exp > this.options.clock.now().getTime() ? claims.sp : undefined;
   }
+}
+
+/** A grant's id: the SHA-256 of its refresh token's payload (never the token itself), 43 base64url characters. */
+function grantId(payload: string): string {
+  return createHash('sha256').update(payload).digest('base64url');
 }
 
 function error(status: number, code: string, description: string): TokenEndpointAnswer {

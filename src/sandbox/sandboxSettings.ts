@@ -44,6 +44,8 @@ const secretsFile = z.object({
   launchLinkSecret: z.string().min(32),
   tokenKey: z.string().min(40),
   revocations: z.record(z.string(), z.number().int().min(0)).default({}),
+  /** Single grants revoked (Revoke at Amazon on one row): SandboxLwa.revokeGrant's ids. */
+  revokedGrants: z.array(z.string().regex(/^[A-Za-z0-9_-]{43}$/)).max(100_000).default([]),
 });
 type SandboxSecrets = z.infer<typeof secretsFile>;
 
@@ -68,6 +70,7 @@ function loadOrCreateSecrets(path: string): SandboxSecrets {
     launchLinkSecret: randomBytes(32).toString('base64url'),
     tokenKey: randomBytes(32).toString('base64'),
     revocations: {},
+    revokedGrants: [],
   };
   writeSecrets(path, secrets);
   return secrets;
@@ -90,6 +93,10 @@ export interface SandboxEnvironment {
   revocations: Readonly<Record<string, number>>;
   /** Saves the sandbox LWA's revocations with the secrets (the file is re-read, so nothing else in it is lost). */
   saveRevocations(revocations: Readonly<Record<string, number>>): void;
+  /** The single grants the sandbox LWA refuses, as last saved. */
+  revokedGrants: readonly string[];
+  /** Saves them, as saveRevocations does. */
+  saveRevokedGrants(grants: readonly string[]): void;
   /** The secret the local webhook receiver verifies with (the generated EVENTS_WEBHOOK_SECRET). */
   webhookSecret: string;
 }
@@ -125,5 +132,7 @@ export function sandboxEnvironment(values: SettingValues, origin: string, secret
     revocations: secrets.revocations,
     webhookSecret: sandboxWebhookSecret(secrets.tokenKey),
     saveRevocations: (revocations) => writeSecrets(secretsPath, { ...loadOrCreateSecrets(secretsPath), revocations: { ...revocations } }),
+    revokedGrants: secrets.revokedGrants,
+    saveRevokedGrants: (grants) => writeSecrets(secretsPath, { ...loadOrCreateSecrets(secretsPath), revokedGrants: [...grants] }),
   };
 }

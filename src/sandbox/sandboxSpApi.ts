@@ -83,7 +83,7 @@ export class SandboxSpApi {
             'Private app authorized',
             html`<p><small>Sandbox Seller Central — not Amazon.</small></p><h1>Refresh token for ${seller.sellingPartnerId}</h1>
 <p>Copy it now: it is shown once. Import it with <code>npm run ops -- import-refresh-token --customer ID --marketplace US --selling-partner-id ${seller.sellingPartnerId}</code> and paste it when asked.</p>
-<p><textarea rows="6" cols="80" readonly>${token}</textarea></p><p><a href="${SANDBOX_SPAPI_BASE}">Back</a></p>`,
+<p><textarea rows="9" readonly>${token}</textarea></p><p><a href="${SANDBOX_SPAPI_BASE}">Back</a></p>`,
           );
         },
       },

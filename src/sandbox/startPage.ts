@@ -1,4 +1,4 @@
-import { isScope, MARKETPLACE_CODES, MARKETPLACES } from '../credentials/index.js';
+import { isScope, MARKETPLACE_CODES, MARKETPLACES, regionOfScope } from '../credentials/index.js';
 import type { App } from '../app.js';
 import { amazonCallbackScope } from '../authorization/amazonCallback.js';
 import { buildLaunchLink, type AppstoreFields } from '../authorization/launchLink.js';
@@ -16,6 +16,8 @@ import { queryOf } from '../http/types.js';
  */
 const LINK_LIFETIME_SECONDS = 600;
 export const OXWEBAPP_LOGIN_PATH = '/start/oxwebapp';
+/** What the Login URI passes on to OXWEBAPP_LINK_URL for an Appstore install. */
+const APPSTORE_FIELDS = ['amazon_callback_uri', 'amazon_state', 'selling_partner_id', 'version'] as const;
 
 /** Without `sandboxLwa` (real LWA settings) the page cannot revoke sellers, and says it is not the sandbox. */
 export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefined }): LocalPage[] {
@@ -36,7 +38,7 @@ export function startPages(app: App, options: { sandboxLwa: SandboxLwa | undefin
             ? html``
             : html`<form method="post" action="/start/access-token"><input type="hidden" name="customer_id" value="${r.customerId}"><input type="hidden" name="scope" value="${r.scope}"><button type="submit" class="secondary">Get access token</button></form>${
                 sandboxLwa !== undefined && r.sellingPartnerId !== null
-                  ? html` <form method="post" action="/start/revoke"><input type="hidden" name="selling_partner_id" value="${r.sellingPartnerId}"><button type="submit" class="secondary">Revoke at Amazon</button></form>`
+                  ? html` <form method="post" action="/start/revoke"><input type="hidden" name="customer_id" value="${r.customerId}"><input type="hidden" name="scope" value="${r.scope}"><button type="submit" class="secondary">Revoke at Amazon</button></form>`
                   : html``
               }`;
         const day = (d: Date | null) => d?.toISOString().slice(0, 10);
@@ -101,13 +103,23 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
     {
       method: 'GET',
       path: OXWEBAPP_LOGIN_PATH,
-      // oxWebApp's side of an Appstore install: the Login URI sent an unknown seller here (OXWEBAPP_LINK_URL).
+      // OXWEBAPP_LINK_URL, played: Amazon's fields (an Appstore install: the Login URI sent an unknown seller here),
+      // or none at all (a seller coming back from a page's "Back to Shipica"), which is oxWebApp's own page.
       handler: async (request) => {
         const q = queryOf(request);
+        if (APPSTORE_FIELDS.every((name) => !q.has(name))) {
+          return htmlResponse(
+            200,
+            'Shipica',
+            html`<h1>Shipica (oxWebApp stand-in)</h1>
+<p>This is where oxWebApp shows the seller their Shipica account when they come back ("Back to Shipica"). The same address takes Amazon's Appstore installs.</p>
+<p><a class="button" href="/">Shipica seller authorization (local)</a></p>`,
+          );
+        }
         const state = await app.state();
         const scope = state.ok ? amazonCallbackScope(q.get('amazon_callback_uri') ?? '', state.services.settings.sellerCentralUrl) : undefined;
         if (scope === undefined) return htmlResponse(400, 'oxWebApp', html`<h1 class="err">Not a request from Amazon</h1><p><a href="/">Back</a></p>`);
-        const hidden = (['amazon_callback_uri', 'amazon_state', 'selling_partner_id', 'version'] as const).map((name) =>
+        const hidden = APPSTORE_FIELDS.map((name) =>
           q.get(name) === null ? html`` : html`<input type="hidden" name="${name}" value="${q.get(name) ?? ''}">`,
         );
         const markets = [...MARKETPLACES.values()].filter((m) => m.scope === scope).map((m) => html`<option>${m.code}</option>`);
@@ -149,17 +161,25 @@ ${rows.length === 0 ? html`<p>None yet.</p>` : html`<table><thead><tr><th>custom
           {
             method: 'POST' as const,
             path: '/start/revoke',
-            // As when a seller removes the app in Seller Central: only Amazon changes. LWA refuses the refresh token
-            // from now on and SP-API the access token already issued, so this process drops its cached ones (SP-API's
-            // refusal, played here); the row turns revoked when the next token request reaches LWA, as README says.
+            // As when a seller removes the app from one Seller Central account: only Amazon changes, and only for that
+            // row's grant (the seller's other credentials keep working). LWA refuses that refresh token from now on and
+            // SP-API the access token already issued from it, so this process drops its cached one (SP-API's refusal,
+            // played here); the row turns revoked when the next token request reaches LWA, as README says.
             handler: async (request: Parameters<LocalPage['handler']>[0]) => {
-              const seller = new URLSearchParams(await request.text()).get('selling_partner_id');
+              const form = new URLSearchParams(await request.text());
+              const customerId = form.get('customer_id') ?? '';
+              const scope = form.get('scope') ?? '';
               const state = await app.state();
-              if (seller === null || !state.ok) return redirect('/');
-              sandboxLwa.revokeSeller(seller);
-              for (const row of await state.services.store.listCredentialsFor({ sellingPartnerId: seller })) {
-                state.services.tokenCache.delete(row.customerId, row.scope);
+              if (!state.ok) return redirect('/');
+              const row = isScope(scope) ? await state.services.store.findCredential(customerId, scope) : undefined;
+              if (row === undefined || row.lwaRefreshToken === null || !isScope(scope)) {
+                return htmlResponse(400, 'Revoke at Amazon', html`<h1 class="err">No authorization to revoke</h1><p>No row of that customer and scope holds a refresh token.</p><p><a href="/">Back</a></p>`);
               }
+              const refreshToken = state.services.cipher.decrypt(row.lwaRefreshToken, { column: 'lwa_refresh_token', region: regionOfScope(scope), customerId });
+              if (!sandboxLwa.revokeGrant(refreshToken)) {
+                return htmlResponse(400, 'Revoke at Amazon', html`<h1 class="err">Not a sandbox grant</h1><p>This row's refresh token was not issued by the sandbox Amazon.</p><p><a href="/">Back</a></p>`);
+              }
+              state.services.tokenCache.delete(customerId, scope);
               return redirect('/');
             },
           },

@@ -1,6 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
-import type { Region } from '../credentials/index.js';
+import type { Logger, Region } from '../credentials/index.js';
+import { BOUNDED_REPLY, isReplyTooLarge, REPLY_TOO_LARGE } from '../outbound/replyLimit.js';
 
 /**
  * The one SP-API operation this service calls itself: Sellers API `GET /sellers/v1/marketplaceParticipations` on the
@@ -43,13 +44,16 @@ const participationsBody = z.object({
 export interface SellersClientOptions {
   endpoints: Readonly<Record<Region, string>>;
   timeoutMs?: number;
+  /** Where an answer refused for its size is logged (never its body). */
+  logger?: Logger;
 }
 
 export class SellersClient {
   private readonly http: AxiosInstance;
 
   constructor(private readonly options: SellersClientOptions) {
-    this.http = axios.create({ maxRedirects: 0, responseType: 'text', timeout: options.timeoutMs ?? 10_000, validateStatus: () => true, proxy: false });
+    // An answer past MAX_REPLY_BYTES is cut off as it arrives (chunked or not), never buffered whole.
+    this.http = axios.create({ maxRedirects: 0, responseType: 'text', timeout: options.timeoutMs ?? 10_000, validateStatus: () => true, proxy: false, ...BOUNDED_REPLY });
   }
 
   async marketplaceParticipations(region: Region, accessToken: string): Promise<ParticipationsResult> {
@@ -61,6 +65,10 @@ export class SellersClient {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
     } catch (error) {
+      if (isReplyTooLarge(error)) {
+        this.options.logger?.warn(`SP-API marketplaceParticipations answer refused: ${REPLY_TOO_LARGE}`, { region });
+        return { kind: 'unavailable', detail: REPLY_TOO_LARGE };
+      }
       // axios errors carry the request headers (the access token): keep only the code.
       return { kind: 'unavailable', detail: `request failed (${axios.isAxiosError(error) ? (error.code ?? 'unknown') : 'unknown'})` };
     }

@@ -1,6 +1,7 @@
 import axios, { type AxiosInstance } from 'axios';
 import { Webhook } from 'standardwebhooks';
 import type { Clock, EventRecord, EventType } from '../credentials/index.js';
+import { BOUNDED_REPLY, isReplyTooLarge, REPLY_TOO_LARGE } from '../outbound/replyLimit.js';
 
 /** Where events go: EVENTS_WEBHOOK_URL and EVENTS_WEBHOOK_SECRET (`whsec_` + base64 of 24 to 64 random bytes). */
 export interface WebhookTarget {
@@ -69,6 +70,8 @@ export class WebhookSender {
       validateStatus: () => true,
       // No proxy from the environment: the receiver is named by EVENTS_WEBHOOK_URL and nothing else.
       proxy: false,
+      // Only the status matters; an answer past MAX_REPLY_BYTES is cut off as it arrives, a failed try.
+      ...BOUNDED_REPLY,
     });
     this.webhook = new Webhook(target.secret);
   }
@@ -96,6 +99,8 @@ export class WebhookSender {
       // axios errors carry the request (the signature): keep only the code.
       // The deadline's abort reads as axios's own timeout code, as the idle timeout does.
       if (axios.isCancel(error)) return 'request failed (ECONNABORTED)';
+      // Logged by the delivery as a refused try ("event delivery refused; will retry"), never with the body.
+      if (isReplyTooLarge(error)) return REPLY_TOO_LARGE;
       return axios.isAxiosError(error) ? `request failed (${error.code ?? 'unknown'})` : 'request failed';
     }
   }

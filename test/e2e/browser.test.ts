@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Browser, Page, Request } from 'playwright-core';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Page, Request } from 'playwright-core';
 import { buildLaunchLink } from '../../src/authorization/launchLink.js';
-import { startHarness, type Harness } from '../support/harness.js';
-import { CHROMIUM_PATH, clickAndLand, fencedContext, findChromium, launch, screenshot, SKIP_LINE, visibleText, type FencedContext } from './browser.js';
+import type { Harness } from '../support/harness.js';
+import { browserCases, CHROMIUM_PATH, clickAndLand, findChromium, screenshot, SKIP_LINE, visibleText } from './browser.js';
 
 /**
  * The seller's journeys in a real browser: Debian's Chromium driven by playwright-core against the whole service on
@@ -23,35 +23,12 @@ if (!found.ok && inCi) {
 }
 
 describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
-  let browser: Browser;
+  const cases = browserCases(found.ok ? found.chromium : undefined);
   let h: Harness;
-  const contexts: FencedContext[] = [];
-
-  beforeAll(async () => {
-    if (!found.ok) throw new Error(found.why);
-    browser = await launch(found.chromium);
+  beforeEach(() => {
+    h = cases.harness();
   });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  beforeEach(async () => {
-    h = await startHarness();
-  });
-  afterEach(async () => {
-    // Whatever a case did, no page tried to leave loopback or threw.
-    for (const c of contexts.splice(0)) {
-      await c.context.close();
-      expect(c.blocked, 'requests outside the harness origin').toEqual([]);
-      expect(c.errors, 'page errors').toEqual([]);
-    }
-    await h.close();
-  });
-
-  const open = async (): Promise<FencedContext> => {
-    const c = await fencedContext(browser, h.origin);
-    contexts.push(c);
-    return c;
-  };
+  const open = cases.open;
   const codeRequests = () => h.lwa.received.filter((f) => f.get('grant_type') === 'authorization_code').length;
   const consentPath = '/sandbox/sellercentral/apps/authorize/consent';
   const manageApps = () => `${h.origin}/sandbox/sellercentral/apps/manage`;
@@ -315,7 +292,7 @@ describe.skipIf(!found.ok)(`real browser (${CHROMIUM_PATH})`, () => {
 
       // Amazon's own text in last_error: revoke at the sandbox Amazon, then ask for a token (README's way).
       const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(), redirect: 'manual' as const });
-      await fetch(`${h.origin}/start/revoke`, form({ selling_partner_id: 'A1SANDBOXSELLER1' }));
+      await fetch(`${h.origin}/start/revoke`, form({ customer_id: 'customer-with-a-rather-long-identifier-0042', scope: 'NA' }));
       // Past the token the fleet shares (written with the grant, served until it runs low): the next request asks LWA.
       h.clock.advance(3_600_000);
       await page.goto(`${h.origin}/`);

@@ -2,6 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Locator, Page, Response } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.js';
 
 /**
  * Real-browser helpers: Debian's Chromium driven by playwright-core (which never downloads a browser). Every
@@ -37,6 +39,49 @@ export async function findChromium(): Promise<{ ok: true; chromium: Chromium } |
 
 export function launch(chromium: Chromium): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+/**
+ * The hooks of a real-browser describe block: one Chromium for the block and a fresh harness per case. `open()` gives
+ * a context fenced to the harness's origin; after each case every context must have tried nothing outside it and
+ * thrown nothing. `chromium` is undefined when findChromium found none (the block is skipped then).
+ */
+export function browserCases(chromium: Chromium | undefined): { harness(): Harness; open(): Promise<FencedContext> } {
+  let browser: Browser | undefined;
+  let h: Harness | undefined;
+  const contexts: FencedContext[] = [];
+  beforeAll(async () => {
+    if (chromium === undefined) throw new Error('no Chromium');
+    browser = await launch(chromium);
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    h = await startHarness();
+  });
+  afterEach(async () => {
+    // Whatever a case did, no page tried to leave loopback or threw.
+    for (const c of contexts.splice(0)) {
+      await c.context.close();
+      expect(c.blocked, 'requests outside the harness origin').toEqual([]);
+      expect(c.errors, 'page errors').toEqual([]);
+    }
+    await h?.close();
+  });
+  const harness = (): Harness => {
+    if (h === undefined) throw new Error('no harness outside a case');
+    return h;
+  };
+  return {
+    harness,
+    open: async () => {
+      if (browser === undefined) throw new Error('no browser');
+      const c = await fencedContext(browser, harness().origin);
+      contexts.push(c);
+      return c;
+    },
+  };
 }
 
 export interface FencedContext {

@@ -78,6 +78,8 @@ export async function startFleet(options: { hostScript: string; size: number; le
     LAUNCH_LINK_SECRET: randomBytes(32).toString('base64url'),
     TOKEN_ENCRYPTION_KEYS: `fleet1:${tokenKey}`,
     LOCAL_DB_PATH: dbPath,
+    // The hosts run the timers as npm start does; a sweep at 03:30 UTC would add refreshes to the ones counted.
+    'AzureWebJobs.CredentialSweep.Disabled': 'true',
     ACCESS_TOKEN_LEASE_SECONDS: String(options.leaseSeconds),
   };
   const hosts: FleetHost[] = [];

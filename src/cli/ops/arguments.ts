@@ -22,6 +22,38 @@ function parse(argv: string[]) {
 
 export type OpsOptions = ReturnType<typeof parse>['values'];
 
+/**
+ * What a secret pasted as an argument looks like. Told by position and kind only: the value itself is never printed
+ * (it would land in the terminal's scrollback and in logs of whatever ran the command).
+ */
+const SECRET_SHAPES: ReadonlyArray<{ kind: string; shaped: (value: string) => boolean }> = [
+  { kind: 'an LWA refresh token (Atzr|…)', shaped: (v) => /^atzr\|/i.test(v) },
+  { kind: 'an LWA access token (Atza|…)', shaped: (v) => /^atza\|/i.test(v) },
+  { kind: 'an LWA client secret (amzn1.oa2-cs.…)', shaped: (v) => /^amzn1\.oa2-cs\./i.test(v) },
+  { kind: 'a webhook secret (whsec_…)', shaped: (v) => /^whsec_/i.test(v) },
+  // A key, a launch-link secret, a token without its prefix: 40 or more base64, base64url or hex characters in a row
+  // that look random (upper and lower case letters and digits, or hex digits with letters and digits). A long id of
+  // words or digits (`customer-with-a-rather-long-identifier-0042`, a numeric id) is not one.
+  { kind: 'a secret (40 or more base64 or hex characters)', shaped: (v) => (v.match(/[A-Za-z0-9+/_=-]{40,}/g) ?? []).some(looksRandom) },
+];
+
+function looksRandom(run: string): boolean {
+  const digits = /[0-9]/.test(run);
+  const hex = /^[0-9a-fA-F]+$/.test(run) && /[a-fA-F]/.test(run) && digits;
+  return hex || (/[A-Z]/.test(run) && /[a-z]/.test(run) && digits);
+}
+
+/** The first argument shaped like a secret: its position (1 = the first after `--`) and kind, never its value. */
+export function secretArgument(argv: readonly string[]): { position: number; kind: string } | undefined {
+  for (const [i, argument] of argv.entries()) {
+    // `--customer=Atzr|…` is the option's value too.
+    const value = argument.replace(/^--?[A-Za-z-]+=/, '');
+    const shape = SECRET_SHAPES.find((s) => s.shaped(value) || s.shaped(argument));
+    if (shape !== undefined) return { position: i + 1, kind: shape.kind };
+  }
+  return undefined;
+}
+
 /** The options and positionals of `npm run ops -- …`, or what node:util's parseArgs found wrong. */
 export function readArguments(argv: string[]): { options: OpsOptions; positionals: string[] } | string {
   try {

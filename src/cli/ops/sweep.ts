@@ -20,6 +20,12 @@ export function parseSweep(options: OpsOptions, extra: string[]): SweepCommand |
 
 /** The sweep, as the CredentialSweep timer runs it, then one line per seller and a summary. */
 export async function runSweep(command: SweepCommand, { services, print, progress }: OpsContext): Promise<number> {
+  // The timer's own settings are bad (ATTEMPT_RETENTION_DAYS, say): a hand run refuses as the timer does.
+  const problems = services.settings.jobProblems.CredentialSweep;
+  if (problems.length > 0) {
+    for (const problem of problems) print(`ops: the sweep does not run: ${problem}`);
+    return 1;
+  }
   const summary = await services.sweep.run({ customerId: command.customerId, dryRun: command.dryRun, onProgress: progress });
   const header = ['customer', 'scope', 'seller', 'outcome', 'marketplaces', 'store'];
   const body = summary.sellers.map((r) => [r.customerId, r.scope, r.sellingPartnerId, r.restored ? `${r.outcome} (restored)` : r.outcome, r.countryCodes.join(','), r.storeName]);

@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline/promises';
-import type { Confirm, Print, Progress } from './context.js';
+import { MAX_SECRET_INPUT_BYTES, SecretInputTooLarge, type Confirm, type Print, type Progress } from './context.js';
 
-/** A prompt on stderr, answered on a terminal only: without one (a pipe, a job) the answer is no. */
+/** A prompt on stderr, answered on a terminal only: without one (a pipe, a job) nobody is asked (undefined). */
 export const terminalConfirm: Confirm = async (question) => {
-  if (!process.stdin.isTTY) return false;
+  if (!process.stdin.isTTY) return undefined;
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());
@@ -30,32 +30,49 @@ export function terminalProgress(): Progress | undefined {
 
 /**
  * Standard input, never echoed: on a terminal a prompt on stderr and raw input up to Enter (Ctrl+C aborts); from a
- * pipe or file, everything. Nothing read is printed.
+ * pipe or file, everything up to its end. Either way at most MAX_SECRET_INPUT_BYTES: past it the input is not read
+ * further (the stream is destroyed; what was read is dropped) and the promise rejects with SecretInputTooLarge. Nothing
+ * read is printed.
  */
-export async function readSecretFromStdin(): Promise<string> {
-  const input = process.stdin;
-  if (!input.isTTY) {
+export async function readSecretFromStdin(input: NodeJS.ReadableStream & Partial<Pick<NodeJS.ReadStream, 'isTTY' | 'setRawMode'>> = process.stdin, limit = MAX_SECRET_INPUT_BYTES): Promise<string> {
+  if (input.isTTY !== true || input.setRawMode === undefined) {
     const chunks: Buffer[] = [];
-    for await (const chunk of input) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+    let size = 0;
+    // Leaving the loop early (the throw) destroys the stream: nothing more is read.
+    for await (const chunk of input) {
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      size += bytes.length;
+      if (size > limit) throw new SecretInputTooLarge(limit);
+      chunks.push(bytes);
+    }
     return Buffer.concat(chunks).toString('utf8');
   }
+  const setRawMode = input.setRawMode.bind(input);
   process.stderr.write('Refresh token (Atzr|…, not shown): ');
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let typed = '';
-    input.setRawMode(true);
+    setRawMode(true);
     input.resume();
+    const done = (): void => {
+      setRawMode(false);
+      input.pause();
+      input.off('data', onData);
+      process.stderr.write('\n');
+    };
     const onData = (chunk: Buffer): void => {
       for (const ch of chunk.toString('utf8')) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') {
-          input.setRawMode(false);
-          input.pause();
-          input.off('data', onData);
-          process.stderr.write('\n');
+          done();
           resolve(typed);
           return;
         }
         if (ch === '\u0003') process.exit(130);
         typed = ch === '\u007f' ? typed.slice(0, -1) : typed + ch;
+        if (Buffer.byteLength(typed) > limit) {
+          done();
+          reject(new SecretInputTooLarge(limit));
+          return;
+        }
       }
     };
     input.on('data', onData);

@@ -32,9 +32,16 @@ export async function runUnlink(command: UnlinkCommand, { services, print, confi
   }
   print(`customer ${customerId} in ${scope}: seller ${row.sellingPartnerId ?? '-'}, status ${row.status}`);
   const question = `Unlink it? Its refresh token is deleted and its next authorization may bring another seller. [y/N] `;
-  if (!command.yes && !(await confirm(question))) {
-    print('ops: not unlinked');
-    return 1;
+  if (!command.yes) {
+    const answer = await confirm(question);
+    if (answer === undefined) {
+      print('ops: not unlinked: there is no terminal to ask for confirmation on; add --yes to unlink without asking');
+      return 1;
+    }
+    if (!answer) {
+      print('ops: not unlinked');
+      return 1;
+    }
   }
   const result = await unlinkCredential(services, { customerId, scope });
   if (result.kind === 'not_found') {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { startCommand } from '../../../src/cli/start.js';
 import { commandRunPerTest, startIn } from '../../support/commandRun.js';
+import { CookieClient } from '../../support/cookieClient.js';
 import { unusedPort } from '../../support/ports.js';
 
 /**
@@ -66,15 +67,17 @@ describe('npm start: mode and port', () => {
   it('in sandbox mode a Revoke at Amazon is saved in .data/sandbox-secrets.json, for the next start', async () => {
     const port = await unusedPort();
     expect(await startIn(run, { PORT: String(port), LOCAL_DB_PATH: join(run.dir, 'store.sqlite') })).toBe(0);
-    const revoked = await fetch(`http://localhost:${port}/start/revoke`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: 'selling_partner_id=A1SANDBOXSELLER1',
-      redirect: 'manual',
-    });
+    // A sandbox seller authorizes (start page → consent → Confirm), then its row's grant is revoked.
+    const origin = `http://localhost:${port}`;
+    const browser = new CookieClient();
+    const consent = await browser.get((await browser.get((await browser.get(`${origin}/start/launch?customer_id=42&marketplace=US`)).location ?? '')).location ?? '');
+    const consentId = /name="consent" value="([^"]+)"/.exec(consent.body)?.[1] ?? '';
+    const decided = await browser.postForm(`${origin}/sandbox/sellercentral/apps/authorize/decide`, { consent: consentId, decision: 'confirm', selling_partner_id: 'A1SANDBOXSELLER1' });
+    expect((await browser.get(decided.location ?? '')).body).toContain('Shipica is authorized');
+    const revoked = await browser.postForm(`${origin}/start/revoke`, { customer_id: '42', scope: 'NA' });
     expect(revoked.status).toBe(302);
-    const saved = JSON.parse(readFileSync(join(run.dir, '.data', 'sandbox-secrets.json'), 'utf8')) as { revocations?: Record<string, number> };
-    expect(saved.revocations).toEqual({ A1SANDBOXSELLER1: 1 });
+    const saved = JSON.parse(readFileSync(join(run.dir, '.data', 'sandbox-secrets.json'), 'utf8')) as { revokedGrants?: string[] };
+    expect(saved.revokedGrants).toHaveLength(1);
   });
 
   it('a busy port is one line saying so and to set PORT', async () => {

@@ -94,7 +94,7 @@ describe('start page: access tokens and sandbox revocation', () => {
     expect(issued.body).toContain(`…${token.slice(-4)}`);
     expect(issued.body).not.toContain(token.slice(0, 12));
 
-    const revoked = await browser.postForm(`${h.origin}/start/revoke`, { selling_partner_id: 'A1SANDBOXSELLER1' });
+    const revoked = await browser.postForm(`${h.origin}/start/revoke`, { customer_id: 'alpha', scope: 'NA' });
     expect(revoked.status).toBe(302);
     // Revoking changes only Amazon (README): the row learns it from the next token request.
     expect((await store.listCredentials()).map((r) => [r.customerId, r.status]).sort()).toEqual([['alpha', 'authorized'], ['beta', 'authorized']]);

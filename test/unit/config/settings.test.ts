@@ -58,6 +58,7 @@ describe('loadSettings: valid sets', () => {
       eventsWebhook: undefined,
       credentialSweepSchedule: '0 30 3 * * *',
       attemptRetentionDays: 90,
+      jobProblems: { EventDelivery: [], CredentialSweep: [] },
       spApiEndpoints: {
         NA: 'https://sellingpartnerapi-na.amazon.com',
         EU: 'https://sellingpartnerapi-eu.amazon.com',
@@ -75,17 +76,18 @@ describe('loadSettings: valid sets', () => {
     const both = loadSettings({ ...base, EVENTS_WEBHOOK_URL: 'https://app.shipica.example/hooks/spapi', EVENTS_WEBHOOK_SECRET: secret }, local);
     expect(both.ok && both.settings.eventsWebhook).toEqual({ url: 'https://app.shipica.example/hooks/spapi', secret });
     const urlOnly = loadSettings({ ...base, EVENTS_WEBHOOK_URL: 'https://app.shipica.example/hooks/spapi' }, local);
-    expect(urlOnly.ok ? [] : urlOnly.problems).toEqual(['EVENTS_WEBHOOK_SECRET is required with EVENTS_WEBHOOK_URL.']);
+    // Only EventDelivery reads it: that timer's problem, not the app's (jobs/timers.ts).
+    expect(urlOnly.ok ? urlOnly.settings.jobProblems.EventDelivery : urlOnly.problems).toEqual(['EVENTS_WEBHOOK_SECRET is required with EVENTS_WEBHOOK_URL.']);
   });
 
   it('refuses a webhook secret not in the whsec_ form, without echoing it', () => {
     const result = loadSettings({ ...base, EVENTS_WEBHOOK_URL: 'https://app.shipica.example/h', EVENTS_WEBHOOK_SECRET: 'plain-secret-value' }, local);
-    expect(result.ok ? [] : result.problems).toEqual(['EVENTS_WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 random bytes.']);
+    expect(result.ok ? result.settings.jobProblems.EventDelivery : result.problems).toEqual(['EVENTS_WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 random bytes.']);
   });
 
   it('refuses a sweep schedule that is not six NCRONTAB fields', () => {
     const result = loadSettings({ ...base, CREDENTIAL_SWEEP_SCHEDULE: '30 3 * * *' }, local);
-    expect(result.ok ? [] : result.problems).toEqual(['CREDENTIAL_SWEEP_SCHEDULE must be an NCRONTAB expression of six fields (seconds first), e.g. "0 30 3 * * *".']);
+    expect(result.ok ? result.settings.jobProblems.CredentialSweep : result.problems).toEqual(['CREDENTIAL_SWEEP_SCHEDULE must be an NCRONTAB expression of six fields (seconds first), e.g. "0 30 3 * * *".']);
   });
 
   it('reads the SP-API endpoint overrides without a trailing slash', () => {
