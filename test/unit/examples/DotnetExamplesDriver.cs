@@ -3,6 +3,8 @@
 // lone surrogates included, arrives unchanged). Standard output: one line a command, in order.
 using System;
 using System.Collections.Generic;
+using System.Globalization;
+using System.Net.Http;
 using System.Text;
 using Shipica.SpApiAuth;
 
@@ -49,8 +51,33 @@ static class DotnetExamplesDriver
                 bool asText = verifier.Verify(a[1], a[2], a[3], a[4], now);
                 bool asBytes = verifier.Verify(a[1], a[2], a[3], Encoding.UTF8.GetBytes(a[4]), now);
                 return asText == asBytes ? (asText ? "true" : "false") : "disagree";
+            case "token":
+                // baseUrl, functionKey, customer|seller, id, region ("" for none), refresh (true|false)
+                return Token(a[0], a[1], a[2], a[3], a[4], a[5] == "true");
             default:
                 return "unknown command " + command;
+        }
+    }
+
+    static string Token(string baseUrl, string functionKey, string kind, string id, string region, bool refresh)
+    {
+        // No proxy from the environment: the test's stand-in for the service is on loopback.
+        using (var http = new HttpClient(new HttpClientHandler { UseProxy = false }))
+        {
+            var client = new ShipicaAccessTokenClient(http, baseUrl, functionKey.Length > 0 ? functionKey : null);
+            try
+            {
+                ShipicaAccessToken token = (kind == "seller"
+                    ? client.GetForSellerAsync(id, region.Length > 0 ? region : null, refresh)
+                    : client.GetForCustomerAsync(id, region.Length > 0 ? region : null, refresh)).GetAwaiter().GetResult();
+                return string.Join("\t", "token", token.AccessToken, token.TokenType, token.ExpiresAt.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
+                    token.CustomerId, token.SellingPartnerId, token.Region, token.ToString());
+            }
+            catch (ShipicaAccessTokenException refused)
+            {
+                string retryAfter = refused.RetryAfter.HasValue ? Math.Round(refused.RetryAfter.Value.TotalSeconds).ToString(CultureInfo.InvariantCulture) : "-";
+                return string.Join("\t", "refused", refused.StatusCode.ToString(CultureInfo.InvariantCulture), refused.Error, retryAfter, refused.Message);
+            }
         }
     }
 

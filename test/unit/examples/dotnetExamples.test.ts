@@ -1,6 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,17 +17,40 @@ import { WEBHOOK_VECTOR } from '../docs/webhookSignatureVector.js';
 /**
  * examples/dotnet/*.cs, the drop-in C# files oxWebApp's developers add to their project, compiled once with Mono's
  * `mcs` at C# 7 (warnings as errors, XML docs checked) together with DotnetExamplesDriver.cs, and run with `mono`:
- * they must sign the launch links the service signs and verify the webhooks it sends, byte for byte. Without `mcs`
- * and `mono` a developer's run skips with one line; CI installs them (.ci/run), so there a missing one fails.
+ * they must sign the launch links the service signs, verify the webhooks it sends, byte for byte, and read its
+ * access-token answers. Without `mcs`, `mono` or the Mono libraries the client needs, a developer's run skips with
+ * one line; CI installs them (.ci/run), so there a missing one fails.
  */
 const EXAMPLES = fileURLToPath(new URL('../../../examples/dotnet/', import.meta.url));
 const DRIVER = fileURLToPath(new URL('./DotnetExamplesDriver.cs', import.meta.url));
-const SKIP_LINE = 'C# examples skipped: mcs or mono not on PATH (apt-get install -y mono-mcs mono-runtime).';
+/** Beyond mcs's defaults (mscorlib, System, System.Core, System.Xml): what the access-token client uses. */
+const REFERENCES = ['-r:System.Net.Http', '-r:System.Runtime.Serialization'];
+const INSTALL = 'apt-get install -y mono-mcs mono-runtime libmono-system-net-http4.0-cil libmono-system-runtime-serialization4.0-cil';
 
 const onPath = (command: string): boolean => spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
-const found = onPath('mcs') && onPath('mono');
+
+/** The run's one compile, at load (so a missing library can skip the file): the driver and every examples/dotnet/*.cs. */
+function compile(): { dir: string; exe: string; sources: string[]; status: number | null; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'dotnet-examples-'));
+  const exe = join(dir, 'driver.exe');
+  const sources = readdirSync(EXAMPLES)
+    .filter((name) => name.endsWith('.cs'))
+    .map((name) => join(EXAMPLES, name));
+  const args = ['-langversion:7', '-warn:4', '-warnaserror', ...REFERENCES, `-doc:${join(dir, 'examples.xml')}`, `-out:${exe}`, ...sources, DRIVER];
+  const run = spawnSync('mcs', args, { encoding: 'utf8' });
+  return { dir, exe, sources, status: run.status, output: `${run.stdout}${run.stderr}`.trim() };
+}
+
+const build = onPath('mcs') && onPath('mono') ? compile() : undefined;
+const missing =
+  build === undefined
+    ? 'mcs or mono not on PATH'
+    : /error CS0006/.test(build.output)
+      ? `a Mono library is missing (${[...build.output.matchAll(/Metadata file `([^']+)'/g)].map((m) => m[1]).join(', ')})`
+      : undefined;
 const inCi = process.env['CI'] === 'true';
-if (!found && !inCi) console.log(SKIP_LINE);
+if (missing !== undefined && !inCi) console.log(`C# examples skipped: ${missing} (${INSTALL}).`);
+if (missing !== undefined && build !== undefined) rmSync(build.dir, { recursive: true, force: true });
 
 const BASE = 'http://localhost:7071';
 const V = LAUNCH_LINK_VECTOR;
@@ -33,14 +58,11 @@ const A = LAUNCH_LINK_APPSTORE_VECTOR;
 const W = WEBHOOK_VECTOR;
 const SIGNED_AT = Number(W.timestamp);
 
-let dir = '';
-let driverExe = '';
-
 /** Runs the compiled driver once over the commands (one a line, arguments as base64 of UTF-16LE); one answer each. */
 function drive(...commands: Array<[string, ...string[]]>): Promise<string[]> {
   const input = commands.map(([name, ...args]) => [name, ...args.map((a) => Buffer.from(a, 'utf16le').toString('base64'))].join('\t') + '\n').join('');
   return new Promise((resolve, reject) => {
-    const child = spawn('mono', [driverExe], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('mono', [build?.exe ?? 'driver.exe'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
@@ -74,32 +96,22 @@ const webhook = (now: number, id: string, timestamp: string, signature: string, 
   ...secrets,
 ];
 
-if (!found && inCi) {
+if (missing !== undefined && inCi) {
   describe('C# examples (CI)', () => {
-    it('has mcs and mono', () => {
-      throw new Error('C# examples cannot run in CI: mcs or mono not on PATH (apt-get install -y mono-mcs mono-runtime).');
+    it('has mcs, mono and the Mono libraries', () => {
+      throw new Error(`C# examples cannot run in CI: ${missing} (${INSTALL}).`);
     });
   });
 }
 
-describe.skipIf(!found)('examples/dotnet (mcs -langversion:7, mono)', () => {
+describe.skipIf(missing !== undefined)('examples/dotnet (mcs -langversion:7, mono)', () => {
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'dotnet-examples-'));
-    driverExe = join(dir, 'driver.exe');
-    const sources = readdirSync(EXAMPLES)
-      .filter((name) => name.endsWith('.cs'))
-      .map((name) => join(EXAMPLES, name));
-    const compiled = spawnSync(
-      'mcs',
-      ['-langversion:7', '-warn:4', '-warnaserror', `-doc:${join(dir, 'examples.xml')}`, `-out:${driverExe}`, ...sources, DRIVER],
-      { encoding: 'utf8' },
-    );
-    expect(sources.length).toBeGreaterThanOrEqual(2);
-    expect(`${compiled.stdout}${compiled.stderr}`.trim()).toBe('');
-    expect(compiled.status).toBe(0);
+    expect(build?.sources.length).toBeGreaterThanOrEqual(3);
+    expect(build?.output).toBe('');
+    expect(build?.status).toBe(0);
   });
   afterAll(() => {
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    if (build !== undefined) rmSync(build.dir, { recursive: true, force: true });
   });
 
   it('AmazonLaunchLink signs both launch-link vectors', async () => {
@@ -208,5 +220,65 @@ describe.skipIf(!found)('examples/dotnet (mcs -langversion:7, mono)', () => {
       return webhook(Number(timestamp) + 5, id, timestamp, new Webhook(secret).sign(id, sentAt, body), body, secret);
     });
     expect(await drive(...cases)).toEqual(cases.map(() => 'true'));
+  });
+
+  it('ShipicaAccessTokenClient asks the documented routes and reads the answers and the refusals', async () => {
+    const seen: Array<{ method: string; url: string; headers: IncomingHttpHeaders; body: string }> = [];
+    const tokenJson = (customerId: string, region: string) =>
+      JSON.stringify({ access_token: `Atza|token-for-${customerId}`, token_type: 'bearer', expires_at: '2026-11-23T01:02:03.000Z', customer_id: customerId, selling_partner_id: 'A3EXAMPLE', region });
+    // A stand-in for the service, answering as src/http/routes.ts does (JSON bodies, Retry-After on 503s).
+    const server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+        const path = (req.url ?? '').split('?')[0] ?? '';
+        const json = (status: number, text: string, headers: Record<string, string> = {}) => {
+          res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
+          res.end(text);
+        };
+        if (path === '/api/customers/revoked/access-token') json(409, JSON.stringify({ error: 'authorization_revoked', message: 'LWA refused the refresh token.' }));
+        else if (path === '/api/customers/busy/access-token') json(503, JSON.stringify({ error: 'lwa_unavailable', message: 'LWA did not answer.' }), { 'Retry-After': '7' });
+        else if (path === '/api/customers/nokey/access-token') json(401, '');
+        else if (path === '/api/customers/garbled/access-token') json(200, '<html>not json</html>');
+        else if (path === '/api/sellers/A3EXAMPLE/access-token') json(200, tokenJson('42', 'FE'));
+        else json(200, tokenJson(decodeURIComponent(path.split('/')[3] ?? ''), 'EU'));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+      const answers = await drive(
+        ['token', base, 'test-function-key', 'customer', '42', 'EU', 'false'],
+        ['token', base, '', 'customer', 'Müller & Söhne/1', '', 'true'],
+        ['token', base, 'test-function-key', 'seller', 'A3EXAMPLE', 'FE', 'false'],
+        ['token', base, 'test-function-key', 'customer', 'revoked', '', 'false'],
+        ['token', base, 'test-function-key', 'customer', 'busy', 'NA', 'false'],
+        ['token', base, 'wrong-key', 'customer', 'nokey', '', 'false'],
+        ['token', base, 'test-function-key', 'customer', 'garbled', '', 'false'],
+      );
+      const expiresAt = String(Date.parse('2026-11-23T01:02:03.000Z'));
+      expect(answers.map((line) => line.split('\t'))).toEqual([
+        ['token', 'Atza|token-for-42', 'bearer', expiresAt, '42', 'A3EXAMPLE', 'EU', 'access token for customer 42 (A3EXAMPLE, EU), expires 2026-11-23T01:02:03.0000000+00:00'],
+        ['token', 'Atza|token-for-Müller & Söhne/1', 'bearer', expiresAt, 'Müller & Söhne/1', 'A3EXAMPLE', 'EU', expect.not.stringContaining('Atza') as unknown],
+        ['token', 'Atza|token-for-42', 'bearer', expiresAt, '42', 'A3EXAMPLE', 'FE', expect.any(String) as unknown],
+        ['refused', '409', 'authorization_revoked', '-', 'Shipica access token: HTTP 409 authorization_revoked: LWA refused the refresh token.'],
+        ['refused', '503', 'lwa_unavailable', '7', 'Shipica access token: HTTP 503 lwa_unavailable: LWA did not answer.'],
+        ['refused', '401', '', '-', 'Shipica access token: HTTP 401: no JSON error in the answer'],
+        ['refused', '200', '', '-', 'Shipica access token: HTTP 200: the answer holds no access_token or expires_at'],
+      ]);
+      expect(seen.map((r) => [r.method, r.url, r.headers['x-functions-key'], r.body])).toEqual([
+        ['POST', '/api/customers/42/access-token?region=EU', 'test-function-key', ''],
+        ['POST', '/api/customers/M%C3%BCller%20%26%20S%C3%B6hne%2F1/access-token?refresh=true', undefined, ''],
+        ['POST', '/api/sellers/A3EXAMPLE/access-token?region=FE', 'test-function-key', ''],
+        ['POST', '/api/customers/revoked/access-token', 'test-function-key', ''],
+        ['POST', '/api/customers/busy/access-token?region=NA', 'test-function-key', ''],
+        ['POST', '/api/customers/nokey/access-token', 'wrong-key', ''],
+        ['POST', '/api/customers/garbled/access-token', 'test-function-key', ''],
+      ]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
