@@ -151,7 +151,7 @@ namespace Shipica.SpApiAuth
             string url = baseUrl + path + (query.Count > 0 ? "?" + string.Join("&", query) : "");
             using (var request = new HttpRequestMessage(HttpMethod.Post, url))
             {
-                request.Content = new ByteArrayContent(new byte[0]);
+                request.Content = new ByteArrayContent(Array.Empty<byte>());
                 if (functionKey.Length > 0) request.Headers.Add("x-functions-key", functionKey);
                 using (HttpResponseMessage response = await http.SendAsync(request, cancellationToken).ConfigureAwait(false))
                 {

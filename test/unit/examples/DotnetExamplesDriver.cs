@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.IO;
 using System.Net.Http;
 using System.Text;
 using Shipica.SpApiAuth;
@@ -12,6 +13,8 @@ static class DotnetExamplesDriver
 {
     static int Main()
     {
+        // UTF-8 whatever the locale says (a CI run may have no LANG, and Mono would then write '?' for 'ü').
+        var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false));
         string line;
         while ((line = Console.In.ReadLine()) != null)
         {
@@ -27,8 +30,9 @@ static class DotnetExamplesDriver
             {
                 answer = "exception\t" + error.GetType().Name;
             }
-            Console.Out.Write(answer + "\n");
+            output.Write(answer + "\n");
         }
+        output.Flush();
         return 0;
     }
 
