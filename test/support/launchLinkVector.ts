@@ -12,3 +12,18 @@ export const LAUNCH_LINK_VECTOR = {
   sig: 'Loa6zxeXSh0gcZao5WI0CVXJ5oRDsmHu78iB2iDi5Jw',
   url: 'http://localhost:7071/api/authorize?customer_id=42&marketplace=DE&expires=1767225600&sig=Loa6zxeXSh0gcZao5WI0CVXJ5oRDsmHu78iB2iDi5Jw',
 } as const;
+
+/**
+ * The Appstore vector quoted beside it (docs/oxwebapp.md, "Test vectors"): the same secret and expiry, customer `42`
+ * in the US, with what Amazon sent to the Login URI signed after the three fields (no `version`). Hard-coded likewise.
+ */
+export const LAUNCH_LINK_APPSTORE_VECTOR = {
+  secret: LAUNCH_LINK_VECTOR.secret,
+  customerId: '42',
+  marketplace: 'US',
+  expires: 1767225600,
+  amazonCallbackUri: 'https://sellercentral.amazon.com/apps/authorize/confirm/amzn1.sp.solution.example',
+  amazonState: 'amzn-state-123',
+  sellingPartnerId: 'A3EXAMPLE',
+  sig: '_TVoTJ-G753qBTId1d99SAb02aZyARn4kTSZBiZCMUM',
+} as const;
