@@ -3,6 +3,7 @@ import { parseDuration } from '../../../src/cli/ops/arguments.js';
 import { OPS_USAGE, opsCommand } from '../../../src/cli/ops.js';
 import { CookieClient } from '../../support/cookieClient.js';
 import { startHarness, type Harness } from '../../support/harness.js';
+import { CREDENTIAL_ROW_KEYS } from '../../support/credentialsJson.js';
 
 /**
  * `npm run ops`: the status and attempts listings over the store the app wrote (the harness's temp SQLite file,
@@ -104,26 +105,7 @@ describe('npm run ops -- status', () => {
     const rows = JSON.parse(lines.join('\n')) as Record<string, unknown>[];
     expect(rows).toHaveLength(3);
     for (const row of rows) {
-      expect(Object.keys(row).sort()).toEqual(
-        [
-          'auth_granted_date',
-          'auth_requested_date',
-          'customer_id',
-          'days_left',
-          'has_refresh_token',
-          'last_attempt_at',
-          'last_attempt_outcome',
-          'last_attempt_reason',
-          'last_error',
-          'marketplace',
-          'reauthorize_by',
-          'region',
-          'revoked_at',
-          'scope',
-          'selling_partner_id',
-          'status',
-        ].sort(),
-      );
+      expect(Object.keys(row).sort()).toEqual([...CREDENTIAL_ROW_KEYS].sort());
     }
     const c1 = rows.find((r) => r['customer_id'] === 'c1');
     expect(c1?.['reauthorize_by']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

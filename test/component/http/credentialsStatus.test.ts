@@ -3,6 +3,7 @@ import { opsCommand } from '../../../src/cli/ops.js';
 import { CookieClient } from '../../support/cookieClient.js';
 import { startHarness, type Harness } from '../../support/harness.js';
 import { authorizeOnWebsite } from '../../support/steps.js';
+import { CREDENTIAL_ROW_KEYS } from '../../support/credentialsJson.js';
 
 /**
  * The ops listing over HTTP (CredentialsStatus, GET /api/credentials): every authorization with its 365-day deadline,
@@ -30,26 +31,7 @@ describe('GET /api/credentials (CredentialsStatus)', () => {
       ['old', 'authorized', 14],
       ['new', 'authorized', 364],
     ]);
-    expect(Object.keys(rows[0] ?? {}).sort()).toEqual(
-      [
-        'auth_granted_date',
-        'auth_requested_date',
-        'customer_id',
-        'days_left',
-        'has_refresh_token',
-        'last_attempt_at',
-        'last_attempt_outcome',
-        'last_attempt_reason',
-        'last_error',
-        'marketplace',
-        'reauthorize_by',
-        'region',
-        'revoked_at',
-        'scope',
-        'selling_partner_id',
-        'status',
-      ].sort(),
-    );
+    expect(Object.keys(rows[0] ?? {}).sort()).toEqual([...CREDENTIAL_ROW_KEYS].sort());
     expect(rows[0]).toMatchObject({ scope: 'NA', region: 'NA', revoked_at: null, has_refresh_token: true });
     const expiring = JSON.parse((await api.get(`${h.origin}/api/credentials?expiring=30`)).body) as { credentials: Array<Record<string, unknown>> };
     expect(expiring.credentials.map((r) => r['customer_id'])).toEqual(['old']);
